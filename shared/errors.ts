@@ -1,0 +1,66 @@
+/**
+ * The closed set of error codes tokenwire puts on the wire, each with whether a client may
+ * retry and the HTTP status it maps to when it is answered before a stream starts.
+ * Codes are stable API: add new ones, never rename.
+ */
+export const ERROR_CODES = {
+  invalid_request: { retryable: false, status: 400, message: 'The request is not valid.' },
+  invalid_frame: { retryable: false, status: 400, message: 'The frame is not valid.' },
+  payload_too_large: { retryable: false, status: 413, message: 'The message is too large.' },
+  unknown_stream: { retryable: false, status: 404, message: 'No such stream.' },
+  unknown_call: { retryable: false, status: 404, message: 'No such tool call.' },
+  unknown_tool: { retryable: false, status: 400, message: 'No such tool.' },
+  already_decided: { retryable: false, status: 409, message: 'This tool call was already decided.' },
+  approval_expired: { retryable: false, status: 410, message: 'The approval window for this tool call has closed.' },
+  forbidden: { retryable: false, status: 403, message: 'Not allowed.' },
+  stream_expired: { retryable: false, status: 410, message: 'The stream is no longer kept.' },
+  upstream_error: { retryable: true, status: 502, message: 'The model service failed.' },
+  upstream_rejected: { retryable: false, status: 502, message: 'The model service rejected the request.' },
+  upstream_rate_limited: { retryable: true, status: 429, message: 'The model service is rate limiting.' },
+  upstream_timeout: { retryable: true, status: 504, message: 'The model service timed out.' },
+  slow_consumer: { retryable: true, status: 503, message: 'The client did not keep up with the stream.' },
+  too_many_streams: { retryable: true, status: 429, message: 'Too many streams are open.' },
+  server_shutdown: { retryable: true, status: 503, message: 'The server is shutting down.' },
+  internal: { retryable: true, status: 500, message: 'Something went wrong on the server.' },
+} as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** The one error type of tokenwire: a stable code, a message safe for the wire, and a cause for logs. */
+export class TokenwireError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CODES[code].message, options);
+    this.name = 'TokenwireError';
+    this.code = code;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.status = ERROR_CODES[code].status;
+  }
+
+  /** The body every HTTP error response carries: `{ error: { code, message } }`. */
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** Type guard that also accepts errors from another copy of this module (bundles, workers). */
+export function isTokenwireError(value: unknown): value is TokenwireError {
+  return (
+    value instanceof TokenwireError ||
+    (value instanceof Error && value.name === 'TokenwireError' && typeof (value as { code?: unknown }).code === 'string')
+  );
+}
+
+/**
+ * Turns anything thrown into a TokenwireError. Unknown errors become `internal` with the
+ * safe default message; the original stays on `cause` for the log, never on the wire.
+ */
+export function toTokenwireError(value: unknown, fallback: ErrorCode = 'internal'): TokenwireError {
+  if (isTokenwireError(value)) return value;
+  return new TokenwireError(fallback, undefined, { cause: value });
+}

@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { ERROR_CODE_LIST } from './errors.js';
+
+/** Wire protocol version; sent in every `start` frame. Bump on a breaking change. */
+export const PROTOCOL_VERSION = 1;
+
+/** Limits on what a client may send, shared so clients can check before sending. */
+export const LIMITS = {
+  messages: 200,
+  messageChars: 32_000,
+  tools: 16,
+  idChars: 64,
+  reasonChars: 500,
+} as const;
+
+const Id = z.string().min(1).max(LIMITS.idChars);
+const Seq = z.number().int().nonnegative();
+
+// ---------------------------------------------------------------------------------------------
+// Requests: what a client asks for (the SSE POST body and the WebSocket `start` frame).
+
+export const ChatMessage = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(LIMITS.messageChars),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** Knobs only the simulated model reads: for demos, tests and load runs. */
+export const SimulateOptions = z.strictObject({
+  /** Produce exactly this many tokens, then finish with `stop`. */
+  tokens: z.number().int().min(1).max(1_000_000).optional(),
+  /** Fail with an upstream error after this many tokens (0: before the first). */
+  failAfterTokens: z.number().int().min(0).optional(),
+});
+
+export const ChatOptions = z.strictObject({
+  model: z.string().min(1).max(200).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  /** How long the server keeps generating after the last viewer left, so it can resume. */
+  resumeGraceMs: z.number().int().min(0).max(600_000).optional(),
+  simulate: SimulateOptions.optional(),
+});
+export type ChatOptions = z.infer<typeof ChatOptions>;
+
+export const ChatRequest = z.strictObject({
+  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+  tools: z.array(z.string().min(1).max(64)).max(LIMITS.tools).optional(),
+  options: ChatOptions.optional(),
+});
+export type ChatRequest = z.infer<typeof ChatRequest>;
+
+// ---------------------------------------------------------------------------------------------
+// Server → client frames. Every frame names its stream and its place in it.
+
+const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.strictObject({ type: z.literal(type), streamId: Id, seq: Seq, ...shape });
+
+export const Usage = z.strictObject({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const ErrorBody = z.strictObject({
+  code: z.enum(ERROR_CODE_LIST),
+  message: z.string(),
+});
+
+export const DoneReason = z.enum(['stop', 'length', 'cancelled', 'error', 'tool_rounds', 'content_filter']);
+export type DoneReason = z.infer<typeof DoneReason>;
+
+export const Transport = z.enum(['sse', 'ws']);
+export type Transport = z.infer<typeof Transport>;
+
+export const StartServerFrame = frame('start', {
+  protocol: z.literal(PROTOCOL_VERSION),
+  model: z.string(),
+  transport: Transport,
+  /** The client's `id` from its WebSocket `start` frame, echoed so it can match the stream. */
+  id: Id.optional(),
+  /** Lets an HTTP request decide this stream's tool calls (`POST /api/approvals/:callId`). */
+  approvalToken: z.string().optional(),
+});
+
+export const TokenFrame = frame('token', { text: z.string() });
+
+export const ToolCallFrame = frame('tool_call', {
+  callId: Id,
+  name: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  approval: z.enum(['required', 'not_required']),
+  /** Epoch milliseconds after which a decision is refused; present when approval is required. */
+  expiresAt: z.number().int().optional(),
+});
+
+export const ToolResultFrame = frame('tool_result', {
+  callId: Id,
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: ErrorBody.extend({ code: z.string() }).optional(),
+});
+
+export const ErrorFrame = frame('error', {
+  code: z.enum(ERROR_CODE_LIST),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+
+export const DoneFrame = frame('done', {
+  reason: DoneReason,
+  usage: Usage.optional(),
+});
+
+export const ServerFrame = z.discriminatedUnion('type', [
+  StartServerFrame,
+  TokenFrame,
+  ToolCallFrame,
+  ToolResultFrame,
+  ErrorFrame,
+  DoneFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type ServerFrameType = ServerFrame['type'];
+/** A server frame of one type. */
+export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
+/** What the engine appends: the hub adds `streamId` and `seq`. */
+export type FrameBody = ServerFrame extends infer F
+  ? F extends ServerFrame
+    ? Omit<F, 'streamId' | 'seq'>
+    : never
+  : never;
+
+// ---------------------------------------------------------------------------------------------
+// Client → server frames (WebSocket messages; `approve`/`deny` also over HTTP).
+
+export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id });
+export const ApproveFrame = z.strictObject({ type: z.literal('approve'), callId: Id });
+export const DenyFrame = z.strictObject({
+  type: z.literal('deny'),
+  callId: Id,
+  reason: z.string().max(LIMITS.reasonChars).optional(),
+});
+export const CancelFrame = z.strictObject({ type: z.literal('cancel'), streamId: Id });
+export const ResumeFrame = z.strictObject({
+  type: z.literal('resume'),
+  streamId: Id,
+  /** The last `seq` the client saw; -1 for none. */
+  lastSeq: z.number().int().min(-1),
+});
+
+export const ClientFrame = z.discriminatedUnion('type', [
+  StartClientFrame,
+  ApproveFrame,
+  DenyFrame,
+  CancelFrame,
+  ResumeFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+
+/** Body of `POST /api/approvals/:callId`; the token may instead come as `Authorization: Bearer`. */
+export const ApprovalDecisionRequest = z.strictObject({
+  decision: z.enum(['approve', 'deny']),
+  token: z.string().min(1).max(128).optional(),
+  reason: z.string().max(LIMITS.reasonChars).optional(),
+});
+export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
+
+/** Names of the HTTP headers tokenwire sets or reads. */
+export const HEADERS = {
+  streamId: 'x-tokenwire-stream-id',
+  protocol: 'x-tokenwire-protocol',
+} as const;
