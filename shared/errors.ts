@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   invalid_request: { retryable: false, status: 400, message: 'The request is not valid.' },
   invalid_frame: { retryable: false, status: 400, message: 'The frame is not valid.' },
   payload_too_large: { retryable: false, status: 413, message: 'The message is too large.' },
+  not_found: { retryable: false, status: 404, message: 'No such route.' },
   unknown_stream: { retryable: false, status: 404, message: 'No such stream.' },
   unknown_call: { retryable: false, status: 404, message: 'No such tool call.' },
   unknown_tool: { retryable: false, status: 400, message: 'No such tool.' },

@@ -1,0 +1,92 @@
+import { newCallId } from '../../shared/ids.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelToolCall } from '../models/provider.js';
+import type { Stream } from '../streams/hub.js';
+import { ToolError, type Tool } from '../tools/registry.js';
+import type { ApprovalGate } from './approvals.js';
+
+export interface ToolCallDeps {
+  approvals: ApprovalGate;
+  approvalTimeoutMs: number;
+  toolTimeoutMs: number;
+  metrics: Metrics;
+}
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+
+const failure = (code: string, message: string): Outcome => ({ ok: false, error: { code, message } });
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function parseArguments(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text === '' ? '{}' : text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Runs a tool with a timeout; also gives up when the signal aborts, even if the tool ignores it. */
+async function runTool(tool: Tool, args: unknown, stream: Stream, timeoutMs: number): Promise<Outcome> {
+  const signal = AbortSignal.any([stream.signal, AbortSignal.timeout(timeoutMs)]);
+  let onAbort: (() => void) | undefined;
+  try {
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return { ok: true, result: await Promise.race([tool.run(args, { signal }), aborted]) };
+  } catch (error) {
+    if (stream.signal.aborted) throw stream.signal.reason;
+    if (signal.aborted) return failure('tool_timeout', `The tool did not finish within ${timeoutMs} ms.`);
+    if (error instanceof ToolError) return failure(error.code, error.message);
+    return failure('tool_failed', 'The tool failed.');
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * One tool call from the model: validate its arguments against the tool's schema, show it,
+ * wait for a person's decision when the tool needs one, run it, and show the result. Returns
+ * what the model is told. Throws only when the stream is aborted.
+ */
+export async function handleToolCall(stream: Stream, call: ModelToolCall, tools: Tool[], deps: ToolCallDeps): Promise<Outcome> {
+  const callId = newCallId();
+  const show = (outcome: Outcome): Outcome => {
+    stream.append({ type: 'tool_result', callId, ...outcome });
+    return outcome;
+  };
+
+  const tool = tools.find((t) => t.name === call.name);
+  if (!tool) return show(failure('unknown_tool', `There is no tool named "${call.name}".`));
+  const raw = parseArguments(call.arguments);
+  const parsed = raw.ok ? tool.parameters.safeParse(raw.value) : undefined;
+  if (!parsed?.success) {
+    const detail = parsed?.error.issues[0];
+    const why = detail ? `${detail.message}${detail.path.length ? ` at ${detail.path.join('.')}` : ''}` : 'not JSON';
+    return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${why}.`));
+  }
+  // The person decides on exactly these arguments, and exactly these run.
+  const args = deepFreeze(parsed.data) as Record<string, unknown>;
+
+  if (tool.needsApproval) {
+    const expiresAt = Date.now() + deps.approvalTimeoutMs;
+    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt });
+    const decision = await deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
+    deps.metrics.approvals.inc({ outcome: decision.outcome });
+    if (decision.outcome === 'denied') {
+      return show(failure('denied', `The user denied this call${decision.reason ? `: ${decision.reason}` : ''}.`));
+    }
+    if (decision.outcome === 'expired') return show(failure('approval_expired', 'Nobody approved this call in time.'));
+  } else {
+    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required' });
+  }
+  return show(await runTool(tool, args, stream, deps.toolTimeoutMs));
+}

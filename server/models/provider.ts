@@ -1,0 +1,49 @@
+import type { SimulateOptions, Usage } from '../../shared/protocol.js';
+import type { z } from 'zod';
+
+/** A message in the model's conversation, including the engine's tool round trips. */
+export type ModelMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ModelToolCall[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+/** A complete tool call as the model asked for it; `arguments` is the model's raw JSON text. */
+export interface ModelToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A tool as offered to the model: its name, what it does, and its parameters as JSON Schema. */
+export interface ModelToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+/** What a provider yields while the model answers. */
+export type ModelEvent =
+  | { type: 'text'; text: string }
+  /** A piece of a tool call; pieces with the same index belong together (OpenAI streams them so). */
+  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; argumentsDelta?: string }
+  | { type: 'finish'; reason: FinishReason; usage?: Usage };
+
+export interface ModelRequest {
+  messages: ModelMessage[];
+  tools: ModelToolSpec[];
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+  simulate?: z.infer<typeof SimulateOptions>;
+  /** Aborting it must end the upstream request at once (the socket closes). */
+  signal: AbortSignal;
+}
+
+/** A source of model output: the openai SDK, or the embedded simulated model. */
+export interface ModelProvider {
+  readonly name: 'openai' | 'simulated';
+  readonly defaultModel: string;
+  stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+}

@@ -1,0 +1,67 @@
+/** Deterministic text for the simulated model: the same prompt always gives the same words. */
+
+const OPENINGS = [
+  'Once upon a time,',
+  'In a quiet harbour town,',
+  'Long before the lights came on,',
+  'On the edge of a wide map,',
+];
+const SUBJECTS = ['a patient engineer', 'an old lighthouse keeper', 'a curious fox', 'a tired courier', 'a small robot'];
+const VERBS = ['noticed', 'followed', 'repaired', 'counted', 'listened to', 'carried'];
+const OBJECTS = [
+  'a stream of tiny signals',
+  'the tokens drifting in from the sea',
+  'a lantern that blinked in order',
+  'every frame that arrived late',
+  'the heartbeat of the night',
+];
+const ENDINGS = [
+  'and nothing was lost.',
+  'until the last message came home.',
+  'and the story went on, one word at a time.',
+  'and each piece found its place.',
+];
+
+/** FNV-1a: a small, stable hash of the prompt to seed the generator. */
+export function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** mulberry32: a tiny deterministic PRNG. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * An endless, deterministic sequence of word tokens (each but the first with a leading space)
+ * for a prompt. `take` stops it.
+ */
+export function* storyTokens(prompt: string): Generator<string> {
+  const next = random(hashText(prompt));
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+  let first = true;
+  for (;;) {
+    const sentence = `${pick(OPENINGS)} ${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)} ${pick(ENDINGS)}`;
+    for (const word of sentence.split(' ')) {
+      yield first ? word : ` ${word}`;
+      first = false;
+    }
+  }
+}
+
+/** Splits a finished sentence into word tokens the way `storyTokens` does. */
+export const wordTokens = (text: string): string[] => text.split(' ').map((w, i) => (i === 0 ? w : ` ${w}`));
+
+/** The default answer length for a prompt: 48 to 95 tokens. */
+export const defaultLength = (prompt: string): number => 48 + (hashText(prompt) % 48);

@@ -1,0 +1,132 @@
+import { TokenwireError } from '../../shared/errors.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest } from './provider.js';
+import { defaultLength, storyTokens, wordTokens } from './simulated-text.js';
+
+export interface SimulatedProviderOptions {
+  tokensPerSecond: number;
+  firstTokenMs: number;
+  model?: string | undefined;
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const WEATHER = /\bweather\b.*?\b(?:in|for|at)\s+([\p{L}][\p{L}\p{M} .'-]{0,60}?)\s*(?:today|tomorrow|now|right now)?\s*(?:[?!.,;]|$)/iu;
+const CALCULATE = /\b(?:calculate|compute|what is)\s+([-+*/^%().\d\s]{3,200})/i;
+
+type Plan =
+  | { kind: 'text'; tokens: Iterable<string>; limit: number }
+  | { kind: 'tool'; name: string; args: Record<string, unknown> };
+
+/** Decides what the simulated model says next, from the conversation so far. */
+function plan(request: ModelRequest): Plan {
+  const { messages, tools } = request;
+  const last = messages.at(-1);
+  const offered = new Set(tools.map((t) => t.name));
+  if (last?.role === 'tool') return { kind: 'text', tokens: wordTokens(afterTool(messages, last)), limit: Infinity };
+  const prompt = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const weather = offered.has('get_weather') ? WEATHER.exec(prompt) : null;
+  if (weather?.[1]) return { kind: 'tool', name: 'get_weather', args: { city: weather[1].trim() } };
+  const calc = offered.has('calculate') ? CALCULATE.exec(prompt) : null;
+  if (calc?.[1]) return { kind: 'tool', name: 'calculate', args: { expression: calc[1].trim() } };
+  return { kind: 'text', tokens: storyTokens(prompt), limit: request.simulate?.tokens ?? defaultLength(prompt) };
+}
+
+/** The sentence after a tool result: it names what was asked (the city) and the result. */
+function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { role: 'tool' }>): string {
+  const call = messages
+    .flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []))
+    .find((c) => c.id === result.toolCallId);
+  const args = safeJson(call?.arguments) as { city?: string; expression?: string } | undefined;
+  const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { message?: string } };
+  const subject = args?.city ?? args?.expression ?? 'that';
+  if (!body?.ok) return `I could not get an answer for ${subject}: ${body?.error?.message ?? 'the tool did not run'}.`;
+  const r = body.result ?? {};
+  if (call?.name === 'get_weather') {
+    return `The weather in ${subject} is ${String(r.conditions)} at ${String(r.temperatureC)}°C, with ${String(r.humidity)}% humidity and wind at ${String(r.windKph)} km/h.`;
+  }
+  return `${subject} = ${String(r.value ?? JSON.stringify(r))}.`;
+}
+
+function safeJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const countWords = (messages: ModelMessage[]): number =>
+  messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
+
+/**
+ * The embedded model: deterministic text derived from the prompt, paced at a fixed rate on a
+ * drift-free schedule (token i is due at first + i / rate), tool calls for weather and
+ * arithmetic prompts, and failure on request. A timer per token: cheap enough for thousands
+ * of concurrent streams.
+ */
+export function createSimulatedProvider(options: SimulatedProviderOptions): ModelProvider {
+  const intervalMs = 1000 / options.tokensPerSecond;
+  const defaultModel = options.model ?? 'tokenwire-sim-1';
+
+  async function* stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+    const { signal } = request;
+    const started = performance.now();
+    const next = plan(request);
+    const failAt = request.simulate?.failAfterTokens;
+    const usage = (completion: number) => {
+      const prompt = countWords(request.messages);
+      return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion };
+    };
+    await sleep(options.firstTokenMs, signal);
+    if (failAt === 0) throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
+
+    if (next.kind === 'tool') {
+      const args = JSON.stringify(next.args);
+      const id = `sim_${(started * 1000).toString(36).replace('.', '')}`;
+      // Streamed in two pieces, as real providers do.
+      yield { type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) };
+      yield { type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) };
+      yield { type: 'finish', reason: 'tool_calls', usage: usage(1) };
+      return;
+    }
+
+    const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
+    let sent = 0;
+    let reason: FinishReason = 'stop';
+    for (const token of next.tokens) {
+      if (sent === limit) {
+        reason = limit === request.maxTokens && limit < next.limit ? 'length' : 'stop';
+        break;
+      }
+      if (sent > 0) {
+        const due = started + options.firstTokenMs + sent * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait, signal);
+        else if (signal.aborted) throw signal.reason;
+      }
+      yield { type: 'text', text: token };
+      sent++;
+      if (failAt !== undefined && sent === failAt) {
+        throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
+      }
+    }
+    yield { type: 'finish', reason, usage: usage(sent) };
+  }
+
+  return { name: 'simulated', defaultModel, stream };
+}

@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createCore, type Core, type CoreParts } from './core.js';
+import { createApp } from './http/app.js';
+
+export interface RunningServer {
+  readonly core: Core;
+  readonly server: Server;
+  /** The base URL, e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Graceful stop: no new connections, every open stream ends with `server_shutdown` and its
+   * `done`, upstream requests are aborted, and connections are closed within the deadline.
+   */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** Builds the whole process (core, HTTP app, transports) and listens; used by main and by tests. */
+export async function startServer(config: Config, parts: CoreParts): Promise<RunningServer> {
+  const core = createCore(config, parts);
+  const app = createApp(core);
+  const server = createServer(app);
+  // Streams are long; Node's default request timeout (5 min) must not cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+
+  let closing: Promise<void> | undefined;
+  const close = (deadlineMs = config.SHUTDOWN_TIMEOUT_MS) =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await core.shutdown(deadlineMs);
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+    })());
+
+  return { core, server, url: `http://${host}:${port}`, port, close };
+}
