@@ -2,6 +2,7 @@ import { createParser, type ParseError } from 'eventsource-parser';
 
 /** One Server-Sent Event as the WHATWG parsing rules dispatch it. */
 export interface SseEvent {
+  /** The last event ID as of this event (it persists across events, as in EventSource). */
   id?: string | undefined;
   event?: string | undefined;
   data: string;
@@ -81,9 +82,15 @@ export function createSseParser(callbacks: SseParserCallbacks, options: { maxBuf
   let decoder = new TextDecoder('utf-8');
   let atStart = true;
   let failed = false;
+  let skipLF = false;
+  let lastEventId: string | undefined;
   const parser = createParser({
     maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER,
-    onEvent: (event) => callbacks.onEvent({ id: event.id, event: event.event, data: event.data }),
+    onEvent: (event) => {
+      // The spec's last event ID persists across events until an `id` field changes it.
+      if (event.id !== undefined) lastEventId = event.id;
+      callbacks.onEvent({ id: lastEventId, event: event.event, data: event.data });
+    },
     onRetry: (ms) => callbacks.onRetry?.(ms),
     onComment: (text) => callbacks.onComment?.(text),
     onError: (error: ParseError) => {
@@ -102,6 +109,12 @@ export function createSseParser(callbacks: SseParserCallbacks, options: { maxBuf
       atStart = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
+    // A CR ends a line at once (WHATWG HTML §9.2.6); eventsource-parser would hold a chunk's
+    // final CR until it sees whether LF follows, delaying that event. So CRLF and CR become
+    // LF here, and an LF right after a chunk that ended in CR is dropped.
+    if (skipLF && text.charCodeAt(0) === 0x0a) text = text.slice(1);
+    skipLF = text.charCodeAt(text.length - 1) === 0x0d;
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     parser.feed(text);
   };
 
@@ -114,6 +127,8 @@ export function createSseParser(callbacks: SseParserCallbacks, options: { maxBuf
       decoder = new TextDecoder('utf-8');
       atStart = true;
       failed = false;
+      skipLF = false;
+      lastEventId = undefined;
     },
   };
 }

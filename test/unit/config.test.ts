@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      SIM_TOKENS_PER_SECOND: 30,
+      HEARTBEAT_MS: 15_000,
+      APPROVAL_TIMEOUT_MS: 120_000,
+      MODEL_PROVIDER: 'auto',
+      ALLOWED_ORIGINS: [],
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('coerces numbers and splits the origin list', () => {
+    const config = loadConfig({ PORT: '8080', SIM_TOKENS_PER_SECOND: '200', ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
+    expect(config.PORT).toBe(8080);
+    expect(config.SIM_TOKENS_PER_SECOND).toBe(200);
+    expect(config.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['HEARTBEAT_MS', '-1'],
+    ['SIM_TOKENS_PER_SECOND', '0'],
+    ['OPENAI_BASE_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+  ])('names the variable when %s=%s is bad', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
+  });
+
+  it('requires a key when the openai provider is forced', () => {
+    expect(() => loadConfig({ MODEL_PROVIDER: 'openai' })).toThrow(/OPENAI_API_KEY/);
+  });
+
+  it('treats an empty key as unset', () => {
+    expect(loadConfig({ OPENAI_API_KEY: '  ' }).OPENAI_API_KEY).toBeUndefined();
+  });
+});

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApprovalGate } from '../../server/engine/approvals.js';
+import { runChat, type EngineDeps } from '../../server/engine/run-chat.js';
+import { createLogger } from '../../server/log.js';
+import { createMetrics } from '../../server/metrics.js';
+import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
+import { createHub, type Hub } from '../../server/streams/hub.js';
+import { TokenwireError } from '../../shared/errors.js';
+import type { ChatRequest } from '../../shared/protocol.js';
+import { scriptedProvider } from '../helpers/scripted-provider.js';
+
+const log = createLogger({ LOG_LEVEL: 'silent' });
+let hub: Hub;
+afterEach(() => hub?.close());
+
+function setup(provider: ModelProvider) {
+  hub = createHub({ maxFrames: 1000, ttlMs: 1000, maxStreams: 10, log });
+  const metrics = createMetrics();
+  const deps: EngineDeps = {
+    provider,
+    approvals: createApprovalGate(),
+    metrics,
+    log,
+    maxToolRounds: 3,
+    approvalTimeoutMs: 1000,
+    toolTimeoutMs: 1000,
+  };
+  const stream = hub.create({ model: 'm', transport: 'sse' });
+  return { stream, deps, metrics };
+}
+
+const request: ChatRequest = { messages: [{ role: 'user', content: 'hi' }] };
+const frames = (stream: { readFrom(n: number): { frame: { type: string } }[] | undefined }) =>
+  (stream.readFrom(-1) ?? []).map((r) => r.frame);
+
+async function* events(...list: ModelEvent[]): AsyncIterable<ModelEvent> {
+  yield* list;
+}
+
+describe('runChat', () => {
+  it('streams text as tokens and ends with one done carrying usage', async () => {
+    const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
+    const { stream, deps } = setup(scriptedProvider([() => events({ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'finish', reason: 'stop', usage })]));
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream)).toEqual([
+      expect.objectContaining({ type: 'start' }),
+      expect.objectContaining({ type: 'token', text: 'a' }),
+      expect.objectContaining({ type: 'token', text: 'b' }),
+      expect.objectContaining({ type: 'done', reason: 'stop', usage }),
+    ]);
+  });
+
+  it('turns a failure after streaming began into an error frame, then done with reason error', async () => {
+    const { stream, deps } = setup(
+      scriptedProvider([
+        async function* () {
+          yield { type: 'text', text: 'a' };
+          throw new TokenwireError('upstream_error');
+        },
+      ]),
+    );
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream).slice(-2)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'upstream_error', retryable: true }),
+      expect.objectContaining({ type: 'done', reason: 'error' }),
+    ]);
+  });
+
+  it('never puts an unknown error message on the wire', async () => {
+    const { stream, deps } = setup(
+      scriptedProvider([
+        async function* () {
+          throw new Error('secret internals');
+        },
+      ]),
+    );
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    const error = frames(stream).find((f) => f.type === 'error') as unknown as { code: string; message: string };
+    expect(error.code).toBe('internal');
+    expect(error.message).not.toContain('secret');
+  });
+
+  it('ends with done cancelled when aborted, and counts tokens that arrive after the abort', async () => {
+    let abort: () => void = () => {};
+    const { stream, deps, metrics } = setup(
+      scriptedProvider([
+        async function* () {
+          yield { type: 'text', text: 'a' };
+          abort();
+          yield { type: 'text', text: 'unread' };
+        },
+      ]),
+    );
+    abort = () => stream.abort('client_gone');
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await metrics.tokensAfterDisconnect.get()).values[0]?.value).toBe(1);
+  });
+
+  it('on shutdown sends server_shutdown, retryable, then done with reason error', async () => {
+    let stop: () => void = () => {};
+    const { stream, deps } = setup(
+      scriptedProvider([
+        async function* (req) {
+          yield { type: 'text', text: 'a' };
+          stop();
+          if (req.signal.aborted) throw req.signal.reason;
+        },
+      ]),
+    );
+    stop = () => stream.abort('shutdown');
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream).slice(-2)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'server_shutdown', retryable: true }),
+      expect.objectContaining({ type: 'done', reason: 'error' }),
+    ]);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { createSimulatedProvider } from '../../server/models/simulated.js';
+import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
+
+const fast = createSimulatedProvider({ tokensPerSecond: 100_000, firstTokenMs: 0 });
+
+async function collect(request: Partial<ModelRequest> & { messages: ModelRequest['messages'] }) {
+  const out: ModelEvent[] = [];
+  for await (const e of fast.stream({ tools: [], signal: new AbortController().signal, ...request })) out.push(e);
+  return out;
+}
+const text = (events: ModelEvent[]) => events.map((e) => (e.type === 'text' ? e.text : '')).join('');
+
+describe('simulated model', () => {
+  it('gives the same text for the same prompt and different text for another', async () => {
+    const a = await collect({ messages: [{ role: 'user', content: 'Tell me a story' }] });
+    const b = await collect({ messages: [{ role: 'user', content: 'Tell me a story' }] });
+    const c = await collect({ messages: [{ role: 'user', content: 'Something else entirely' }] });
+    expect(text(a)).toBe(text(b));
+    expect(text(a)).not.toBe(text(c));
+    expect(a.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
+  });
+
+  it('produces exactly the asked number of tokens, and stops at maxTokens with length', async () => {
+    const exact = await collect({ messages: [{ role: 'user', content: 'x' }], simulate: { tokens: 7 } });
+    expect(exact.filter((e) => e.type === 'text')).toHaveLength(7);
+    const capped = await collect({ messages: [{ role: 'user', content: 'x' }], simulate: { tokens: 20 }, maxTokens: 5 });
+    expect(capped.filter((e) => e.type === 'text')).toHaveLength(5);
+    expect(capped.at(-1)).toMatchObject({ type: 'finish', reason: 'length' });
+  });
+
+  it('fails mid-stream on request, after the asked number of tokens', async () => {
+    await expect(collect({ messages: [{ role: 'user', content: 'x' }], simulate: { tokens: 10, failAfterTokens: 3 } })).rejects.toMatchObject({
+      code: 'upstream_error',
+    });
+  });
+
+  it('asks for get_weather with the city, only when the tool is offered', async () => {
+    const tools = [{ name: 'get_weather', description: '', parameters: {} }];
+    const call = await collect({ messages: [{ role: 'user', content: "What's the weather in Paris?" }], tools });
+    const args = call.map((e) => (e.type === 'tool_call_delta' ? (e.argumentsDelta ?? '') : '')).join('');
+    expect(JSON.parse(args)).toEqual({ city: 'Paris' });
+    expect(call.at(-1)).toMatchObject({ type: 'finish', reason: 'tool_calls' });
+    const plain = await collect({ messages: [{ role: 'user', content: "What's the weather in Paris?" }] });
+    expect(plain.some((e) => e.type === 'tool_call_delta')).toBe(false);
+  });
+
+  it('stops at once when aborted', async () => {
+    const slow = createSimulatedProvider({ tokensPerSecond: 1, firstTokenMs: 0 });
+    const controller = new AbortController();
+    const seen: ModelEvent[] = [];
+    const run = (async () => {
+      for await (const e of slow.stream({ messages: [{ role: 'user', content: 'x' }], tools: [], signal: controller.signal })) {
+        seen.push(e);
+        controller.abort(new Error('gone'));
+      }
+    })();
+    await expect(run).rejects.toThrow('gone');
+    expect(seen).toHaveLength(1);
+  });
+});
