@@ -8,20 +8,33 @@ export interface SimulatedProviderOptions {
   model?: string | undefined;
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Waits between tokens, and rejects a pending wait as soon as the signal aborts. One abort
+ * listener per stream rather than one per token: this runs tens of thousands of times a second
+ * under load.
+ */
+function createPacer(signal: AbortSignal) {
+  let pending: { reject: (reason: unknown) => void; timer: NodeJS.Timeout } | undefined;
+  const onAbort = () => {
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.reject(signal.reason);
+    pending = undefined;
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    wait(ms: number): Promise<void> {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending = undefined;
+          resolve();
+        }, ms);
+        pending = { reject, timer };
+      });
+    },
+    dispose: () => signal.removeEventListener('abort', onAbort),
+  };
 }
 
 const WEATHER = /\bweather\b.*?\b(?:in|for|at)\s+([\p{L}][\p{L}\p{M} .'-]{0,60}?)\s*(?:today|tomorrow|now|right now)?\s*(?:[?!.,;]|$)/iu;
@@ -85,47 +98,52 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
 
   async function* stream(request: ModelRequest): AsyncIterable<ModelEvent> {
     const { signal } = request;
-    const started = performance.now();
-    const next = plan(request);
-    const failAt = request.simulate?.failAfterTokens;
-    const usage = (completion: number) => {
-      const prompt = countWords(request.messages);
-      return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion };
-    };
-    await sleep(options.firstTokenMs, signal);
-    if (failAt === 0) throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
+    const pacer = createPacer(signal);
+    try {
+      const started = performance.now();
+      const next = plan(request);
+      const failAt = request.simulate?.failAfterTokens;
+      const usage = (completion: number) => {
+        const prompt = countWords(request.messages);
+        return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion };
+      };
+      await pacer.wait(options.firstTokenMs);
+      if (failAt === 0) throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
 
-    if (next.kind === 'tool') {
-      const args = JSON.stringify(next.args);
-      const id = `sim_${(started * 1000).toString(36).replace('.', '')}`;
-      // Streamed in two pieces, as real providers do.
-      yield { type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) };
-      yield { type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) };
-      yield { type: 'finish', reason: 'tool_calls', usage: usage(1) };
-      return;
-    }
+      if (next.kind === 'tool') {
+        const args = JSON.stringify(next.args);
+        const id = `sim_${(started * 1000).toString(36).replace('.', '')}`;
+        // Streamed in two pieces, as real providers do.
+        yield { type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) };
+        yield { type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) };
+        yield { type: 'finish', reason: 'tool_calls', usage: usage(1) };
+        return;
+      }
 
-    const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
-    let sent = 0;
-    let reason: FinishReason = 'stop';
-    for (const token of next.tokens) {
-      if (sent === limit) {
-        reason = limit === request.maxTokens && limit < next.limit ? 'length' : 'stop';
-        break;
+      const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
+      let sent = 0;
+      let reason: FinishReason = 'stop';
+      for (const token of next.tokens) {
+        if (sent === limit) {
+          reason = limit === request.maxTokens && limit < next.limit ? 'length' : 'stop';
+          break;
+        }
+        if (sent > 0) {
+          const due = started + options.firstTokenMs + sent * intervalMs;
+          const wait = due - performance.now();
+          if (wait > 1) await pacer.wait(wait);
+          else if (signal.aborted) throw signal.reason;
+        }
+        yield { type: 'text', text: token };
+        sent++;
+        if (failAt !== undefined && sent === failAt) {
+          throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
+        }
       }
-      if (sent > 0) {
-        const due = started + options.firstTokenMs + sent * intervalMs;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait, signal);
-        else if (signal.aborted) throw signal.reason;
-      }
-      yield { type: 'text', text: token };
-      sent++;
-      if (failAt !== undefined && sent === failAt) {
-        throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
-      }
+      yield { type: 'finish', reason, usage: usage(sent) };
+    } finally {
+      pacer.dispose();
     }
-    yield { type: 'finish', reason, usage: usage(sent) };
   }
 
   return { name: 'simulated', defaultModel, stream };
