@@ -37,7 +37,8 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
   let unsubscribe: () => void = () => {};
   let ended = false;
   let blocked = false;
-  let queued: string[] = [];
+  // Frames that wait behind a slow reader; consecutive tokens are merged when they go out.
+  let queued: StreamRecord[] = [];
   let queuedBytes = 0;
   let lastSeq = options.afterSeq;
 
@@ -46,7 +47,7 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
     ended = true;
     clearInterval(heartbeat);
     unsubscribe();
-    res.off('drain', resNoDrain);
+    res.off('drain', resOnDrain);
     res.off('close', resOnClose);
     detach();
   };
@@ -60,22 +61,19 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
   };
 
   const write = (chunk: string) => {
-    if (blocked) {
-      queued.push(chunk);
-      queuedBytes += chunk.length;
-      if (queuedBytes + res.writableLength > options.maxBufferedBytes) dropSlowReader();
-      return;
-    }
     if (!res.write(chunk)) blocked = true;
   };
 
-  function resNoDrain() {
-    blocked = false;
-    if (queued.length === 0) return;
-    const chunk = queued.join('');
+  const take = (): string => {
+    const out = coalesceTokens(queued);
     queued = [];
     queuedBytes = 0;
-    write(chunk);
+    return out;
+  };
+
+  function resOnDrain() {
+    blocked = false;
+    if (queued.length) write(take());
   }
 
   function resOnClose() {
@@ -85,16 +83,22 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
 
   const send = (record: StreamRecord) => {
     if (ended) return;
-    write(encodeFrameSse(record.frame, record.json));
     lastSeq = record.frame.seq;
-    if (record.frame.type === 'done' && !ended) {
+    if (blocked) {
+      queued.push(record);
+      queuedBytes += record.json.length + 32;
+      if (queuedBytes + res.writableLength > options.maxBufferedBytes) return dropSlowReader();
+    } else {
+      write(encodeFrameSse(record.frame, record.json));
+    }
+    if (record.frame.type === 'done') {
       // Whatever waits behind a slow reader still goes out: it is bounded by maxBufferedBytes.
-      res.end(queued.length ? queued.join('') : undefined);
+      res.end(queued.length ? take() : undefined);
       finish();
     }
   };
 
-  res.on('drain', resNoDrain);
+  res.on('drain', resOnDrain);
   res.on('close', resOnClose);
   const heartbeat = setInterval(() => !blocked && write(HEARTBEAT), options.heartbeatMs);
 
@@ -106,6 +110,33 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
     finish();
     return;
   }
+  res.cork();
   for (const record of backlog) send(record);
+  process.nextTick(() => res.uncork());
   if (!ended) unsubscribe = stream.subscribe(send);
+}
+
+/**
+ * The SSE bytes of frames that waited behind a slow reader, with each run of consecutive
+ * tokens merged into one token frame that carries the run's last seq.
+ */
+export function coalesceTokens(records: StreamRecord[]): string {
+  let out = '';
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as StreamRecord;
+    if (record.frame.type !== 'token' || records[i + 1]?.frame.type !== 'token') {
+      out += encodeFrameSse(record.frame, record.json);
+      continue;
+    }
+    let text = '';
+    let last = record;
+    for (; i < records.length && records[i]?.frame.type === 'token'; i++) {
+      last = records[i] as StreamRecord;
+      text += (last.frame as { text: string }).text;
+    }
+    i--;
+    const merged = { ...last.frame, text };
+    out += encodeFrameSse(merged, JSON.stringify(merged));
+  }
+  return out;
 }
