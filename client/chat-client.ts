@@ -1,0 +1,101 @@
+import { TokenwireError } from '../shared/errors.js';
+import { parseWith } from '../shared/frame-codec.js';
+import { ChatRequest } from '../shared/protocol.js';
+import { createChatStream, type StreamSink } from './chat-stream.js';
+import { postDecision, toWebSocketUrl, type HttpDeps } from './http.js';
+import { DEFAULT_BATCH_MS } from './render-batcher.js';
+import { runSseStream } from './sse-transport.js';
+import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, TransportName, WebSocketCtor } from './types.js';
+import { createWsConnection, type WsConnection } from './ws-connection.js';
+
+function defaultBaseUrl(): string {
+  const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+  if (!origin) throw new TypeError('createChatClient: baseUrl is required outside a browser page');
+  return origin;
+}
+
+/**
+ * A chat client for one tokenwire server. Each `chat()` returns a stream with the same API over
+ * SSE or WebSocket; all WebSocket streams of a client share one socket.
+ */
+export function createChatClient(options: ChatClientOptions = {}): ChatClient {
+  const http: HttpDeps = {
+    baseUrl: options.baseUrl ?? defaultBaseUrl(),
+    // Bound: a bare `window.fetch` reference throws "Illegal invocation" when called.
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    headers: options.headers,
+  };
+  const choice = options.transport ?? 'auto';
+  const maxReconnects = options.maxReconnects ?? 3;
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+  const open = new Set<ChatStream>();
+  let connection: WsConnection | undefined;
+  let closed = false;
+
+  const ws = (): WsConnection => {
+    if (!WebSocketImpl) throw new Error('no WebSocket implementation is available');
+    connection ??= createWsConnection({
+      url: toWebSocketUrl(http.baseUrl, options.wsPath ?? '/ws'),
+      WebSocket: WebSocketImpl,
+      headers: options.headers,
+      connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+      maxReconnects,
+      decideOverHttp: (callId, decision, token, reason) => postDecision(http, callId, decision, token, reason),
+    });
+    return connection;
+  };
+
+  const pickTransport: ChatClient['pickTransport'] = (input) => {
+    const wanted = input.transport ?? choice;
+    if (wanted !== 'auto') return wanted;
+    // The browser talks back during the stream: approvals want the socket.
+    return (input.tools?.length ?? 0) > 0 || input.interactive === true ? 'ws' : 'sse';
+  };
+
+  async function startWs(request: ChatRequest, sink: StreamSink, auto: boolean): Promise<void> {
+    try {
+      const connection = ws();
+      await connection.ready();
+      if (sink.ended) return;
+      connection.start(request, sink);
+    } catch (error) {
+      if (sink.ended) return;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (!auto) return sink.fail(new TokenwireError('internal', `The WebSocket could not connect: ${reason}.`, { cause: error }));
+      sink.fallback({ from: 'ws', to: 'sse', reason });
+      runSseStream({ ...http, maxReconnects }, request, sink);
+    }
+  }
+
+  function chat(input: ChatInput): ChatStream {
+    const transport: TransportName = pickTransport(input);
+    const { stream, sink } = createChatStream({ transport, batchMs: input.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS });
+    open.add(stream);
+    void stream.result.then(() => open.delete(stream));
+
+    const body = parseWith(ChatRequest, {
+      messages: input.messages,
+      ...(input.tools?.length ? { tools: input.tools } : {}),
+      ...(input.options ? { options: input.options } : {}),
+    });
+    // Everything starts on a later task, so listeners attached right after `chat()` see it all.
+    queueMicrotask(() => {
+      if (sink.ended) return;
+      if (closed) return sink.fail(new TokenwireError('internal', 'The client is closed.'));
+      if (!body.ok) return sink.fail(new TokenwireError('invalid_request', `The chat request is not valid: ${body.message}.`));
+      if (transport === 'ws') void startWs(body.value, sink, (input.transport ?? choice) === 'auto');
+      else runSseStream({ ...http, maxReconnects }, body.value, sink);
+    });
+    return stream;
+  }
+
+  return {
+    chat,
+    pickTransport,
+    close() {
+      closed = true;
+      for (const stream of open) stream.cancel();
+      connection?.close();
+    },
+  };
+}

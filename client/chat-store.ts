@@ -1,0 +1,128 @@
+import type { TokenwireError } from '../shared/errors.js';
+import { toTokenwireError } from '../shared/errors.js';
+import type {
+  ChatClient,
+  ChatInput,
+  ChatResult,
+  ChatStream,
+  ChatStreamStatus,
+  Fallback,
+  StreamStats,
+  ToolCall,
+  ToolResult,
+  TransportName,
+} from './types.js';
+
+/** `idle` before the first chat; then the current stream's status. */
+export type ChatStatus = 'idle' | ChatStreamStatus;
+
+/** An immutable snapshot of the current chat, for UIs. */
+export interface ChatState {
+  text: string;
+  status: ChatStatus;
+  pendingApproval: ToolCall | null;
+  error: TokenwireError | null;
+  toolCalls: readonly ToolCall[];
+  toolResults: readonly ToolResult[];
+  stats: StreamStats | null;
+  streamId: string | null;
+  transport: TransportName | null;
+  fallback: Fallback | null;
+  result: ChatResult | null;
+}
+
+/** One chat at a time as an external store (`subscribe` + `getState`), with its actions. */
+export interface ChatStore {
+  getState(): ChatState;
+  subscribe(listener: () => void): () => void;
+  /** Cancels the current chat, if any, and starts this one. */
+  send(input: ChatInput): ChatStream;
+  /** Approves the pending tool call; a refusal lands in `state.error`, the promise never rejects. */
+  approve(): Promise<void>;
+  deny(reason?: string): Promise<void>;
+  /** Cancels the current chat; the store stays usable. */
+  cancel(): void;
+}
+
+export const IDLE_STATE: ChatState = Object.freeze({
+  text: '',
+  status: 'idle',
+  pendingApproval: null,
+  error: null,
+  toolCalls: [],
+  toolResults: [],
+  stats: null,
+  streamId: null,
+  transport: null,
+  fallback: null,
+  result: null,
+});
+
+/**
+ * The framework-free core of `useChatStream`: it follows only the latest stream, so events of a
+ * replaced or cancelled stream never reach the UI, and it notifies once per token batch.
+ */
+export function createChatStore(client: ChatClient): ChatStore {
+  let state: ChatState = IDLE_STATE;
+  let current: ChatStream | undefined;
+  let detach: (() => void) | undefined;
+  let result: ChatResult | null = null;
+  const listeners = new Set<() => void>();
+
+  const publish = (next: ChatState) => {
+    state = next;
+    for (const listener of [...listeners]) listener();
+  };
+
+  const snapshot = (stream: ChatStream, error: TokenwireError | null = stream.error ?? null): ChatState => ({
+    text: stream.text,
+    status: stream.status,
+    pendingApproval: stream.pendingApproval ?? null,
+    error,
+    toolCalls: [...stream.toolCalls],
+    toolResults: [...stream.toolResults],
+    stats: stream.stats(),
+    streamId: stream.streamId ?? null,
+    transport: stream.transport,
+    fallback: stream.fallback ?? null,
+    result,
+  });
+
+  const decide = async (decision: 'approve' | 'deny', reason?: string) => {
+    const stream = current;
+    const call = stream?.pendingApproval;
+    if (!stream || !call || call.status !== 'pending') return;
+    try {
+      await (decision === 'approve' ? call.approve() : call.deny(reason));
+    } catch (error) {
+      if (stream === current) publish(snapshot(stream, toTokenwireError(error)));
+    }
+  };
+
+  return {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    send(input) {
+      current?.cancel();
+      detach?.();
+      result = null;
+      const stream = client.chat(input);
+      current = stream;
+      const offChange = stream.on('change', () => stream === current && publish(snapshot(stream)));
+      const offDone = stream.on('done', (outcome) => {
+        result = outcome;
+      });
+      detach = () => (offChange(), offDone());
+      publish(snapshot(stream));
+      return stream;
+    },
+    approve: () => decide('approve'),
+    deny: (reason) => decide('deny', reason),
+    cancel() {
+      current?.cancel();
+    },
+  };
+}

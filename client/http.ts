@@ -1,0 +1,65 @@
+import { ERROR_CODES, TokenwireError, type ErrorCode } from '../shared/errors.js';
+import type { HeadersProvider } from './types.js';
+
+/** What the HTTP side of the client needs: where, how, and with which headers. */
+export interface HttpDeps {
+  baseUrl: string;
+  fetch: typeof fetch;
+  headers: HeadersProvider | undefined;
+}
+
+/** The caller's headers, asked for again for every request, under ours. */
+export async function requestHeaders(deps: HttpDeps, own: Record<string, string>): Promise<Record<string, string>> {
+  const extra = deps.headers ? await deps.headers() : {};
+  return { ...extra, ...own };
+}
+
+/**
+ * Decides a tool call over HTTP (`POST /api/approvals/:callId`) with the stream's approval
+ * token: the back channel SSE lacks, and the one a resumed WebSocket uses.
+ */
+export async function postDecision(
+  deps: HttpDeps,
+  callId: string,
+  decision: 'approve' | 'deny',
+  token: string | undefined,
+  reason?: string,
+): Promise<void> {
+  const response = await deps.fetch(new URL(`/api/approvals/${encodeURIComponent(callId)}`, deps.baseUrl), {
+    method: 'POST',
+    headers: await requestHeaders(deps, { 'content-type': 'application/json' }),
+    body: JSON.stringify({ decision, ...(token ? { token } : {}), ...(reason ? { reason } : {}) }),
+  });
+  if (!response.ok) throw await errorFromResponse(response);
+}
+
+const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+
+/** Turns an error response (`{ error: { code, message } }`) into a TokenwireError; never throws. */
+export async function errorFromResponse(response: Response): Promise<TokenwireError> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const message = typeof error?.message === 'string' ? error.message : `The server answered ${response.status}.`;
+  if (isErrorCode(error?.code)) return new TokenwireError(error.code, message);
+  // A code this client does not know (a newer server): keep the message, judge by the status.
+  return new TokenwireError(response.status >= 500 ? 'internal' : 'invalid_request', message);
+}
+
+/**
+ * The connection to the server failed or dropped. The closed set of codes has none for the
+ * network, so this is `internal` (retryable) with a message that says what happened.
+ */
+export const connectionLost = (what: string, cause?: unknown): TokenwireError =>
+  new TokenwireError('internal', `The connection to the server was lost: ${what}.`, { cause });
+
+/** `http://host` → `ws://host`, `https://host` → `wss://host`. */
+export const toWebSocketUrl = (baseUrl: string, path: string): string => {
+  const url = new URL(path, baseUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+};

@@ -1,0 +1,39 @@
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import { createChatStore, type ChatState } from './chat-store.js';
+import type { ChatClient, ChatInput, ChatStream } from './types.js';
+
+/** Defaults for the chats a hook sends from a plain prompt. */
+export type UseChatStreamOptions = Omit<ChatInput, 'messages'>;
+
+/** What `useChatStream` returns: the current chat's state and its actions. */
+export interface UseChatStream extends ChatState {
+  /** Starts a chat (cancelling the current one): a prompt, or a whole `ChatInput`. */
+  send(input: string | ChatInput): ChatStream;
+  approve(): Promise<void>;
+  deny(reason?: string): Promise<void>;
+  cancel(): void;
+}
+
+/**
+ * React binding of the chat client: one chat at a time, re-rendered once per token batch.
+ * Unmounting cancels the chat (the server stops the model) and unsubscribes, so no state is
+ * set afterwards. React stays a peer dependency: only this file imports it.
+ */
+export function useChatStream(client: ChatClient, options: UseChatStreamOptions = {}): UseChatStream {
+  const store = useMemo(() => createChatStore(client), [client]);
+  useEffect(() => () => store.cancel(), [store]);
+  const state = useSyncExternalStore(store.subscribe, store.getState, store.getState);
+
+  const defaults = useRef(options);
+  useEffect(() => {
+    defaults.current = options;
+  });
+
+  const send = useCallback(
+    (input: string | ChatInput) =>
+      store.send(typeof input === 'string' ? { ...defaults.current, messages: [{ role: 'user', content: input }] } : input),
+    [store],
+  );
+
+  return { ...state, send, approve: store.approve, deny: store.deny, cancel: store.cancel };
+}

@@ -1,0 +1,100 @@
+import { TokenwireError } from '../shared/errors.js';
+import { decodeServerFrame } from '../shared/frame-codec.js';
+import type { ChatRequest } from '../shared/protocol.js';
+import { createSseParser } from '../shared/sse.js';
+import type { StreamSink } from './chat-stream.js';
+import { connectionLost, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
+
+export interface SseDeps extends HttpDeps {
+  maxReconnects: number;
+}
+
+const delay = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/**
+ * Carries one chat over SSE: `POST /api/chat`, the body read through the shared incremental
+ * parser, tool decisions over `POST /api/approvals/:callId` with the stream's approval token,
+ * cancel by aborting the request (the server aborts the model when its last viewer leaves).
+ * A body that ends before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`.
+ */
+export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSink): void {
+  const abort = new AbortController();
+  let approvalToken: string | undefined;
+  let retryMs = 1_000;
+
+  const parser = createSseParser({
+    onEvent(event) {
+      const decoded = decodeServerFrame(event.data);
+      // A frame this client cannot read (a newer server) is skipped, not fatal.
+      if (!decoded.ok) return;
+      if (decoded.value.type === 'start') approvalToken = decoded.value.approvalToken;
+      sink.frame(decoded.value);
+    },
+    onRetry: (ms) => (retryMs = ms),
+    onError: (error) => sink.fail(new TokenwireError('payload_too_large', 'An SSE event was too large.', { cause: error })),
+  });
+
+  async function open(resume: boolean): Promise<Response> {
+    if (!resume) {
+      return deps.fetch(new URL('/api/chat', deps.baseUrl), {
+        method: 'POST',
+        headers: await requestHeaders(deps, { 'content-type': 'application/json', accept: 'text/event-stream' }),
+        body: JSON.stringify(request),
+        signal: abort.signal,
+      });
+    }
+    return deps.fetch(new URL(`/api/streams/${encodeURIComponent(sink.streamId ?? '')}`, deps.baseUrl), {
+      headers: await requestHeaders(deps, { accept: 'text/event-stream', 'last-event-id': String(sink.lastSeq) }),
+      signal: abort.signal,
+    });
+  }
+
+  async function read(response: Response): Promise<void> {
+    if (!response.body) return;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || sink.ended) return;
+        sink.bytes(value.byteLength);
+        parser.feed(value);
+      }
+    } finally {
+      // Done, failed or cancelled: let go of the body either way.
+      void reader.cancel().catch(() => {});
+    }
+  }
+
+  async function run(): Promise<void> {
+    for (let attempt = 0; !sink.ended; attempt++) {
+      let lost: unknown;
+      try {
+        const response = await open(attempt > 0);
+        if (!response.ok) return sink.fail(await errorFromResponse(response));
+        parser.reset();
+        await read(response);
+      } catch (error) {
+        lost = error;
+      }
+      if (sink.ended || abort.signal.aborted) return;
+      // The body ended before `done`: re-attach from the last frame seen, if we can.
+      if (sink.streamId === undefined || attempt >= deps.maxReconnects) {
+        return sink.fail(connectionLost('the event stream ended before the stream was done', lost));
+      }
+      // Quick first attempts (a dropped connection is usually back at once), never slower than `retry:`.
+      await delay(Math.min(retryMs, 250 * 2 ** attempt), abort.signal);
+      if (abort.signal.aborted) return;
+      sink.reconnecting();
+    }
+  }
+
+  sink.use('sse', {
+    cancel: () => abort.abort(),
+    decide: (callId, decision, reason) => postDecision(deps, callId, decision, approvalToken, reason),
+  });
+  void run();
+}

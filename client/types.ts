@@ -1,0 +1,176 @@
+import type { TokenwireError } from '../shared/errors.js';
+import type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
+
+/** A transport on the wire. */
+export type TransportName = 'sse' | 'ws';
+/** What a caller may ask for: `auto` picks per chat (see `ChatClientOptions.transport`). */
+export type TransportChoice = 'auto' | TransportName;
+
+/** A WebSocket as far as the client uses it: the browser's, or `ws`'s in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (event: never) => void): void;
+}
+
+/** A WebSocket constructor: `globalThis.WebSocket`, or `WebSocket` from the `ws` package. */
+export type WebSocketCtor = new (url: string, protocols?: string | string[], options?: { headers?: Record<string, string> }) => WebSocketLike;
+
+/** Extra request headers, asked for again before every request (so tokens can be refreshed). */
+export type HeadersProvider = () => Record<string, string> | Promise<Record<string, string>>;
+
+/** Options of `createChatClient`. */
+export interface ChatClientOptions {
+  /** The server's origin, e.g. `http://127.0.0.1:3000`; defaults to the page's origin. */
+  baseUrl?: string;
+  /**
+   * `sse`, `ws`, or `auto` (default): WebSocket when the browser must talk back during the
+   * stream (the chat offers tools, or says `interactive: true`), SSE otherwise; when the
+   * WebSocket cannot connect, SSE with approvals over HTTP, announced as a `fallback` event.
+   */
+  transport?: TransportChoice;
+  headers?: HeadersProvider;
+  /** Token batching interval for the UI, ms (default 50; 0: every token on its own). */
+  batchMs?: number;
+  /** WebSocket constructor; defaults to `globalThis.WebSocket`. */
+  WebSocket?: WebSocketCtor;
+  /** fetch; defaults to `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Path of the WebSocket endpoint (default `/ws`). */
+  wsPath?: string;
+  /** How long a WebSocket may take to open before `auto` falls back to SSE (default 3000 ms). */
+  connectTimeoutMs?: number;
+  /** Attempts to re-attach a stream after its connection dropped (default 3). */
+  maxReconnects?: number;
+}
+
+/** One chat request, plus how to carry it. */
+export interface ChatInput {
+  messages: ChatMessage[];
+  /** Tool names the model may call, e.g. `['get_weather']`. */
+  tools?: string[];
+  options?: ChatOptions;
+  /** Under `auto`, asks for the WebSocket even without tools. */
+  interactive?: boolean;
+  /** Overrides the client's transport for this chat. */
+  transport?: TransportChoice;
+  /** Overrides the client's `batchMs` for this chat. */
+  batchMs?: number;
+}
+
+/** How a chat ended. `result` always resolves with one of these and never rejects. */
+export interface ChatResult {
+  text: string;
+  reason: DoneReason;
+  usage?: Usage;
+  /** Present exactly when `reason` is `error`: the server's error frame, or a local failure. */
+  error?: TokenwireError;
+  streamId?: string;
+  transport: TransportName;
+}
+
+/** Tokens handed to the UI together. */
+export interface TokenBatch {
+  /** The new text, the batch's tokens joined. */
+  text: string;
+  /** How many token frames the batch holds. */
+  tokens: number;
+}
+
+export type ToolCallStatus = 'pending' | 'approving' | 'approved' | 'denying' | 'denied' | 'not_required';
+
+/** A tool call the model made; `approve`/`deny` decide it when `approval` is `required`. */
+export interface ToolCall {
+  readonly callId: string;
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  readonly approval: 'required' | 'not_required';
+  readonly expiresAt: number | undefined;
+  readonly status: ToolCallStatus;
+  /** Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused. */
+  approve(): Promise<void>;
+  deny(reason?: string): Promise<void>;
+}
+
+/** The outcome of a tool call, as the server shows it. */
+export interface ToolResult {
+  callId: string;
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Said when `auto` wanted a WebSocket and had to use SSE instead. */
+export interface Fallback {
+  from: 'ws';
+  to: 'sse';
+  reason: string;
+}
+
+/** Counters a stream keeps about itself, for dashboards and the demo. */
+export interface StreamStats {
+  transport: TransportName;
+  /** ms from `chat()` to the first token frame. */
+  firstTokenMs: number | undefined;
+  tokens: number;
+  /** Server frames received (all types). */
+  frames: number;
+  /** Bytes received for this stream: SSE body bytes, or WebSocket message payload bytes. */
+  bytes: number;
+  reconnects: number;
+  /** Tokens per second between the first and the latest token. */
+  tokensPerSecond: number | undefined;
+  /** ms from `chat()` to now, or to the end. */
+  elapsedMs: number;
+}
+
+export type ChatStreamStatus = 'connecting' | 'streaming' | 'awaiting_approval' | 'done' | 'cancelled' | 'error';
+
+/** Everything a chat stream tells its listeners. */
+export interface ChatStreamEvents {
+  start: { streamId: string; model: string; transport: TransportName };
+  token: TokenBatch;
+  tool_call: ToolCall;
+  tool_result: ToolResult;
+  /** An error frame (the stream may still go on: the final say is `done`), or a local failure. */
+  error: TokenwireError;
+  done: ChatResult;
+  fallback: Fallback;
+  reconnect: { attempt: number; lastSeq: number };
+  /** Anything changed (status, tool call status, stats): for UIs that redraw from a snapshot. */
+  change: ChatStream;
+}
+
+/** One generation as the caller sees it, whichever transport carries it. */
+export interface ChatStream {
+  readonly streamId: string | undefined;
+  readonly transport: TransportName;
+  readonly fallback: Fallback | undefined;
+  readonly status: ChatStreamStatus;
+  /** The text handed out so far (flushed batches). */
+  readonly text: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly toolResults: readonly ToolResult[];
+  /** The first tool call still waiting for a decision. */
+  readonly pendingApproval: ToolCall | undefined;
+  /** The last error frame or local failure. */
+  readonly error: TokenwireError | undefined;
+  stats(): StreamStats;
+  /** Settles once, when the stream ends; never rejects (errors are `reason: 'error'`). */
+  readonly result: Promise<ChatResult>;
+  on<E extends keyof ChatStreamEvents>(event: E, listener: (value: ChatStreamEvents[E]) => void): () => void;
+  /** Shorthand for `on('token', listener)`. */
+  onToken(listener: (batch: TokenBatch) => void): () => void;
+  /** Stops the stream: the server aborts the model request; `result` resolves with `cancelled`. */
+  cancel(): void;
+}
+
+/** A client bound to one server. */
+export interface ChatClient {
+  chat(input: ChatInput): ChatStream;
+  /** Which transport `chat(input)` would try first. */
+  pickTransport(input: Pick<ChatInput, 'tools' | 'interactive' | 'transport'>): TransportName;
+  /** Cancels every open stream and closes the shared WebSocket. */
+  close(): void;
+}

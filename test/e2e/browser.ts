@@ -1,0 +1,86 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const DEMO_DIR = join(ROOT, 'dist/demo');
+export const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/**
+ * Builds the demo with Vite's API when dist/demo is missing or older than its sources, so the
+ * browser always tests the code in this tree.
+ */
+export async function ensureDemoBuilt(): Promise<void> {
+  const index = join(DEMO_DIR, 'index.html');
+  const sources = Math.max(...['client', 'shared', 'vite.config.ts'].map((p) => newestMtime(join(ROOT, p))));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/** Debian's Chromium, headless; never a downloaded browser. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A fresh page that records every uncaught page error and console error. */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  await page.goto(url);
+  await page.getByTestId('send').waitFor();
+  return { page, errors, close: () => context.close() };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Waits until the element with `testId` has text containing `text`. */
+export async function waitForText(page: Page, testId: string, text: string, timeout = 10_000): Promise<void> {
+  await page.waitForFunction(
+    ([id, expected]) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.includes(expected) === true,
+    [testId, text] as const,
+    { timeout },
+  );
+}
+
+/** Waits until the output pane shows answer text and names its stream; returns the stream id. */
+export async function waitForStreaming(page: Page, suffix = '', timeout = 10_000): Promise<string> {
+  const handle = await page.waitForFunction(
+    (id) => {
+      const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+      return el && !el.querySelector('.placeholder') && el.dataset.streamId ? el.dataset.streamId : false;
+    },
+    `output${suffix}`,
+    { timeout },
+  );
+  return (await handle.jsonValue()) as string;
+}
