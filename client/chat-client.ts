@@ -61,7 +61,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     } catch (error) {
       if (sink.ended) return;
       const reason = error instanceof Error ? error.message : String(error);
-      if (!auto) return sink.fail(new TokenwireError('internal', `The WebSocket could not connect: ${reason}.`, { cause: error }));
+      if (!auto) return sink.fail(new TokenwireError('connection_lost', `The WebSocket could not connect: ${reason}.`, { cause: error }));
       sink.fallback({ from: 'ws', to: 'sse', reason });
       runSseStream({ ...http, maxReconnects }, request, sink);
     }

@@ -55,7 +55,7 @@ export async function errorFromResponse(response: Response): Promise<TokenwireEr
  * network, so this is `internal` (retryable) with a message that says what happened.
  */
 export const connectionLost = (what: string, cause?: unknown): TokenwireError =>
-  new TokenwireError('internal', `The connection to the server was lost: ${what}.`, { cause });
+  new TokenwireError('connection_lost', `The connection to the server was lost: ${what}.`, { cause });
 
 /** `http://host` → `ws://host`, `https://host` → `wss://host`. */
 export const toWebSocketUrl = (baseUrl: string, path: string): string => {

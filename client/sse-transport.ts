@@ -47,7 +47,10 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
         signal: abort.signal,
       });
     }
-    return deps.fetch(new URL(`/api/streams/${encodeURIComponent(sink.streamId ?? '')}`, deps.baseUrl), {
+    // The stream's token goes in the query, so an app's own Authorization header stays its own.
+    const url = new URL(`/api/streams/${encodeURIComponent(sink.streamId ?? '')}`, deps.baseUrl);
+    if (approvalToken) url.searchParams.set('token', approvalToken);
+    return deps.fetch(url, {
       headers: await requestHeaders(deps, { accept: 'text/event-stream', 'last-event-id': String(sink.lastSeq) }),
       signal: abort.signal,
     });

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   slow_consumer: { retryable: true, status: 503, message: 'The client did not keep up with the stream.' },
   too_many_streams: { retryable: true, status: 429, message: 'Too many streams are open.' },
   server_shutdown: { retryable: true, status: 503, message: 'The server is shutting down.' },
+  connection_lost: { retryable: true, status: 503, message: 'The connection to the server was lost.' },
   internal: { retryable: true, status: 500, message: 'Something went wrong on the server.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
