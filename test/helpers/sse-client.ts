@@ -23,9 +23,15 @@ export interface SseSession {
 }
 
 /** POSTs JSON to an SSE endpoint over a real socket and parses the stream incrementally. */
-export function postSse(url: string, body: unknown, headers: Record<string, string> = {}): Promise<SseSession> {
+export const postSse = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<SseSession> =>
+  openSse('POST', url, JSON.stringify(body), { 'content-type': 'application/json', ...headers });
+
+/** GETs an SSE endpoint (a resume) over a real socket. */
+export const getSse = (url: string, headers: Record<string, string> = {}): Promise<SseSession> => openSse('GET', url, undefined, headers);
+
+function openSse(method: string, url: string, body: string | undefined, headers: Record<string, string>): Promise<SseSession> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (response) => {
+    const req = request(url, { method, headers }, (response) => {
       const waiters = new Set<() => void>();
       const session: SseSession = {
         response,
@@ -76,6 +82,6 @@ export function postSse(url: string, body: unknown, headers: Record<string, stri
       resolve(session);
     });
     req.on('error', reject);
-    req.end(JSON.stringify(body));
+    req.end(body);
   });
 }
