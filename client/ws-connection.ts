@@ -122,7 +122,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
       // The server dropped this view for reading too slowly; the socket is fine: view it again.
       if (route.sink.reconnects >= options.maxReconnects) return void route.sink.fail();
       route.sink.reconnecting();
-      send({ type: 'resume', streamId: route.streamId, lastSeq: route.sink.lastSeq });
+      send({ type: 'resume', streamId: route.streamId, lastSeq: route.sink.lastSeq, ...(route.approvalToken ? { token: route.approvalToken } : {}) });
     }
   }
 
@@ -157,7 +157,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
           if (route.sink.ended || route.streamId === undefined) continue;
           route.sink.reconnecting();
           route.resumed = true;
-          send({ type: 'resume', streamId: route.streamId, lastSeq: route.sink.lastSeq });
+          send({ type: 'resume', streamId: route.streamId, lastSeq: route.sink.lastSeq, ...(route.approvalToken ? { token: route.approvalToken } : {}) });
         }
         return;
       }

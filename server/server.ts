@@ -3,10 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createCore, type Core, type CoreParts } from './core.js';
 import { createApp } from './http/app.js';
+import { attachWsServer, type WsTransport } from './transports/ws-server.js';
 
 export interface RunningServer {
   readonly core: Core;
   readonly server: Server;
+  /** The WebSocket transport on /ws, on the same server. */
+  readonly ws: WsTransport;
   /** The base URL, e.g. http://127.0.0.1:3000 */
   readonly url: string;
   readonly port: number;
@@ -26,6 +29,7 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
+  const ws = attachWsServer(server, core);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -41,13 +45,18 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
   const close = (deadlineMs = config.SHUTDOWN_TIMEOUT_MS) =>
     (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await core.shutdown(deadlineMs);
+      const until = Date.now() + deadlineMs;
+      const left = () => Math.max(0, until - Date.now());
+      ws.stopAccepting();
+      // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.
+      await core.shutdown(left());
+      await ws.close(left());
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left())))]);
       clearTimeout(timer);
       server.closeAllConnections();
     })());
 
-  return { core, server, url: `http://${host}:${port}`, port, close };
+  return { core, server, ws, url: `http://${host}:${port}`, port, close };
 }

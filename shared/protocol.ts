@@ -148,6 +148,11 @@ export const ResumeFrame = z.strictObject({
   streamId: Id,
   /** The last `seq` the client saw; -1 for none. */
   lastSeq: z.number().int().min(-1),
+  /**
+   * The stream's token from its `start` frame. Needed to resume a stream another connection
+   * started (after a reconnect); it also lets this socket decide the stream's tool calls.
+   */
+  token: z.string().min(1).max(128).optional(),
 });
 
 export const ClientFrame = z.discriminatedUnion('type', [

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { TokenwireError } from '../../shared/errors.js';
 
 export type Decision = { outcome: 'approved' } | { outcome: 'denied'; reason?: string } | { outcome: 'expired' };
@@ -9,7 +10,10 @@ export interface DecideOptions {
 }
 
 export interface ApprovalGate {
-  /** Waits for a person's decision on one tool call; rejects with the signal's reason on abort. */
+  /**
+   * Waits for a person's decision on one tool call; rejects with the signal's reason on abort.
+   * The call is pending as soon as this returns, so call it before showing the call to anyone.
+   */
   wait(request: { callId: string; streamId: string; expiresAt: number; signal: AbortSignal }): Promise<Decision>;
   /**
    * Decides a pending call once. Throws `unknown_call`, `forbidden`, `already_decided` or
@@ -21,8 +25,11 @@ export interface ApprovalGate {
   readonly pending: number;
 }
 
+type Outcome = Decision['outcome'] | 'cancelled';
+
 interface Pending {
   streamId: string;
+  expiresAt: number;
   settle: (decision: Decision) => void;
 }
 
@@ -31,12 +38,13 @@ interface Pending {
  * remembered (bounded) so a replay or a late decision gets a precise error. The arguments are
  * bound by the engine: it runs exactly the validated, frozen arguments it showed.
  */
-export function createApprovalGate(options: { remember?: number } = {}): ApprovalGate {
+export function createApprovalGate(options: { remember?: number; now?: () => number } = {}): ApprovalGate {
   const remember = options.remember ?? 10_000;
+  const now = options.now ?? Date.now;
   const pending = new Map<string, Pending>();
-  const settled = new Map<string, { streamId: string; outcome: Decision['outcome'] | 'cancelled' }>();
+  const settled = new Map<string, { streamId: string; outcome: Outcome }>();
 
-  const record = (callId: string, streamId: string, outcome: Decision['outcome'] | 'cancelled') => {
+  const record = (callId: string, streamId: string, outcome: Outcome) => {
     pending.delete(callId);
     settled.set(callId, { streamId, outcome });
     if (settled.size > remember) settled.delete(settled.keys().next().value as string);
@@ -46,7 +54,7 @@ export function createApprovalGate(options: { remember?: number } = {}): Approva
     wait({ callId, streamId, expiresAt, signal }) {
       return new Promise<Decision>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
-        const finish = (decision: Decision | undefined, outcome: Decision['outcome'] | 'cancelled') => {
+        const finish = (decision: Decision | undefined, outcome: Outcome) => {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           record(callId, streamId, outcome);
@@ -54,9 +62,9 @@ export function createApprovalGate(options: { remember?: number } = {}): Approva
           else reject(signal.reason);
         };
         const onAbort = () => finish(undefined, 'cancelled');
-        const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - Date.now()));
+        const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
         signal.addEventListener('abort', onAbort, { once: true });
-        pending.set(callId, { streamId, settle: (d) => finish(d, d.outcome) });
+        pending.set(callId, { streamId, expiresAt, settle: (d) => finish(d, d.outcome) });
       });
     },
     decide(callId, decision, { authorize, reason }) {
@@ -64,7 +72,13 @@ export function createApprovalGate(options: { remember?: number } = {}): Approva
       const past = settled.get(callId);
       const streamId = open?.streamId ?? past?.streamId;
       if (streamId === undefined) throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+      // Authorise before saying anything about the call's state, so a stranger learns nothing.
       if (!authorize(streamId)) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+      if (open && now() >= open.expiresAt) {
+        // The timer can fire late under load; the `expiresAt` the client was shown is what counts.
+        open.settle({ outcome: 'expired' });
+        throw new TokenwireError('approval_expired');
+      }
       if (!open) {
         if (past?.outcome === 'expired') throw new TokenwireError('approval_expired');
         if (past?.outcome === 'cancelled') throw new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
@@ -78,4 +92,12 @@ export function createApprovalGate(options: { remember?: number } = {}): Approva
       return pending.size;
     },
   };
+}
+
+/** Compares a presented approval token with the stream's in constant time. */
+export function approvalTokenMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(presented);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,7 +1,7 @@
 import { toTokenwireError } from '../../shared/errors.js';
+import { newCallId } from '../../shared/ids.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import type { FinishReason, ModelMessage, ModelProvider, ModelToolCall, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
@@ -62,7 +62,8 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
       turn.usage = event.usage;
     }
   }
-  turn.toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+  // Some OpenAI-compatible servers omit the id; the tool message must still name its call.
+  turn.toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => (c.id ? c : { ...c, id: newCallId() }));
   return turn;
 }
 
@@ -77,14 +78,15 @@ export async function runChat(stream: Stream, request: ChatRequest, selected: { 
   let usage: Usage | undefined;
   const done = (reason: DoneReason) => stream.append({ type: 'done', reason, ...(usage ? { usage } : {}) });
   try {
-    for (let round = 0; ; round++) {
+    // `toolRounds` counts rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one.
+    for (let toolRounds = 0; ; toolRounds++) {
       const turn = await modelTurn(stream, request, messages, selected.specs, deps);
       usage = addUsage(usage, turn.usage);
       if (turn.toolCalls.length === 0) {
         done(turn.finish === 'tool_calls' ? 'stop' : turn.finish);
         return;
       }
-      if (round + 1 >= deps.maxToolRounds) {
+      if (toolRounds >= deps.maxToolRounds) {
         done('tool_rounds');
         return;
       }

@@ -77,9 +77,12 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   const args = deepFreeze(parsed.data) as Record<string, unknown>;
 
   if (tool.needsApproval) {
+    if (stream.signal.aborted) throw stream.signal.reason;
     const expiresAt = Date.now() + deps.approvalTimeoutMs;
+    // Pending before it is shown: a decision may arrive as soon as the frame is out.
+    const waiting = deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt });
-    const decision = await deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
+    const decision = await waiting;
     deps.metrics.approvals.inc({ outcome: decision.outcome });
     if (decision.outcome === 'denied') {
       return show(failure('denied', `The user denied this call${decision.reason ? `: ${decision.reason}` : ''}.`));

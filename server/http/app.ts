@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ChatRequest } from '../../shared/protocol.js';
+import { ApprovalDecisionRequest, ChatRequest } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
+import { approvalTokenMatches } from '../engine/approvals.js';
 import { serveSse } from '../transports/sse.js';
+import { addStreamRoutes } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
 const DEFAULT_DEMO_DIR_BUILT = fileURLToPath(new URL('../../demo', import.meta.url));
@@ -56,6 +58,40 @@ export function createApp(core: Core): express.Express {
       afterSeq: -1,
     });
   });
+
+  // SSE has no back channel, so its client decides tool calls here, with the stream's approval
+  // token from the `start` frame (body `token` or `Authorization: Bearer`). Answers 200 with the
+  // decision, or `{ error: { code, message } }` with the code's status (issue #3).
+  app.post('/api/approvals/:callId', json, (req: Request<{ callId: string }>, res: Response) => {
+    if (!req.is('application/json')) {
+      sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
+      return;
+    }
+    const body = parseWith(ApprovalDecisionRequest, req.body);
+    if (!body.ok) {
+      sendError(res, new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`));
+      return;
+    }
+    const { callId } = req.params;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+    const token = body.value.token ?? bearer;
+    try {
+      const { streamId } = core.approvals.decide(callId, body.value.decision, {
+        authorize: (id) => {
+          const stream = core.hub.get(id);
+          return stream !== undefined && approvalTokenMatches(stream.approvalToken, token);
+        },
+        reason: body.value.reason,
+      });
+      res.json({ callId, decision: body.value.decision, streamId });
+    } catch (error) {
+      const known = toTokenwireError(error);
+      if (known.code === 'internal') log.error({ err: error, callId }, 'approval failed');
+      sendError(res, known);
+    }
+  });
+
+  addStreamRoutes(app, core);
 
   app.use('/api', (_req, res) => {
     sendError(res, new TokenwireError('not_found'));

@@ -36,8 +36,9 @@ function tokenize(source: string): Token[] {
     re.lastIndex = at;
     const m = re.exec(source);
     if (!m) {
-      if (/^\s*$/.test(source.slice(at))) break;
-      throw new ExpressionError(`Unexpected character at position ${at + 1}`);
+      const blank = /^\s*/.exec(source.slice(at))?.[0].length ?? 0;
+      if (at + blank === source.length) break;
+      throw new ExpressionError(`Unexpected character at position ${at + blank + 1}`);
     }
     at = re.lastIndex;
     if (m[1] !== undefined) tokens.push({ kind: 'num', value: Number(m[1]) });
@@ -74,23 +75,25 @@ export function evaluate(source: string): number {
       return v;
     });
   const term = (): number => {
-    let v = power();
+    let v = unary();
     while (isOp('*') || isOp('/') || isOp('%')) {
       const op = tokens[i++]?.value;
-      const r = power();
+      const r = unary();
       if ((op === '/' || op === '%') && r === 0) throw new ExpressionError('Division by zero');
       v = op === '*' ? v * r : op === '/' ? v / r : v % r;
     }
     return v;
   };
-  const power = (): number => {
-    const base = unary();
-    return isOp('^') ? (i++, base ** nested(power)) : base;
-  };
+  // `^` binds tighter than a sign on its left and is right-associative, as in mathematics:
+  // -2^2 = -4, 2^-1 = 0.5, 2^3^2 = 512.
   const unary = (): number => {
     if (isOp('-')) return i++, -nested(unary);
     if (isOp('+')) return i++, nested(unary);
-    return primary();
+    return power();
+  };
+  const power = (): number => {
+    const base = primary();
+    return isOp('^') ? (i++, base ** nested(unary)) : base;
   };
   const primary = (): number => {
     const t = tokens[i++];

@@ -8,11 +8,12 @@ const CONDITIONS = ['sunny', 'partly cloudy', 'overcast', 'light rain', 'windy',
 export const getWeather = defineTool({
   name: 'get_weather',
   description: 'Get the current weather for a city.',
-  parameters: z.strictObject({ city: z.string().min(1).max(80).describe('The city, e.g. "Paris"') }),
+  // Trimmed by the schema, so the person approves the same city the tool looks up.
+  parameters: z.strictObject({ city: z.string().trim().min(1).max(80).describe('The city, e.g. "Paris"') }),
   async run({ city }) {
-    const h = hashText(city.trim().toLowerCase());
+    const h = hashText(city.toLowerCase());
     return {
-      city: city.trim(),
+      city,
       conditions: CONDITIONS[h % CONDITIONS.length],
       temperatureC: (h % 35) - 5,
       humidity: 30 + (h % 60),

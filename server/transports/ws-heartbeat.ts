@@ -1,0 +1,56 @@
+/** What the heartbeat needs of a socket (`ws`'s WebSocket has it). */
+export interface PingableSocket {
+  ping(): void;
+  terminate(): void;
+  on(event: 'pong', listener: () => void): unknown;
+}
+
+export interface Heartbeat {
+  add(socket: PingableSocket): void;
+  remove(socket: PingableSocket): void;
+  stop(): void;
+}
+
+/**
+ * Pings every socket each `intervalMs` and terminates one that did not answer the previous
+ * ping (issue #5): a dead peer or a reader that stopped reading frees its memory within two
+ * intervals. One timer for all sockets; the interval also keeps proxies (nginx, ALB: 60 s) from
+ * closing a quiet connection.
+ */
+export function createHeartbeat(intervalMs: number): Heartbeat {
+  /** Socket → whether a ping is still unanswered. */
+  const awaiting = new Map<PingableSocket, boolean>();
+
+  const timer = setInterval(() => {
+    for (const [socket, unanswered] of awaiting) {
+      if (unanswered) {
+        awaiting.delete(socket);
+        socket.terminate();
+        continue;
+      }
+      awaiting.set(socket, true);
+      try {
+        socket.ping();
+      } catch {
+        // A socket that is closing cannot ping; its `close` removes it.
+      }
+    }
+  }, intervalMs);
+  timer.unref();
+
+  return {
+    add(socket) {
+      awaiting.set(socket, false);
+      socket.on('pong', () => {
+        if (awaiting.has(socket)) awaiting.set(socket, false);
+      });
+    },
+    remove(socket) {
+      awaiting.delete(socket);
+    },
+    stop() {
+      clearInterval(timer);
+      awaiting.clear();
+    },
+  };
+}

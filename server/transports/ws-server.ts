@@ -1,0 +1,152 @@
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Counter, Gauge } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TokenwireError } from '../../shared/errors.js';
+import type { Core } from '../core.js';
+import { createHeartbeat } from './ws-heartbeat.js';
+import { isOriginAllowed } from './ws-origin.js';
+import { createWsSession, type WsSession } from './ws-session.js';
+
+/** The path browsers open a WebSocket on. */
+export const WS_PATH = '/ws';
+
+export interface WsTransport {
+  /** Open sessions. */
+  readonly size: number;
+  /** The most bytes waiting for any one peer right now (socket buffer + coalescing queue). */
+  maxBufferedBytes(): number;
+  /** Refuses new upgrades and new streams from here on (503 / `server_shutdown`). */
+  stopAccepting(): void;
+  /**
+   * Closes every socket with 1001 after the frames it still has (streams should have ended
+   * first: core.shutdown), and terminates the ones that do not close within the deadline.
+   */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** Answers an upgrade request with an HTTP error and closes the socket: nothing was upgraded. */
+function refuseUpgrade(socket: Duplex, status: number, error: TokenwireError): void {
+  const body = JSON.stringify(error.toJSON());
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The scheme the browser used: TLS on this socket, or what a proxy in front says it terminated. */
+function schemeOf(req: IncomingMessage): 'http' | 'https' {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return 'https';
+  const forwarded = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https' ? 'https' : 'http';
+}
+
+/**
+ * The WebSocket transport on the same http.Server as Express (issue #1): upgrades on /ws only,
+ * after the Origin check (403), one session per socket, ping/pong liveness, `maxPayload`
+ * (a larger message closes with 1009) and no permessage-deflate (CPU per token, and
+ * compression of secrets next to attacker text).
+ */
+export function attachWsServer(server: Server, core: Core): WsTransport {
+  const { config, log } = core;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.WS_MAX_PAYLOAD,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  const sessions = new Map<WebSocket, WsSession>();
+  const heartbeat = createHeartbeat(config.HEARTBEAT_MS);
+  // Queue tokens well before the hard bound, so coalescing has room to work.
+  const highWaterBytes = Math.min(64 * 1024, Math.floor(config.MAX_BUFFERED_BYTES / 4));
+  let accepting = true;
+
+  const maxBufferedBytes = () => {
+    let max = 0;
+    for (const session of sessions.values()) max = Math.max(max, session.bufferedBytes);
+    return max;
+  };
+
+  new Gauge({
+    name: 'tokenwire_ws_connections',
+    help: 'Open WebSocket connections.',
+    registers: [core.metrics.registry],
+    collect() {
+      this.set(sessions.size);
+    },
+  });
+  new Gauge({
+    name: 'tokenwire_ws_buffered_bytes_max',
+    help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
+    registers: [core.metrics.registry],
+    collect() {
+      this.set(maxBufferedBytes());
+    },
+  });
+
+  const slowConsumers = new Counter({
+    name: 'tokenwire_ws_slow_consumers_total',
+    help: 'WebSocket peers whose streams were dropped with slow_consumer.',
+    registers: [core.metrics.registry],
+  });
+
+  function serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'));
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== WS_PATH) return refuseUpgrade(socket, 404, new TokenwireError('not_found'));
+    if (!accepting) return refuseUpgrade(socket, 503, new TokenwireError('server_shutdown'));
+    const origin = { origin: req.headers.origin, host: req.headers.host, scheme: schemeOf(req) };
+    if (!isOriginAllowed(origin, config.ALLOWED_ORIGINS)) {
+      log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
+      return refuseUpgrade(socket, 403, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws));
+  }
+
+  function wssOnConnection(ws: WebSocket): void {
+    // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
+    ws.on('error', (error) => log.debug({ err: error }, 'WebSocket error'));
+    const session = createWsSession(ws, core, {
+      highWaterBytes,
+      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      closing: () => !accepting,
+      onSlowConsumer: () => slowConsumers.inc(),
+    });
+    sessions.set(ws, session);
+    heartbeat.add(ws);
+    void session.closed.then(() => {
+      sessions.delete(ws);
+      heartbeat.remove(ws);
+    });
+  }
+
+  server.on('upgrade', serverOnUpgrade);
+
+  return {
+    get size() {
+      return sessions.size;
+    },
+    maxBufferedBytes,
+    stopAccepting() {
+      accepting = false;
+    },
+    async close(deadlineMs) {
+      accepting = false;
+      heartbeat.stop();
+      const open = [...sessions.entries()];
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(open.map(([, session]) => session.shutdown())),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+      for (const [ws] of open) if (sessions.has(ws)) ws.terminate();
+      server.off('upgrade', serverOnUpgrade);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

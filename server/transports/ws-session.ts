@@ -1,0 +1,206 @@
+import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
+import type { ClientFrameOf } from '../../shared/protocol.js';
+import type { Core } from '../core.js';
+import { approvalTokenMatches } from '../engine/approvals.js';
+import type { Stream } from '../streams/hub.js';
+import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
+import { createWsSender, type SenderSocket } from './ws-sender.js';
+import { createWsViews } from './ws-views.js';
+
+/** The socket a session drives: `ws`'s WebSocket, or a test double with the same few members. */
+export interface WsSocket extends SenderSocket {
+  close(code?: number, reason?: string): void;
+  on(event: 'message', listener: (data: unknown, isBinary?: boolean) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** The parts of the core a session uses. */
+export type SessionCore = Pick<Core, 'startChat' | 'hub' | 'approvals' | 'log'>;
+
+export interface WsSessionOptions {
+  /** Socket buffer above which frames queue and tokens coalesce. */
+  highWaterBytes: number;
+  /** Socket buffer plus queue above which every view of the socket is dropped (`slow_consumer`). */
+  maxBufferedBytes: number;
+  /** True while the server shuts down: new streams are refused. */
+  closing?: () => boolean;
+  /** Called when the socket's views are dropped for reading too slowly (for a metric). */
+  onSlowConsumer?: () => void;
+}
+
+export interface WsSession {
+  /** Bytes waiting for this peer: the socket's buffer plus the coalescing queue. */
+  readonly bufferedBytes: number;
+  /** Streams this socket is viewing. */
+  readonly viewing: number;
+  /** Sends what is queued, then closes with 1001 (going away); resolves when the socket closed. */
+  shutdown(): Promise<void>;
+  readonly closed: Promise<void>;
+}
+
+/** How many streams a socket remembers having started, for approvals and cancel after they end. */
+const MAX_OWNED = 1024;
+
+/**
+ * The ResumeFrame has no `token` yet (proposed in the report). With it, a resumed socket that
+ * shows the stream's approval token may decide its tool calls again; without it, only the
+ * socket that started a stream may (issue #3), and others decide over HTTP with the token.
+ */
+/**
+ * One WebSocket connection: decodes client frames, multiplexes the streams it starts or
+ * resumes by stream id, routes tool decisions to the approval gate, and writes frames through
+ * a bounded sender. A bad frame gets an `error` frame and the socket stays usable (issue #2).
+ * Knows nothing of `ws` itself: upgrade, origin and ping live in ws-server.ts.
+ */
+export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
+  /** Streams this socket started (or proved the token for): it may decide and cancel them. */
+  const owned = new Set<string>();
+  let ended = false;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+
+  const sender = createWsSender(socket, {
+    highWaterBytes: options.highWaterBytes,
+    maxBufferedBytes: options.maxBufferedBytes,
+    onOverflow: senderOnOverflow,
+  });
+  const views = createWsViews(sender, (streamId) => owned.has(streamId));
+
+  const mayControl = (streamId: string) => owned.has(streamId) || views.has(streamId);
+
+  /** An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns. */
+  const sendError = (error: TokenwireError, ref?: string) => {
+    sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? 0)));
+  };
+
+  function own(streamId: string): void {
+    owned.add(streamId);
+    if (owned.size <= MAX_OWNED) return;
+    for (const id of owned) {
+      if (views.has(id) || core.hub.get(id)?.done === false) continue;
+      owned.delete(id);
+      if (owned.size <= MAX_OWNED) return;
+    }
+  }
+
+  function view(stream: Stream, afterSeq: number): void {
+    if (!views.view(stream, afterSeq)) {
+      sendError(new TokenwireError('stream_expired', 'The frames after that seq are no longer kept.'), stream.id);
+    }
+  }
+
+  function start(frame: ClientFrameOf<'start'>): void {
+    const { type: _type, id, ...request } = frame;
+    if (options.closing?.()) {
+      sendError(new TokenwireError('server_shutdown'), id);
+      return;
+    }
+    let stream: Stream;
+    try {
+      stream = core.startChat(request, { transport: 'ws', clientId: id });
+    } catch (thrown) {
+      // No stream exists, so the error names the client's id: that is how it knows which start failed.
+      sendError(toTokenwireError(thrown), id);
+      return;
+    }
+    own(stream.id);
+    view(stream, -1);
+  }
+
+  function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): void {
+    try {
+      core.approvals.decide(frame.callId, frame.type, {
+        authorize: (streamId) => owned.has(streamId),
+        reason: frame.type === 'deny' ? frame.reason : undefined,
+      });
+    } catch (thrown) {
+      const streamId = core.approvals.streamOf(frame.callId);
+      // Name the stream only to a socket that may know it.
+      sendError(toTokenwireError(thrown), streamId !== undefined && mayControl(streamId) ? streamId : undefined);
+    }
+  }
+
+  function cancel(frame: ClientFrameOf<'cancel'>): void {
+    const stream = core.hub.get(frame.streamId);
+    // Another connection's stream is reported as unknown: its id alone does not let a socket end it.
+    if (!stream || !mayControl(stream.id)) {
+      sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} on this connection.`), frame.streamId);
+      return;
+    }
+    // The engine writes `done` (cancelled) at once; the view delivers it and ends.
+    stream.abort('cancelled');
+  }
+
+  function resume(frame: ClientFrameOf<'resume'>): void {
+    const stream = core.hub.get(frame.streamId);
+    if (!stream) {
+      sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} is kept.`), frame.streamId);
+      return;
+    }
+    // As GET /api/streams/:id: a stream id alone reads nothing; the socket that started the
+    // stream, or one that presents its token, may view it again.
+    const presented = approvalTokenMatches(stream.approvalToken, frame.token);
+    if (!owned.has(stream.id) && !presented) {
+      sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."));
+      return;
+    }
+    if (presented) own(stream.id);
+    view(stream, frame.lastSeq);
+  }
+
+  function senderOnOverflow(): void {
+    // The peer reads slower than its streams produce: drop every view of this socket with a
+    // retryable error after what it already has; it may resume from its last seq (issue #5).
+    const dropped = views.dropSlow();
+    options.onSlowConsumer?.();
+    core.log.warn({ streams: dropped, bufferedBytes: sender.bufferedBytes }, 'dropped a slow WebSocket reader');
+  }
+
+  function socketOnMessage(data: unknown, isBinary?: boolean): void {
+    if (ended) return;
+    const decoded = decodeWsMessage(data, isBinary);
+    if (!decoded.ok) {
+      sendError(decoded.error, decoded.ref);
+      return;
+    }
+    const { frame } = decoded;
+    try {
+      if (frame.type === 'start') start(frame);
+      else if (frame.type === 'approve' || frame.type === 'deny') decide(frame);
+      else if (frame.type === 'cancel') cancel(frame);
+      else resume(frame);
+    } catch (thrown) {
+      const error = toTokenwireError(thrown);
+      core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
+      sendError(error);
+    }
+  }
+
+  function socketOnClose(): void {
+    if (ended) return;
+    ended = true;
+    views.endAll();
+    owned.clear();
+    markClosed();
+  }
+
+  socket.on('message', socketOnMessage);
+  socket.on('close', socketOnClose);
+
+  return {
+    get bufferedBytes() {
+      return sender.bufferedBytes;
+    },
+    get viewing() {
+      return views.size;
+    },
+    shutdown() {
+      if (!ended) {
+        sender.flushAll();
+        socket.close(1001, 'server shutting down');
+      }
+      return closed;
+    },
+    closed,
+  };
+}
