@@ -37,6 +37,12 @@ function createPacer(signal: AbortSignal) {
   };
 }
 
+/**
+ * One turn of the event loop. Behind schedule the model would otherwise emit through
+ * microtasks only, and the process would stop reading sockets and firing timers.
+ */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const WEATHER = /\bweather\b.*?\b(?:in|for|at)\s+([\p{L}][\p{L}\p{M} .'-]{0,60}?)\s*(?:today|tomorrow|now|right now)?\s*(?:[?!.,;]|$)/iu;
 const CALCULATE = /\b(?:calculate|compute|what is)\s+([-+*/^%().\d\s]{3,200})/i;
 
@@ -122,6 +128,7 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
 
       const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
       let sent = 0;
+      let behind = 0;
       let reason: FinishReason = 'stop';
       for (const token of next.tokens) {
         if (sent === limit) {
@@ -132,7 +139,8 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
           const due = started + options.firstTokenMs + sent * intervalMs;
           const wait = due - performance.now();
           if (wait > 1) await pacer.wait(wait);
-          else if (signal.aborted) throw signal.reason;
+          else if (++behind % 32 === 0) await turn();
+          if (signal.aborted) throw signal.reason;
         }
         yield { type: 'text', text: token };
         sent++;

@@ -82,7 +82,8 @@ describe('SSE transport', () => {
       expect(result.text).toBe(Array.from({ length: 50 }, (_, i) => `w${i}`).join(' '));
       expect(scripted.requests).toEqual([
         { method: 'POST', url: '/api/chat', lastEventId: undefined },
-        { method: 'GET', url: '/api/streams/st_scripted', lastEventId: '19' },
+        // The stream token rides in the query, so the app's own Authorization header is untouched.
+        { method: 'GET', url: '/api/streams/st_scripted?token=apr_x', lastEventId: '19' },
       ]);
       expect(reconnects).toEqual([19]);
       // 52 frames once each: the two replayed frames were dropped.

@@ -59,3 +59,21 @@ describe('simulated model', () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('simulated model behind its schedule', () => {
+  it('still lets timers and I/O run while it catches up', async () => {
+    const flood = createSimulatedProvider({ tokensPerSecond: 1_000_000, firstTokenMs: 0 });
+    let timerFired = false;
+    setTimeout(() => (timerFired = true), 0);
+    let tokensWhenTimerFired = -1;
+    let count = 0;
+    for await (const e of flood.stream({ messages: [{ role: 'user', content: 'x' }], tools: [], signal: new AbortController().signal, simulate: { tokens: 5_000 } })) {
+      if (e.type === 'text') count++;
+      if (timerFired && tokensWhenTimerFired < 0) tokensWhenTimerFired = count;
+    }
+    expect(count).toBe(5_000);
+    // The timer ran while the flood was still going, not after it.
+    expect(tokensWhenTimerFired).toBeGreaterThan(0);
+    expect(tokensWhenTimerFired).toBeLessThan(5_000);
+  });
+});
