@@ -29,6 +29,32 @@ if (built < sources) {
 
 const server = spawn(process.execPath, ['--enable-source-maps', entry], { cwd: root, stdio: 'inherit' });
 const port = process.env.PORT ?? '3000';
-console.log(`tokenwire: demo at http://localhost:${port}/  (Ctrl-C stops the server)`);
+const demoUrl = `http://localhost:${port}/`;
+console.log(`tokenwire: demo at ${demoUrl}  (Ctrl-C stops the server)`);
+
+// Open the demo in the desktop's browser once the server answers, when a person ran this in a
+// terminal (not CI, not a headless box). TOKENWIRE_NO_OPEN=1 turns it off.
+const opener =
+  process.platform === 'darwin' ? ['open'] :
+  process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] :
+  process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? ['xdg-open'] : undefined;
+if (opener && process.stdout.isTTY && !process.env.CI && !process.env.TOKENWIRE_NO_OPEN) {
+  const until = Date.now() + 30_000;
+  const POLL_MS = 250;
+  const tryOpen = async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) {
+        const [cmd, ...args] = opener;
+        spawn(cmd, [...args, demoUrl], { stdio: 'ignore', detached: true }).on('error', () => {}).unref();
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() < until) setTimeout(tryOpen, POLL_MS);
+  };
+  void tryOpen();
+}
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal));
 server.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
