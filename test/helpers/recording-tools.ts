@@ -35,3 +35,10 @@ export async function startServerWithTools(
   const running = await start(config, { log: createLogger(config), ...parts });
   return { url: running.url, port: running.port, core: running.core, ws: running.ws, close: () => running.close(1_000) };
 }
+
+/** A server whose demo tools record every run, at a fast simulated pace; `runs` fills as tools run. */
+export async function startRecordingServer(env: Record<string, string> = {}) {
+  const tools = recordingTools();
+  const server = await startServerWithTools({ SIM_TOKENS_PER_SECOND: '1000', ...env }, { tools: tools.registry });
+  return { server, runs: tools.runs };
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerFrameOf } from '../../shared/protocol.js';
-import { recordingTools, startServerWithTools, type ToolRun } from '../helpers/recording-tools.js';
+import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
 import type { TestServer } from '../helpers/server.js';
 import { postSse, type SseSession } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
@@ -15,9 +15,7 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string> = {}) {
-  const tools = recordingTools();
-  runs = tools.runs;
-  server = await startServerWithTools({ SIM_TOKENS_PER_SECOND: '1000', ...env }, { tools: tools.registry });
+  ({ server, runs } = await startRecordingServer(env));
   return server;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
-import { recordingTools, startServerWithTools, type ToolRun } from '../helpers/recording-tools.js';
+import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
 import type { TestServer } from '../helpers/server.js';
 import { connectWs, framesOf, textOf, type WsTestClient } from '../helpers/ws-client.js';
 
@@ -14,9 +14,7 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string> = {}) {
-  const tools = recordingTools();
-  runs = tools.runs;
-  server = await startServerWithTools({ SIM_TOKENS_PER_SECOND: '1000', ...env }, { tools: tools.registry });
+  ({ server, runs } = await startRecordingServer(env));
   return server;
 }
 const open = async () => {
