@@ -66,9 +66,29 @@ export function createWsSender(socket: SenderSocket, options: WsSenderOptions): 
   let overflowing = false;
 
   const socketBytes = () => socket.bufferedAmount ?? 0;
+  const CORK_FLUSH_BYTES = 16_384;
   const socketOnWritten = () => pump(false);
+  // Cork the TCP socket for the rest of this turn: frames sent together leave in one writev.
+  // ws flushes every message on its own; at high token rates that syscall per frame was half
+  // the server's CPU (bench: 100 streams x 2000 tok/s went from 93k to 200k tok/s delivered).
+  // `_socket` is ws's own handle on the net.Socket; a socket without it (tests' mocks) is not corked.
+  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw?.uncork();
+  };
   const write = (json: string) => {
-    if (socket.readyState === OPEN) socket.send(json, socketOnWritten);
+    if (socket.readyState !== OPEN) return;
+    if (raw && !corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
+    socket.send(json, socketOnWritten);
+    // Hold at most a few frames' worth: a long catch-up replay in one turn must leave as it is
+    // written, or the corked bytes alone would trip MAX_BUFFERED_BYTES.
+    if (corked && raw && socketBytes() >= CORK_FLUSH_BYTES) uncork();
   };
 
   function pump(all: boolean): void {
