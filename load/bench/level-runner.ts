@@ -197,26 +197,25 @@ export function runLevel(task: LevelTask, hooks: { opened(message: WorkerOpened)
       timers.add(timer);
     }
 
+    /** Drops every connection still open; resolves when each of their sockets has closed. */
     const closeAll = () => {
       releasing = true;
-      for (const t of trackers) if (!t.ended) t.handle?.close();
+      return Promise.all(trackers.filter((t) => !t.ended).map((t) => t.handle?.close()));
     };
     const deadline = setTimeout(() => {
       // Whatever has not ended by now failed; the level's figures stay honest about it.
       for (const t of trackers) if (!t.ended) fail(task.mode === 'idle' ? 'not released before the deadline' : 'still open at the deadline');
       const notStarted = share.length - trackers.length;
       for (let i = 0; i < notStarted; i++) fail('never started before the deadline');
-      closeAll();
+      void closeAll();
       report();
     }, Math.max(0, toLocal(task.deadline) - performance.now()));
     timers.add(deadline);
 
     if (task.mode === 'idle') {
-      void hooks.released.then(() => {
-        closeAll();
-        // Let the closes reach the server before the coordinator measures again.
-        setTimeout(report, 200);
-      });
+      // Report once every released socket has closed, so the coordinator's next reading (which
+      // forces a GC and waits for the server's RSS to settle) does not count them as open.
+      void hooks.released.then(closeAll).then(report);
     }
   });
 }

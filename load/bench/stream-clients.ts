@@ -23,8 +23,8 @@ export interface StreamSpec {
 }
 
 export interface StreamHandle {
-  /** Drops the connection at once (a closed tab). */
-  close(): void;
+  /** Drops the connection at once (a closed tab); resolves when the socket has closed. */
+  close(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -89,8 +89,14 @@ function postStream(path: string, body: string, spec: StreamSpec, sink: StreamSi
     },
   );
   req.on('error', (error) => end(`request: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+  const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
   req.end(body);
-  return { close: () => req.destroy() };
+  return {
+    close() {
+      req.destroy();
+      return closed;
+    },
+  };
 }
 
 /** tokenwire SSE: POST /api/chat, counting `event: token` lines. */
@@ -208,7 +214,13 @@ function openWebSocket(spec: StreamSpec, sink: StreamSink, target: Target): Stre
     if (target === 'baseline') end(code === 1000 ? undefined : `ws closed ${code}`);
     else end(!done ? `ws closed ${code} before done` : doneReason === 'stop' ? undefined : `done reason ${doneReason}`);
   });
-  return { close: () => socket.terminate() };
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    close() {
+      socket.terminate();
+      return closed;
+    },
+  };
 }
 
 /** Opens one stream of the given wire against the given server. */
