@@ -4,6 +4,7 @@ import { ChatRequest, HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js
 import { encodeSse, encodeSseComment } from '../../shared/sse.js';
 import type { Core } from '../core.js';
 import type { Stream, StreamRecord } from '../streams/hub.js';
+import { encodeViewError } from '../transports/sse.js';
 
 const jsonError = (error: TokenwireError): Response =>
   new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' } });
@@ -37,8 +38,7 @@ export function streamToResponse(
           if (closed) return;
           controller.enqueue(encoder.encode(text));
           if ((controller.desiredSize ?? 0) < -options.maxBufferedBytes) {
-            const error = new TokenwireError('slow_consumer');
-            controller.enqueue(encoder.encode(encodeSse({ event: 'error', data: JSON.stringify({ type: 'error', streamId: stream.id, seq: stream.lastSeq, code: error.code, message: error.message, retryable: true }) })));
+            controller.enqueue(encoder.encode(encodeViewError(stream.id, stream.lastSeq, new TokenwireError('slow_consumer'))));
             controller.close();
             close();
           }

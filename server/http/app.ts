@@ -7,7 +7,7 @@ import { ApprovalDecisionRequest, ChatRequest } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
 import { approvalTokenMatches } from '../engine/approvals.js';
 import { serveSse } from '../transports/sse.js';
-import { addStreamRoutes } from './stream-routes.js';
+import { addStreamRoutes, bearerToken } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
 const DEFAULT_DEMO_DIR_BUILT = fileURLToPath(new URL('../../demo', import.meta.url));
@@ -73,8 +73,7 @@ export function createApp(core: Core): express.Express {
       return;
     }
     const { callId } = req.params;
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
-    const token = body.value.token ?? bearer;
+    const token = body.value.token ?? bearerToken(req);
     try {
       const { streamId } = core.approvals.decide(callId, body.value.decision, {
         authorize: (id) => {

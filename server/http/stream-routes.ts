@@ -6,10 +6,12 @@ import { serveSse } from '../transports/sse.js';
 
 const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
 
+/** The token in `Authorization: Bearer <token>`, if the request has one. */
+export const bearerToken = (req: Request): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+
 /** The stream's token from `Authorization: Bearer` or `?token=` (EventSource cannot set headers). */
 const tokenOf = (req: Request): string | undefined =>
-  /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1] ??
-  (typeof req.query.token === 'string' ? req.query.token : undefined);
+  bearerToken(req) ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
 
 /**
  * Routes on a stream that already exists: `GET /api/streams/:id` views it again over SSE from

@@ -17,6 +17,16 @@ export interface SseViewOptions {
 const HEARTBEAT = encodeSseComment('hb');
 
 /**
+ * An `error` frame for one view only (`slow_consumer`, `stream_expired`): not in the stream's
+ * log and written without `id:`, so Last-Event-ID still points at the last frame delivered.
+ */
+export const encodeViewError = (streamId: string, seq: number, error: TokenwireError): string =>
+  encodeSse({
+    event: 'error',
+    data: JSON.stringify({ type: 'error', streamId, seq: Math.max(seq, 0), code: error.code, message: error.message, retryable: error.retryable }),
+  });
+
+/**
  * Views a stream as Server-Sent Events on one HTTP response: headers flushed at once, catch-up
  * from the log, live frames, heartbeats, `drain`-based backpressure with a bound, and the end
  * of the response after `done`. When the client goes away it detaches, and the hub's policy
@@ -53,10 +63,7 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
   };
 
   const dropSlowReader = () => {
-    const error = new TokenwireError('slow_consumer');
-    const frame = { type: 'error', streamId: stream.id, seq: Math.max(lastSeq, 0), code: error.code, message: error.message, retryable: true };
-    // Not in the log and no `id:`, so Last-Event-ID still points at the last frame delivered.
-    res.end(encodeSse({ event: 'error', data: JSON.stringify(frame) }));
+    res.end(encodeViewError(stream.id, lastSeq, new TokenwireError('slow_consumer')));
     finish();
   };
 
@@ -105,8 +112,7 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
   write(encodeSse({ retry: options.retryMs }));
   const backlog = stream.readFrom(options.afterSeq);
   if (!backlog) {
-    const error = new TokenwireError('stream_expired', 'The frames after that event are no longer kept.');
-    res.end(encodeSse({ event: 'error', data: JSON.stringify({ type: 'error', streamId: stream.id, seq: 0, code: error.code, message: error.message, retryable: false }) }));
+    res.end(encodeViewError(stream.id, 0, new TokenwireError('stream_expired', 'The frames after that event are no longer kept.')));
     finish();
     return;
   }
