@@ -5,14 +5,15 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('./client/demo', import.meta.url)),
   base: './',
-  // React 17+ JSX runtime without @vitejs/plugin-react (no fast refresh needed for the demo).
-  esbuild: { jsx: 'automatic' },
+  // React 17+ JSX runtime without @vitejs/plugin-react (no fast refresh needed for the demo);
+  // Vite 8 transforms with Oxc, not esbuild.
+  oxc: { jsx: { runtime: 'automatic' } },
   build: {
     outDir: fileURLToPath(new URL('./dist/demo', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
-    rollupOptions: {
-      // zod ships a /* @__PURE__ */ comment rollup cannot place; it only drops the comment.
+    rolldownOptions: {
+      // zod ships a /* @__PURE__ */ comment the bundler cannot place; it only drops the comment.
       onwarn(warning, warn) {
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;
         warn(warning);

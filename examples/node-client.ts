@@ -1,14 +1,13 @@
 /**
- * The chat client outside a browser: Node 20 has fetch, and `ws` supplies the WebSocket.
- * Run a server (`npm start`), then: npx tsx examples/node-client.ts "What's the weather in Paris?"
+ * The chat client outside a browser: Node 22+ has fetch and a WHATWG WebSocket built in, so
+ * nothing is injected. Run a server (`./tokenwire start`), then:
+ *   npx tsx examples/node-client.ts "What's the weather in Paris?"
  */
-import { WebSocket } from 'ws';
-import { createChatClient, type WebSocketCtor } from '../client/index.js';
+import { createChatClient } from '../client/index.js';
 
 const prompt = process.argv[2] ?? "What's the weather in Paris?";
 const client = createChatClient({
   baseUrl: process.env.TOKENWIRE_URL ?? 'http://127.0.0.1:3000',
-  WebSocket: WebSocket as unknown as WebSocketCtor,
 });
 
 // With a tool offered, `auto` picks the WebSocket: the approval goes back on the same socket.

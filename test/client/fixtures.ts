@@ -1,15 +1,19 @@
 import { WebSocket } from 'ws';
 import type { ChatInput, ChatStream, TokenBatch, ToolCall, WebSocketCtor } from '../../client/index.js';
 
-/** `ws`'s WebSocket as the client's constructor type. */
-export const NodeWebSocket = WebSocket as unknown as WebSocketCtor;
+/** Node 24's built-in WebSocket (WHATWG), the one the client picks up from globalThis. */
+export const NodeWebSocket = globalThis.WebSocket as unknown as WebSocketCtor;
 
-/** A WebSocket constructor that remembers every socket it made, so tests can count or kill them. */
+/**
+ * A WebSocket constructor that remembers every socket it made, so tests can count or kill them.
+ * `ws`'s, because its terminate() cuts the TCP connection abruptly, as a network drop does;
+ * the WHATWG API can only close politely.
+ */
 export function trackingWebSocket(): { ctor: WebSocketCtor; sockets: WebSocket[] } {
   const sockets: WebSocket[] = [];
   class Tracked extends WebSocket {
-    constructor(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      super(url, protocols, options);
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
       sockets.push(this);
     }
   }
@@ -18,9 +22,9 @@ export function trackingWebSocket(): { ctor: WebSocketCtor; sockets: WebSocket[]
 
 /** A WebSocket constructor that always dials a closed port: the socket can never open. */
 export function unreachableWebSocket(): WebSocketCtor {
-  class Unreachable extends WebSocket {
-    constructor(_url: string, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      super('ws://127.0.0.1:1/ws', protocols, options);
+  class Unreachable extends globalThis.WebSocket {
+    constructor(_url: string | URL, protocols?: string | string[]) {
+      super('ws://127.0.0.1:1/ws', protocols);
     }
   }
   return Unreachable as unknown as WebSocketCtor;
