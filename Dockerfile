@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# tokenwire: build the server (tsc) and the demo page (vite), then run them on Node 20 with
+# tokenwire: build the server (tsc) and the demo page (vite), then run them on Node 24 LTS with
 # production dependencies only, as a non-root user. docker-compose.yml runs two of these
 # behind nginx (deploy/nginx.conf); docs/deployment.md explains the proxy settings.
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -24,7 +24,7 @@ COPY --from=build /app/dist ./dist
 # The `node` user (uid 1000) comes with the official image; the app writes nothing to disk.
 USER node
 EXPOSE 3000
-# The slim image has no curl; Node 20's fetch does the probe. PORT is read at probe time.
+# The slim image has no curl; Node's fetch does the probe. PORT is read at probe time.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful shutdown: open streams end with server_shutdown + done.

@@ -81,7 +81,9 @@ describe('docker-compose.yml', () => {
 
     const k6 = services.k6!;
     expect(k6.profiles).toEqual(['load']);
-    expect(k6.image).toMatch(/^grafana\/k6:/);
+    // Built with the SSE extension: sse-chat.js and mixed.js import k6/x/sse.
+    expect(k6.build?.context).toBe(join(root, 'load/k6'));
+    expect(readFileSync(join(root, 'load/k6/Dockerfile'), 'utf8')).toMatch(/xk6 build .*--with github\.com\/phymbert\/xk6-sse/);
     expect(k6.environment?.BASE_URL).toBe('http://nginx');
     expect(k6.command?.[0]).toBe('run');
     const scriptsMount = mounts(k6).find((m) => m.target === '/scripts');
@@ -111,8 +113,8 @@ describe('Dockerfile', () => {
     await replica?.stop();
   });
 
-  it('builds in a build stage and runs node dist/server/main.js on node:20-slim as a non-root user', () => {
-    expect(instructions).toContain('ARG NODE_IMAGE=node:20-slim');
+  it('builds in a build stage and runs node dist/server/main.js on node:24-slim as a non-root user', () => {
+    expect(instructions).toContain('ARG NODE_IMAGE=node:24-slim');
     expect(instructions.filter((i) => i.startsWith('FROM '))).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
     expect(instructions.slice(0, instructions.indexOf(runtime[0]!))).toEqual(expect.arrayContaining(['RUN npm ci --no-audit --no-fund', 'RUN npm run build']));

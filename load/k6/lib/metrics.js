@@ -6,13 +6,13 @@ import { Counter, Rate, Trend } from 'k6/metrics';
 export const streamErrors = new Rate('tw_stream_errors');
 /** Token frames received. */
 export const tokens = new Counter('tw_tokens');
-/** Start sent → first token received (WebSocket only: plain k6 cannot see SSE frames arrive). */
+/** Start (or request) sent → first token received: WebSocket, and SSE through k6/x/sse. */
 export const timeToFirstToken = new Trend('tw_time_to_first_token', true);
-/** Gap between two consecutive token frames of one stream (WebSocket only). */
+/** Gap between two consecutive token frames of one stream: WebSocket, and SSE through k6/x/sse. */
 export const interTokenGap = new Trend('tw_inter_token_gap', true);
 /** Start sent (or request sent) → `done` received: the whole stream. */
 export const streamDuration = new Trend('tw_stream_duration', true);
-/** SSE: request sent → response headers (http_req_waiting of /api/chat alone). */
+/** Plain-k6 SSE (sse-chat-http.js): request sent → response headers (http_req_waiting). */
 export const sseHeaders = new Trend('tw_sse_headers', true);
 /** Start sent → `tool_call` received. */
 export const timeToToolCall = new Trend('tw_time_to_tool_call', true);

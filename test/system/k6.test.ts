@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { k6Binary, runK6, summaryLines } from '../helpers/k6.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+// Every script in load/k6 runs for a few seconds under real k6 (with the k6/x/sse extension)
+// against a real server, and must pass its own checks and thresholds: CI fails when they fail.
+const SCRIPTS = readdirSync(new URL('../../load/k6', import.meta.url)).filter((f) => f.endsWith('.js')).sort();
+// 200 tokens/s keeps a 20-token stream at ~0.1 s, so each VU runs many streams in 3 s.
+const SETTINGS = { VUS: '3', DURATION: '3s', PAUSE: '0', TOKENS: '20', GAP_P95_MS: '100', TTFT_P95_MS: '1000' };
+const RUN_TIMEOUT_MS = 60_000;
+
+let server: TestServer;
+beforeAll(async () => {
+  k6Binary(); // unpack before the clock of the first test starts
+  server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+});
+afterAll(() => server?.close());
+
+describe('k6 scripts under real k6', () => {
+  it('finds every script', () => {
+    expect(SCRIPTS).toEqual(expect.arrayContaining(['sse-chat.js', 'sse-chat-http.js', 'ws-chat.js', 'ws-approval.js', 'mixed.js']));
+  });
+
+  it.each(SCRIPTS)('%s passes its checks and thresholds', async (script) => {
+    const run = await runK6(`load/k6/${script}`, { ...SETTINGS, BASE_URL: server.url }, RUN_TIMEOUT_MS);
+    console.log(`k6 ${script} (exit ${run.code}):\n${summaryLines(run.summary).join('\n')}`);
+    expect(run.code, `${run.summary}\n${run.stderr}`).toBe(0);
+    expect(run.summary).toMatch(/checks\.*: 100\.00%/);
+  }, RUN_TIMEOUT_MS + 10_000);
+});
+
+describe('a failed check fails the run', () => {
+  let liar: Server;
+  let url: string;
+  beforeAll(async () => {
+    // Answers every chat with 3 tokens whatever was asked: 'every token asked for' fails.
+    liar = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const frame = (seq: number, body: object) => `id: ${seq}\nevent: ${(body as { type: string }).type}\ndata: ${JSON.stringify({ streamId: 'st_x', seq, ...body })}\n\n`;
+      res.end(
+        frame(0, { type: 'start', protocol: 1, model: 'm', transport: 'sse' }) +
+          [1, 2, 3].map((seq) => frame(seq, { type: 'token', text: 'x' })).join('') +
+          frame(4, { type: 'done', reason: 'stop' }),
+      );
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => liar.close(() => resolve())));
+
+  it.each(['sse-chat.js', 'sse-chat-http.js'])('%s exits 99 when a stream lacks tokens', async (script) => {
+    const run = await runK6(`load/k6/${script}`, { ...SETTINGS, VUS: '1', DURATION: '1s', BASE_URL: url }, RUN_TIMEOUT_MS);
+    expect(run.code, run.summary + run.stderr).toBe(99);
+    expect(run.summary).toMatch(/✗ sse: every token asked for/);
+  }, RUN_TIMEOUT_MS + 10_000);
+});
