@@ -103,4 +103,4 @@ const FINISH: Record<string, FinishReason> = {
 };
 
 /** The finish reason tokenwire reports for an upstream's `finish_reason`; undefined when it means none of them. */
-export const toFinishReason = (raw: string): FinishReason | undefined => FINISH[raw];
+export const toFinishReason = (raw: string): FinishReason | undefined => (Object.hasOwn(FINISH, raw) ? FINISH[raw] : undefined);
