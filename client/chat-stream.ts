@@ -92,6 +92,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   let streamId: string | undefined;
   let status: ChatStreamStatus = 'connecting';
   let text = '';
+  let reasoning = '';
   let lastSeq = -1;
   let lastErrorKey = '';
   let error: TokenwireError | undefined;
@@ -120,16 +121,34 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
   });
 
+  // Reasoning is batched like tokens, and always flushed before the text that follows it.
+  const thinking = createRenderBatcher<string>({
+    intervalMs: init.batchMs,
+    now,
+    onFlush(items) {
+      const batch = items.join('');
+      reasoning += batch;
+      events.emit('reasoning', { text: batch, tokens: items.length });
+      changed();
+    },
+  });
+  const flush = () => {
+    thinking.flush();
+    batcher.flush();
+  };
+
   const pendingCall = () => (ended ? undefined : toolCalls.find((c) => c.status === 'pending' || c.status === 'approving' || c.status === 'denying'));
 
   const settle = (reason: DoneReason, usage?: ChatResult['usage']) => {
     if (ended) return;
-    batcher.flush();
+    flush();
+    thinking.dispose();
     batcher.dispose();
     ended = true;
     endedAt = now();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
     const outcome: ChatResult = { text, reason, transport };
+    if (reasoning) outcome.reasoning = reasoning;
     if (usage) outcome.usage = usage;
     if (reason === 'error') outcome.error = error ?? new TokenwireError('internal');
     if (streamId !== undefined) outcome.streamId = streamId;
@@ -167,10 +186,15 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         lastTokenAt = now();
         firstTokenAt ??= lastTokenAt;
         counters.tokens++;
+        thinking.flush();
         batcher.push(frame.text);
         return;
-      case 'tool_call': {
+      case 'reasoning':
         batcher.flush();
+        thinking.push(frame.text);
+        return;
+      case 'tool_call': {
+        flush();
         const call = new ToolCallHandle(frame, decide);
         toolCalls.push(call);
         if (call.status === 'pending') status = 'awaiting_approval';
@@ -179,7 +203,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       }
       case 'tool_result': {
-        batcher.flush();
+        flush();
         const { callId, ok } = frame;
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
@@ -191,7 +215,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       }
       case 'error':
-        batcher.flush();
+        flush();
         error = new TokenwireError(frame.code, frame.message);
         events.emit('error', error);
         changed();
@@ -253,7 +277,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     fail(failure) {
       if (ended) return;
-      batcher.flush();
+      flush();
       if (failure) {
         error = failure;
         events.emit('error', failure);
@@ -277,6 +301,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     get text() {
       return text;
+    },
+    get reasoning() {
+      return reasoning;
     },
     get toolCalls() {
       return toolCalls;
@@ -303,6 +330,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     result,
     on: (event, listener) => events.on(event, listener),
     onToken: (listener) => events.on('token', listener),
+    onReasoning: (listener) => events.on('reasoning', listener),
     cancel() {
       if (ended) return;
       cancelled = true;
