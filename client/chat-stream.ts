@@ -110,28 +110,21 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
 
   const changed = () => events.emit('change', stream);
 
-  const batcher = createRenderBatcher<string>({
-    intervalMs: init.batchMs,
-    now,
-    onFlush(items) {
-      const batch = items.join('');
-      text += batch;
-      events.emit('token', { text: batch, tokens: items.length });
-      changed();
-    },
-  });
-
+  /** Batches one kind of streamed text for the screen: keeps each batch, then tells the listeners. */
+  const textBatcher = (event: 'token' | 'reasoning', keep: (batch: string) => void) =>
+    createRenderBatcher<string>({
+      intervalMs: init.batchMs,
+      now,
+      onFlush(items) {
+        const batch = items.join('');
+        keep(batch);
+        events.emit(event, { text: batch, tokens: items.length });
+        changed();
+      },
+    });
+  const batcher = textBatcher('token', (batch) => (text += batch));
   // Reasoning is batched like tokens, and always flushed before the text that follows it.
-  const thinking = createRenderBatcher<string>({
-    intervalMs: init.batchMs,
-    now,
-    onFlush(items) {
-      const batch = items.join('');
-      reasoning += batch;
-      events.emit('reasoning', { text: batch, tokens: items.length });
-      changed();
-    },
-  });
+  const thinking = textBatcher('reasoning', (batch) => (reasoning += batch));
   const flush = () => {
     thinking.flush();
     batcher.flush();

@@ -10,72 +10,75 @@ const assemble = (...deltas: Delta[]) => {
   return assembler.calls();
 };
 
+const paris = '{"city":"Paris"}';
+const rome = '{"city":"Rome"}';
+
 describe('createToolCallAssembler', () => {
-  it('joins OpenAI-style pieces: id and name first, arguments in pieces, two calls interleaved by index', () => {
-    expect(
-      assemble(
+  it.each<[string, Delta[], { id: string; name: string; arguments: string }[]]>([
+    [
+      'OpenAI: id and name first, arguments in pieces, two calls interleaved by index',
+      [
         { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city":' },
         { index: 1, id: 'b', name: 'calculate', argumentsDelta: '{"expression":' },
         { index: 0, argumentsDelta: '"Oslo"}' },
         { index: 1, argumentsDelta: '"6*7"}' },
-      ),
-    ).toEqual([
-      { id: 'a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
-      { id: 'b', name: 'calculate', arguments: '{"expression":"6*7"}' },
-    ]);
-  });
-
-  it('a new id at a used index is a new call (Ollama: parallel calls all at index 0)', () => {
-    expect(
-      assemble(
-        { index: 0, id: 'call_a', name: 'get_weather', argumentsDelta: '{"city":"Paris"}' },
-        { index: 0, id: 'call_b', name: 'get_weather', argumentsDelta: '{"city":"Rome"}' },
-      ),
-    ).toEqual([
-      { id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
-      { id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
-    ]);
-  });
-
-  it('an id repeated on every piece continues its call, and a repeated name is not appended', () => {
-    expect(
-      assemble(
+      ],
+      [
+        { id: 'a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+        { id: 'b', name: 'calculate', arguments: '{"expression":"6*7"}' },
+      ],
+    ],
+    [
+      'Ollama: a new id at a used index is a new call (parallel calls all at index 0)',
+      [
+        { index: 0, id: 'call_a', name: 'get_weather', argumentsDelta: paris },
+        { index: 0, id: 'call_b', name: 'get_weather', argumentsDelta: rome },
+      ],
+      [
+        { id: 'call_a', name: 'get_weather', arguments: paris },
+        { id: 'call_b', name: 'get_weather', arguments: rome },
+      ],
+    ],
+    [
+      'an id repeated on every piece continues its call, and a repeated name is not appended',
+      [
         { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"ci' },
-        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: 'ty":"Oslo"}' },
-      ),
-    ).toEqual([{ id: 'a', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
-  });
-
-  it('without an index: calls with ids are separate, pieces without either continue the latest (Gemini)', () => {
-    expect(
-      assemble(
-        { id: 'g1', name: 'get_weather', argumentsDelta: '{"city":"Paris"}' },
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: 'ty":"Paris"}' },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: paris }],
+    ],
+    [
+      'Gemini: without an index, calls with ids are separate and pieces without either continue the latest',
+      [
+        { id: 'g1', name: 'get_weather', argumentsDelta: paris },
         { id: 'g2', name: 'get_weather', argumentsDelta: '{"city":' },
         { argumentsDelta: '"Rome"}' },
-      ),
-    ).toEqual([
-      { id: 'g1', name: 'get_weather', arguments: '{"city":"Paris"}' },
-      { id: 'g2', name: 'get_weather', arguments: '{"city":"Rome"}' },
-    ]);
+      ],
+      [
+        { id: 'g1', name: 'get_weather', arguments: paris },
+        { id: 'g2', name: 'get_weather', arguments: rome },
+      ],
+    ],
+    [
+      'whole arguments sent again are not doubled; a name in pieces is joined',
+      [
+        { index: 0, id: 'a', name: 'get_', argumentsDelta: paris },
+        { index: 0, name: 'weather' },
+        { index: 0, argumentsDelta: paris },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: paris }],
+    ],
+  ])('%s', (_, deltas, expected) => {
+    expect(assemble(...deltas)).toEqual(expected);
   });
 
   it('without index or id, a named piece after a whole call starts another; ids are made up for both', () => {
     const calls = assemble(
-      { name: 'get_weather', argumentsDelta: '{"city":"Paris"}' },
-      { name: 'get_weather', argumentsDelta: '{"city":"Rome"}' },
+      { name: 'get_weather', argumentsDelta: paris },
+      { name: 'get_weather', argumentsDelta: rome },
     );
-    expect(calls.map((c) => c.arguments)).toEqual(['{"city":"Paris"}', '{"city":"Rome"}']);
+    expect(calls.map((c) => c.arguments)).toEqual([paris, rome]);
     expect(calls[0]?.id).toMatch(/\S/);
     expect(calls[0]?.id).not.toBe(calls[1]?.id);
-  });
-
-  it('whole arguments sent again are not doubled; a name in pieces is joined', () => {
-    expect(
-      assemble(
-        { index: 0, id: 'a', name: 'get_', argumentsDelta: '{"city":"Oslo"}' },
-        { index: 0, name: 'weather' },
-        { index: 0, argumentsDelta: '{"city":"Oslo"}' },
-      ),
-    ).toEqual([{ id: 'a', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
   });
 });
