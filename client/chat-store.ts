@@ -19,6 +19,8 @@ export type ChatStatus = 'idle' | ChatStreamStatus;
 /** An immutable snapshot of the current chat, for UIs. */
 export interface ChatState {
   text: string;
+  /** The model's reasoning ("thinking") so far; empty when it streams none. */
+  reasoning: string;
   status: ChatStatus;
   pendingApproval: ToolCall | null;
   error: TokenwireError | null;
@@ -46,6 +48,7 @@ export interface ChatStore {
 
 export const IDLE_STATE: ChatState = Object.freeze({
   text: '',
+  reasoning: '',
   status: 'idle',
   pendingApproval: null,
   error: null,
@@ -76,6 +79,7 @@ export function createChatStore(client: ChatClient): ChatStore {
 
   const snapshot = (stream: ChatStream, error: TokenwireError | null = stream.error ?? null): ChatState => ({
     text: stream.text,
+    reasoning: stream.reasoning,
     status: stream.status,
     pendingApproval: stream.pendingApproval ?? null,
     error,

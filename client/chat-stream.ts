@@ -92,6 +92,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   let streamId: string | undefined;
   let status: ChatStreamStatus = 'connecting';
   let text = '';
+  let reasoning = '';
   let lastSeq = -1;
   let lastErrorKey = '';
   let error: TokenwireError | undefined;
@@ -109,27 +110,38 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
 
   const changed = () => events.emit('change', stream);
 
-  const batcher = createRenderBatcher<string>({
-    intervalMs: init.batchMs,
-    now,
-    onFlush(items) {
-      const batch = items.join('');
-      text += batch;
-      events.emit('token', { text: batch, tokens: items.length });
-      changed();
-    },
-  });
+  /** Batches one kind of streamed text for the screen: keeps each batch, then tells the listeners. */
+  const textBatcher = (event: 'token' | 'reasoning', keep: (batch: string) => void) =>
+    createRenderBatcher<string>({
+      intervalMs: init.batchMs,
+      now,
+      onFlush(items) {
+        const batch = items.join('');
+        keep(batch);
+        events.emit(event, { text: batch, tokens: items.length });
+        changed();
+      },
+    });
+  const batcher = textBatcher('token', (batch) => (text += batch));
+  // Reasoning is batched like tokens, and always flushed before the text that follows it.
+  const thinking = textBatcher('reasoning', (batch) => (reasoning += batch));
+  const flush = () => {
+    thinking.flush();
+    batcher.flush();
+  };
 
   const pendingCall = () => (ended ? undefined : toolCalls.find((c) => c.status === 'pending' || c.status === 'approving' || c.status === 'denying'));
 
   const settle = (reason: DoneReason, usage?: ChatResult['usage']) => {
     if (ended) return;
-    batcher.flush();
+    flush();
+    thinking.dispose();
     batcher.dispose();
     ended = true;
     endedAt = now();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
     const outcome: ChatResult = { text, reason, transport };
+    if (reasoning) outcome.reasoning = reasoning;
     if (usage) outcome.usage = usage;
     if (reason === 'error') outcome.error = error ?? new TokenwireError('internal');
     if (streamId !== undefined) outcome.streamId = streamId;
@@ -167,10 +179,15 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         lastTokenAt = now();
         firstTokenAt ??= lastTokenAt;
         counters.tokens++;
+        thinking.flush();
         batcher.push(frame.text);
         return;
-      case 'tool_call': {
+      case 'reasoning':
         batcher.flush();
+        thinking.push(frame.text);
+        return;
+      case 'tool_call': {
+        flush();
         const call = new ToolCallHandle(frame, decide);
         toolCalls.push(call);
         if (call.status === 'pending') status = 'awaiting_approval';
@@ -179,7 +196,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       }
       case 'tool_result': {
-        batcher.flush();
+        flush();
         const { callId, ok } = frame;
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
@@ -191,7 +208,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       }
       case 'error':
-        batcher.flush();
+        flush();
         error = new TokenwireError(frame.code, frame.message);
         events.emit('error', error);
         changed();
@@ -253,7 +270,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     fail(failure) {
       if (ended) return;
-      batcher.flush();
+      flush();
       if (failure) {
         error = failure;
         events.emit('error', failure);
@@ -277,6 +294,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     get text() {
       return text;
+    },
+    get reasoning() {
+      return reasoning;
     },
     get toolCalls() {
       return toolCalls;
@@ -303,6 +323,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     result,
     on: (event, listener) => events.on(event, listener),
     onToken: (listener) => events.on('token', listener),
+    onReasoning: (listener) => events.on('reasoning', listener),
     cancel() {
       if (ended) return;
       cancelled = true;

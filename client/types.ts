@@ -62,6 +62,8 @@ export interface ChatInput {
 /** How a chat ended. `result` always resolves with one of these and never rejects. */
 export interface ChatResult {
   text: string;
+  /** The model's reasoning ("thinking"), when the server streamed any (`reasoning` frames). */
+  reasoning?: string;
   reason: DoneReason;
   usage?: Usage;
   /** Present exactly when `reason` is `error`: the server's error frame, or a local failure. */
@@ -131,6 +133,8 @@ export type ChatStreamStatus = 'connecting' | 'streaming' | 'awaiting_approval' 
 export interface ChatStreamEvents {
   start: { streamId: string; model: string; transport: TransportName };
   token: TokenBatch;
+  /** Reasoning ("thinking") text, batched like tokens; only from reasoning models (protocol 1.1). */
+  reasoning: TokenBatch;
   tool_call: ToolCall;
   tool_result: ToolResult;
   /** An error frame (the stream may still go on: the final say is `done`), or a local failure. */
@@ -150,6 +154,8 @@ export interface ChatStream {
   readonly status: ChatStreamStatus;
   /** The text handed out so far (flushed batches). */
   readonly text: string;
+  /** The reasoning handed out so far (flushed batches); empty for models that stream none. */
+  readonly reasoning: string;
   readonly toolCalls: readonly ToolCall[];
   readonly toolResults: readonly ToolResult[];
   /** The first tool call still waiting for a decision. */
@@ -162,6 +168,8 @@ export interface ChatStream {
   on<E extends keyof ChatStreamEvents>(event: E, listener: (value: ChatStreamEvents[E]) => void): () => void;
   /** Shorthand for `on('token', listener)`. */
   onToken(listener: (batch: TokenBatch) => void): () => void;
+  /** Shorthand for `on('reasoning', listener)`: the model's thinking, before or between its answer. */
+  onReasoning(listener: (batch: TokenBatch) => void): () => void;
   /** Stops the stream: the server aborts the model request; `result` resolves with `cancelled`. */
   cancel(): void;
 }

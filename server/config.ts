@@ -16,9 +16,14 @@ const Env = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   MODEL: optionalString,
+  /** Connecting and waiting for the upstream's response head, per attempt (the openai SDK's timeout). */
   UPSTREAM_TIMEOUT_MS: int(1, 3_600_000).default(600_000),
-  /** Retries the openai SDK makes before the first byte (429, 5xx, connection errors). */
+  /** Longest silence between the upstream's body bytes before the stream ends with `upstream_timeout`. */
+  UPSTREAM_IDLE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /** Retries tokenwire makes before the first byte (408, 409, 429, 5xx, connection errors). */
   UPSTREAM_MAX_RETRIES: int(0, 10).default(2),
+  /** Longest Retry-After / retry-after-ms honoured; an upstream asking for more ends the stream with `upstream_rate_limited`. */
+  UPSTREAM_MAX_RETRY_WAIT_MS: int(0, 600_000).default(10_000),
   SIM_TOKENS_PER_SECOND: z.coerce.number().positive().max(100_000).default(30),
   SIM_FIRST_TOKEN_MS: int(0, 60_000).default(150),
   HEARTBEAT_MS: int(10, 3_600_000).default(15_000),

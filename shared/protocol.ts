@@ -3,6 +3,11 @@ import { ERROR_CODE_LIST } from './errors.js';
 
 /** Wire protocol version; sent in every `start` frame. Bump on a breaking change. */
 export const PROTOCOL_VERSION = 1;
+/**
+ * Additions within `PROTOCOL_VERSION`: bumped when a frame type or an optional field is added,
+ * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
+ */
+export const PROTOCOL_MINOR = 1;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -31,6 +36,8 @@ export const SimulateOptions = z.strictObject({
   tokens: z.number().int().min(1).max(1_000_000).optional(),
   /** Fail with an upstream error after this many tokens (0: before the first). */
   failAfterTokens: z.number().int().min(0).optional(),
+  /** Stream this many reasoning tokens (`reasoning` frames) before the answer. */
+  reasoningTokens: z.number().int().min(0).max(100_000).optional(),
 });
 
 export const ChatOptions = z.strictObject({
@@ -60,6 +67,8 @@ export const Usage = z.strictObject({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   totalTokens: z.number().int().nonnegative(),
+  /** Of `completionTokens`, those spent on reasoning, when the upstream reports them. */
+  reasoningTokens: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 
@@ -76,6 +85,8 @@ export type Transport = z.infer<typeof Transport>;
 
 export const StartServerFrame = frame('start', {
   protocol: z.literal(PROTOCOL_VERSION),
+  /** `PROTOCOL_MINOR` of the server; absent from servers before minor 1. */
+  protocolMinor: z.number().int().nonnegative().optional(),
   model: z.string(),
   transport: Transport,
   /** The client's `id` from its WebSocket `start` frame, echoed so it can match the stream. */
@@ -85,6 +96,9 @@ export const StartServerFrame = frame('start', {
 });
 
 export const TokenFrame = frame('token', { text: z.string() });
+
+/** The model's reasoning ("thinking") text, streamed before or between its answer; protocol minor 1. */
+export const ReasoningFrame = frame('reasoning', { text: z.string() });
 
 export const ToolCallFrame = frame('tool_call', {
   callId: Id,
@@ -116,6 +130,7 @@ export const DoneFrame = frame('done', {
 export const ServerFrame = z.discriminatedUnion('type', [
   StartServerFrame,
   TokenFrame,
+  ReasoningFrame,
   ToolCallFrame,
   ToolResultFrame,
   ErrorFrame,

@@ -20,16 +20,17 @@ function App() {
   const [tools, setTools] = useState(false);
   const [sideBySide, setSideBySide] = useState(false);
   const [simTokens, setSimTokens] = useState('');
-  const [command, setCommand] = useState<PaneCommand>({ seq: 0, kind: 'cancel', prompt: '', tools: false, simTokens: undefined });
+  const [think, setThink] = useState(false);
+  const [command, setCommand] = useState<PaneCommand>({ seq: 0, kind: 'cancel', prompt: '', tools: false, think: false, simTokens: undefined });
 
   const send = useCallback(
     (event?: FormEvent) => {
       event?.preventDefault();
       if (!prompt.trim()) return;
       const tokens = Number.parseInt(simTokens, 10);
-      setCommand((c) => ({ seq: c.seq + 1, kind: 'send', prompt: prompt.trim(), tools, simTokens: tokens > 0 ? tokens : undefined }));
+      setCommand((c) => ({ seq: c.seq + 1, kind: 'send', prompt: prompt.trim(), tools, think, simTokens: tokens > 0 ? tokens : undefined }));
     },
-    [prompt, tools, simTokens],
+    [prompt, tools, think, simTokens],
   );
   const cancel = useCallback(() => setCommand((c) => ({ ...c, seq: c.seq + 1, kind: 'cancel' })), []);
 
@@ -79,6 +80,10 @@ function App() {
           <label className="toggle">
             <input type="checkbox" data-testid="tools" checked={tools} onChange={(e) => setTools(e.target.checked)} />
             <span>get_weather tool</span>
+          </label>
+          <label className="toggle" title="The simulated model reasons first (simulate.reasoningTokens)">
+            <input type="checkbox" data-testid="think" checked={think} onChange={(e) => setThink(e.target.checked)} />
+            <span>Think first</span>
           </label>
           <label className="toggle">
             <input type="checkbox" data-testid="side-by-side" checked={sideBySide} onChange={(e) => setSideBySide(e.target.checked)} />

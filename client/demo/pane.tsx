@@ -9,8 +9,13 @@ export interface PaneCommand {
   kind: 'send' | 'cancel';
   prompt: string;
   tools: boolean;
+  /** Ask the simulated model to reason before answering. */
+  think: boolean;
   simTokens: number | undefined;
 }
+
+/** Reasoning tokens the demo asks the simulated model for when "Think first" is on. */
+const THINK_TOKENS = 24;
 
 export interface PaneProps {
   client: ChatClient;
@@ -67,7 +72,16 @@ export const Pane = memo(function Pane({ client, transport, suffix, name, title,
       messages: [{ role: 'user', content: command.prompt }],
       transport,
       ...(command.tools ? { tools: ['get_weather'] } : {}),
-      ...(command.simTokens ? { options: { simulate: { tokens: command.simTokens } } } : {}),
+      ...(command.simTokens || command.think
+        ? {
+            options: {
+              simulate: {
+                ...(command.simTokens ? { tokens: command.simTokens } : {}),
+                ...(command.think ? { reasoningTokens: THINK_TOKENS } : {}),
+              },
+            },
+          }
+        : {}),
     });
   }, [command, send, cancel, transport]);
 
@@ -140,6 +154,13 @@ export const Pane = memo(function Pane({ client, transport, suffix, name, title,
             </button>
           </div>
         </div>
+      )}
+
+      {chat.reasoning && (
+        <details className="thinking" data-testid={id('thinking')}>
+          <summary>{chat.text ? 'Thoughts' : 'Thinking…'}</summary>
+          <p data-testid={id('thinking-text')}>{chat.reasoning}</p>
+        </details>
       )}
 
       <div

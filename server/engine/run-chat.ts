@@ -1,11 +1,11 @@
-import { toTokenwireError } from '../../shared/errors.js';
-import { newCallId } from '../../shared/ids.js';
+import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { FinishReason, ModelMessage, ModelProvider, ModelToolCall, ModelToolSpec } from '../models/provider.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelToolCall, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
+import { createToolCallAssembler } from './tool-call-assembler.js';
 
 export interface EngineDeps extends ToolCallDeps {
   provider: ModelProvider;
@@ -25,13 +25,17 @@ const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     totalTokens: a.totalTokens + b.totalTokens,
+    ...(a.reasoningTokens !== undefined || b.reasoningTokens !== undefined
+      ? { reasoningTokens: (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0) }
+      : {}),
   };
 
 /** One model request: streams its text as token frames and assembles its tool calls from deltas. */
 async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMessage[], specs: ModelToolSpec[], deps: EngineDeps): Promise<Turn> {
   const options = request.options ?? {};
-  const calls = new Map<number, ModelToolCall>();
-  const turn: Turn = { text: '', toolCalls: [], finish: 'stop' };
+  const calls = createToolCallAssembler();
+  let finish: Extract<ModelEvent, { type: 'finish' }> | undefined;
+  let text = '';
   const events = deps.provider.stream({
     messages,
     tools: specs,
@@ -44,27 +48,24 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
   for await (const event of events) {
     if (stream.signal.aborted) {
       // Already produced (and billed) upstream, but nobody will read it.
-      if (event.type === 'text') deps.metrics.tokensAfterDisconnect.inc();
+      if (event.type === 'text' || event.type === 'reasoning') deps.metrics.tokensAfterDisconnect.inc();
       throw stream.signal.reason;
     }
     if (event.type === 'text') {
       deps.metrics.tokens.inc();
-      turn.text += event.text;
+      text += event.text;
       stream.append({ type: 'token', text: event.text });
+    } else if (event.type === 'reasoning') {
+      stream.append({ type: 'reasoning', text: event.text });
     } else if (event.type === 'tool_call_delta') {
-      const call = calls.get(event.index) ?? { id: '', name: '', arguments: '' };
-      if (event.id) call.id = event.id;
-      if (event.name) call.name += event.name;
-      if (event.argumentsDelta) call.arguments += event.argumentsDelta;
-      calls.set(event.index, call);
+      calls.add(event);
     } else {
-      turn.finish = event.reason;
-      turn.usage = event.usage;
+      finish = event;
     }
   }
-  // Some OpenAI-compatible servers omit the id; the tool message must still name its call.
-  turn.toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => (c.id ? c : { ...c, id: newCallId() }));
-  return turn;
+  // A provider must say how the answer ended; one that did not is never reported as a stop.
+  if (!finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
+  return { text, toolCalls: calls.calls(), finish: finish.reason, usage: finish.usage };
 }
 
 /**
@@ -82,6 +83,12 @@ export async function runChat(stream: Stream, request: ChatRequest, selected: { 
     for (let toolRounds = 0; ; toolRounds++) {
       const turn = await modelTurn(stream, request, messages, selected.specs, deps);
       usage = addUsage(usage, turn.usage);
+      // A turn cut short ends the stream with that reason: its tool calls may be partial, and
+      // running them would start another paid turn.
+      if (turn.finish === 'length' || turn.finish === 'content_filter') {
+        done(turn.finish);
+        return;
+      }
       if (turn.toolCalls.length === 0) {
         done(turn.finish === 'tool_calls' ? 'stop' : turn.finish);
         return;

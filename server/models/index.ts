@@ -13,7 +13,9 @@ export function createProvider(config: Config): ModelProvider {
       baseURL: config.OPENAI_BASE_URL,
       model: config.MODEL,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
       maxRetries: config.UPSTREAM_MAX_RETRIES,
+      maxRetryWaitMs: config.UPSTREAM_MAX_RETRY_WAIT_MS,
     });
   }
   return createSimulatedProvider({

@@ -6,14 +6,24 @@ import OpenAI, {
 } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { TokenwireError } from '../../shared/errors.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolSpec } from './provider.js';
+import type { Usage } from '../../shared/protocol.js';
+import { withIdleTimeout } from './idle-fetch.js';
+import { readChunk, toFinishReason } from './openai-chunk.js';
+import type { ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolSpec } from './provider.js';
+import { retryAfterMs, withRetries } from './upstream-retry.js';
 
 export interface OpenAIProviderOptions {
   apiKey: string;
   baseURL?: string | undefined;
   model?: string | undefined;
+  /** The SDK's timeout: connecting and waiting for the response head, per attempt. */
   timeoutMs: number;
+  /** Longest silence between body bytes before `upstream_timeout`. */
+  idleTimeoutMs: number;
+  /** Retries before the first byte (429, 5xx, no connection). */
   maxRetries: number;
+  /** Longest Retry-After tokenwire waits for; beyond it `upstream_rate_limited` at once. */
+  maxRetryWaitMs: number;
 }
 
 const toOpenAIMessage = (message: ModelMessage): ChatCompletionMessageParam => {
@@ -42,18 +52,14 @@ const toOpenAITool = (tool: ModelToolSpec): ChatCompletionTool => ({
   function: { name: tool.name, description: tool.description, parameters: tool.parameters },
 });
 
-const FINISH: Record<string, FinishReason> = {
-  stop: 'stop',
-  length: 'length',
-  tool_calls: 'tool_calls',
-  function_call: 'tool_calls',
-  content_filter: 'content_filter',
-};
-
 /** Maps the SDK's errors onto our codes; an abort passes through untouched for the engine. */
 function toUpstreamError(error: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted || error instanceof APIUserAbortError) return error;
-  if (error instanceof RateLimitError) return new TokenwireError('upstream_rate_limited', undefined, { cause: error });
+  if (signal.aborted || error instanceof APIUserAbortError || error instanceof TokenwireError) return error;
+  if (error instanceof RateLimitError) {
+    const wait = retryAfterMs(error.headers);
+    const message = wait === undefined ? undefined : `The model service is rate limiting; it asked to wait ${wait} ms.`;
+    return new TokenwireError('upstream_rate_limited', message, { cause: error });
+  }
   if (error instanceof APIConnectionTimeoutError) return new TokenwireError('upstream_timeout', undefined, { cause: error });
   if (error instanceof APIError && typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
     return new TokenwireError('upstream_rejected', undefined, { cause: error });
@@ -61,64 +67,65 @@ function toUpstreamError(error: unknown, signal: AbortSignal): unknown {
   return new TokenwireError('upstream_error', undefined, { cause: error });
 }
 
+/** `finish_reason` as a word for the wire: the upstream's text, only if it looks like one. */
+const quoted = (raw: string) => (/^[\w-]{1,40}$/.test(raw) ? ` "${raw}"` : '');
+
 /**
  * Streams chat completions through the openai SDK from OpenAI or any compatible server
- * (vLLM, Ollama, llama.cpp, LiteLLM). The request's AbortSignal goes to the SDK's fetch, so an
- * abort closes the upstream socket.
+ * (vLLM, Ollama, llama.cpp, LiteLLM, Groq, OpenRouter …). Every chunk is read as untrusted
+ * input (`readChunk`); the SDK does not retry (tokenwire does, bounded and abortable); a body
+ * silent for `idleTimeoutMs` fails with `upstream_timeout`; the request's AbortSignal goes to
+ * the SDK's fetch, so an abort closes the upstream socket in any phase.
  */
 export function createOpenAIProvider(options: OpenAIProviderOptions): ModelProvider {
   const client = new OpenAI({
     apiKey: options.apiKey,
     baseURL: options.baseURL,
     timeout: options.timeoutMs,
-    maxRetries: options.maxRetries,
+    maxRetries: 0,
+    fetch: withIdleTimeout(globalThis.fetch, options.idleTimeoutMs),
   });
   const defaultModel = options.model ?? 'gpt-4o-mini';
+  const retry = { maxRetries: options.maxRetries, maxWaitMs: options.maxRetryWaitMs };
 
   async function* stream(request: ModelRequest): AsyncIterable<ModelEvent> {
     const { signal } = request;
-    let finish: FinishReason = 'stop';
-    let usage: Extract<ModelEvent, { type: 'finish' }>['usage'];
+    let finish: string | undefined;
+    let usage: Usage | undefined;
     try {
-      const completion = await client.chat.completions.create(
-        {
-          model: request.model ?? defaultModel,
-          messages: request.messages.map(toOpenAIMessage),
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(request.tools.length ? { tools: request.tools.map(toOpenAITool) } : {}),
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
-        },
-        { signal },
+      const completion = await withRetries(
+        () =>
+          client.chat.completions.create(
+            {
+              model: request.model ?? defaultModel,
+              messages: request.messages.map(toOpenAIMessage),
+              stream: true,
+              stream_options: { include_usage: true },
+              ...(request.tools.length ? { tools: request.tools.map(toOpenAITool) } : {}),
+              ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+              ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+            },
+            { signal },
+          ),
+        retry,
+        signal,
       );
-      for await (const chunk of completion) {
-        if (chunk.usage) {
-          usage = {
-            promptTokens: chunk.usage.prompt_tokens,
-            completionTokens: chunk.usage.completion_tokens,
-            totalTokens: chunk.usage.total_tokens,
-          };
-        }
-        const choice = chunk.choices[0];
-        if (!choice) continue;
-        const delta = choice.delta;
-        if (delta?.content) yield { type: 'text', text: delta.content };
-        for (const call of delta?.tool_calls ?? []) {
-          yield {
-            type: 'tool_call_delta',
-            index: call.index,
-            ...(call.id ? { id: call.id } : {}),
-            ...(call.function?.name ? { name: call.function.name } : {}),
-            ...(call.function?.arguments ? { argumentsDelta: call.function.arguments } : {}),
-          };
-        }
-        if (choice.finish_reason) finish = FINISH[choice.finish_reason] ?? 'stop';
+      for await (const chunk of completion as AsyncIterable<unknown>) {
+        const reading = readChunk(chunk);
+        if (reading.usage) usage = reading.usage;
+        yield* reading.events;
+        if (reading.finishReason) finish = reading.finishReason;
       }
     } catch (error) {
       throw toUpstreamError(error, signal);
     }
-    yield { type: 'finish', reason: finish, ...(usage ? { usage } : {}) };
+    // The SDK ends quietly on an abort: the engine reads the signal.
+    if (signal.aborted) throw signal.reason;
+    // The body ended ([DONE] or not) without saying how the answer ended: not a normal stop.
+    if (finish === undefined) throw new TokenwireError('upstream_error', 'The model service ended the answer without a finish reason.');
+    const reason = toFinishReason(finish);
+    if (!reason) throw new TokenwireError('upstream_error', `The model service ended the answer with an unknown finish reason${quoted(finish)}.`);
+    yield { type: 'finish', reason, ...(usage ? { usage } : {}) };
   }
 
   return { name: 'openai', defaultModel, stream };

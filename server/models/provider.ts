@@ -23,11 +23,19 @@ export interface ModelToolSpec {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
-/** What a provider yields while the model answers. */
+/**
+ * What a provider yields while the model answers; a turn ends with exactly one `finish`, and a
+ * provider that cannot say how the answer ended throws instead.
+ */
 export type ModelEvent =
   | { type: 'text'; text: string }
-  /** A piece of a tool call; pieces with the same index belong together (OpenAI streams them so). */
-  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; argumentsDelta?: string }
+  /** The model's reasoning before (or between) its answer, as reasoning models stream it. */
+  | { type: 'reasoning'; text: string }
+  /**
+   * A piece of a tool call, as the upstream sent it: `index` and `id` say which call it
+   * continues, either may be missing (the engine's assembler decides).
+   */
+  | { type: 'tool_call_delta'; index?: number; id?: string; name?: string; argumentsDelta?: string }
   | { type: 'finish'; reason: FinishReason; usage?: Usage };
 
 export interface ModelRequest {

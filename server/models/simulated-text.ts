@@ -60,6 +60,25 @@ export function* storyTokens(prompt: string): Generator<string> {
   }
 }
 
+const THOUGHTS = [
+  'The user wants an answer to this prompt.',
+  'A short story fits; keep each sentence simple.',
+  'Start with a setting, then a character, then what they do.',
+  'Check the ending closes the story.',
+];
+
+/** An endless, deterministic sequence of reasoning tokens, the simulated model's "thinking". */
+export function* thinkingTokens(): Generator<string> {
+  for (let first = true; ; ) {
+    for (const thought of THOUGHTS) {
+      for (const word of thought.split(' ')) {
+        yield first ? word : ` ${word}`;
+        first = false;
+      }
+    }
+  }
+}
+
 /** Splits a finished sentence into word tokens the way `storyTokens` does. */
 export const wordTokens = (text: string): string[] => text.split(' ').map((w, i) => (i === 0 ? w : ` ${w}`));
 

@@ -1,6 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest } from './provider.js';
-import { defaultLength, storyTokens, wordTokens } from './simulated-text.js';
+import { defaultLength, storyTokens, thinkingTokens, wordTokens } from './simulated-text.js';
 
 export interface SimulatedProviderOptions {
   tokensPerSecond: number;
@@ -109,9 +109,20 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
       const started = performance.now();
       const next = plan(request);
       const failAt = request.simulate?.failAfterTokens;
-      const usage = (completion: number) => {
+      const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
+      const usage = (answer: number) => {
         const prompt = countWords(request.messages);
-        return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion };
+        const completion = answer + thinking;
+        return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, ...(thinking ? { reasoningTokens: thinking } : {}) };
+      };
+      let behind = 0;
+      /** Waits until the n-th token (reasoning and answer counted together) is due. */
+      const pace = async (n: number) => {
+        if (n === 0) return;
+        const wait = started + options.firstTokenMs + n * intervalMs - performance.now();
+        if (wait > 1) await pacer.wait(wait);
+        else if (++behind % 32 === 0) await turn();
+        if (signal.aborted) throw signal.reason;
       };
       await pacer.wait(options.firstTokenMs);
       if (failAt === 0) throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
@@ -126,22 +137,24 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
         return;
       }
 
+      // Reasoning on request (`simulate.reasoningTokens`), before the answer, as reasoning models stream it.
+      let thought = 0;
+      for (const token of thinkingTokens()) {
+        if (thought === thinking) break;
+        await pace(thought);
+        yield { type: 'reasoning', text: token };
+        thought++;
+      }
+
       const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
       let sent = 0;
-      let behind = 0;
       let reason: FinishReason = 'stop';
       for (const token of next.tokens) {
         if (sent === limit) {
           reason = limit === request.maxTokens && limit < next.limit ? 'length' : 'stop';
           break;
         }
-        if (sent > 0) {
-          const due = started + options.firstTokenMs + sent * intervalMs;
-          const wait = due - performance.now();
-          if (wait > 1) await pacer.wait(wait);
-          else if (++behind % 32 === 0) await turn();
-          if (signal.aborted) throw signal.reason;
-        }
+        await pace(thinking + sent);
         yield { type: 'text', text: token };
         sent++;
         if (failAt !== undefined && sent === failAt) {

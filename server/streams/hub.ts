@@ -1,6 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
 import { newApprovalToken, newStreamId } from '../../shared/ids.js';
-import { PROTOCOL_VERSION, type FrameBody, type ServerFrame, type Transport } from '../../shared/protocol.js';
+import { PROTOCOL_MINOR, PROTOCOL_VERSION, type FrameBody, type ServerFrame, type Transport } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { createMemoryLog, type StreamRecord } from './memory-log.js';
 
@@ -154,6 +154,7 @@ export function createHub(options: HubOptions): Hub {
     stream.append({
       type: 'start',
       protocol: PROTOCOL_VERSION,
+      protocolMinor: PROTOCOL_MINOR,
       model,
       transport,
       ...(clientId !== undefined ? { id: clientId } : {}),

@@ -39,6 +39,25 @@ describe.each<TransportName>(['sse', 'ws'])('chat client over %s', (transport) =
     expect(stream.status).toBe('done');
   });
 
+  it('hands the model\'s reasoning to onReasoning, all of it before the answer, and counts it in usage', async () => {
+    const stream = client.chat(ask('Think first', { options: { simulate: { tokens: 10, reasoningTokens: 12 } } }));
+    const order: string[] = [];
+    const thoughts: string[] = [];
+    stream.onReasoning((batch) => {
+      order.push('reasoning');
+      thoughts.push(batch.text);
+    });
+    stream.onToken(() => order.push('token'));
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    expect(thoughts.join('')).toBe(stream.reasoning);
+    expect(result.reasoning).toBe(stream.reasoning);
+    expect(stream.reasoning.split(' ')).toHaveLength(12);
+    expect(order.lastIndexOf('reasoning')).toBeLessThan(order.indexOf('token'));
+    expect(result.usage).toMatchObject({ completionTokens: 22, reasoningTokens: 12 });
+    expect(result.text.split(' ')).toHaveLength(10);
+  });
+
   it('gives the same text over this transport as the model produced (deterministic prompt)', async () => {
     const a = await client.chat(ask('Same prompt, same words', { options: { simulate: { tokens: 25 } } })).result;
     const b = await createChatClient({ baseUrl: server.url, transport: 'sse' }).chat(ask('Same prompt, same words', { options: { simulate: { tokens: 25 } } })).result;

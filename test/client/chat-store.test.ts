@@ -38,6 +38,17 @@ describe('chat store (the core of useChatStream)', () => {
     for (const s of stores.splice(0)) s.cancel();
   });
 
+  it('exposes the reasoning as it grows, apart from the answer (state.reasoning)', async () => {
+    const store = make();
+    store.send(ask('think, then answer', { options: { simulate: { tokens: 5, reasoningTokens: 8 } } }));
+    await until(store, (s) => s.reasoning !== '' && s.text === '');
+    await until(store, (s) => s.status === 'done');
+    const state = store.getState();
+    expect(state.reasoning.split(' ')).toHaveLength(8);
+    expect(state.text.split(' ')).toHaveLength(5);
+    expect(state.text).not.toContain(state.reasoning);
+  });
+
   it('notifies once per token batch, not once per token (200 tokens/s)', async () => {
     const store = make();
     let notifications = 0;

@@ -40,10 +40,11 @@ afterEach(async () => {
 
 const probe = (name: string): Promise<PaneProbe> => page.evaluate((n) => window.__tokenwire!.panes[n]!, name);
 
-async function compose(options: { transport?: 'auto' | 'sse' | 'ws'; prompt?: string; tools?: boolean; tokens?: number }) {
+async function compose(options: { transport?: 'auto' | 'sse' | 'ws'; prompt?: string; tools?: boolean; think?: boolean; tokens?: number }) {
   if (options.transport) await page.getByTestId('transport').selectOption(options.transport);
   if (options.prompt !== undefined) await page.getByTestId('prompt').fill(options.prompt);
   await page.getByTestId('tools').setChecked(options.tools ?? false);
+  await page.getByTestId('think').setChecked(options.think ?? false);
   await page.getByTestId('sim-tokens').fill(options.tokens ? String(options.tokens) : '');
 }
 
@@ -61,6 +62,25 @@ describe('demo page in Chromium', () => {
     // auto without tools: Server-Sent Events.
     expect((await probe('main')).transport).toBe('sse');
     expect(errors).toEqual([]);
+  });
+
+  it('shows the model\'s reasoning in a collapsible thinking block, apart from the answer', async () => {
+    await compose({ transport: 'ws', think: true, tokens: 20 });
+    await page.getByTestId('send').click();
+    const block = page.getByTestId('thinking');
+    await block.waitFor({ state: 'visible' });
+    await waitForText(page, 'status', 'done');
+    // Collapsed by default: the summary shows, the thoughts open on a click.
+    expect(await block.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(false);
+    expect(await block.locator('summary').textContent()).toBe('Thoughts');
+    await block.locator('summary').click();
+    expect(await block.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(true);
+    const thoughts = (await page.getByTestId('thinking-text').textContent()) ?? '';
+    expect(thoughts.split(' ')).toHaveLength(24);
+    const answer = (await page.getByTestId('output').textContent()) ?? '';
+    expect(answer.split(' ')).toHaveLength(20);
+    expect(answer).not.toContain(thoughts.slice(0, 20));
+    await screenshot(page, 'thinking-block');
   });
 
   it('shows an SSE answer growing in several visible steps', async () => {

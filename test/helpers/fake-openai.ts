@@ -22,10 +22,18 @@ export interface Reply {
   toolCall(index: number, part: { id?: string; name?: string; arguments?: string }): void;
   /** Sends the finish chunk, a usage chunk and `data: [DONE]`, then ends. */
   finish(reason?: 'stop' | 'length' | 'tool_calls', usage?: { prompt: number; completion: number }): void;
-  /** Answers with an HTTP error before any stream, as OpenAI does. */
-  fail(status: number, message: string): void;
+  /** Answers with an HTTP error before any stream, as OpenAI does; `headers` e.g. `retry-after-ms`. */
+  fail(status: number, message: string, headers?: Record<string, string>): void;
   /** Drops the connection mid-stream (TCP reset). */
   reset(): void;
+  /** Sends one chunk exactly as given (any shape: no `choices`, no `index` …) as an SSE event. */
+  chunk(body: Record<string, unknown>): void;
+  /** Writes raw bytes into the reply (after a 200 text/event-stream head unless `head` came first). */
+  write(bytes: string | Uint8Array): void;
+  /** Sends the response head now: a status and headers of the test's choosing. */
+  head(status: number, headers: Record<string, string>): void;
+  /** Ends the reply as it is: no finish chunk, no `[DONE]` unless written before. */
+  end(): void;
 }
 
 export type Script = (reply: Reply) => void | Promise<void>;
@@ -75,8 +83,11 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       markClosed(at);
     });
     const id = `chatcmpl-${++chunkId}`;
-    const send = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) => {
+    const startStream = () => {
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    };
+    const send = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) => {
+      startStream();
       const chunk = { id, object: 'chat.completion.chunk', created: 0, model: call.body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra };
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     };
@@ -103,14 +114,35 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         res.end('data: [DONE]\n\n');
         call.open = false;
       },
-      fail(status, message) {
-        res.writeHead(status, { 'content-type': 'application/json' });
+      fail(status, message, headers = {}) {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', code: null } }));
         call.open = false;
       },
       reset() {
         call.open = false;
         res.socket?.resetAndDestroy();
+      },
+      chunk(body) {
+        if (!call.open) return;
+        startStream();
+        res.write(`data: ${JSON.stringify(body)}\n\n`);
+      },
+      write(bytes) {
+        if (!call.open) return;
+        startStream();
+        res.write(bytes);
+      },
+      head(status, headers) {
+        res.writeHead(status, headers);
+        // Out at once, before any body: a stall after the head must look like one to the client.
+        res.flushHeaders();
+      },
+      end() {
+        if (!call.open) return;
+        startStream();
+        res.end();
+        call.open = false;
       },
     };
     await script(reply);

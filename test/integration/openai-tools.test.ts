@@ -1,36 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerFrameOf } from '../../shared/protocol.js';
-import { startFakeOpenAI, type FakeOpenAI, type Reply } from '../helpers/fake-openai.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { Reply } from '../helpers/fake-openai.js';
+import { useOpenAIHarness } from '../helpers/openai-harness.js';
 import { postSse } from '../helpers/sse-client.js';
-import { connectWs, textOf, type WsTestClient } from '../helpers/ws-client.js';
+import { textOf } from '../helpers/ws-client.js';
 
-let upstream: FakeOpenAI;
-let server: TestServer | undefined;
-const clients: WsTestClient[] = [];
-
-beforeAll(async () => {
-  upstream = await startFakeOpenAI();
-});
-afterAll(() => upstream.close());
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await server?.close();
-  server = undefined;
-  upstream.calls.length = 0;
-});
-
+const t = useOpenAIHarness();
 const useOpenAI = async () => {
-  server = await startServer({ OPENAI_API_KEY: 'test', OPENAI_BASE_URL: upstream.baseURL, MODEL: 'gpt-test', UPSTREAM_MAX_RETRIES: '0' });
-  const c = await connectWs(server.url);
-  clients.push(c);
-  return c;
+  await t.start({ UPSTREAM_MAX_RETRIES: '0' });
+  return t.connect();
 };
 
 /** Answers the n-th upstream request (0-based) with the n-th script. */
 const turns = (...scripts: ((reply: Reply) => void | Promise<void>)[]) =>
-  upstream.script((reply) => {
-    const script = scripts[upstream.calls.indexOf(reply.call)];
+  t.upstream.script((reply) => {
+    const script = scripts[t.upstream.calls.indexOf(reply.call)];
     if (!script) throw new Error('no script for this request');
     return script(reply);
   });
@@ -56,10 +40,10 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     c.send({ type: 'start', id: 'c1', ...weatherQuestion });
     const call = (await c.waitForFrame((f) => f.type === 'tool_call')) as ServerFrameOf<'tool_call'>;
     expect(call).toMatchObject({ name: 'get_weather', args: { city: 'Paris' }, approval: 'required' });
-    expect(upstream.calls).toHaveLength(1);
+    expect(t.upstream.calls).toHaveLength(1);
 
     // The SDK got the tools as JSON Schema, from the zod schemas.
-    expect(upstream.calls[0]?.body.tools).toEqual([
+    expect(t.upstream.calls[0]?.body.tools).toEqual([
       {
         type: 'function',
         function: {
@@ -87,8 +71,8 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     const result = c.frames.find((f) => f.type === 'tool_result') as ServerFrameOf<'tool_result'>;
     expect(result).toMatchObject({ callId: call.callId, ok: true, result: { city: 'Paris' } });
 
-    expect(upstream.calls).toHaveLength(2);
-    expect(upstream.calls[1]?.body.messages).toEqual([
+    expect(t.upstream.calls).toHaveLength(2);
+    expect(t.upstream.calls[1]?.body.messages).toEqual([
       { role: 'user', content: "What's the weather in Paris?" },
       {
         role: 'assistant',
@@ -102,7 +86,7 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
   });
 
   it('over SSE, a denial goes upstream as the tool message and the tool never runs', async () => {
-    server = await startServer({ OPENAI_API_KEY: 'test', OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0' });
+    const server = await t.start({ UPSTREAM_MAX_RETRIES: '0' });
     turns(weatherCall, answer('Understood.'));
     const session = await postSse(`${server.url}/api/chat`, weatherQuestion);
     const start = (await session.waitForFrame((f) => f.type === 'start')) as ServerFrameOf<'start'>;
@@ -115,7 +99,7 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     expect(response.status).toBe(200);
     const frames = await session.ended;
     expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
-    expect(upstream.calls[1]?.body.messages.at(-1)).toEqual({
+    expect(t.upstream.calls[1]?.body.messages.at(-1)).toEqual({
       role: 'tool',
       tool_call_id: 'call_up_1',
       content: JSON.stringify({ ok: false, error: { code: 'denied', message: 'The user denied this call: privacy.' } }),
@@ -132,7 +116,7 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     await c.waitForFrame((f) => f.type === 'done');
     expect(c.frames.some((f) => f.type === 'tool_call')).toBe(false);
     expect(c.frames.find((f) => f.type === 'tool_result')).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
-    const toolMessage = upstream.calls[1]?.body.messages.at(-1) as { role: string; tool_call_id: string; content: string };
+    const toolMessage = t.upstream.calls[1]?.body.messages.at(-1) as { role: string; tool_call_id: string; content: string };
     expect(toolMessage).toMatchObject({ role: 'tool', tool_call_id: 'call_up_bad' });
     expect(JSON.parse(toolMessage.content)).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
     expect(JSON.stringify(c.frames)).not.toContain('rm -rf');
@@ -157,7 +141,7 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
       ['get_weather', 'required'],
       ['calculate', 'not_required'],
     ]);
-    const messages = upstream.calls[1]?.body.messages as { role: string; tool_call_id?: string; content?: string; tool_calls?: unknown[] }[];
+    const messages = t.upstream.calls[1]?.body.messages as { role: string; tool_call_id?: string; content?: string; tool_calls?: unknown[] }[];
     expect(messages[1]?.tool_calls).toEqual([
       { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
       { id: 'call_b', type: 'function', function: { name: 'calculate', arguments: '{"expression":"6*7"}' } },
@@ -171,7 +155,7 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
 
   it('a cancel frame closes the upstream request at once', async () => {
     const c = await useOpenAI();
-    upstream.script(async (reply) => {
+    t.upstream.script(async (reply) => {
       for (let i = 0; i < 5_000 && reply.call.open; i++) {
         reply.text(`t${i} `);
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -181,10 +165,10 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     c.send({ type: 'start', id: 'c1', messages: [{ role: 'user', content: 'Go on forever' }] });
     const token = await c.waitForFrame((f) => f.type === 'token');
     c.send({ type: 'cancel', streamId: token.streamId });
-    await upstream.calls[0]?.closed;
+    await t.upstream.calls[0]?.closed;
     // Closed by the client while the reply was still streaming (it would run for 25 s).
-    expect(upstream.calls[0]?.closedAt).toBeDefined();
-    expect(upstream.calls[0]?.tokenWrites.length).toBeLessThan(5_000);
+    expect(t.upstream.calls[0]?.closedAt).toBeDefined();
+    expect(t.upstream.calls[0]?.tokenWrites.length).toBeLessThan(5_000);
     expect(await c.waitForFrame((f) => f.type === 'done')).toMatchObject({ reason: 'cancelled' });
   });
 });

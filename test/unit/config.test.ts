@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       APPROVAL_TIMEOUT_MS: 120_000,
       MODEL_PROVIDER: 'auto',
       ALLOWED_ORIGINS: [],
+      UPSTREAM_IDLE_TIMEOUT_MS: 60_000,
+      UPSTREAM_MAX_RETRY_WAIT_MS: 10_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,6 +32,8 @@ describe('loadConfig', () => {
     ['SIM_TOKENS_PER_SECOND', '0'],
     ['OPENAI_BASE_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
+    ['UPSTREAM_IDLE_TIMEOUT_MS', '0'],
+    ['UPSTREAM_MAX_RETRY_WAIT_MS', '-5'],
   ])('names the variable when %s=%s is bad', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));

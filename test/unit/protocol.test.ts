@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { decodeClientFrame, decodeServerFrame } from '../../shared/frame-codec.js';
-import { ChatRequest, PROTOCOL_VERSION, ServerFrame } from '../../shared/protocol.js';
+import { ChatRequest, PROTOCOL_MINOR, PROTOCOL_VERSION, ServerFrame } from '../../shared/protocol.js';
 
 describe('protocol schemas', () => {
   it('accept every server frame type and reject unknown ones', () => {
     const base = { streamId: 'st_1', seq: 0 };
     const frames = [
       { type: 'start', ...base, protocol: PROTOCOL_VERSION, model: 'm', transport: 'sse' },
+      { type: 'start', ...base, protocol: PROTOCOL_VERSION, protocolMinor: PROTOCOL_MINOR, model: 'm', transport: 'sse' },
       { type: 'token', ...base, text: 'hi' },
+      { type: 'reasoning', ...base, text: 'hmm' },
       { type: 'tool_call', ...base, callId: 'c', name: 'get_weather', args: { city: 'Paris' }, approval: 'required', expiresAt: 1 },
       { type: 'tool_result', ...base, callId: 'c', ok: true, result: { t: 1 } },
       { type: 'error', ...base, code: 'upstream_error', message: 'x', retryable: true },
       { type: 'done', ...base, reason: 'stop', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+      { type: 'done', ...base, reason: 'stop', usage: { promptTokens: 1, completionTokens: 5, totalTokens: 6, reasoningTokens: 3 } },
     ];
     for (const frame of frames) expect(ServerFrame.safeParse(frame).success).toBe(true);
     expect(ServerFrame.safeParse({ type: 'nope', ...base }).success).toBe(false);

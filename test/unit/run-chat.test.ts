@@ -115,4 +115,37 @@ describe('runChat', () => {
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
   });
+
+  it('streams reasoning as reasoning frames, apart from the answer\'s tokens', async () => {
+    const usage = { promptTokens: 1, completionTokens: 5, totalTokens: 6, reasoningTokens: 3 };
+    const { stream, deps } = setup(
+      scriptedProvider([() => events({ type: 'reasoning', text: 'think' }, { type: 'text', text: 'Yes' }, { type: 'finish', reason: 'stop', usage })]),
+    );
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream).slice(1)).toEqual([
+      expect.objectContaining({ type: 'reasoning', text: 'think' }),
+      expect.objectContaining({ type: 'token', text: 'Yes' }),
+      expect.objectContaining({ type: 'done', reason: 'stop', usage }),
+    ]);
+  });
+
+  it('a turn that ends without a finish is an upstream_error, never a stop', async () => {
+    const { stream, deps } = setup(scriptedProvider([() => events({ type: 'text', text: 'cut' })]));
+    await runChat(stream, request, { tools: [], specs: [] }, deps);
+    expect(frames(stream).slice(-2)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'upstream_error' }),
+      expect.objectContaining({ type: 'done', reason: 'error' }),
+    ]);
+  });
+
+  it.each(['length', 'content_filter'] as const)('%s mid-tool-call ends the stream with that reason: no tool runs, no second turn', async (reason) => {
+    const provider = scriptedProvider([
+      () => events({ type: 'tool_call_delta', index: 0, id: 'c1', name: 'lookup', argumentsDelta: '{"thi' }, { type: 'finish', reason }),
+    ]);
+    const { stream, deps } = setup(provider);
+    await runChat(stream, request, { tools: [], specs: [{ name: 'lookup', description: 'd', parameters: {} }] }, deps);
+    expect(frames(stream).map((f) => f.type)).toEqual(['start', 'done']);
+    expect(frames(stream).at(-1)).toMatchObject({ reason });
+    expect(provider.requests).toHaveLength(1);
+  });
 });

@@ -76,4 +76,10 @@ describe('simulated model behind its schedule', () => {
     expect(tokensWhenTimerFired).toBeGreaterThan(0);
     expect(tokensWhenTimerFired).toBeLessThan(5_000);
   });
+
+  it('thinks first on request: reasoning tokens before the answer, counted in usage', async () => {
+    const events = await collect({ messages: [{ role: 'user', content: 'x' }], simulate: { tokens: 4, reasoningTokens: 6 } });
+    expect(events.map((e) => e.type)).toEqual([...Array(6).fill('reasoning'), ...Array(4).fill('text'), 'finish']);
+    expect(events.at(-1)).toMatchObject({ usage: { completionTokens: 10, reasoningTokens: 6 } });
+  });
 });

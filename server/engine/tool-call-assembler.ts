@@ -1,0 +1,64 @@
+import { newCallId } from '../../shared/ids.js';
+import type { ModelEvent, ModelToolCall } from '../models/provider.js';
+
+type ToolCallDelta = Omit<Extract<ModelEvent, { type: 'tool_call_delta' }>, 'type'>;
+
+/** Builds a turn's tool calls from their streamed pieces. */
+export interface ToolCallAssembler {
+  add(delta: ToolCallDelta): void;
+  /** The calls in the order they began; a call the upstream gave no id gets one. */
+  calls(): ModelToolCall[];
+}
+
+const isCompleteJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Assembles tool calls from deltas of any OpenAI-compatible server, by kind rather than case
+ * by case (issue 11): an id names its call wherever it comes; a new id at a used index is a
+ * new call (Ollama sends parallel calls all at index 0); a piece with neither index nor id
+ * continues the latest call (Gemini omits the index) unless that call is already whole and
+ * the piece starts another by naming a tool; a name or whole arguments sent again are not
+ * appended twice.
+ */
+export function createToolCallAssembler(): ToolCallAssembler {
+  const calls: ModelToolCall[] = [];
+  const byIndex = new Map<number, ModelToolCall>();
+  const byId = new Map<string, ModelToolCall>();
+
+  const begin = (delta: ToolCallDelta): ModelToolCall => {
+    const call = { id: delta.id ?? '', name: '', arguments: '' };
+    calls.push(call);
+    return call;
+  };
+
+  const target = (delta: ToolCallDelta): ModelToolCall => {
+    const named = delta.id !== undefined ? byId.get(delta.id) : undefined;
+    if (named) return named;
+    const atIndex = delta.index !== undefined ? byIndex.get(delta.index) : undefined;
+    if (atIndex) return delta.id !== undefined && atIndex.id !== '' && atIndex.id !== delta.id ? begin(delta) : atIndex;
+    if (delta.index !== undefined || delta.id !== undefined) return begin(delta);
+    const latest = calls.at(-1);
+    const startsAnother = latest !== undefined && delta.name !== undefined && latest.name !== '' && isCompleteJson(latest.arguments);
+    return latest && !startsAnother ? latest : begin(delta);
+  };
+
+  return {
+    add(delta) {
+      const call = target(delta);
+      if (delta.index !== undefined) byIndex.set(delta.index, call);
+      if (delta.id !== undefined && call.id === '') call.id = delta.id;
+      if (call.id !== '') byId.set(call.id, call);
+      if (delta.name !== undefined && delta.name !== call.name) call.name += delta.name;
+      const args = delta.argumentsDelta;
+      if (args !== undefined && !(args === call.arguments && isCompleteJson(args))) call.arguments += args;
+    },
+    calls: () => calls.map((call) => (call.id ? { ...call } : { ...call, id: newCallId() })),
+  };
+}
