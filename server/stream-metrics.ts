@@ -20,12 +20,12 @@ export function createModelLabel(max = MAX_MODEL_LABELS): (model: string) => str
  * Times a stream's tokens as the hub appends them (issue 12): time to first token from when
  * the stream was accepted, then the gap before each further token of the same model turn
  * (a tool round starts a new turn, so an approval wait is not a gap); counts error frames by
- * code. Per token: one clock read, a subtraction and a histogram bucket search on a child
- * whose labels were resolved once.
+ * code. Per token: one clock read, a subtraction and a bucket search on a histogram child
+ * whose labels were resolved once (token-histogram.ts).
  */
 export function observeStream(stream: Stream, metrics: Metrics, labels: { transport: Transport; model: string }): void {
-  const ttft = metrics.timeToFirstToken.labels(labels.transport, labels.model);
-  const gap = metrics.interTokenGap.labels(labels.transport, labels.model);
+  const ttft = metrics.timeToFirstToken.labels(labels);
+  const gap = metrics.interTokenGap.labels(labels);
   const acceptedAt = performance.now();
   let first = true;
   let last = Number.NaN;

@@ -29,7 +29,7 @@ async function track(port: number) {
   const opened = performance.now();
   let received = '';
   socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-  const closed = once(socket, 'close', 5_000).then(() => ({ afterMs: performance.now() - opened, received }));
+  const closed = once(socket as unknown as Parameters<typeof once>[0], 'close', 5_000).then(() => ({ afterMs: performance.now() - opened, received }));
   return { socket, closed };
 }
 
