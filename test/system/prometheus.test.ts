@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,4 +107,15 @@ describe('Prometheus scrapes tokenwire under load (system)', () => {
     expect(answers.gapP50?.all).toBeGreaterThan(0.0025);
     expect(answers.gapP50?.all).toBeLessThan(0.025);
   }, 60_000);
+});
+
+describe('the Grafana dashboard in deploy/', () => {
+  it('queries only metrics the server exports', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/dashboards/tokenwire.json', import.meta.url), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const names = new Set(exprs.flatMap((e) => [...e.matchAll(/\btokenwire_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))));
+    const exported = await (await fetch(`${replica.url}/metrics`)).text();
+    expect(names.size).toBeGreaterThanOrEqual(10);
+    for (const name of names) expect(exported, name).toContain(`# TYPE ${name} `);
+  });
 });
