@@ -25,11 +25,14 @@ export const noAuthentication: Authenticator = {
  * WebSocket upgrade.
  */
 export function bearerCredential(request: IncomingMessage): string | undefined {
-  const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (match) return match[1];
+  const fromHeader = bearerHeader(request);
+  if (fromHeader !== undefined) return fromHeader;
   const query = (request.url ?? '').split('?')[1];
   if (!query) return undefined;
   const value = new URLSearchParams(query).get('access_token');
   return value === null || value === '' ? undefined : value;
 }
+
+/** The token in `Authorization: Bearer <token>`, if the request has one. */
+export const bearerHeader = (request: IncomingMessage): string | undefined =>
+  /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { HEADERS } from '../../shared/protocol.js';
 import { approvalTokenMatches } from '../engine/approvals.js';
 import type { Stream } from '../streams/hub.js';
+import { bearerHeader } from './authenticator.js';
 
 /** Who is asking, as far as limits and stream access care. */
 export interface Identity {
@@ -32,5 +33,5 @@ export function streamTokenOf(request: IncomingMessage, legacyBearer: boolean): 
   const fromQuery = query ? new URLSearchParams(query).get('token') : null;
   if (fromQuery) return fromQuery;
   if (!legacyBearer) return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  return bearerHeader(request);
 }
