@@ -1,4 +1,5 @@
 import { ERROR_CODES, TokenwireError, type ErrorCode } from '../shared/errors.js';
+import { HEADERS } from '../shared/protocol.js';
 import type { HeadersProvider } from './types.js';
 
 /** What the HTTP side of the client needs: where, how, and with which headers. */
@@ -15,8 +16,8 @@ export async function requestHeaders(deps: HttpDeps, own: Record<string, string>
 }
 
 /**
- * Decides a tool call over HTTP (`POST /api/approvals/:callId`) with the stream's approval
- * token: the back channel SSE lacks, and the one a resumed WebSocket uses.
+ * Decides a tool call over HTTP (`POST /api/approvals/:callId`) with the stream's token in
+ * `X-Stream-Token`: the back channel SSE lacks, and the one a resumed WebSocket uses.
  */
 export async function postDecision(
   deps: HttpDeps,
@@ -27,8 +28,8 @@ export async function postDecision(
 ): Promise<void> {
   const response = await deps.fetch(new URL(`/api/approvals/${encodeURIComponent(callId)}`, deps.baseUrl), {
     method: 'POST',
-    headers: await requestHeaders(deps, { 'content-type': 'application/json' }),
-    body: JSON.stringify({ decision, ...(token ? { token } : {}), ...(reason ? { reason } : {}) }),
+    headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
+    body: JSON.stringify({ decision, ...(reason ? { reason } : {}) }),
   });
   if (!response.ok) throw await errorFromResponse(response);
 }

@@ -1,6 +1,6 @@
 import { TokenwireError } from '../shared/errors.js';
 import { decodeServerFrame } from '../shared/frame-codec.js';
-import type { ChatRequest } from '../shared/protocol.js';
+import { HEADERS, type ChatRequest } from '../shared/protocol.js';
 import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
 import { connectionLost, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
@@ -31,7 +31,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
       const decoded = decodeServerFrame(event.data);
       // A frame this client cannot read (a newer server) is skipped, not fatal.
       if (!decoded.ok) return;
-      if (decoded.value.type === 'start') approvalToken = decoded.value.approvalToken;
+      if (decoded.value.type === 'start') approvalToken = decoded.value.streamToken ?? decoded.value.approvalToken;
       sink.frame(decoded.value);
     },
     onRetry: (ms) => (retryMs = ms),
@@ -47,11 +47,12 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
         signal: abort.signal,
       });
     }
-    // The stream's token goes in the query, so an app's own Authorization header stays its own.
+    // The stream's token has its own header, so an app's own Authorization header stays its own.
     const url = new URL(`/api/streams/${encodeURIComponent(sink.streamId ?? '')}`, deps.baseUrl);
-    if (approvalToken) url.searchParams.set('token', approvalToken);
+    const own: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(sink.lastSeq) };
+    if (approvalToken) own[HEADERS.streamToken] = approvalToken;
     return deps.fetch(url, {
-      headers: await requestHeaders(deps, { accept: 'text/event-stream', 'last-event-id': String(sink.lastSeq) }),
+      headers: await requestHeaders(deps, own),
       signal: abort.signal,
     });
   }

@@ -90,7 +90,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
       if (route) {
         pending.delete(frame.id);
         route.streamId = frame.streamId;
-        route.approvalToken = frame.approvalToken;
+        route.approvalToken = frame.streamToken ?? frame.approvalToken;
         streams.set(frame.streamId, route);
         if (route.cancelled) send({ type: 'cancel', streamId: frame.streamId });
         return route;

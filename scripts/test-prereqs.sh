@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The browser and proxy tests need Debian's chromium and nginx, and docker-compose validates
-# docker-compose.yml (no daemon needed). Installs them when missing and
+# The browser and proxy tests need Debian's chromium and nginx, docker-compose validates
+# docker-compose.yml (no daemon needed), and the metrics system test runs Debian's prometheus. Installs them when missing and
 # we are root (as on CI and these machines); otherwise says exactly what to run.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "tokenwire: installing ${missing[*]} for the browser and proxy tests…"

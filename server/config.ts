@@ -6,6 +6,17 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A comma-separated list; empty entries dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  );
+
 /** Every setting tokenwire reads from the environment, with its default. The README lists them. */
 const Env = z.object({
   PORT: int(0, 65535).default(3000),
@@ -39,17 +50,47 @@ const Env = z.object({
   STREAM_MAX_FRAMES: int(16, 1_000_000).default(20_000),
   MAX_STREAMS: int(1, 1_000_000).default(50_000),
   WS_MAX_PAYLOAD: int(1024, 64 << 20).default(1 << 20),
-  /** Comma-separated origins allowed to open a WebSocket; empty: this server's own and localhost. */
-  ALLOWED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    ),
+  /** Comma-separated origins allowed to open a WebSocket; empty: loopback and PUBLIC_URL. */
+  ALLOWED_ORIGINS: list,
   DEMO_DIR: optionalString,
+
+  // Issue 12: production operations. Every limit is per process until the Redis store lands.
+  /** This server's public origin (e.g. https://chat.example.com): trusted by the WebSocket Origin check. */
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  /** Proxies whose X-Forwarded-For is believed (proxy-addr names: loopback, uniquelocal, CIDRs). */
+  TRUST_PROXY: list,
+  /** Streams one client (authenticated subject, else address) may have generating at once. */
+  MAX_STREAMS_PER_CLIENT: int(1, 1_000_000).default(32),
+  /** Streams one WebSocket may be viewing at once. */
+  MAX_STREAMS_PER_SOCKET: int(1, 100_000).default(16),
+  /** Streams one client may start per minute (a token bucket: bursts up to this many). */
+  STREAM_STARTS_PER_MINUTE: int(1, 1_000_000).default(120),
+  /** Messages one WebSocket may send per second (bursts up to this many). */
+  WS_MESSAGES_PER_SECOND: int(1, 1_000_000).default(50),
+  /** Time to receive a request's headers; also how long a new connection may stay silent. */
+  HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Time to receive a whole request (headers and body); streaming responses are not cut by it. */
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this long. */
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Time from a complete upgrade request to the 101 (authentication included). */
+  WS_HANDSHAKE_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** `none`: anonymous use, the stream token is the capability. `jwt`: a signed bearer token is required. */
+  AUTH: z.enum(['none', 'jwt']).default('none'),
+  /** HS256 shared secret (at least 32 bytes). */
+  JWT_SECRET: optionalString,
+  /** RS256 public key, PEM (SPKI); `\n` escapes are accepted for one-line environments. */
+  JWT_PUBLIC_KEY: optionalString,
+  /** A JWKS endpoint; keys are fetched and cached by `jose`. */
+  JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  /** `authenticated`: /metrics needs the same credentials as the API. */
+  METRICS_AUTH: z.enum(['public', 'authenticated']).default('public'),
+  /** Names this process in audit records and logs; default: host name and pid. */
+  INSTANCE_ID: optionalString,
+  /** Approval decisions kept for GET /api/streams/:id/approvals (in memory). */
+  AUDIT_MAX_RECORDS: int(1, 10_000_000).default(100_000),
 });
 
 export type Config = Readonly<z.infer<typeof Env>>;
@@ -77,5 +118,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (config.MODEL_PROVIDER === 'openai' && !config.OPENAI_API_KEY) {
     throw new ConfigError('invalid configuration:\n  OPENAI_API_KEY: required when MODEL_PROVIDER=openai');
   }
+  const problems = crossChecks(config);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(config);
+}
+
+/** Rules between settings that one field's schema cannot state. */
+function crossChecks(config: z.infer<typeof Env>): string[] {
+  const problems: string[] = [];
+  const keys = [config.JWT_SECRET, config.JWT_PUBLIC_KEY, config.JWT_JWKS_URL].filter((k) => k !== undefined);
+  if (config.AUTH === 'jwt' && keys.length !== 1) {
+    problems.push('AUTH=jwt: set exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL');
+  }
+  if (config.JWT_SECRET !== undefined && Buffer.byteLength(config.JWT_SECRET) < 32) {
+    problems.push('JWT_SECRET: at least 32 bytes (RFC 7518 §3.2: a key as long as the HS256 hash)');
+  }
+  if (config.METRICS_AUTH === 'authenticated' && config.AUTH === 'none') {
+    problems.push('METRICS_AUTH=authenticated: needs AUTH other than none');
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
+    problems.push('HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
+  }
+  return problems;
 }

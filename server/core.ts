@@ -1,11 +1,20 @@
+import { hostname } from 'node:os';
+import { TokenwireError } from '../shared/errors.js';
 import type { ChatRequest, Transport } from '../shared/protocol.js';
+import { createMemoryApprovalAudit, type ApprovalAudit } from './audit/approval-audit.js';
+import type { ApprovalRecord } from './audit/approval-record.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { createAuthenticator } from './auth/create-authenticator.js';
+import type { Identity } from './auth/stream-access.js';
 import type { Config } from './config.js';
 import { createApprovalGate, type ApprovalGate } from './engine/approvals.js';
 import { runChat } from './engine/run-chat.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createProvider } from './models/index.js';
+import { clientKey, createMemoryClientLimits, type ClientLimits } from './limits/client-limits.js';
 import type { ModelProvider } from './models/provider.js';
+import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
 import { createDemoTools } from './tools/index.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -19,11 +28,24 @@ export interface Core {
   readonly tools: ToolRegistry;
   readonly approvals: ApprovalGate;
   readonly provider: ModelProvider;
+  /** Who a request comes from (AUTH, or the one passed in CoreParts). */
+  readonly auth: Authenticator;
+  /** Per-client stream limits. */
+  readonly limits: ClientLimits;
+  /** Approval decisions, for GET /api/streams/:id/approvals. */
+  readonly audit: ApprovalAudit;
+  /** This process's name in audit records (INSTANCE_ID, else host:pid). */
+  readonly instanceId: string;
+  /** True from `drain()` on: /readyz answers 503 and new chats get `server_shutdown`. */
+  readonly draining: boolean;
+  drain(): void;
   /**
-   * Validates a chat's tools, creates its stream (with its `start` frame) and starts the engine.
-   * Throws a TokenwireError (`unknown_tool`, `too_many_streams`) before any stream exists.
+   * Validates a chat's tools, admits it under the client's limits, creates its stream (with
+   * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
+   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`)
+   * before any stream exists. Without an identity no per-client limit applies (web adapter).
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string }): Stream;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity }): Stream;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -33,6 +55,10 @@ export interface CoreParts {
   metrics?: Metrics;
   provider?: ModelProvider;
   tools?: ToolRegistry;
+  /** Replaces AUTH's built-in authenticator: e.g. one that reads your session cookie. */
+  authenticator?: Authenticator;
+  limits?: ClientLimits;
+  audit?: ApprovalAudit;
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
@@ -42,16 +68,32 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const approvals = createApprovalGate();
   const log = parts.log;
   const running = new Set<Promise<void>>();
+  const auth = parts.authenticator ?? createAuthenticator(config, log);
+  const limits = parts.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
+  const audit = parts.audit ?? createMemoryApprovalAudit(config.AUDIT_MAX_RECORDS);
+  const instanceId = config.INSTANCE_ID ?? `${hostname()}:${process.pid}`;
+  const modelLabel = createModelLabel();
+  /** Each admitted stream's slot in its client's limit, released at `done`. */
+  const releases = new Map<string, () => void>();
+  let draining = false;
   const hub = createHub({
     maxFrames: config.STREAM_MAX_FRAMES,
     ttlMs: config.STREAM_TTL_MS,
     maxStreams: config.MAX_STREAMS,
     log,
-    onDone: (_stream, frame) => {
+    onDone: (stream, frame) => {
       metrics.streamsDone.inc({ reason: frame.reason });
       metrics.streamsActive.dec();
+      releases.get(stream.id)?.();
+      releases.delete(stream.id);
     },
   });
+  metrics.sources.retainedLogBytes = () => hub.retainedBytes();
+  const auditApproval = (record: Omit<ApprovalRecord, 'instance'>) => {
+    const full: ApprovalRecord = { ...record, instance: instanceId };
+    audit.append(full);
+    log.info({ audit: full }, 'approval decided');
+  };
   const engine = {
     provider,
     approvals,
@@ -60,6 +102,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     maxToolRounds: config.MAX_TOOL_ROUNDS,
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
     toolTimeoutMs: config.TOOL_TIMEOUT_MS,
+    auditApproval,
   };
 
   return {
@@ -70,14 +113,30 @@ export function createCore(config: Config, parts: CoreParts): Core {
     tools,
     approvals,
     provider,
-    startChat(request, { transport, clientId }) {
+    auth,
+    limits,
+    audit,
+    instanceId,
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+    },
+    startChat(request, { transport, clientId, identity }) {
+      if (draining) throw new TokenwireError('server_shutdown');
       const selected = tools.select(request.tools ?? []);
-      const stream = hub.create({
-        model: request.options?.model ?? provider.defaultModel,
-        transport,
-        clientId,
-        graceMs: request.options?.resumeGraceMs,
-      });
+      const release = identity ? limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
+      const model = request.options?.model ?? provider.defaultModel;
+      let stream: Stream;
+      try {
+        stream = hub.create({ model, transport, clientId, graceMs: request.options?.resumeGraceMs, subject: identity?.subject });
+      } catch (error) {
+        release?.();
+        throw error;
+      }
+      if (release) releases.set(stream.id, release);
+      observeStream(stream, metrics, { transport, model: modelLabel(model) });
       metrics.streamsStarted.inc({ transport });
       metrics.streamsActive.inc();
       // Started on the next turn, so the caller can attach its view before the first frame.
@@ -88,6 +147,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
       return stream;
     },
     async shutdown(deadlineMs) {
+      draining = true;
       hub.abortAll('shutdown');
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

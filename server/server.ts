@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createCore, type Core, type CoreParts } from './core.js';
 import { createApp } from './http/app.js';
+import { createClientErrorHandler } from './http/client-error.js';
+import { applyConnectionTimeouts, checkingIntervalMs } from './http/connection-timeouts.js';
 import { attachWsServer, type WsTransport } from './transports/ws-server.js';
 
 export interface RunningServer {
@@ -24,11 +26,9 @@ export interface RunningServer {
 export async function startServer(config: Config, parts: CoreParts): Promise<RunningServer> {
   const core = createCore(config, parts);
   const app = createApp(core);
-  const server = createServer(app);
-  // Streams are long; Node's default request timeout (5 min) must not cut them.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
+  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(config) }, app);
+  applyConnectionTimeouts(server, config);
+  server.on('clientError', createClientErrorHandler(core.log, core.metrics));
   const ws = attachWsServer(server, core);
 
   await new Promise<void>((resolve, reject) => {
@@ -49,6 +49,8 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
+      // /readyz turns false first, so a load balancer stops sending while streams drain.
+      core.drain();
       ws.stopAccepting();
       // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.
       await core.shutdown(left());

@@ -24,6 +24,13 @@ export const ERROR_CODES = {
   server_shutdown: { retryable: true, status: 503, message: 'The server is shutting down.' },
   connection_lost: { retryable: true, status: 503, message: 'The connection to the server was lost.' },
   internal: { retryable: true, status: 500, message: 'Something went wrong on the server.' },
+  // Issue 12 (production operations): identity, per-client limits, what Node's parser refuses.
+  unauthorized: { retryable: false, status: 401, message: 'Authentication is required.' },
+  rate_limited: { retryable: true, status: 429, message: 'Too many requests from this client; retry later.' },
+  request_timeout: { retryable: true, status: 408, message: 'The request was not received in time.' },
+  headers_too_large: { retryable: false, status: 431, message: 'The request headers are too large.' },
+  unsupported_media_type: { retryable: false, status: 415, message: 'The body encoding or type is not supported.' },
+  method_not_allowed: { retryable: false, status: 405, message: 'This method is not allowed here.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -36,12 +43,16 @@ export class TokenwireError extends Error {
   readonly retryable: boolean;
   readonly status: number;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  /** For limits: how long the client should wait before retrying (milliseconds; HTTP `Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message ?? ERROR_CODES[code].message, options);
     this.name = 'TokenwireError';
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.status = ERROR_CODES[code].status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** The body every HTTP error response carries: `{ error: { code, message } }`. */

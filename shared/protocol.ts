@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
 
-/** Wire protocol version; sent in every `start` frame. Bump on a breaking change. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Wire protocol version; sent in every `start` frame. Bump on a breaking change.
+ * 2 (issue 12): the stream's capability is `streamToken`, sent as `X-Stream-Token` or `?token=`,
+ * no longer `Authorization: Bearer`; version 2 still sends `approvalToken` and reads the old
+ * header when authentication is off; version 3 drops both.
+ */
+export const PROTOCOL_VERSION = 2;
 /**
  * Additions within `PROTOCOL_VERSION`: bumped when a frame type or an optional field is added,
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
@@ -91,7 +96,12 @@ export const StartServerFrame = frame('start', {
   transport: Transport,
   /** The client's `id` from its WebSocket `start` frame, echoed so it can match the stream. */
   id: Id.optional(),
-  /** Lets an HTTP request decide this stream's tool calls (`POST /api/approvals/:callId`). */
+  /**
+   * The capability for an anonymous stream: shown as `X-Stream-Token` (or `?token=`) it lets a
+   * request view, cancel and decide this stream. Sent only to the client that started it.
+   */
+  streamToken: z.string().optional(),
+  /** @deprecated Protocol 1's name of `streamToken`, sent alongside it in version 2 only. */
   approvalToken: z.string().optional(),
 });
 
@@ -120,6 +130,8 @@ export const ErrorFrame = frame('error', {
   code: z.enum(ERROR_CODE_LIST),
   message: z.string(),
   retryable: z.boolean(),
+  /** For `rate_limited` and `too_many_streams`: how long to wait before retrying, in milliseconds. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
 export const DoneFrame = frame('done', {
@@ -180,7 +192,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
 
-/** Body of `POST /api/approvals/:callId`; the token may instead come as `Authorization: Bearer`. */
+/** Body of `POST /api/approvals/:callId`; the stream token may instead come as `X-Stream-Token`. */
 export const ApprovalDecisionRequest = z.strictObject({
   decision: z.enum(['approve', 'deny']),
   token: z.string().min(1).max(128).optional(),
@@ -192,4 +204,6 @@ export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
 export const HEADERS = {
   streamId: 'x-tokenwire-stream-id',
   protocol: 'x-tokenwire-protocol',
+  /** The stream's capability (`streamToken` from its `start` frame), for anonymous streams. */
+  streamToken: 'x-stream-token',
 } as const;

@@ -35,6 +35,11 @@ function serverEnv(options: BenchOptions, rate: number, firstTokenMs: number): R
     SIM_FIRST_TOKEN_MS: String(firstTokenMs),
     HEARTBEAT_MS: '15000',
     MAX_STREAMS: '1000000',
+    // The bench is one client with thousands of streams: per-client limits (issue 12) off.
+    MAX_STREAMS_PER_CLIENT: '1000000',
+    MAX_STREAMS_PER_SOCKET: '100000',
+    STREAM_STARTS_PER_MINUTE: '1000000',
+    WS_MESSAGES_PER_SECOND: '1000000',
     // Finished streams stay resumable this long; the default (300 s) would carry one level's
     // logs into the next. README.md, "Caveats".
     STREAM_TTL_MS: '3000',

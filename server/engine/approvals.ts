@@ -1,12 +1,24 @@
 import { timingSafeEqual } from 'node:crypto';
 import { TokenwireError } from '../../shared/errors.js';
+import type { DecisionTransport } from '../audit/approval-record.js';
 
-export type Decision = { outcome: 'approved' } | { outcome: 'denied'; reason?: string } | { outcome: 'expired' };
+/** Who decided, for the audit trail: the subject (when authenticated) and the way it came. */
+export interface DecidedBy {
+  subject?: string | undefined;
+  transport: DecisionTransport;
+}
+
+export type Decision =
+  | { outcome: 'approved'; by?: DecidedBy }
+  | { outcome: 'denied'; reason?: string; by?: DecidedBy }
+  | { outcome: 'expired' };
 
 export interface DecideOptions {
   /** Whether the caller may decide for this stream: the owning socket, or the stream's approval token. */
   authorize: (streamId: string) => boolean;
   reason?: string | undefined;
+  /** Who decides, kept on the decision for the audit trail. */
+  by?: DecidedBy | undefined;
 }
 
 export interface ApprovalGate {
@@ -67,7 +79,7 @@ export function createApprovalGate(options: { remember?: number; now?: () => num
         pending.set(callId, { streamId, expiresAt, settle: (d) => finish(d, d.outcome) });
       });
     },
-    decide(callId, decision, { authorize, reason }) {
+    decide(callId, decision, { authorize, reason, by }) {
       const open = pending.get(callId);
       const past = settled.get(callId);
       const streamId = open?.streamId ?? past?.streamId;
@@ -84,7 +96,8 @@ export function createApprovalGate(options: { remember?: number; now?: () => num
         if (past?.outcome === 'cancelled') throw new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
         throw new TokenwireError('already_decided');
       }
-      open.settle(decision === 'approve' ? { outcome: 'approved' } : { outcome: 'denied', ...(reason ? { reason } : {}) });
+      const who = by ? { by } : {};
+      open.settle(decision === 'approve' ? { outcome: 'approved', ...who } : { outcome: 'denied', ...(reason ? { reason } : {}), ...who });
       return { streamId };
     },
     streamOf: (callId) => pending.get(callId)?.streamId ?? settled.get(callId)?.streamId,

@@ -1,4 +1,5 @@
 import { newCallId } from '../../shared/ids.js';
+import { canonicalSha256, type ApprovalRecord } from '../audit/approval-record.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelToolCall } from '../models/provider.js';
 import type { Stream } from '../streams/hub.js';
@@ -10,6 +11,8 @@ export interface ToolCallDeps {
   approvalTimeoutMs: number;
   toolTimeoutMs: number;
   metrics: Metrics;
+  /** Keeps one record per approval decision (issue 12); the core adds the instance, stores and logs it. */
+  auditApproval?: (record: Omit<ApprovalRecord, 'instance'>) => void;
 }
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
@@ -78,16 +81,44 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
 
   if (tool.needsApproval) {
     if (stream.signal.aborted) throw stream.signal.reason;
-    const expiresAt = Date.now() + deps.approvalTimeoutMs;
+    const requestedAt = Date.now();
+    const expiresAt = requestedAt + deps.approvalTimeoutMs;
     // Pending before it is shown: a decision may arrive as soon as the frame is out.
     const waiting = deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt });
     const decision = await waiting;
+    const decidedAt = Date.now();
     deps.metrics.approvals.inc({ outcome: decision.outcome });
+    deps.metrics.approvalWait.observe({ outcome: decision.outcome }, (decidedAt - requestedAt) / 1000);
+    const audit = (outcome: string) =>
+      deps.auditApproval?.({
+        streamId: stream.id,
+        callId,
+        tool: tool.name,
+        argsSha256: canonicalSha256(args),
+        decision: decision.outcome,
+        ...(decision.outcome !== 'expired' && decision.by?.subject !== undefined ? { subject: decision.by.subject } : {}),
+        ...(decision.outcome !== 'expired' && decision.by ? { transport: decision.by.transport } : {}),
+        requestedAt: new Date(requestedAt).toISOString(),
+        decidedAt: new Date(decidedAt).toISOString(),
+        outcome,
+      });
     if (decision.outcome === 'denied') {
+      audit('not_run');
       return show(failure('denied', `The user denied this call${decision.reason ? `: ${decision.reason}` : ''}.`));
     }
-    if (decision.outcome === 'expired') return show(failure('approval_expired', 'Nobody approved this call in time.'));
+    if (decision.outcome === 'expired') {
+      audit('not_run');
+      return show(failure('approval_expired', 'Nobody approved this call in time.'));
+    }
+    let ran: Outcome | undefined;
+    try {
+      ran = await runTool(tool, args, stream, deps.toolTimeoutMs);
+    } finally {
+      // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
+      audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
+    }
+    return show(ran);
   } else {
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required' });
   }

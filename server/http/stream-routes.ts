@@ -1,32 +1,26 @@
 import type { Express, Request, Response } from 'express';
 import { TokenwireError } from '../../shared/errors.js';
+import { mayAccessStream } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
-import { approvalTokenMatches } from '../engine/approvals.js';
-import { serveSse } from '../transports/sse.js';
-
-const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
-
-/** The token in `Authorization: Bearer <token>`, if the request has one. */
-export const bearerToken = (req: Request): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
-
-/** The stream's token from `Authorization: Bearer` or `?token=` (EventSource cannot set headers). */
-const tokenOf = (req: Request): string | undefined =>
-  bearerToken(req) ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+import { sendHttpError } from './http-errors.js';
+import { identityOf } from './identify.js';
+import { serveStreamSse, streamTokenFor } from './sse-view.js';
 
 /**
  * Routes on a stream that already exists: `GET /api/streams/:id` views it again over SSE from
  * `Last-Event-ID` (or `?lastSeq=`), and `DELETE /api/streams/:id` cancels it. Both need the
- * stream's token from its `start` frame: the stream id travels in headers and logs, the token
- * only to the client that started it.
+ * stream's subject, or for an anonymous stream its token (`X-Stream-Token` or `?token=`): the
+ * stream id travels in headers and logs, the token only to the client that started it.
  */
 export function addStreamRoutes(app: Express, core: Core): void {
+  const fail = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
   const find = (req: Request, res: Response) => {
     const stream = core.hub.get(String(req.params.id));
     if (!stream) {
       fail(res, new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'));
       return undefined;
     }
-    if (!approvalTokenMatches(stream.approvalToken, tokenOf(req))) {
+    if (!mayAccessStream(stream, identityOf(res).subject, streamTokenFor(core, req))) {
       fail(res, new TokenwireError('forbidden', 'A valid token for this stream is required.'));
       return undefined;
     }
@@ -41,12 +35,7 @@ export function addStreamRoutes(app: Express, core: Core): void {
     }
     const stream = find(req, res);
     if (!stream) return;
-    serveSse(res, stream, {
-      heartbeatMs: core.config.HEARTBEAT_MS,
-      retryMs: core.config.SSE_RETRY_MS,
-      maxBufferedBytes: core.config.MAX_BUFFERED_BYTES,
-      afterSeq: Number(raw),
-    });
+    serveStreamSse(core, res, stream, Number(raw));
   });
 
   app.delete('/api/streams/:id', (req, res) => {

@@ -23,8 +23,10 @@ export interface Stream {
   readonly id: string;
   /** Aborts the upstream model request and any running tool. */
   readonly signal: AbortSignal;
-  /** Lets an HTTP request decide this stream's tool calls. */
+  /** The stream's capability for anonymous use (`streamToken` on the wire). */
   readonly approvalToken: string;
+  /** The authenticated subject that started the stream; only it may view or control it. */
+  readonly subject: string | undefined;
   readonly createdAt: number;
   done: boolean;
   lastSeq: number;
@@ -53,6 +55,8 @@ export interface CreateStreamOptions {
   clientId?: string | undefined;
   /** How long to keep generating with no viewer, so the client can resume. 0: abort at once. */
   graceMs?: number | undefined;
+  /** The authenticated subject starting it (issue 12); undefined for anonymous use. */
+  subject?: string | undefined;
 }
 
 export interface Hub {
@@ -62,12 +66,15 @@ export interface Hub {
   active(): Stream[];
   abortAll(cause: AbortCause): void;
   readonly size: number;
+  /** Bytes of frames kept in every stream's log (issue 12's retained-bytes metric). */
+  retainedBytes(): number;
   close(): void;
 }
 
 /** Streams by id, each with its log, its viewers and the policy that aborts a stream nobody watches. */
 export function createHub(options: HubOptions): Hub {
   const streams = new Map<string, Stream>();
+  const logs = new Map<string, { readonly bytes: number }>();
   const timers = new Set<NodeJS.Timeout>();
   let live = 0;
 
@@ -81,7 +88,7 @@ export function createHub(options: HubOptions): Hub {
     return timer;
   };
 
-  function create({ model, transport, clientId, graceMs = 0 }: CreateStreamOptions): Stream {
+  function create({ model, transport, clientId, graceMs = 0, subject }: CreateStreamOptions): Stream {
     if (live >= options.maxStreams) throw new TokenwireError('too_many_streams');
     live++;
 
@@ -96,6 +103,7 @@ export function createHub(options: HubOptions): Hub {
       id,
       signal: controller.signal,
       approvalToken: newApprovalToken(),
+      subject,
       createdAt: Date.now(),
       done: false,
       lastSeq: -1,
@@ -111,7 +119,10 @@ export function createHub(options: HubOptions): Hub {
           stream.done = true;
           live--;
           if (graceTimer) clearTimeout(graceTimer);
-          later(options.ttlMs, () => streams.delete(id));
+          later(options.ttlMs, () => {
+            streams.delete(id);
+            logs.delete(id);
+          });
           options.onDone?.(stream, frame);
         }
         for (const listener of listeners) {
@@ -151,6 +162,7 @@ export function createHub(options: HubOptions): Hub {
       },
     };
     streams.set(id, stream);
+    logs.set(id, log);
     stream.append({
       type: 'start',
       protocol: PROTOCOL_VERSION,
@@ -158,6 +170,8 @@ export function createHub(options: HubOptions): Hub {
       model,
       transport,
       ...(clientId !== undefined ? { id: clientId } : {}),
+      streamToken: stream.approvalToken,
+      // Protocol 1's name, for one version (see PROTOCOL_VERSION).
       approvalToken: stream.approvalToken,
     });
     return stream;
@@ -172,6 +186,11 @@ export function createHub(options: HubOptions): Hub {
     },
     get size() {
       return streams.size;
+    },
+    retainedBytes() {
+      let total = 0;
+      for (const log of logs.values()) total += log.bytes;
+      return total;
     },
     close() {
       for (const t of timers) clearTimeout(t);

@@ -12,6 +12,8 @@ export interface SseViewOptions {
   maxBufferedBytes: number;
   /** Replay frames after this seq first (-1: from the start). */
   afterSeq: number;
+  /** Called when this view is dropped for reading too slowly (for a metric). */
+  onSlowConsumer?: () => void;
 }
 
 const HEARTBEAT = encodeSseComment('hb');
@@ -63,6 +65,7 @@ export function serveSse(res: ServerResponse, stream: Stream, options: SseViewOp
   };
 
   const dropSlowReader = () => {
+    options.onSlowConsumer?.();
     res.end(encodeViewError(stream.id, lastSeq, new TokenwireError('slow_consumer')));
     finish();
   };

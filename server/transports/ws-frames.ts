@@ -78,5 +78,13 @@ export function decodeWsMessage(data: unknown, isBinary: boolean | undefined): W
  * runs ahead of the log and a client's resume point stays right.
  */
 export function errorFrameJson(error: TokenwireError, streamId: string = NO_STREAM, seq = 0): string {
-  return JSON.stringify({ type: 'error', streamId, seq: Math.max(0, seq), code: error.code, message: error.message, retryable: error.retryable });
+  return JSON.stringify({
+    type: 'error',
+    streamId,
+    seq: Math.max(0, seq),
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: Math.ceil(error.retryAfterMs) } : {}),
+  });
 }

@@ -1,11 +1,9 @@
-/** What the origin check knows of an upgrade request. */
-export interface OriginRequest {
-  /** The `Origin` header; absent for non-browser clients. */
-  origin: string | undefined;
-  /** The `Host` header. */
-  host: string | undefined;
-  /** The scheme the client used: `https` when the socket is TLS or a proxy says so in X-Forwarded-Proto. */
-  scheme: 'http' | 'https';
+/** Which browser origins may open a WebSocket: ALLOWED_ORIGINS, else loopback and PUBLIC_URL. */
+export interface OriginPolicy {
+  /** ALLOWED_ORIGINS: when non-empty, exactly these. */
+  allowed: readonly string[];
+  /** PUBLIC_URL: the origin users reach this server on, trusted when `allowed` is empty. */
+  publicUrl?: string | undefined;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -22,18 +20,19 @@ function normalise(origin: string): string | undefined {
 }
 
 /**
- * Whether a WebSocket upgrade may proceed (issue #6). Browsers always send `Origin` and cannot
- * forge it, so this is what stops another site's page from opening a socket with the user's
- * cookies (cross-site WebSocket hijacking). No `Origin`: a non-browser client, allowed. With
- * `allowed` set, only those origins; else this server's own origin and any loopback origin
- * (http or https, any port) for local development. `null` (sandboxed frames, files) is refused.
+ * Whether a WebSocket upgrade from this `Origin` may proceed (issues #6 and 12). Browsers
+ * always send `Origin` and cannot forge it, so this stops another site's page from opening a
+ * socket with the user's cookies (cross-site WebSocket hijacking). No `Origin`: a non-browser
+ * client, allowed. With `allowed` set, only those origins; else any loopback origin (http or
+ * https, any port) and PUBLIC_URL's. The `Host` header is never trusted: under DNS rebinding
+ * an attacker's origin and Host name the same attacker host. `null` (sandboxed frames,
+ * files) is refused.
  */
-export function isOriginAllowed(request: OriginRequest, allowed: readonly string[]): boolean {
-  if (request.origin === undefined) return true;
-  const origin = normalise(request.origin);
+export function isOriginAllowed(header: string | undefined, policy: OriginPolicy): boolean {
+  if (header === undefined) return true;
+  const origin = normalise(header);
   if (origin === undefined) return false;
-  if (allowed.length > 0) return allowed.some((entry) => normalise(entry) === origin);
-  const { hostname } = new URL(origin);
-  if (LOOPBACK.has(hostname)) return true;
-  return request.host !== undefined && normalise(`${request.scheme}://${request.host}`) === origin;
+  if (policy.allowed.length > 0) return policy.allowed.some((entry) => normalise(entry) === origin);
+  if (LOOPBACK.has(new URL(origin).hostname)) return true;
+  return policy.publicUrl !== undefined && normalise(policy.publicUrl) === origin;
 }

@@ -1,9 +1,12 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenwireError } from '../../shared/errors.js';
+import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
+import { createAddressOf } from '../http/client-address.js';
+import { rawErrorResponse } from '../http/client-error.js';
 import { createHeartbeat } from './ws-heartbeat.js';
 import { isOriginAllowed } from './ws-origin.js';
 import { createWsSession, type WsSession } from './ws-session.js';
@@ -26,23 +29,9 @@ export interface WsTransport {
 }
 
 /** Answers an upgrade request with an HTTP error and closes the socket: nothing was upgraded. */
-function refuseUpgrade(socket: Duplex, status: number, error: TokenwireError): void {
-  const body = JSON.stringify(error.toJSON());
+function refuseUpgrade(socket: Duplex, error: TokenwireError): void {
   socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-/** The scheme the browser used: TLS on this socket, or what a proxy in front says it terminated. */
-function schemeOf(req: IncomingMessage): 'http' | 'https' {
-  if ((req.socket as { encrypted?: boolean }).encrypted) return 'https';
-  const forwarded = req.headers['x-forwarded-proto'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https' ? 'https' : 'http';
+  socket.end(rawErrorResponse(error));
 }
 
 /**
@@ -64,6 +53,8 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
   // Queue tokens well before the hard bound, so coalescing has room to work.
   const highWaterBytes = Math.min(64 * 1024, Math.floor(config.MAX_BUFFERED_BYTES / 4));
   let accepting = true;
+  const addressOf = createAddressOf(config.TRUST_PROXY);
+  const originPolicy = { allowed: config.ALLOWED_ORIGINS, publicUrl: config.PUBLIC_URL };
 
   const maxBufferedBytes = () => {
     let max = 0;
@@ -96,31 +87,71 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
 
   function serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'));
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== WS_PATH) return refuseUpgrade(socket, 404, new TokenwireError('not_found'));
-    if (!accepting) return refuseUpgrade(socket, 503, new TokenwireError('server_shutdown'));
-    const origin = { origin: req.headers.origin, host: req.headers.host, scheme: schemeOf(req) };
-    if (!isOriginAllowed(origin, config.ALLOWED_ORIGINS)) {
-      log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
-      return refuseUpgrade(socket, 403, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      return refuseUpgrade(socket, new TokenwireError('invalid_request', 'The request target is not a valid URL.'));
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws));
+    if (path !== WS_PATH) return refuseUpgrade(socket, new TokenwireError('not_found'));
+    if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
+    if (!isOriginAllowed(req.headers.origin, originPolicy)) {
+      log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
+      return refuseUpgrade(socket, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));
+    }
+    void authenticateUpgrade(req, socket).then((identity) => {
+      if (identity) wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws, identity));
+    });
   }
 
-  function wssOnConnection(ws: WebSocket): void {
+  /**
+   * Who opens the socket, within WS_HANDSHAKE_TIMEOUT_MS (issue 12): 408 past it, 401 when
+   * authentication is required and fails; undefined once the upgrade was refused.
+   */
+  async function authenticateUpgrade(req: IncomingMessage, socket: Duplex): Promise<Identity | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.WS_HANDSHAKE_TIMEOUT_MS)));
+    const subject = await Promise.race([core.auth.authenticate(req).catch(() => null), timedOut]);
+    clearTimeout(timer);
+    if (socket.destroyed) return undefined;
+    if (subject === 'timeout') {
+      refuseUpgrade(socket, new TokenwireError('request_timeout', 'The WebSocket handshake took too long.'));
+      return undefined;
+    }
+    if (!accepting) {
+      refuseUpgrade(socket, new TokenwireError('server_shutdown'));
+      return undefined;
+    }
+    if (subject === null && core.auth.required) {
+      core.metrics.errors.inc({ code: 'unauthorized' });
+      refuseUpgrade(socket, new TokenwireError('unauthorized', 'A valid bearer token (Authorization or ?access_token=) is required.'));
+      return undefined;
+    }
+    return { subject: subject ?? undefined, address: addressOf(req) };
+  }
+
+  function wssOnConnection(ws: WebSocket, identity: Identity): void {
     // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
     ws.on('error', (error) => log.debug({ err: error }, 'WebSocket error'));
     const session = createWsSession(ws, core, {
       highWaterBytes,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
       closing: () => !accepting,
-      onSlowConsumer: () => slowConsumers.inc(),
+      onSlowConsumer: () => {
+        slowConsumers.inc();
+        core.metrics.slowConsumers.inc({ transport: 'ws' });
+      },
+      identity,
+      maxStreams: config.MAX_STREAMS_PER_SOCKET,
+      messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
     });
     sessions.set(ws, session);
     heartbeat.add(ws);
+    core.metrics.connectionsOpen.inc({ transport: 'ws' });
     void session.closed.then(() => {
       sessions.delete(ws);
       heartbeat.remove(ws);
+      core.metrics.connectionsOpen.dec({ transport: 'ws' });
     });
   }
 

@@ -1,7 +1,8 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ClientFrameOf } from '../../shared/protocol.js';
+import { mayAccessStream, type Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
-import { approvalTokenMatches } from '../engine/approvals.js';
+import { createTokenBuckets } from '../limits/token-bucket.js';
 import type { Stream } from '../streams/hub.js';
 import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
 import { createWsSender, type SenderSocket } from './ws-sender.js';
@@ -15,7 +16,7 @@ export interface WsSocket extends SenderSocket {
 }
 
 /** The parts of the core a session uses. */
-export type SessionCore = Pick<Core, 'startChat' | 'hub' | 'approvals' | 'log'>;
+export type SessionCore = Pick<Core, 'startChat' | 'hub' | 'approvals' | 'log' | 'metrics'>;
 
 export interface WsSessionOptions {
   /** Socket buffer above which frames queue and tokens coalesce. */
@@ -26,6 +27,12 @@ export interface WsSessionOptions {
   closing?: () => boolean;
   /** Called when the socket's views are dropped for reading too slowly (for a metric). */
   onSlowConsumer?: () => void;
+  /** Who opened the socket (issue 12): streams it starts are bound to the subject, limits keyed by it. */
+  identity?: Identity;
+  /** Streams this socket may view at once (MAX_STREAMS_PER_SOCKET). */
+  maxStreams?: number;
+  /** Messages this socket may send per second, in bursts up to as many (WS_MESSAGES_PER_SECOND). */
+  messagesPerSecond?: number;
 }
 
 export interface WsSession {
@@ -41,11 +48,6 @@ export interface WsSession {
 /** How many streams a socket remembers having started, for approvals and cancel after they end. */
 const MAX_OWNED = 1024;
 
-/**
- * The ResumeFrame has no `token` yet (proposed in the report). With it, a resumed socket that
- * shows the stream's approval token may decide its tool calls again; without it, only the
- * socket that started a stream may (issue #3), and others decide over HTTP with the token.
- */
 /**
  * One WebSocket connection: decodes client frames, multiplexes the streams it starts or
  * resumes by stream id, routes tool decisions to the approval gate, and writes frames through
@@ -66,10 +68,17 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   });
   const views = createWsViews(sender, (streamId) => owned.has(streamId));
 
-  const mayControl = (streamId: string) => owned.has(streamId) || views.has(streamId);
+  const subject = options.identity?.subject;
+  /** A stream started by this socket's subject belongs to it on any socket (issue 12). */
+  const sameSubject = (streamId: string) => subject !== undefined && core.hub.get(streamId)?.subject === subject;
+  const mayControl = (streamId: string) => owned.has(streamId) || views.has(streamId) || sameSubject(streamId);
+  const messages = options.messagesPerSecond === undefined ? undefined : createTokenBuckets({ capacity: options.messagesPerSecond, windowMs: 1_000 });
+  /** While limited, further messages are dropped silently: one error frame per limited spell. */
+  let limitedUntil = 0;
 
   /** An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns. */
   const sendError = (error: TokenwireError, ref?: string) => {
+    core.metrics.errors.inc({ code: error.code });
     sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? 0)));
   };
 
@@ -95,9 +104,14 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       sendError(new TokenwireError('server_shutdown'), id);
       return;
     }
+    if (options.maxStreams !== undefined && views.size >= options.maxStreams) {
+      const error = `At most ${options.maxStreams} streams may be open on one WebSocket.`;
+      sendError(new TokenwireError('too_many_streams', error, { retryAfterMs: 1_000 }), id);
+      return;
+    }
     let stream: Stream;
     try {
-      stream = core.startChat(request, { transport: 'ws', clientId: id });
+      stream = core.startChat(request, { transport: 'ws', clientId: id, ...(options.identity ? { identity: options.identity } : {}) });
     } catch (thrown) {
       // No stream exists, so the error names the client's id: that is how it knows which start failed.
       sendError(toTokenwireError(thrown), id);
@@ -110,8 +124,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): void {
     try {
       core.approvals.decide(frame.callId, frame.type, {
-        authorize: (streamId) => owned.has(streamId),
+        authorize: (streamId) => owned.has(streamId) || sameSubject(streamId),
         reason: frame.type === 'deny' ? frame.reason : undefined,
+        by: { subject, transport: 'ws' },
       });
     } catch (thrown) {
       const streamId = core.approvals.streamOf(frame.callId);
@@ -138,13 +153,15 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       return;
     }
     // As GET /api/streams/:id: a stream id alone reads nothing; the socket that started the
-    // stream, or one that presents its token, may view it again.
-    const presented = approvalTokenMatches(stream.approvalToken, frame.token);
-    if (!owned.has(stream.id) && !presented) {
+    // stream, its subject, or one that presents its token may view it again.
+    const allowed = mayAccessStream(stream, subject, frame.token);
+    if (!owned.has(stream.id) && !allowed) {
       sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."));
       return;
     }
-    if (presented) own(stream.id);
+    if (allowed) own(stream.id);
+    core.metrics.resumes.inc({ transport: 'ws' });
+    core.metrics.replayedFrames.inc({ transport: 'ws' }, Math.max(0, stream.lastSeq - frame.lastSeq));
     view(stream, frame.lastSeq);
   }
 
@@ -156,8 +173,20 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     core.log.warn({ streams: dropped, bufferedBytes: sender.bufferedBytes }, 'dropped a slow WebSocket reader');
   }
 
+  /** Whether this message is within WS_MESSAGES_PER_SECOND; checked before any decoding. */
+  function admitMessage(): boolean {
+    const wait = messages?.take('') ?? 0;
+    if (wait === 0) return true;
+    const now = performance.now();
+    if (now >= limitedUntil) {
+      limitedUntil = now + wait;
+      sendError(new TokenwireError('rate_limited', `At most ${options.messagesPerSecond} messages per second; this one was dropped.`, { retryAfterMs: wait }));
+    }
+    return false;
+  }
+
   function socketOnMessage(data: unknown, isBinary?: boolean): void {
-    if (ended) return;
+    if (ended || !admitMessage()) return;
     const decoded = decodeWsMessage(data, isBinary);
     if (!decoded.ok) {
       sendError(decoded.error, decoded.ref);

@@ -49,8 +49,8 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
     if (view.ended) return;
     view.lastSeq = record.frame.seq;
     const { frame } = record;
-    if (frame.type === 'start' && frame.approvalToken !== undefined && !showsToken(frame.streamId)) {
-      const { approvalToken: _token, ...shown } = frame;
+    if (frame.type === 'start' && frame.streamToken !== undefined && !showsToken(frame.streamId)) {
+      const { approvalToken: _old, streamToken: _token, ...shown } = frame;
       sender.record({ frame: shown, json: JSON.stringify(shown) });
     } else {
       sender.record(record);

@@ -35,7 +35,7 @@ function cutAfter(response: Response, limit: number): Response {
 
 /** A scripted stream: start, `tokens` tokens "w0 w1 …", done. */
 function script(streamId: string, tokens: number): ServerFrame[] {
-  const frames: ServerFrame[] = [{ type: 'start', streamId, seq: 0, protocol: 1, model: 'scripted', transport: 'sse', approvalToken: 'apr_x' }];
+  const frames: ServerFrame[] = [{ type: 'start', streamId, seq: 0, protocol: 2, model: 'scripted', transport: 'sse', approvalToken: 'apr_x' }];
   for (let i = 0; i < tokens; i++) frames.push({ type: 'token', streamId, seq: i + 1, text: `${i ? ' ' : ''}w${i}` });
   frames.push({ type: 'done', streamId, seq: tokens + 1, reason: 'stop' });
   return frames;
@@ -50,10 +50,11 @@ const sse = (frames: ServerFrame[]) => frames.map((f) => encodeFrameSse(f, JSON.
  */
 async function scriptedServer(tokens: number, cutAt: number) {
   const frames = script('st_scripted', tokens);
-  const requests: { method: string; url: string; lastEventId: string | undefined }[] = [];
+  const requests: { method: string; url: string; lastEventId: string | undefined; streamToken?: string | undefined }[] = [];
   const http: Server = createServer((req, res) => {
     const lastEventId = req.headers['last-event-id'] as string | undefined;
-    requests.push({ method: req.method!, url: req.url!, lastEventId });
+    const streamToken = req.headers['x-stream-token'] as string | undefined;
+    requests.push({ method: req.method!, url: req.url!, lastEventId, ...(streamToken ? { streamToken } : {}) });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'x-tokenwire-stream-id': 'st_scripted' });
     if (req.method === 'POST') {
       const body = `retry: 10\n\n${sse(frames.slice(0, cutAt))}`;
@@ -82,8 +83,8 @@ describe('SSE transport', () => {
       expect(result.text).toBe(Array.from({ length: 50 }, (_, i) => `w${i}`).join(' '));
       expect(scripted.requests).toEqual([
         { method: 'POST', url: '/api/chat', lastEventId: undefined },
-        // The stream token rides in the query, so the app's own Authorization header is untouched.
-        { method: 'GET', url: '/api/streams/st_scripted?token=apr_x', lastEventId: '19' },
+        // The stream token has its own header, so the app's own Authorization header is untouched.
+        { method: 'GET', url: '/api/streams/st_scripted', lastEventId: '19', streamToken: 'apr_x' },
       ]);
       expect(reconnects).toEqual([19]);
       // 52 frames once each: the two replayed frames were dropped.

@@ -115,7 +115,7 @@ describe('WebSocket transport', () => {
     // A scripted server: 10 tokens, then `slow_consumer`; on `resume` it replays from two
     // frames before lastSeq (the client drops the overlap) to the end.
     const streamId = 'st_scripted';
-    const frames: ServerFrame[] = [{ type: 'start', streamId, seq: 0, protocol: 1, model: 'scripted', transport: 'ws' }];
+    const frames: ServerFrame[] = [{ type: 'start', streamId, seq: 0, protocol: 2, model: 'scripted', transport: 'ws' }];
     for (let i = 0; i < 20; i++) frames.push({ type: 'token', streamId, seq: i + 1, text: `${i ? ' ' : ''}w${i}` });
     frames.push({ type: 'done', streamId, seq: 21, reason: 'stop' });
     const received: ClientFrame[] = [];

@@ -1,7 +1,6 @@
 import { loadConfig } from '../../server/config.js';
-import type { Core } from '../../server/core.js';
+import type { Core, CoreParts } from '../../server/core.js';
 import { createLogger } from '../../server/log.js';
-import type { ModelProvider } from '../../server/models/provider.js';
 import { startServer as start } from '../../server/server.js';
 
 export interface TestServer {
@@ -15,7 +14,7 @@ export interface TestServer {
  * The real app, in this process, on 127.0.0.1 and a free port. `env` takes the same variables
  * as the process (strings); always `close()` it (afterEach/afterAll).
  */
-export async function startServer(env: Record<string, string> = {}, parts: { provider?: ModelProvider } = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, parts: Partial<CoreParts> = {}): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', ...env });
   const running = await start(config, { log: createLogger(config), ...parts });
   return { url: running.url, port: running.port, core: running.core, close: () => running.close(1_000) };

@@ -26,7 +26,8 @@ function summary(label: string, samples: number[]): string {
 
 describe('approval round trip on loopback (measurement)', () => {
   it(`measures decision sent → tool_result received, ${RUNS} runs on WebSocket and ${RUNS} on SSE + POST, and prints both`, async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '5000' });
+    // A measurement, not a client: 100 round trips in a few seconds are above the per-client limits.
+    server = await startServer({ SIM_TOKENS_PER_SECOND: '5000', STREAM_STARTS_PER_MINUTE: '100000', WS_MESSAGES_PER_SECOND: '100000' });
     const url = server.url;
 
     const ws: number[] = [];

@@ -37,7 +37,7 @@ describe('POST /api/chat over SSE (simulated model)', () => {
     server = await startServer();
     const session = await postSse(`${server.url}/api/chat`, { ...story, options: { simulate: { tokens: 12 } } });
     const frames = await session.ended;
-    expect(frames[0]).toMatchObject({ type: 'start', seq: 0, transport: 'sse', protocol: 1 });
+    expect(frames[0]).toMatchObject({ type: 'start', seq: 0, transport: 'sse', protocol: 2 });
     expect(frames.filter((f) => f.type === 'token')).toHaveLength(12);
     expect(frames.filter((f) => f.type === 'done')).toHaveLength(1);
     expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });

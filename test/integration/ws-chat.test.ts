@@ -33,7 +33,7 @@ describe('WebSocket on /ws (real sockets, simulated model)', () => {
     c.send(story('c1', 12));
     const done = await c.waitForFrame(isDone());
     const frames = framesOf(c.frames, done.streamId);
-    expect(frames[0]).toMatchObject({ type: 'start', seq: 0, id: 'c1', transport: 'ws', protocol: 1 });
+    expect(frames[0]).toMatchObject({ type: 'start', seq: 0, id: 'c1', transport: 'ws', protocol: 2 });
     expect(frames.filter((f) => f.type === 'token')).toHaveLength(12);
     expect(frames.filter((f) => f.type === 'done')).toHaveLength(1);
     expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));

@@ -55,7 +55,10 @@ describe('docker-compose.yml', () => {
 
   it('runs nginx on 8080 in front of two healthy replicas, and k6 only under the load profile', async () => {
     const { services } = await composeConfig();
-    expect(Object.keys(services).sort()).toEqual(['app1', 'app2', 'k6', 'nginx']);
+    expect(Object.keys(services).sort()).toEqual(['app1', 'app2', 'grafana', 'k6', 'nginx', 'prometheus']);
+    // Prometheus and Grafana only under the metrics profile, with the files from deploy/.
+    expect([services.prometheus?.profiles, services.grafana?.profiles]).toEqual([['metrics'], ['metrics']]);
+    expect(mounts(services.prometheus!)).toContainEqual({ source: join(root, 'deploy/prometheus.yml'), target: '/etc/prometheus/prometheus.yml', readOnly: true });
 
     for (const name of ['app1', 'app2']) {
       const app = services[name]!;

@@ -11,11 +11,13 @@ const SCRIPTS = readdirSync(new URL('../../load/k6', import.meta.url)).filter((f
 // 200 tokens/s keeps a 20-token stream at ~0.1 s, so each VU runs many streams in 3 s.
 const SETTINGS = { VUS: '3', DURATION: '3s', PAUSE: '0', TOKENS: '20', GAP_P95_MS: '100', TTFT_P95_MS: '1000' };
 const RUN_TIMEOUT_MS = 60_000;
+const LOAD_TEST_LIMITS = { MAX_STREAMS_PER_CLIENT: '10000', STREAM_STARTS_PER_MINUTE: '1000000', WS_MESSAGES_PER_SECOND: '100000' };
 
 let server: TestServer;
 beforeAll(async () => {
   k6Binary(); // unpack before the clock of the first test starts
-  server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+  // One address drives every VU: per-client limits sized for a load generator (load/k6/README.md).
+  server = await startServer({ SIM_TOKENS_PER_SECOND: '200', ...LOAD_TEST_LIMITS });
 });
 afterAll(() => server?.close());
 
@@ -42,7 +44,7 @@ describe('a failed check fails the run', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const frame = (seq: number, body: object) => `id: ${seq}\nevent: ${(body as { type: string }).type}\ndata: ${JSON.stringify({ streamId: 'st_x', seq, ...body })}\n\n`;
       res.end(
-        frame(0, { type: 'start', protocol: 1, model: 'm', transport: 'sse' }) +
+        frame(0, { type: 'start', protocol: 2, model: 'm', transport: 'sse' }) +
           [1, 2, 3].map((seq) => frame(seq, { type: 'token', text: 'x' })).join('') +
           frame(4, { type: 'done', reason: 'stop' }),
       );

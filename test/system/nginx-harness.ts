@@ -33,7 +33,7 @@ export interface Proc {
   stop(graceMs?: number): Promise<void>;
 }
 
-function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
+export function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   const child = spawn(command, args, { cwd: root, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -69,7 +69,7 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
  * Polls `url` until it answers 200, failing early if `proc` exits. Each poll is a real request
  * with its own timeout; the wait ends on the event (a 200), not after a fixed sleep.
  */
-async function waitForHealthy(url: string, proc: Proc, what: string, timeoutMs: number): Promise<void> {
+export async function waitForHealthy(url: string, proc: Proc, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitedWith: number | string | undefined;
   void proc.exited.then((code) => (exitedWith = code));

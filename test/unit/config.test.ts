@@ -46,4 +46,31 @@ describe('loadConfig', () => {
   it('treats an empty key as unset', () => {
     expect(loadConfig({ OPENAI_API_KEY: '  ' }).OPENAI_API_KEY).toBeUndefined();
   });
+
+  it('gives the production defaults of issue 12: limits, timeouts, no authentication', () => {
+    expect(loadConfig({})).toMatchObject({
+      MAX_STREAMS_PER_CLIENT: 32,
+      MAX_STREAMS_PER_SOCKET: 16,
+      STREAM_STARTS_PER_MINUTE: 120,
+      WS_MESSAGES_PER_SECOND: 50,
+      HEADERS_TIMEOUT_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
+      KEEP_ALIVE_TIMEOUT_MS: 5_000,
+      WS_HANDSHAKE_TIMEOUT_MS: 10_000,
+      AUTH: 'none',
+      METRICS_AUTH: 'public',
+      TRUST_PROXY: [],
+    });
+  });
+
+  it.each([
+    [{ AUTH: 'jwt' }, /exactly one of JWT_SECRET/],
+    [{ AUTH: 'jwt', JWT_SECRET: 'x'.repeat(32), JWT_JWKS_URL: 'https://idp.example/jwks' }, /exactly one of JWT_SECRET/],
+    [{ AUTH: 'jwt', JWT_SECRET: 'short' }, /JWT_SECRET: at least 32 bytes/],
+    [{ METRICS_AUTH: 'authenticated' }, /METRICS_AUTH=authenticated/],
+    [{ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }, /HEADERS_TIMEOUT_MS: must not exceed/],
+    [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL=/],
+  ])('refuses inconsistent settings: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });

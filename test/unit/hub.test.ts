@@ -20,7 +20,7 @@ describe('stream hub', () => {
     const records = stream.readFrom(-1) ?? [];
     expect(records.map((r) => [r.frame.type, r.frame.seq])).toEqual([['start', 0], ['token', 1]]);
     expect(records[1]?.json).toBe(`{"type":"token","streamId":"${stream.id}","seq":1,"text":"a"}`);
-    expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 1 });
+    expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 2 });
   });
 
   it('accepts exactly one done and ignores frames after it', () => {

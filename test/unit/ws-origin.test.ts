@@ -1,58 +1,64 @@
 import { describe, expect, it } from 'vitest';
-import { isOriginAllowed, type OriginRequest } from '../../server/transports/ws-origin.js';
-
-const request = (origin: string | undefined, host = 'chat.example.com', scheme: 'http' | 'https' = 'https'): OriginRequest => ({ origin, host, scheme });
+import { isOriginAllowed } from '../../server/transports/ws-origin.js';
 
 describe('isOriginAllowed with ALLOWED_ORIGINS empty (the default)', () => {
+  const policy = { allowed: [] };
+
   it('allows a request without Origin: a non-browser client', () => {
-    expect(isOriginAllowed(request(undefined), [])).toBe(true);
-  });
-
-  it("allows the server's own origin: scheme and Host, default port folded", () => {
-    expect(isOriginAllowed(request('https://chat.example.com'), [])).toBe(true);
-    expect(isOriginAllowed(request('https://chat.example.com', 'chat.example.com:443'), [])).toBe(true);
-    expect(isOriginAllowed(request('https://CHAT.example.com'), [])).toBe(true);
-    expect(isOriginAllowed(request('http://chat.example.com:8080', 'chat.example.com:8080', 'http'), [])).toBe(true);
-  });
-
-  it('refuses the own host on another scheme or port', () => {
-    expect(isOriginAllowed(request('http://chat.example.com'), [])).toBe(false);
-    expect(isOriginAllowed(request('https://chat.example.com:8443'), [])).toBe(false);
+    expect(isOriginAllowed(undefined, policy)).toBe(true);
   });
 
   it('allows loopback origins on any port, http or https', () => {
     for (const origin of ['http://localhost:5173', 'https://localhost', 'http://127.0.0.1:3000', 'http://[::1]:8080']) {
-      expect(isOriginAllowed(request(origin), [])).toBe(true);
+      expect(isOriginAllowed(origin, policy)).toBe(true);
     }
   });
 
   it('refuses a foreign origin, a look-alike of localhost, `null` and non-http schemes', () => {
     for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io', 'null', 'file://', 'chrome-extension://abc', 'not a url']) {
-      expect(isOriginAllowed(request(origin), [])).toBe(false);
+      expect(isOriginAllowed(origin, policy)).toBe(false);
     }
   });
 
-  it('refuses when the Host header is missing and the origin is not loopback', () => {
-    expect(isOriginAllowed({ origin: 'https://chat.example.com', host: undefined, scheme: 'https' }, [])).toBe(false);
+  it('refuses a non-loopback origin even when it equals scheme://Host (DNS rebinding, issue 12)', () => {
+    // The policy has no Host to compare with: the header never makes an origin trusted.
+    expect(isOriginAllowed('http://rebind.attacker.example:3000', policy)).toBe(false);
+    expect(isOriginAllowed('https://chat.example.com', policy)).toBe(false);
+  });
+});
+
+describe('isOriginAllowed with PUBLIC_URL set', () => {
+  const policy = { allowed: [], publicUrl: 'https://chat.example.com/app' };
+
+  it("allows the public URL's origin, normalised, and loopback", () => {
+    expect(isOriginAllowed('https://chat.example.com', policy)).toBe(true);
+    expect(isOriginAllowed('https://CHAT.example.com:443', policy)).toBe(true);
+    expect(isOriginAllowed('http://localhost:5173', policy)).toBe(true);
+  });
+
+  it('refuses the public host on another scheme or port, and other hosts', () => {
+    expect(isOriginAllowed('http://chat.example.com', policy)).toBe(false);
+    expect(isOriginAllowed('https://chat.example.com:8443', policy)).toBe(false);
+    expect(isOriginAllowed('https://evil.example', policy)).toBe(false);
   });
 });
 
 describe('isOriginAllowed with ALLOWED_ORIGINS set', () => {
-  const allowed = ['https://app.example.com', 'http://localhost:5173/'];
+  const policy = { allowed: ['https://app.example.com', 'http://localhost:5173/'], publicUrl: 'https://chat.example.com' };
 
   it('allows exactly the listed origins, normalised', () => {
-    expect(isOriginAllowed(request('https://app.example.com'), allowed)).toBe(true);
-    expect(isOriginAllowed(request('https://app.example.com:443'), allowed)).toBe(true);
-    expect(isOriginAllowed(request('http://localhost:5173'), allowed)).toBe(true);
+    expect(isOriginAllowed('https://app.example.com', policy)).toBe(true);
+    expect(isOriginAllowed('https://app.example.com:443', policy)).toBe(true);
+    expect(isOriginAllowed('http://localhost:5173', policy)).toBe(true);
   });
 
-  it('no longer allows the own origin or other loopback ports implicitly', () => {
-    expect(isOriginAllowed(request('https://chat.example.com'), allowed)).toBe(false);
-    expect(isOriginAllowed(request('http://localhost:3000'), allowed)).toBe(false);
-    expect(isOriginAllowed(request('https://evil.example'), allowed)).toBe(false);
+  it('no longer allows the public URL or other loopback ports implicitly', () => {
+    expect(isOriginAllowed('https://chat.example.com', policy)).toBe(false);
+    expect(isOriginAllowed('http://localhost:3000', policy)).toBe(false);
+    expect(isOriginAllowed('https://evil.example', policy)).toBe(false);
   });
 
   it('still allows clients without Origin', () => {
-    expect(isOriginAllowed(request(undefined), allowed)).toBe(true);
+    expect(isOriginAllowed(undefined, policy)).toBe(true);
   });
 });

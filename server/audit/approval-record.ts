@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/** Which way a decision arrived: the WebSocket, or `POST /api/approvals/:callId`. */
+export type DecisionTransport = 'ws' | 'http';
+
+/**
+ * One approval decision as the audit trail keeps it (issue 12): who decided which tool call
+ * with which arguments, when, through what, and what the run then did.
+ */
+export interface ApprovalRecord {
+  streamId: string;
+  callId: string;
+  tool: string;
+  /** SHA-256 (hex) of the arguments in RFC 8785 canonical JSON: the exact arguments that ran. */
+  argsSha256: string;
+  decision: 'approved' | 'denied' | 'expired';
+  /** The authenticated subject that decided; absent for anonymous use and expiries. */
+  subject?: string;
+  /** Absent for expiries: nobody decided. */
+  transport?: DecisionTransport;
+  /** The process that ran the stream (INSTANCE_ID). */
+  instance: string;
+  /** ISO 8601 times: when the call was shown for approval, and when it was decided. */
+  requestedAt: string;
+  decidedAt: string;
+  /** `ok`, the tool's error code, `cancelled` (the stream ended during the run), or `not_run`. */
+  outcome: string;
+}
+
+/** SHA-256 of a JSON value in RFC 8785 canonical form, so equal arguments hash equal whatever their key order. */
+export const canonicalSha256 = (value: unknown): string =>
+  createHash('sha256').update(canonicalize(value) ?? 'null').digest('hex');

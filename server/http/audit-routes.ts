@@ -1,0 +1,26 @@
+import type { Express } from 'express';
+import { TokenwireError } from '../../shared/errors.js';
+import { mayAccessStream } from '../auth/stream-access.js';
+import type { Core } from '../core.js';
+import { sendHttpError } from './http-errors.js';
+import { identityOf } from './identify.js';
+import { streamTokenFor } from './sse-view.js';
+
+/**
+ * `GET /api/streams/:id/approvals`: the stream's approval audit records, oldest first, for
+ * whoever may view the stream (its subject, or the holder of its stream token).
+ */
+export function addAuditRoutes(app: Express, core: Core): void {
+  app.get('/api/streams/:id/approvals', (req, res) => {
+    const stream = core.hub.get(req.params.id);
+    if (!stream) {
+      sendHttpError(res, new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'), core.metrics);
+      return;
+    }
+    if (!mayAccessStream(stream, identityOf(res).subject, streamTokenFor(core, req))) {
+      sendHttpError(res, new TokenwireError('forbidden', 'A valid token for this stream is required.'), core.metrics);
+      return;
+    }
+    res.json({ streamId: stream.id, approvals: core.audit.forStream(stream.id) });
+  });
+}

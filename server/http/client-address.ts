@@ -1,0 +1,18 @@
+import type { IncomingMessage } from 'node:http';
+import proxyaddr from 'proxy-addr';
+
+/**
+ * The client's address for per-client limits: the socket's peer, or, through proxies named in
+ * TRUST_PROXY (proxy-addr's names and CIDRs), the address they forwarded in X-Forwarded-For.
+ */
+export function createAddressOf(trustProxy: readonly string[]): (request: IncomingMessage) => string {
+  const trust = proxyaddr.compile([...trustProxy]);
+  return (request) => {
+    try {
+      return proxyaddr(request, trust);
+    } catch {
+      // A request with no socket address (a test double, a destroyed socket).
+      return 'unknown';
+    }
+  };
+}
