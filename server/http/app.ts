@@ -7,6 +7,7 @@ import { ApprovalDecisionRequest, ChatRequest } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
 import { approvalTokenMatches } from '../engine/approvals.js';
 import { serveSse } from '../transports/sse.js';
+import { addInteropRoutes } from './interop-routes.js';
 import { addStreamRoutes, bearerToken } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
@@ -91,6 +92,7 @@ export function createApp(core: Core): express.Express {
   });
 
   addStreamRoutes(app, core);
+  addInteropRoutes(app, core);
 
   app.use('/api', (_req, res) => {
     sendError(res, new TokenwireError('not_found'));

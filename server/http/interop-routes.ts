@@ -1,0 +1,113 @@
+import express, { type Express, type Request, type Response } from 'express';
+import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
+import { parseWith } from '../../shared/frame-codec.js';
+import type { Core } from '../core.js';
+import { AiSdkChatBody, approvalResponses, toChatRequest } from '../interop/ai-sdk-request.js';
+import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../interop/ai-sdk-ui-stream.js';
+import { decideCall, holdForDecision } from '../interop/approvals.js';
+import { createConversations } from '../interop/conversations.js';
+import { serveMappedSse, type MappedSseOptions } from '../interop/sse-view.js';
+import type { Stream } from '../streams/hub.js';
+
+const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
+
+/** `Last-Event-ID` as a seq; undefined when absent, NaN when it is not one. */
+function lastEventId(req: Request): number | undefined {
+  const raw = req.get('last-event-id');
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+}
+
+type ViewOptions = Pick<MappedSseOptions<unknown>, 'fromSeq' | 'silentThrough' | 'decidedCallId' | 'continueThroughDecided'>;
+
+/**
+ * The ecosystem's stream protocols served from tokenwire's streams (issue 15): the AI SDK's
+ * UI message stream (`useChat`) on /api/ai-sdk/chat. Each maps frames in one module of
+ * server/interop/; there is no second engine. See docs/interop.md.
+ */
+export function addInteropRoutes(app: Express, core: Core): void {
+  const json = express.json({ limit: '1mb' });
+  const conversations = createConversations();
+  const base = { heartbeatMs: core.config.HEARTBEAT_MS, maxBufferedBytes: core.config.MAX_BUFFERED_BYTES };
+
+  const run = (res: Response, work: () => void | Promise<void>) => {
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => {
+        const known = toTokenwireError(error);
+        if (known.code === 'internal') core.log.error({ err: error }, 'interop request failed');
+        if (res.headersSent) res.end();
+        else fail(res, known);
+      });
+  };
+
+  // --- AI SDK UI message stream -------------------------------------------------------------
+  const chatKey = (id: string) => `ai-sdk:${id}`;
+  const viewUiStream = (res: Response, stream: Stream, options: ViewOptions) =>
+    serveMappedSse(res, stream, {
+      ...base,
+      ...options,
+      mapper: createUiMessageMapper({ messageId: stream.id }),
+      encode: encodeUiChunk,
+      headers: UI_MESSAGE_STREAM_HEADERS,
+      trailer: UI_MESSAGE_STREAM_TRAILER,
+      onPause: (callId) => holdForDecision(stream, callId),
+    });
+
+  app.post('/api/ai-sdk/chat', json, (req, res) =>
+    run(res, () => {
+      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      const body = parseWith(AiSdkChatBody, req.body);
+      if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
+      const key = chatKey(body.value.id);
+      const answers = approvalResponses(body.value).filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
+      if (answers.length > 0) {
+        // The decision comes back inside the messages; the chat that saw the call may decide it.
+        const owns = (streamId: string) => conversations.get(key)?.streamId === streamId;
+        let continued: ReturnType<typeof decideCall> | undefined;
+        for (const answer of answers) continued = decideCall(core, answer, owns);
+        const { stream, callSeq } = continued!;
+        return viewUiStream(res, stream, {
+          fromSeq: callSeq - 1,
+          silentThrough: callSeq,
+          decidedCallId: answers.at(-1)!.callId,
+          continueThroughDecided: false,
+        });
+      }
+      const request = toChatRequest(body.value);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
+      const stream = core.startChat(request.value, { transport: 'sse' });
+      conversations.set(key, { streamId: stream.id, fromSeq: -1 });
+      return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
+    }),
+  );
+
+  // The AI SDK's resume (`resumeStream()`, `useChat({ resume: true })`): the whole message again
+  // from tokenwire's log, or from `Last-Event-ID`; 204 when nothing is generating.
+  app.get('/api/ai-sdk/chat/:id/stream', (req, res) =>
+    run(res, () => {
+      const after = lastEventId(req);
+      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+      const entry = conversations.get(chatKey(req.params.id));
+      const stream = entry && core.hub.get(entry.streamId);
+      if (!stream || stream.done) {
+        res.status(204).end();
+        return;
+      }
+      return viewUiStream(res, stream, { fromSeq: -1, silentThrough: after, continueThroughDecided: true });
+    }),
+  );
+
+  // The AI SDK's `stop()` only aborts its fetch, which a resumable stream outlives for its grace
+  // window; this cancels the generation at once.
+  app.delete('/api/ai-sdk/chat/:id/stream', (req, res) =>
+    run(res, () => {
+      const entry = conversations.get(chatKey(req.params.id));
+      const stream = entry && core.hub.get(entry.streamId);
+      if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
+      const wasRunning = !stream.done;
+      stream.abort('cancelled');
+      res.json({ ok: true, cancelled: wasRunning });
+    }),
+  );
+}
