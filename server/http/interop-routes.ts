@@ -2,10 +2,12 @@ import express, { type Express, type Request, type Response } from 'express';
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import type { Core } from '../core.js';
+import { createAgUiMapper, encodeAgUiEvent } from '../interop/ag-ui.js';
+import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from '../interop/ag-ui-request.js';
 import { AiSdkChatBody, approvalResponses, toChatRequest } from '../interop/ai-sdk-request.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../interop/ai-sdk-ui-stream.js';
 import { decideCall, holdForDecision } from '../interop/approvals.js';
-import { createConversations } from '../interop/conversations.js';
+import { createConversations, type ConversationEntry } from '../interop/conversations.js';
 import { serveMappedSse, type MappedSseOptions } from '../interop/sse-view.js';
 import type { Stream } from '../streams/hub.js';
 
@@ -22,7 +24,8 @@ type ViewOptions = Pick<MappedSseOptions<unknown>, 'fromSeq' | 'silentThrough' |
 
 /**
  * The ecosystem's stream protocols served from tokenwire's streams (issue 15): the AI SDK's
- * UI message stream (`useChat`) on /api/ai-sdk/chat. Each maps frames in one module of
+ * UI message stream (`useChat`) on /api/ai-sdk/chat, and AG-UI (`HttpAgent`, CopilotKit) on
+ * /api/ag-ui. Each maps frames in one module of
  * server/interop/; there is no second engine. See docs/interop.md.
  */
 export function addInteropRoutes(app: Express, core: Core): void {
@@ -108,6 +111,65 @@ export function addInteropRoutes(app: Express, core: Core): void {
       const wasRunning = !stream.done;
       stream.abort('cancelled');
       res.json({ ok: true, cancelled: wasRunning });
+    }),
+  );
+
+  // --- AG-UI ----------------------------------------------------------------------------------
+  const threadKey = (threadId: string) => `ag-ui:thread:${threadId}`;
+  const runKey = (threadId: string, runId: string) => `ag-ui:run:${threadId}:${runId}`;
+  const viewRun = (res: Response, stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
+    serveMappedSse(res, stream, {
+      ...base,
+      fromSeq: entry.fromSeq,
+      silentThrough: Math.max(entry.silentThrough ?? entry.fromSeq, after ?? entry.fromSeq),
+      decidedCallId: entry.decidedCallId,
+      // A run ends at its interrupt even in a replay: the decision belongs to the next run.
+      continueThroughDecided: false,
+      mapper: createAgUiMapper(run),
+      encode: encodeAgUiEvent,
+      headers: {},
+      onPause: (callId) => holdForDecision(stream, callId),
+    });
+
+  app.post('/api/ag-ui', json, (req, res) =>
+    run(res, () => {
+      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      const parsed = parseRunAgentInput(req.body);
+      if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
+      const input = parsed.value;
+      const after = lastEventId(req);
+      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+      const ids = { threadId: input.threadId, runId: input.runId };
+      const key = runKey(input.threadId, input.runId);
+
+      // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
+      const known = conversations.get(key);
+      if (known) {
+        const stream = core.hub.get(known.streamId);
+        if (!stream) throw new TokenwireError('unknown_stream', 'That run is no longer kept.');
+        return viewRun(res, stream, ids, known, after);
+      }
+      if (after !== undefined) throw new TokenwireError('unknown_stream', 'No such run to resume: send its threadId and runId.');
+
+      const decisions = resumeDecisions(input);
+      if (decisions.length > 0) {
+        // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
+        const owns = (streamId: string) => conversations.get(threadKey(input.threadId))?.streamId === streamId;
+        let continued: ReturnType<typeof decideCall> | undefined;
+        for (const decision of decisions) continued = decideCall(core, decision, owns);
+        const { stream, callSeq } = continued!;
+        const entry = { streamId: stream.id, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
+        conversations.set(key, entry);
+        return viewRun(res, stream, ids, entry);
+      }
+
+      const request = agUiChatRequest(input);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
+      const stream = core.startChat(request.value, { transport: 'sse' });
+      const entry = { streamId: stream.id, fromSeq: -1 };
+      conversations.set(threadKey(input.threadId), entry);
+      conversations.set(key, entry);
+      return viewRun(res, stream, ids, entry);
     }),
   );
 }

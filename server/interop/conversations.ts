@@ -5,6 +5,8 @@ export interface ConversationEntry {
   fromSeq: number;
   /** Frames up to this seq only rebuild the mapper's state (a continuation after a decision). */
   silentThrough?: number | undefined;
+  /** The call whose decision started this response: its approval does not pause it again. */
+  decidedCallId?: string | undefined;
 }
 
 /** Conversation ids → streams, bounded: past `max` entries the oldest is forgotten. */
