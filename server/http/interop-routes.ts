@@ -63,7 +63,10 @@ export function addInteropRoutes(app: Express, core: Core): void {
       const body = parseWith(AiSdkChatBody, req.body);
       if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
       const key = chatKey(body.value.id);
-      const answers = approvalResponses(body.value).filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
+      const answered = approvalResponses(body.value);
+      const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
+      // A decision for a call this process never saw cannot be applied; starting over would hide that.
+      if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
         const owns = (streamId: string) => conversations.get(key)?.streamId === streamId;

@@ -146,7 +146,7 @@ describe('AI SDK tool approval through tokenwire’s approval gate', () => {
     expect(toolPart(second.message).state).toBe('output-denied');
   });
 
-  it('refuses a replayed approval (409 already_decided) and an approval from another chat (403)', async () => {
+  it('refuses a replayed approval (409), one from another chat (403) and one for an unknown call (404)', async () => {
     const first = await askWeather('chat-replay');
     const approved = answer(first.message, true);
     // The reader updates the message it continues in place; keep the request as sent.
@@ -163,6 +163,12 @@ describe('AI SDK tool approval through tokenwire’s approval gate', () => {
     expect(replay.status).toBe(409);
     expect((await replay.json()).error.code).toBe('already_decided');
     expect(runs).toHaveLength(1);
+    const forged = JSON.parse(sent.replaceAll((toolPart(first.message).approval as { id: string }).id, 'call_forged'));
+    const unknown = await fetch(`${server!.url}/api/ai-sdk/chat`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'chat-replay', messages: forged }),
+    });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe('unknown_call');
   });
 });
 
