@@ -9,6 +9,11 @@ export const APPROVAL_INTERRUPT_REASON = 'tool_approval';
 
 const encoder = new EventEncoder();
 
+const reasoningTokensOf = (usage: object): { reasoningTokens?: number } => {
+  const count = (usage as { reasoningTokens?: unknown }).reasoningTokens;
+  return typeof count === 'number' ? { reasoningTokens: count } : {};
+};
+
 /** One AG-UI event as SSE, by @ag-ui/encoder, with tokenwire's seq as `id:` when given. */
 export const encodeAgUiEvent = (event: AgUiEvent, id: number | undefined): string =>
   `${id !== undefined ? `id: ${id}\n` : ''}${encoder.encodeSSE(event)}`;
@@ -57,6 +62,8 @@ export function createAgUiMapper(run: { threadId: string; runId: string }): Prot
         inputTokens: frame.usage.promptTokens,
         outputTokens: frame.usage.completionTokens,
         totalTokens: frame.usage.totalTokens,
+        // Read loosely: issue 11 adds it to Usage.
+        ...reasoningTokensOf(frame.usage),
       },
     ];
 

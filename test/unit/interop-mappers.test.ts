@@ -26,7 +26,7 @@ function script(): ServerFrame[] {
     f({ type: 'tool_call', callId: 'call_1', name: 'get_weather', args: { city: 'Paris' }, approval: 'not_required' }),
     f({ type: 'tool_result', callId: 'call_1', ok: true, result: { city: 'Paris', temperatureC: 12 } }),
     f({ type: 'token', text: 'It is 12 °C.' }),
-    f({ type: 'done', reason: 'stop', usage: { promptTokens: 5, completionTokens: 4, totalTokens: 9 } }),
+    f({ type: 'done', reason: 'stop', usage: { promptTokens: 5, completionTokens: 4, totalTokens: 9, reasoningTokens: 2 } }),
   ];
 }
 
@@ -90,7 +90,7 @@ describe('AG-UI mapper', () => {
     for (const event of events) expect(EventSchema.safeParse(event).success, event.type).toBe(true);
     expect(events[11]).toEqual({ type: EventType.TOOL_CALL_START, toolCallId: 'call_1', toolCallName: 'get_weather', parentMessageId: `${S}-3` });
     expect(events.at(-1)).toEqual({
-      type: EventType.RUN_FINISHED, ...ids, outcome: { type: 'success' }, usage: [{ model: 'm-1', inputTokens: 5, outputTokens: 4, totalTokens: 9 }],
+      type: EventType.RUN_FINISHED, ...ids, outcome: { type: 'success' }, usage: [{ model: 'm-1', inputTokens: 5, outputTokens: 4, totalTokens: 9, reasoningTokens: 2 }],
     });
   });
 
