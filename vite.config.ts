@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-// The demo page: built from client/demo into dist/demo, which the server serves at `/`.
+// The demo pages: built from client/demo into dist/demo, which the server serves at `/`
+// (and `/ai-sdk.html`).
 export default defineConfig({
   root: fileURLToPath(new URL('./client/demo', import.meta.url)),
   base: './',
@@ -13,9 +14,16 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     rolldownOptions: {
+      // The demo, and a page built only on the AI SDK's useChat (issue 15).
+      input: {
+        main: fileURLToPath(new URL('./client/demo/index.html', import.meta.url)),
+        aiSdk: fileURLToPath(new URL('./client/demo/ai-sdk.html', import.meta.url)),
+      },
       // zod ships a /* @__PURE__ */ comment the bundler cannot place; it only drops the comment.
       onwarn(warning, warn) {
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;
+        // @ai-sdk/react's swr marks modules 'use client', which only matters to React Server Components.
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE' && warning.id?.includes('node_modules')) return;
         warn(warning);
       },
     },

@@ -10,6 +10,7 @@ import { addAuditRoutes } from './audit-routes.js';
 import { createAddressOf } from './client-address.js';
 import { sendHttpError, toHttpError } from './http-errors.js';
 import { identify, identityOf } from './identify.js';
+import { addInteropRoutes } from './interop-routes.js';
 import { serveStreamSse, streamTokenFor } from './sse-view.js';
 import { addStreamRoutes } from './stream-routes.js';
 
@@ -91,6 +92,7 @@ export function createApp(core: Core): express.Express {
 
   addStreamRoutes(app, core);
   addAuditRoutes(app, core);
+  addInteropRoutes(app, core);
 
   app.use('/api', (_req, res) => {
     sendError(res, new TokenwireError('not_found'));

@@ -1,0 +1,179 @@
+import express, { type Express, type Request, type Response } from 'express';
+import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
+import { parseWith } from '../../shared/frame-codec.js';
+import type { Core } from '../core.js';
+import { identityOf } from './identify.js';
+import { createAgUiMapper, encodeAgUiEvent } from '../interop/ag-ui.js';
+import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from '../interop/ag-ui-request.js';
+import { AiSdkChatBody, approvalResponses, toChatRequest } from '../interop/ai-sdk-request.js';
+import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../interop/ai-sdk-ui-stream.js';
+import { decideCall, holdForDecision } from '../interop/approvals.js';
+import { createConversations, type ConversationEntry } from '../interop/conversations.js';
+import { serveMappedSse, type MappedSseOptions } from '../interop/sse-view.js';
+import type { Stream } from '../streams/hub.js';
+
+const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
+
+/** `Last-Event-ID` as a seq; undefined when absent, NaN when it is not one. */
+function lastEventId(req: Request): number | undefined {
+  const raw = req.get('last-event-id');
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+}
+
+type ViewOptions = Pick<MappedSseOptions<unknown>, 'fromSeq' | 'silentThrough' | 'decidedCallId' | 'continueThroughDecided'>;
+
+/**
+ * The ecosystem's stream protocols served from tokenwire's streams (issue 15): the AI SDK's
+ * UI message stream (`useChat`) on /api/ai-sdk/chat, and AG-UI (`HttpAgent`, CopilotKit) on
+ * /api/ag-ui. Each maps frames in one module of
+ * server/interop/; there is no second engine. See docs/interop.md.
+ */
+export function addInteropRoutes(app: Express, core: Core): void {
+  const json = express.json({ limit: '1mb' });
+  const conversations = createConversations();
+  const base = { heartbeatMs: core.config.HEARTBEAT_MS, maxBufferedBytes: core.config.MAX_BUFFERED_BYTES };
+
+  const run = (res: Response, work: () => void | Promise<void>) => {
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => {
+        const known = toTokenwireError(error);
+        if (known.code === 'internal') core.log.error({ err: error }, 'interop request failed');
+        if (res.headersSent) res.end();
+        else fail(res, known);
+      });
+  };
+
+  // --- AI SDK UI message stream -------------------------------------------------------------
+  const chatKey = (id: string) => `ai-sdk:${id}`;
+  const viewUiStream = (res: Response, stream: Stream, options: ViewOptions) =>
+    serveMappedSse(res, stream, {
+      ...base,
+      ...options,
+      mapper: createUiMessageMapper({ messageId: stream.id }),
+      encode: encodeUiChunk,
+      headers: UI_MESSAGE_STREAM_HEADERS,
+      trailer: UI_MESSAGE_STREAM_TRAILER,
+      onPause: (callId) => holdForDecision(stream, callId),
+    });
+
+  app.post('/api/ai-sdk/chat', json, (req, res) =>
+    run(res, () => {
+      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      const body = parseWith(AiSdkChatBody, req.body);
+      if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
+      const key = chatKey(body.value.id);
+      const answered = approvalResponses(body.value);
+      const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
+      // A decision for a call this process never saw cannot be applied; starting over would hide that.
+      if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
+      if (answers.length > 0) {
+        // The decision comes back inside the messages; the chat that saw the call may decide it.
+        const owns = (streamId: string) => conversations.get(key)?.streamId === streamId;
+        let continued: ReturnType<typeof decideCall> | undefined;
+        for (const answer of answers) continued = decideCall(core, answer, owns, identityOf(res).subject);
+        const { stream, callSeq } = continued!;
+        return viewUiStream(res, stream, {
+          fromSeq: callSeq - 1,
+          silentThrough: callSeq,
+          decidedCallId: answers.at(-1)!.callId,
+          continueThroughDecided: false,
+        });
+      }
+      const request = toChatRequest(body.value);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
+      const stream = core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      conversations.set(key, { streamId: stream.id, fromSeq: -1 });
+      return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
+    }),
+  );
+
+  // The AI SDK's resume (`resumeStream()`, `useChat({ resume: true })`): the whole message again
+  // from tokenwire's log, or from `Last-Event-ID`; 204 when nothing is generating.
+  app.get('/api/ai-sdk/chat/:id/stream', (req, res) =>
+    run(res, () => {
+      const after = lastEventId(req);
+      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+      const entry = conversations.get(chatKey(req.params.id));
+      const stream = entry && core.hub.get(entry.streamId);
+      if (!stream || stream.done) {
+        res.status(204).end();
+        return;
+      }
+      return viewUiStream(res, stream, { fromSeq: -1, silentThrough: after, continueThroughDecided: true });
+    }),
+  );
+
+  // The AI SDK's `stop()` only aborts its fetch, which a resumable stream outlives for its grace
+  // window; this cancels the generation at once.
+  app.delete('/api/ai-sdk/chat/:id/stream', (req, res) =>
+    run(res, () => {
+      const entry = conversations.get(chatKey(req.params.id));
+      const stream = entry && core.hub.get(entry.streamId);
+      if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
+      const wasRunning = !stream.done;
+      stream.abort('cancelled');
+      res.json({ ok: true, cancelled: wasRunning });
+    }),
+  );
+
+  // --- AG-UI ----------------------------------------------------------------------------------
+  const threadKey = (threadId: string) => `ag-ui:thread:${threadId}`;
+  const runKey = (threadId: string, runId: string) => `ag-ui:run:${threadId}:${runId}`;
+  const viewRun = (res: Response, stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
+    serveMappedSse(res, stream, {
+      ...base,
+      fromSeq: entry.fromSeq,
+      silentThrough: Math.max(entry.silentThrough ?? entry.fromSeq, after ?? entry.fromSeq),
+      decidedCallId: entry.decidedCallId,
+      // A run ends at its interrupt even in a replay: the decision belongs to the next run.
+      continueThroughDecided: false,
+      mapper: createAgUiMapper(run),
+      encode: encodeAgUiEvent,
+      headers: {},
+      onPause: (callId) => holdForDecision(stream, callId),
+    });
+
+  app.post('/api/ag-ui', json, (req, res) =>
+    run(res, () => {
+      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      const parsed = parseRunAgentInput(req.body);
+      if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
+      const input = parsed.value;
+      const after = lastEventId(req);
+      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+      const ids = { threadId: input.threadId, runId: input.runId };
+      const key = runKey(input.threadId, input.runId);
+
+      // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
+      const known = conversations.get(key);
+      if (known) {
+        const stream = core.hub.get(known.streamId);
+        if (!stream) throw new TokenwireError('unknown_stream', 'That run is no longer kept.');
+        return viewRun(res, stream, ids, known, after);
+      }
+      if (after !== undefined) throw new TokenwireError('unknown_stream', 'No such run to resume: send its threadId and runId.');
+
+      const decisions = resumeDecisions(input);
+      if (decisions.length > 0) {
+        // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
+        const owns = (streamId: string) => conversations.get(threadKey(input.threadId))?.streamId === streamId;
+        let continued: ReturnType<typeof decideCall> | undefined;
+        for (const decision of decisions) continued = decideCall(core, decision, owns, identityOf(res).subject);
+        const { stream, callSeq } = continued!;
+        const entry = { streamId: stream.id, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
+        conversations.set(key, entry);
+        return viewRun(res, stream, ids, entry);
+      }
+
+      const request = agUiChatRequest(input);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
+      const stream = core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      const entry = { streamId: stream.id, fromSeq: -1 };
+      conversations.set(threadKey(input.threadId), entry);
+      conversations.set(key, entry);
+      return viewRun(res, stream, ids, entry);
+    }),
+  );
+}

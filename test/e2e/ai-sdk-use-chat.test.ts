@@ -1,0 +1,112 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFrame } from '../../shared/protocol.js';
+import { waitFor } from '../helpers/events.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { DEMO_DIR, ensureDemoBuilt, launchChromium, openPage, screenshot, waitForText } from './browser.js';
+
+// client/demo/ai-sdk.tsx: a page on the AI SDK's useChat and DefaultChatTransport only, in
+// Debian Chromium, against tokenwire's /api/ai-sdk/chat (issue 15).
+
+let server: TestServer;
+let browser: Browser;
+const pages: { close(): Promise<void>; errors: string[] }[] = [];
+
+beforeAll(async () => {
+  await ensureDemoBuilt();
+  server = await startServer({ SIM_TOKENS_PER_SECOND: '200', DEMO_DIR });
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async () => {
+  for (const page of pages.splice(0)) {
+    await page.close();
+    expect(page.errors).toEqual([]);
+  }
+});
+
+async function open(query: string): Promise<Page> {
+  const opened = await openPage(browser, `${server.url}/ai-sdk.html?${query}`);
+  pages.push(opened);
+  return opened.page;
+}
+
+const frames = (streamId: string): ServerFrame[] => server.core.hub.get(streamId)?.readFrom(-1)?.map((r) => r.frame) ?? [];
+const tokensOf = (streamId: string) => frames(streamId).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
+const assistantId = async (page: Page) => {
+  const item = page.locator('li[data-role="assistant"]').first();
+  await item.waitFor();
+  return (await item.getAttribute('data-message-id')) as string;
+};
+const assistantText = (page: Page) => page.locator('li[data-role="assistant"] [data-testid="assistant-text"]').allTextContents().then((t) => t.join(''));
+
+async function send(page: Page, prompt: string) {
+  await page.getByTestId('prompt').fill(prompt);
+  await page.getByTestId('send').click();
+}
+
+describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
+  it('streams an answer into the page', async () => {
+    const page = await open('chat=e2e-stream&tokens=60');
+    await send(page, 'Tell me a story');
+    await waitForText(page, 'status', 'streaming');
+    const streamId = await assistantId(page);
+    await waitForText(page, 'status', 'ready');
+    expect(await assistantText(page)).toBe(tokensOf(streamId));
+    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(60);
+  });
+
+  it('approves a tool call: the approval goes back the AI SDK way and tokenwire runs the tool', async () => {
+    const page = await open('chat=e2e-approve&tools=1');
+    await send(page, "What's the weather in Paris?");
+    await waitForText(page, 'tool-state', 'approval-requested');
+    const streamId = await assistantId(page);
+    expect(frames(streamId).some((f) => f.type === 'tool_result')).toBe(false);
+    await screenshot(page, 'ai-sdk-approval');
+    await page.getByTestId('approve').click();
+    await waitForText(page, 'tool-state', 'output-available');
+    await waitForText(page, 'status', 'ready');
+    expect(frames(streamId).find((f) => f.type === 'tool_result')).toMatchObject({ ok: true, result: { city: 'Paris' } });
+    expect(await page.getByTestId('tool-output').textContent()).toContain('"city":"Paris"');
+    expect(await assistantText(page)).toBe(tokensOf(streamId));
+    expect(frames(streamId).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+  });
+
+  it('resumes the same generation after a reload, from tokenwire’s log', async () => {
+    const page = await open('chat=e2e-resume&tokens=600');
+    await send(page, 'Tell me a long story');
+    await waitForText(page, 'status', 'streaming');
+    const streamId = await assistantId(page);
+    await waitFor(() => frames(streamId).length > 40, '40 frames');
+    const started = server.core.metrics.streamsStarted;
+    const before = (await started.get()).values.reduce((n, v) => n + v.value, 0);
+    await page.reload();
+    await page.getByTestId('send').waitFor();
+    // useChat({ resume: true }) calls GET /api/ai-sdk/chat/:id/stream on mount.
+    await waitForText(page, 'status', 'streaming');
+    expect(await assistantId(page)).toBe(streamId);
+    expect(frames(streamId).some((f) => f.type === 'done')).toBe(false);
+    await waitForText(page, 'status', 'ready', 15_000);
+    expect(await assistantText(page)).toBe(tokensOf(streamId));
+    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(600);
+    // The reload resumed the stream; it did not start another generation.
+    expect((await started.get()).values.reduce((n, v) => n + v.value, 0)).toBe(before);
+  });
+
+  it('stop reaches tokenwire’s cancel', async () => {
+    const page = await open('chat=e2e-stop&tokens=5000');
+    await send(page, 'Tell me a long story');
+    await waitForText(page, 'status', 'streaming');
+    const streamId = await assistantId(page);
+    await page.getByTestId('stop').click();
+    await waitForText(page, 'status', 'ready');
+    const done = await waitFor(() => frames(streamId).find((f) => f.type === 'done'), 'done');
+    expect(done).toMatchObject({ reason: 'cancelled' });
+    expect(frames(streamId).filter((f) => f.type === 'token').length).toBeLessThan(5000);
+  });
+});
