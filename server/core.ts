@@ -7,6 +7,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createProvider } from './models/index.js';
 import type { ModelProvider } from './models/provider.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
+import { createMemoryStore } from './streams/memory-store.js';
+import { createStoreMetrics } from './streams/store-metrics.js';
+import type { StreamStore } from './streams/stream-store.js';
 import { createDemoTools } from './tools/index.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -33,6 +36,8 @@ export interface CoreParts {
   metrics?: Metrics;
   provider?: ModelProvider;
   tools?: ToolRegistry;
+  /** Where streams' logs live; the memory store, bounded by the config's byte budgets, by default. */
+  store?: StreamStore;
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
@@ -42,11 +47,23 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const approvals = createApprovalGate();
   const log = parts.log;
   const running = new Set<Promise<void>>();
+  const storeMetrics = createStoreMetrics(metrics.registry);
+  const store =
+    parts.store ??
+    createMemoryStore({
+      maxStreamBytes: config.STREAM_MAX_BYTES,
+      maxTotalBytes: config.STREAMS_MAX_RETAINED_BYTES,
+      maxFrames: config.STREAM_MAX_FRAMES,
+      onEvict: (kind) => storeMetrics.evicted(kind),
+      onListenerError: (error, streamId) => log.error({ err: error, streamId }, 'stream listener failed'),
+    });
+  storeMetrics.watch(store);
   const hub = createHub({
-    maxFrames: config.STREAM_MAX_FRAMES,
+    store,
     ttlMs: config.STREAM_TTL_MS,
+    maxGraceMs: config.MAX_RESUME_GRACE_MS,
+    droppedGraceMs: config.SLOW_CONSUMER_GRACE_MS,
     maxStreams: config.MAX_STREAMS,
-    log,
     onDone: (_stream, frame) => {
       metrics.streamsDone.inc({ reason: frame.reason });
       metrics.streamsActive.dec();

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ApprovalDecisionRequest, ChatRequest } from '../../shared/protocol.js';
+import { ChatRequest } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
-import { approvalTokenMatches } from '../engine/approvals.js';
 import { serveSse } from '../transports/sse.js';
+import { decideApproval } from './stream-requests.js';
 import { addStreamRoutes, bearerToken } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
@@ -51,7 +51,7 @@ export function createApp(core: Core): express.Express {
       return;
     }
     const stream = core.startChat(body.value, { transport: 'sse' });
-    serveSse(res, stream, {
+    void serveSse(res, stream, {
       heartbeatMs: config.HEARTBEAT_MS,
       retryMs: config.SSE_RETRY_MS,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
@@ -67,27 +67,9 @@ export function createApp(core: Core): express.Express {
       sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
       return;
     }
-    const body = parseWith(ApprovalDecisionRequest, req.body);
-    if (!body.ok) {
-      sendError(res, new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`));
-      return;
-    }
-    const { callId } = req.params;
-    const token = body.value.token ?? bearerToken(req);
-    try {
-      const { streamId } = core.approvals.decide(callId, body.value.decision, {
-        authorize: (id) => {
-          const stream = core.hub.get(id);
-          return stream !== undefined && approvalTokenMatches(stream.approvalToken, token);
-        },
-        reason: body.value.reason,
-      });
-      res.json({ callId, decision: body.value.decision, streamId });
-    } catch (error) {
-      const known = toTokenwireError(error);
-      if (known.code === 'internal') log.error({ err: error, callId }, 'approval failed');
-      sendError(res, known);
-    }
+    const decided = decideApproval(core, req.params.callId, req.body, bearerToken(req));
+    if (decided instanceof TokenwireError) sendError(res, decided);
+    else res.json(decided);
   });
 
   addStreamRoutes(app, core);

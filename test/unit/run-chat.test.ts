@@ -4,7 +4,8 @@ import { runChat, type EngineDeps } from '../../server/engine/run-chat.js';
 import { createLogger } from '../../server/log.js';
 import { createMetrics } from '../../server/metrics.js';
 import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
-import { createHub, type Hub } from '../../server/streams/hub.js';
+import type { Hub } from '../../server/streams/hub.js';
+import { createTestHub, loggedFrames } from '../helpers/hub.js';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest } from '../../shared/protocol.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
@@ -14,7 +15,7 @@ let hub: Hub;
 afterEach(() => hub?.close());
 
 function setup(provider: ModelProvider) {
-  hub = createHub({ maxFrames: 1000, ttlMs: 1000, maxStreams: 10, log });
+  hub = createTestHub();
   const metrics = createMetrics();
   const deps: EngineDeps = {
     provider,
@@ -30,8 +31,7 @@ function setup(provider: ModelProvider) {
 }
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'hi' }] };
-const frames = (stream: { readFrom(n: number): { frame: { type: string } }[] | undefined }) =>
-  (stream.readFrom(-1) ?? []).map((r) => r.frame);
+const frames = loggedFrames;
 
 async function* events(...list: ModelEvent[]): AsyncIterable<ModelEvent> {
   yield* list;
@@ -42,7 +42,7 @@ describe('runChat', () => {
     const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
     const { stream, deps } = setup(scriptedProvider([() => events({ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'finish', reason: 'stop', usage })]));
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream)).toEqual([
+    expect(await frames(stream)).toEqual([
       expect.objectContaining({ type: 'start' }),
       expect.objectContaining({ type: 'token', text: 'a' }),
       expect.objectContaining({ type: 'token', text: 'b' }),
@@ -60,7 +60,7 @@ describe('runChat', () => {
       ]),
     );
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(-2)).toEqual([
+    expect((await frames(stream)).slice(-2)).toEqual([
       expect.objectContaining({ type: 'error', code: 'upstream_error', retryable: true }),
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
@@ -75,7 +75,7 @@ describe('runChat', () => {
       ]),
     );
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    const error = frames(stream).find((f) => f.type === 'error') as unknown as { code: string; message: string };
+    const error = (await frames(stream)).find((f) => f.type === 'error') as unknown as { code: string; message: string };
     expect(error.code).toBe('internal');
     expect(error.message).not.toContain('secret');
   });
@@ -93,7 +93,7 @@ describe('runChat', () => {
     );
     abort = () => stream.abort('client_gone');
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await frames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
     expect((await metrics.tokensAfterDisconnect.get()).values[0]?.value).toBe(1);
   });
 
@@ -110,7 +110,7 @@ describe('runChat', () => {
     );
     stop = () => stream.abort('shutdown');
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(-2)).toEqual([
+    expect((await frames(stream)).slice(-2)).toEqual([
       expect.objectContaining({ type: 'error', code: 'server_shutdown', retryable: true }),
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
