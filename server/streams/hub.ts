@@ -32,6 +32,8 @@ export interface Stream {
   /** Lets an HTTP request decide this stream's tool calls. */
   readonly approvalToken: string;
   readonly createdAt: number;
+  /** The resume window this stream keeps after its last viewer left (ms, already capped). */
+  readonly graceMs: number;
   done: boolean;
   lastSeq: number;
   /** When the generation was aborted (performance.now()), for the disconnect-to-abort figure. */
@@ -111,6 +113,7 @@ export function createHub(options: HubOptions): Hub {
       signal: controller.signal,
       approvalToken: newApprovalToken(),
       createdAt: Date.now(),
+      graceMs,
       done: false,
       lastSeq: -1,
       abortedAt: undefined,
