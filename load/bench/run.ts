@@ -14,7 +14,7 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 import { hasWebSocket } from './frame-clients.js';
 import { measureIdle } from './measure-idle.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { probeApprovals, probeDisconnects } from './probes.js';
+import { probeApprovals, probeDisconnects, probeResumes } from './probes.js';
 import { installCleanup, killAllNow } from './processes.js';
 import { machineInfo } from './proc-stats.js';
 import { builtRunner, ROOT, startServerProcess, tsxRunner, type Runner, type ServerProcess } from './servers.js';
@@ -139,6 +139,16 @@ async function main(): Promise<void> {
         async () => {
           if (options.approvals === 0) return;
           for (const r of await probeApprovals(lat[0].port, wires, options.approvals)) {
+            probes.push(r);
+            say(`    ${r.wire} ${r.variant}: p50 ${n(r.ms.p50, 2)} ms, p99 ${n(r.ms.p99, 2)} ms (${r.samples} samples, ${r.failures} failed${r.errors[0] ? `: ${r.errors[0]}` : ''})`);
+          }
+        },
+      ],
+      [
+        'resume latency (tokenwire)',
+        async () => {
+          if (options.approvals === 0) return;
+          for (const r of await probeResumes(lat[0].port, wires, options.approvals)) {
             probes.push(r);
             say(`    ${r.wire} ${r.variant}: p50 ${n(r.ms.p50, 2)} ms, p99 ${n(r.ms.p99, 2)} ms (${r.samples} samples, ${r.failures} failed${r.errors[0] ? `: ${r.errors[0]}` : ''})`);
           }
