@@ -2,11 +2,14 @@ import { TokenwireError } from '../shared/errors.js';
 import { parseWith } from '../shared/frame-codec.js';
 import { ChatRequest } from '../shared/protocol.js';
 import { createChatStream, type StreamSink } from './chat-stream.js';
-import { postDecision, toWebSocketUrl, type HttpDeps } from './http.js';
+import { deleteStream, postDecision, toWebSocketUrl, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
 import { runSseStream } from './sse-transport.js';
 import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, TransportName, WebSocketCtor } from './types.js';
 import { createWsConnection, type WsConnection } from './ws-connection.js';
+
+/** The resume window the client asks for unless told otherwise: disconnect is not cancel (issue #9). */
+export const DEFAULT_RESUME_GRACE_MS = 30_000;
 
 function defaultBaseUrl(): string {
   const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -27,6 +30,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
   };
   const choice = options.transport ?? 'auto';
   const maxReconnects = options.maxReconnects ?? 3;
+  const resumeGraceMs = options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS;
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   const open = new Set<ChatStream>();
   let connection: WsConnection | undefined;
@@ -41,6 +45,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
       maxReconnects,
       decideOverHttp: (callId, decision, token, reason) => postDecision(http, callId, decision, token, reason),
+      cancelOverHttp: (streamId, token) => deleteStream(http, streamId, token),
     });
     return connection;
   };
@@ -76,7 +81,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     const body = parseWith(ChatRequest, {
       messages: input.messages,
       ...(input.tools?.length ? { tools: input.tools } : {}),
-      ...(input.options ? { options: input.options } : {}),
+      options: { ...(resumeGraceMs > 0 ? { resumeGraceMs } : {}), ...input.options },
     });
     // Everything starts on a later task, so listeners attached right after `chat()` see it all.
     queueMicrotask(() => {

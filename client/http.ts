@@ -34,6 +34,18 @@ export async function postDecision(
   if (!response.ok) throw await errorFromResponse(response);
 }
 
+/**
+ * Cancels a stream with `DELETE /api/streams/:id` and its token: the server aborts the model
+ * request at once, whatever resume window the stream has (issue #9).
+ */
+export async function deleteStream(deps: HttpDeps, streamId: string, token: string | undefined): Promise<void> {
+  // The token goes in the query, as on resume, so an app's own Authorization header stays its own.
+  const url = new URL(`/api/streams/${encodeURIComponent(streamId)}`, deps.baseUrl);
+  if (token) url.searchParams.set('token', token);
+  const response = await deps.fetch(url, { method: 'DELETE', headers: await requestHeaders(deps, {}) });
+  if (!response.ok) throw await errorFromResponse(response);
+}
+
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 
 /** Turns an error response (`{ error: { code, message } }`) into a TokenwireError; never throws. */

@@ -3,7 +3,7 @@
  * WebSocket behind one API. The React hook lives in `client/react.ts`, so this edge never
  * imports React.
  */
-export { createChatClient } from './chat-client.js';
+export { createChatClient, DEFAULT_RESUME_GRACE_MS } from './chat-client.js';
 export { createChatStore, IDLE_STATE, type ChatState, type ChatStatus, type ChatStore } from './chat-store.js';
 export { createRenderBatcher, DEFAULT_BATCH_MS, type RenderBatcher, type RenderBatcherOptions } from './render-batcher.js';
 export type {

@@ -3,7 +3,7 @@ import { decodeServerFrame } from '../shared/frame-codec.js';
 import { HEADERS, type ChatRequest } from '../shared/protocol.js';
 import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
-import { connectionLost, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
+import { connectionLost, deleteStream, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
 
 export interface SseDeps extends HttpDeps {
   maxReconnects: number;
@@ -18,20 +18,36 @@ const delay = (ms: number, signal: AbortSignal) =>
 /**
  * Carries one chat over SSE: `POST /api/chat`, the body read through the shared incremental
  * parser, tool decisions over `POST /api/approvals/:callId` with the stream's approval token,
- * cancel by aborting the request (the server aborts the model when its last viewer leaves).
- * A body that ends before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`.
+ * cancel with `DELETE /api/streams/:id` and that token (then the request is aborted): the
+ * server stops the model at once, whatever the resume window (issue #9). A body that ends
+ * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`.
  */
 export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSink): void {
   const abort = new AbortController();
   let approvalToken: string | undefined;
+  let streamId: string | undefined;
   let retryMs = 1_000;
+  let cancelled = false;
+
+  /** Cancels on the server once the `start` frame named the stream; true when it could. */
+  const cancelOnServer = (): boolean => {
+    if (streamId === undefined) return false;
+    void deleteStream(deps, streamId, approvalToken).catch(() => {});
+    abort.abort();
+    return true;
+  };
 
   const parser = createSseParser({
     onEvent(event) {
       const decoded = decodeServerFrame(event.data);
       // A frame this client cannot read (a newer server) is skipped, not fatal.
       if (!decoded.ok) return;
-      if (decoded.value.type === 'start') approvalToken = decoded.value.streamToken ?? decoded.value.approvalToken;
+      if (decoded.value.type === 'start') {
+        approvalToken = decoded.value.streamToken ?? decoded.value.approvalToken;
+        streamId = decoded.value.streamId;
+        // Cancelled before the stream was named: now it can be cancelled on the server.
+        if (cancelled) cancelOnServer();
+      }
       sink.frame(decoded.value);
     },
     onRetry: (ms) => (retryMs = ms),
@@ -63,7 +79,8 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || sink.ended) return;
+        // After a cancel, read on only until the `start` frame names the stream to cancel.
+        if (done || abort.signal.aborted || (sink.ended && !(cancelled && streamId === undefined))) return;
         sink.bytes(value.byteLength);
         parser.feed(value);
       }
@@ -76,14 +93,19 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
   async function run(): Promise<void> {
     for (let attempt = 0; !sink.ended; attempt++) {
       let lost: unknown;
+      const before = sink.lastSeq;
       try {
         const response = await open(attempt > 0);
+        // 204: the stream is done and this client has its `done` (issue #9); nothing to resume.
+        if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
         parser.reset();
         await read(response);
       } catch (error) {
         lost = error;
       }
+      // Progress since the last drop: count reconnect attempts afresh.
+      if (sink.lastSeq > before) attempt = 0;
       if (sink.ended || abort.signal.aborted) return;
       // The body ended before `done`: re-attach from the last frame seen, if we can.
       if (sink.streamId === undefined || attempt >= deps.maxReconnects) {
@@ -97,7 +119,10 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
   }
 
   sink.use('sse', {
-    cancel: () => abort.abort(),
+    cancel() {
+      cancelled = true;
+      if (!cancelOnServer() && sink.streamId !== undefined) abort.abort();
+    },
     decide: (callId, decision, reason) => postDecision(deps, callId, decision, approvalToken, reason),
   });
   void run();

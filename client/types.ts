@@ -41,8 +41,15 @@ export interface ChatClientOptions {
   wsPath?: string;
   /** How long a WebSocket may take to open before `auto` falls back to SSE (default 3000 ms). */
   connectTimeoutMs?: number;
-  /** Attempts to re-attach a stream after its connection dropped (default 3). */
+  /** Attempts to re-attach a stream after its connection dropped, counted from its last progress (default 3). */
   maxReconnects?: number;
+  /**
+   * How long the server keeps generating after this client's connection dropped, so it can
+   * resume (ms; default 30000, capped by the server's MAX_RESUME_GRACE_MS; 0 asks for none:
+   * a dropped connection then aborts the generation). A chat's `options.resumeGraceMs` wins.
+   * `cancel()` always stops the generation at once.
+   */
+  resumeGraceMs?: number;
 }
 
 /** One chat request, plus how to carry it. */

@@ -11,6 +11,8 @@ export interface WsConnectionOptions {
   headers: HeadersProvider | undefined;
   connectTimeoutMs: number;
   maxReconnects: number;
+  /** Cancels over HTTP with the stream's token, when the socket is down (a cancel is always immediate). */
+  cancelOverHttp: (streamId: string, token: string | undefined) => Promise<void>;
   /** Decides over HTTP with the stream's approval token (a resumed socket does not own the stream). */
   decideOverHttp: (callId: string, decision: 'approve' | 'deny', token: string | undefined, reason?: string) => Promise<void>;
 }
@@ -36,6 +38,8 @@ interface Route {
 }
 
 const OPEN = 1;
+/** Errors that answer a `resume` the server could not serve: the view ends without a `done`. */
+const VIEW_REFUSED: ReadonlySet<string> = new Set(['stream_expired', 'resume_ahead', 'unknown_stream', 'forbidden']);
 /** After a failed connect, `ready()` fails fast for this long instead of waiting again. */
 const FAILED_CONNECT_COOLDOWN_MS = 5_000;
 
@@ -118,6 +122,11 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     }
     route.sink.frame(frame);
     if (frame.type === 'done' || route.sink.ended) return forget(route);
+    if (frame.type === 'error' && VIEW_REFUSED.has(frame.code)) {
+      // A resume the server refused: no `done` follows on this socket.
+      route.sink.fail();
+      return forget(route);
+    }
     if (frame.type === 'error' && frame.code === 'slow_consumer' && route.streamId !== undefined) {
       // The server dropped this view for reading too slowly; the socket is fine: view it again.
       if (route.sink.reconnects >= options.maxReconnects) return void route.sink.fail();
@@ -227,7 +236,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
             route.cancelled = true;
             return;
           }
-          send({ type: 'cancel', streamId: route.streamId });
+          if (!send({ type: 'cancel', streamId: route.streamId })) void options.cancelOverHttp(route.streamId, route.approvalToken).catch(() => {});
           forget(route);
         },
         async decide(callId, decision, reason) {

@@ -48,6 +48,14 @@ const Env = z.object({
   /** Finished streams are kept this long so a client can still read or resume them. */
   STREAM_TTL_MS: int(0, 86_400_000).default(300_000),
   STREAM_MAX_FRAMES: int(16, 1_000_000).default(20_000),
+  /** Approximate heap bytes one stream's log may hold; past it its oldest frames go (a resume from before them: `stream_expired`). */
+  STREAM_MAX_BYTES: int(16_384, 1 << 30).default(8 << 20),
+  /** Approximate heap bytes all logs may hold: finished logs are evicted oldest first, then the largest live logs trimmed. */
+  STREAMS_MAX_RETAINED_BYTES: int(65_536, 2 ** 40).default(96 << 20),
+  /** The longest resume window (`options.resumeGraceMs`) a client may ask for; longer asks are cut to it. */
+  MAX_RESUME_GRACE_MS: int(0, 600_000).default(120_000),
+  /** How long a stream keeps generating after tokenwire dropped its last viewer as `slow_consumer`, so it can resume. */
+  SLOW_CONSUMER_GRACE_MS: int(0, 600_000).default(30_000),
   MAX_STREAMS: int(1, 1_000_000).default(50_000),
   WS_MAX_PAYLOAD: int(1024, 64 << 20).default(1 << 20),
   /** Comma-separated origins allowed to open a WebSocket; empty: loopback and PUBLIC_URL. */

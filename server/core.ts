@@ -16,6 +16,9 @@ import { clientKey, createMemoryClientLimits, type ClientLimits } from './limits
 import type { ModelProvider } from './models/provider.js';
 import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
+import { createMemoryStore } from './streams/memory-store.js';
+import { createStoreMetrics } from './streams/store-metrics.js';
+import type { StreamStore } from './streams/stream-store.js';
 import { createDemoTools } from './tools/index.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -59,6 +62,8 @@ export interface CoreParts {
   authenticator?: Authenticator;
   limits?: ClientLimits;
   audit?: ApprovalAudit;
+  /** Where streams' logs live; the memory store, bounded by the config's byte budgets, by default. */
+  store?: StreamStore;
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
@@ -76,11 +81,22 @@ export function createCore(config: Config, parts: CoreParts): Core {
   /** Each admitted stream's slot in its client's limit, released at `done`. */
   const releases = new Map<string, () => void>();
   let draining = false;
+  const storeMetrics = createStoreMetrics(metrics.registry);
+  const store =
+    parts.store ??
+    createMemoryStore({
+      maxStreamBytes: config.STREAM_MAX_BYTES,
+      maxTotalBytes: config.STREAMS_MAX_RETAINED_BYTES,
+      maxFrames: config.STREAM_MAX_FRAMES,
+      onEvict: (kind) => storeMetrics.evicted(kind),
+      onListenerError: (error, streamId) => log.error({ err: error, streamId }, 'stream listener failed'),
+    });
   const hub = createHub({
-    maxFrames: config.STREAM_MAX_FRAMES,
+    store,
     ttlMs: config.STREAM_TTL_MS,
+    maxGraceMs: config.MAX_RESUME_GRACE_MS,
+    droppedGraceMs: config.SLOW_CONSUMER_GRACE_MS,
     maxStreams: config.MAX_STREAMS,
-    log,
     onDone: (stream, frame) => {
       metrics.streamsDone.inc({ reason: frame.reason });
       metrics.streamsActive.dec();

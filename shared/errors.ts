@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   approval_expired: { retryable: false, status: 410, message: 'The approval window for this tool call has closed.' },
   forbidden: { retryable: false, status: 403, message: 'Not allowed.' },
   stream_expired: { retryable: false, status: 410, message: 'The stream is no longer kept.' },
+  resume_ahead: { retryable: false, status: 400, message: 'The resume point is past the last frame of the stream.' },
   upstream_error: { retryable: true, status: 502, message: 'The model service failed.' },
   upstream_rejected: { retryable: false, status: 502, message: 'The model service rejected the request.' },
   upstream_rate_limited: { retryable: true, status: 429, message: 'The model service is rate limiting.' },

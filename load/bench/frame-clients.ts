@@ -28,7 +28,17 @@ export interface SseStream {
   close(): void;
 }
 
-export function openSseFrames(port: number, body: unknown, onFrame: (frame: ProbeFrame, now: number) => void, onEnd: (error?: string) => void): SseStream {
+/**
+ * POSTs `body` to /api/chat, or with `resume` GETs /api/streams/:id from `Last-Event-ID`
+ * with the stream's token, and parses the SSE answer into frames.
+ */
+export function openSseFrames(
+  port: number,
+  body: unknown,
+  onFrame: (frame: ProbeFrame, now: number) => void,
+  onEnd: (error?: string) => void,
+  resume?: { streamId: string; token: string; lastSeq: number },
+): SseStream {
   let ended = false;
   const end = (error?: string) => {
     if (!ended) {
@@ -36,9 +46,12 @@ export function openSseFrames(port: number, body: unknown, onFrame: (frame: Prob
       onEnd(error);
     }
   };
-  const text = JSON.stringify(body);
+  const text = resume ? '' : JSON.stringify(body);
+  const target = resume
+    ? { path: `/api/streams/${encodeURIComponent(resume.streamId)}?token=${encodeURIComponent(resume.token)}`, method: 'GET', headers: { 'last-event-id': String(resume.lastSeq) } }
+    : { path: '/api/chat', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } };
   const req: ClientRequest = request(
-    { host: '127.0.0.1', port, path: '/api/chat', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+    { host: '127.0.0.1', port, agent: false, ...target },
     (res) => {
       if (res.statusCode !== 200) {
         res.resume();

@@ -46,7 +46,7 @@ export const USAGE = `tokenwire bench: SSE and WebSocket against a plain-Express
   --throughput <NxR,…|none>  throughput levels: N streams at R tokens/s each
                           (default 1000x200,100x2000; quick 300x200)
   --idle <n|0>            idle connections for the memory figure (default 5000; quick 500)
-  --approvals <n|0>       approval round trips per transport (default 30; quick 5)
+  --approvals <n|0>       approval round trips and resume-latency samples per transport (default 30; quick 5)
   --disconnects <n|0>     disconnect → upstream-abort samples per variant (default 30; quick 5)
   --workers <n>           client processes generating load (default 2)
   --no-baseline           skip the baseline server (no ratios)

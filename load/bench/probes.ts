@@ -1,5 +1,5 @@
 import type { FakeUpstream } from './fake-upstream.js';
-import { openSseFrames, openWsFrames, postJson, type ProbeFrame, type WsFrames } from './frame-clients.js';
+import { openSseFrames, openWsFrames, postJson, type ProbeFrame, type SseStream, type WsFrames } from './frame-clients.js';
 import { createHistogram } from './histogram.js';
 import type { ProbeResult, Wire } from './types.js';
 
@@ -219,6 +219,71 @@ export async function probeDisconnects(port: number, upstream: FakeUpstream, wir
     } finally {
       ws?.close();
     }
+  }
+  return results;
+}
+
+/** A first frame of `streamId` after `lastSeq` from a new connection: resolves with reconnect start → that frame. */
+function resumeSample(port: number, wire: 'sse' | 'ws', resume: { streamId: string; token: string; lastSeq: number }): Promise<{ ms: number }> {
+  return withTimeout((resolve, reject) => {
+    const began = performance.now();
+    let leave: () => void = () => {};
+    const onFrame = (frame: ProbeFrame, now: number) => {
+      if (frame.streamId !== resume.streamId || (frame.seq ?? -1) <= resume.lastSeq) return;
+      if (frame.type === 'error') reject(new Error(`error frame ${String(frame.code)}`));
+      else resolve({ ms: now - began });
+    };
+    if (wire === 'sse') {
+      const stream = openSseFrames(port, undefined, onFrame, (error) => error && error !== 'closed' && reject(new Error(error)), resume);
+      leave = () => stream.close();
+    } else {
+      let ws: WsFrames | undefined;
+      let left = false;
+      openWsFrames(port).then((open) => {
+        ws = open;
+        if (left) return open.close();
+        open.onFrame(onFrame);
+        open.send({ type: 'resume', ...resume });
+      }, reject);
+      leave = () => {
+        left = true;
+        ws?.close();
+      };
+    }
+    return () => leave();
+  }, `${wire} resume`);
+}
+
+/**
+ * Resume latency (issue #9): a stream keeps generating with a resume window and no viewer;
+ * each sample opens a new connection (a GET with Last-Event-ID, or a new WebSocket and its
+ * `resume`) from a few frames back, and the figure is the time from the start of that
+ * reconnect to the first replayed frame.
+ */
+export async function probeResumes(port: number, wires: ('sse' | 'ws')[], count: number): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = [];
+  const body = { messages: [{ role: 'user', content: 'Tell me a long story.' }], options: { simulate: { tokens: 1_000_000 }, resumeGraceMs: 60_000 } };
+  let resume: { streamId: string; token: string; lastSeq: number } | undefined;
+  let token = '';
+  const first = await new Promise<SseStream>((resolve, reject) => {
+    const stream: SseStream = openSseFrames(
+      port,
+      body,
+      (frame) => {
+        if (frame.type === 'start') token = frame.approvalToken ?? '';
+        if (frame.streamId && (frame.seq ?? 0) >= 10 && !resume) {
+          resume = { streamId: frame.streamId, token, lastSeq: (frame.seq ?? 0) - 5 };
+          resolve(stream);
+        }
+      },
+      (error) => !resume && reject(new Error(error ?? 'the stream ended')),
+    );
+  });
+  first.close();
+  for (const wire of wires) {
+    results.push(
+      await collect('resume', wire, wire === 'sse' ? 'new GET with Last-Event-ID → first replayed frame' : 'new socket + resume frame → first replayed frame', count, 'a running stream with a resume window; 5 frames back', () => resumeSample(port, wire, resume!)),
+    );
   }
   return results;
 }

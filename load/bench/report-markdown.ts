@@ -55,7 +55,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   const m = results.machine;
   const streams = results.results.filter((r): r is StreamResult => r.kind === 'stream');
   const idle = results.results.filter((r): r is IdleResult => r.kind === 'idle');
-  const probes = results.results.filter((r): r is ProbeResult => r.kind === 'approval' || r.kind === 'disconnect');
+  const probes = results.results.filter((r): r is ProbeResult => r.kind === 'approval' || r.kind === 'disconnect' || r.kind === 'resume');
   const out: string[] = [];
   out.push(`# tokenwire bench: ${results.name}${results.quick ? ' (quick)' : ''}`);
   out.push('');

@@ -14,7 +14,7 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 import { hasWebSocket } from './frame-clients.js';
 import { measureIdle } from './measure-idle.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { probeApprovals, probeDisconnects } from './probes.js';
+import { probeApprovals, probeDisconnects, probeResumes } from './probes.js';
 import { installCleanup, killAllNow } from './processes.js';
 import { machineInfo } from './proc-stats.js';
 import { builtRunner, ROOT, startServerProcess, tsxRunner, type Runner, type ServerProcess } from './servers.js';
@@ -134,6 +134,12 @@ async function main(): Promise<void> {
       }
     }
 
+    const keepProbes = (results: ProbeResult[]) => {
+      for (const r of results) {
+        probes.push(r);
+        say(`    ${r.wire} ${r.variant}: p50 ${n(r.ms.p50, 2)} ms, p99 ${n(r.ms.p99, 2)} ms (${r.samples} samples, ${r.failures} failed${r.errors[0] ? `: ${r.errors[0]}` : ''})`);
+      }
+    };
     const phases: [string, () => Promise<void>][] = [
       [
         `latency: ${options.levels.join(' → ')} streams × ${options.rate} tok/s`,
@@ -143,10 +149,14 @@ async function main(): Promise<void> {
         'approval round trip (tokenwire)',
         async () => {
           if (options.approvals === 0) return;
-          for (const r of await probeApprovals(lat[0].port, wires, options.approvals)) {
-            probes.push(r);
-            say(`    ${r.wire} ${r.variant}: p50 ${n(r.ms.p50, 2)} ms, p99 ${n(r.ms.p99, 2)} ms (${r.samples} samples, ${r.failures} failed${r.errors[0] ? `: ${r.errors[0]}` : ''})`);
-          }
+          keepProbes(await probeApprovals(lat[0].port, wires, options.approvals));
+        },
+      ],
+      [
+        'resume latency (tokenwire)',
+        async () => {
+          if (options.approvals === 0) return;
+          keepProbes(await probeResumes(lat[0].port, wires, options.approvals));
         },
       ],
       ...options.throughput.map((level, i): [string, () => Promise<void>] => [
@@ -176,10 +186,7 @@ async function main(): Promise<void> {
         'disconnect → upstream abort (tokenwire with the openai provider against a loopback upstream)',
         async () => {
           if (!abortServer || !upstream) return;
-          for (const r of await probeDisconnects(abortServer.port, upstream, wires, options.disconnects)) {
-            probes.push(r);
-            say(`    ${r.wire} ${r.variant}: p50 ${n(r.ms.p50, 2)} ms, p99 ${n(r.ms.p99, 2)} ms (${r.samples} samples, ${r.failures} failed${r.errors[0] ? `: ${r.errors[0]}` : ''})`);
-          }
+          keepProbes(await probeDisconnects(abortServer.port, upstream, wires, options.disconnects));
           await stop(abortServer);
         },
       ],

@@ -189,7 +189,7 @@ export interface IdleResult {
 }
 
 export interface ProbeResult {
-  kind: 'approval' | 'disconnect';
+  kind: 'approval' | 'disconnect' | 'resume';
   wire: Wire;
   variant: string;
   samples: number;

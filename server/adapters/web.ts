@@ -1,68 +1,79 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
-import { encodeFrameSse, parseWith } from '../../shared/frame-codec.js';
+import { parseWith } from '../../shared/frame-codec.js';
 import { ChatRequest, HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
-import { encodeSse, encodeSseComment } from '../../shared/sse.js';
 import type { Core } from '../core.js';
-import type { Stream, StreamRecord } from '../streams/hub.js';
-import { encodeViewError } from '../transports/sse.js';
+import { cancelStream, decideApproval, findStream, parseResumePoint, streamTokenOfRequest, type StreamAccess } from '../http/stream-requests.js';
+import type { Stream } from '../streams/hub.js';
+import { openView } from '../streams/stream-view.js';
+import { answerWithoutView, runSseView, type SseView } from '../transports/sse-view.js';
 
-const jsonError = (error: TokenwireError): Response =>
-  new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+const jsonError = (error: TokenwireError): Response => json(error.status, error.toJSON());
+
+/** Body bytes a web response queues before the view counts its reader as behind. */
+const HIGH_WATER_BYTES = 64 * 1024;
 
 /**
- * A stream as a web-standard `Response` whose body is the SSE view of it: the same frames,
- * heartbeats and abort-on-disconnect as the Node transport. Backpressure comes from the
- * ReadableStream's queue; past `maxBufferedBytes` the view ends with `slow_consumer`.
+ * A stream as a web-standard `Response` whose body is the shared SSE view (sse-view.ts): the
+ * same frames, resume, heartbeats, coalescing and abort policy as the Express route. The
+ * ReadableStream's byte queue is the backpressure; `signal` (the request's) or a cancelled
+ * body is the client leaving. A view that cannot start answers 204 or its typed error.
  */
-export function streamToResponse(
+export async function streamToResponse(
   stream: Stream,
-  options: { heartbeatMs: number; retryMs: number; maxBufferedBytes: number; signal?: AbortSignal },
-): Response {
+  options: { heartbeatMs: number; retryMs: number; maxBufferedBytes: number; afterSeq?: number; signal?: AbortSignal },
+): Promise<Response> {
+  const afterSeq = options.afterSeq ?? -1;
+  const start = await openView(stream, afterSeq);
+  if (start.status !== 'ok') {
+    const answer = answerWithoutView(start);
+    return new Response(answer.body ?? null, { status: answer.status, headers: answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {} });
+  }
+  if (options.signal?.aborted) {
+    start.detach();
+    // The client left while the log was read: nobody reads this answer (499 is nginx's "client closed request").
+    return new Response(null, { status: 499 });
+  }
   const encoder = new TextEncoder();
-  let cleanup = () => {};
+  let view: SseView | undefined;
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const detach = stream.attachViewer();
         let closed = false;
-        const close = () => {
-          if (closed) return;
-          closed = true;
-          clearInterval(heartbeat);
-          unsubscribe();
-          options.signal?.removeEventListener('abort', close);
-          detach();
-        };
-        cleanup = close;
-        const enqueue = (text: string) => {
-          if (closed) return;
-          controller.enqueue(encoder.encode(text));
-          if ((controller.desiredSize ?? 0) < -options.maxBufferedBytes) {
-            controller.enqueue(encoder.encode(encodeViewError(stream.id, stream.lastSeq, new TokenwireError('slow_consumer'))));
-            controller.close();
-            close();
-          }
-        };
-        const send = (record: StreamRecord) => {
-          enqueue(encodeFrameSse(record.frame, record.json));
-          if (record.frame.type === 'done' && !closed) {
-            controller.close();
-            close();
-          }
-        };
-        const heartbeat = setInterval(() => enqueue(encodeSseComment('hb')), options.heartbeatMs);
-        enqueue(encodeSse({ retry: options.retryMs }));
-        let unsubscribe = () => {};
-        for (const record of stream.readFrom(-1) ?? []) send(record);
-        if (!closed) unsubscribe = stream.subscribe(send);
-        options.signal?.addEventListener('abort', close, { once: true });
+        const requestOnAbort = () => view?.close();
+        view = runSseView(
+          start,
+          {
+            write(chunk) {
+              if (closed) return false;
+              controller.enqueue(encoder.encode(chunk));
+              return (controller.desiredSize ?? 0) > 0;
+            },
+            end(chunk) {
+              if (closed) return;
+              if (chunk) controller.enqueue(encoder.encode(chunk));
+              closed = true;
+              controller.close();
+              options.signal?.removeEventListener('abort', requestOnAbort);
+            },
+            get bufferedBytes() {
+              return Math.max(0, HIGH_WATER_BYTES - (controller.desiredSize ?? 0));
+            },
+          },
+          { heartbeatMs: options.heartbeatMs, retryMs: options.retryMs, maxBufferedBytes: options.maxBufferedBytes, streamId: stream.id, afterSeq },
+        );
+        if (!closed) options.signal?.addEventListener('abort', requestOnAbort, { once: true });
+      },
+      pull() {
+        view?.drain();
       },
       cancel() {
-        cleanup();
+        view?.close();
       },
     },
     // Count bytes, so desiredSize is a byte figure.
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
   );
   return new Response(body, {
     status: 200,
@@ -76,6 +87,23 @@ export function streamToResponse(
   });
 }
 
+const viewOptions = (core: Core) => ({
+  heartbeatMs: core.config.HEARTBEAT_MS,
+  retryMs: core.config.SSE_RETRY_MS,
+  maxBufferedBytes: core.config.MAX_BUFFERED_BYTES,
+});
+
+async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } | { ok: false; error: TokenwireError }> {
+  if (!(request.headers.get('content-type') ?? '').includes('application/json')) {
+    return { ok: false, error: new TokenwireError('invalid_request', 'Send the body as application/json.') };
+  }
+  try {
+    return { ok: true, value: await request.json() };
+  } catch {
+    return { ok: false, error: new TokenwireError('invalid_request', 'The body is not valid JSON.') };
+  }
+}
+
 /**
  * `POST /api/chat` as a `(Request) => Promise<Response>` function: for a Next.js App Router
  * route handler, Hono (`c.req.raw`), Bun.serve or Deno.serve. Bad input gets the same typed
@@ -83,27 +111,57 @@ export function streamToResponse(
  */
 export function createChatHandler(core: Core): (request: Request) => Promise<Response> {
   return async (request) => {
-    if (!(request.headers.get('content-type') ?? '').includes('application/json')) {
-      return jsonError(new TokenwireError('invalid_request', 'Send the body as application/json.'));
-    }
-    let raw: unknown;
-    try {
-      raw = await request.json();
-    } catch {
-      return jsonError(new TokenwireError('invalid_request', 'The body is not valid JSON.'));
-    }
-    const body = parseWith(ChatRequest, raw);
+    const raw = await jsonBody(request);
+    if (!raw.ok) return jsonError(raw.error);
+    const body = parseWith(ChatRequest, raw.value);
     if (!body.ok) return jsonError(new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
     try {
       const stream = core.startChat(body.value, { transport: 'sse' });
-      return streamToResponse(stream, {
-        heartbeatMs: core.config.HEARTBEAT_MS,
-        retryMs: core.config.SSE_RETRY_MS,
-        maxBufferedBytes: core.config.MAX_BUFFERED_BYTES,
-        signal: request.signal,
-      });
+      return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
       return jsonError(toTokenwireError(error));
     }
+  };
+}
+
+/** Who asks, as on the Express routes: the stream token from `X-Stream-Token` or `?token=`. */
+const accessOf = (core: Core, request: Request): StreamAccess => ({
+  // The web adapter has no authenticator hook yet: an anonymous caller shows the stream token.
+  subject: undefined,
+  token: streamTokenOfRequest(request, core.config.AUTH === 'none'),
+});
+
+/**
+ * `GET` and `DELETE /api/streams/:id` as web handlers taking the request and the stream id:
+ * resume over SSE from `Last-Event-ID` (or `?lastSeq=`) and cancel, with the stream's token,
+ * answering exactly as the Express routes do.
+ */
+export function createStreamHandlers(core: Core): {
+  GET(request: Request, streamId: string): Promise<Response>;
+  DELETE(request: Request, streamId: string): Promise<Response>;
+} {
+  return {
+    async GET(request, streamId) {
+      const afterSeq = parseResumePoint(request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastSeq'));
+      if (afterSeq instanceof TokenwireError) return jsonError(afterSeq);
+      const stream = findStream(core, streamId, accessOf(core, request));
+      if (stream instanceof TokenwireError) return jsonError(stream);
+      return streamToResponse(stream, { ...viewOptions(core), afterSeq, signal: request.signal });
+    },
+    async DELETE(request, streamId) {
+      const stream = findStream(core, streamId, accessOf(core, request));
+      if (stream instanceof TokenwireError) return jsonError(stream);
+      return json(200, cancelStream(stream));
+    },
+  };
+}
+
+/** `POST /api/approvals/:callId` as a web handler: the decision with the stream's token, as on the Express route. */
+export function createApprovalHandler(core: Core): (request: Request, callId: string) => Promise<Response> {
+  return async (request, callId) => {
+    const raw = await jsonBody(request);
+    if (!raw.ok) return jsonError(raw.error);
+    const decided = decideApproval(core, callId, raw.value, accessOf(core, request), { subject: undefined, transport: 'http' });
+    return decided instanceof TokenwireError ? jsonError(decided) : json(200, decided);
   };
 }

@@ -3,16 +3,16 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { TokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ApprovalDecisionRequest, ChatRequest } from '../../shared/protocol.js';
+import { ChatRequest } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
-import { mayAccessStream } from '../auth/stream-access.js';
 import { addAuditRoutes } from './audit-routes.js';
 import { createAddressOf } from './client-address.js';
 import { sendHttpError, toHttpError } from './http-errors.js';
 import { identify, identityOf } from './identify.js';
 import { addInteropRoutes } from './interop-routes.js';
-import { serveStreamSse, streamTokenFor } from './sse-view.js';
-import { addStreamRoutes } from './stream-routes.js';
+import { serveStreamSse } from './sse-view.js';
+import { decideApproval } from './stream-requests.js';
+import { accessOf, addStreamRoutes } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
 const DEFAULT_DEMO_DIR_BUILT = fileURLToPath(new URL('../../demo', import.meta.url));
@@ -65,29 +65,9 @@ export function createApp(core: Core): express.Express {
       sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
       return;
     }
-    const body = parseWith(ApprovalDecisionRequest, req.body);
-    if (!body.ok) {
-      sendError(res, new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`));
-      return;
-    }
-    const { callId } = req.params;
-    const token = body.value.token ?? streamTokenFor(core, req);
-    const { subject } = identityOf(res);
-    try {
-      const { streamId } = core.approvals.decide(callId, body.value.decision, {
-        authorize: (id) => {
-          const stream = core.hub.get(id);
-          return stream !== undefined && mayAccessStream(stream, subject, token);
-        },
-        reason: body.value.reason,
-        by: { subject, transport: 'http' },
-      });
-      res.json({ callId, decision: body.value.decision, streamId });
-    } catch (error) {
-      const known = toHttpError(error);
-      if (known.code === 'internal') log.error({ err: error, callId }, 'approval failed');
-      sendError(res, known);
-    }
+    const decided = decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    if (decided instanceof TokenwireError) sendError(res, decided);
+    else res.json(decided);
   });
 
   addStreamRoutes(app, core);

@@ -59,7 +59,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
     });
 
   app.post('/api/ai-sdk/chat', json, (req, res) =>
-    run(res, () => {
+    run(res, async () => {
       if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
       const body = parseWith(AiSdkChatBody, req.body);
       if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
@@ -71,8 +71,8 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
         const owns = (streamId: string) => conversations.get(key)?.streamId === streamId;
-        let continued: ReturnType<typeof decideCall> | undefined;
-        for (const answer of answers) continued = decideCall(core, answer, owns, identityOf(res).subject);
+        let continued: Awaited<ReturnType<typeof decideCall>> | undefined;
+        for (const answer of answers) continued = await decideCall(core, answer, owns, identityOf(res).subject);
         const { stream, callSeq } = continued!;
         return viewUiStream(res, stream, {
           fromSeq: callSeq - 1,
@@ -136,7 +136,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
     });
 
   app.post('/api/ag-ui', json, (req, res) =>
-    run(res, () => {
+    run(res, async () => {
       if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
       const parsed = parseRunAgentInput(req.body);
       if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
@@ -159,8 +159,8 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
         const owns = (streamId: string) => conversations.get(threadKey(input.threadId))?.streamId === streamId;
-        let continued: ReturnType<typeof decideCall> | undefined;
-        for (const decision of decisions) continued = decideCall(core, decision, owns, identityOf(res).subject);
+        let continued: Awaited<ReturnType<typeof decideCall>> | undefined;
+        for (const decision of decisions) continued = await decideCall(core, decision, owns, identityOf(res).subject);
         const { stream, callSeq } = continued!;
         const entry = { streamId: stream.id, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
         conversations.set(key, entry);

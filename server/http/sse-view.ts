@@ -16,7 +16,7 @@ export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Resp
     metrics.resumes.inc({ transport: 'sse' });
     metrics.replayedFrames.inc({ transport: 'sse' }, Math.max(0, stream.lastSeq - afterSeq));
   }
-  serveSse(res, stream, {
+  void serveSse(res, stream, {
     heartbeatMs: config.HEARTBEAT_MS,
     retryMs: config.SSE_RETRY_MS,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,

@@ -24,12 +24,12 @@ export function holdForDecision(source: FrameSource, callId: string): void {
  * conversation owns the call's stream. Returns the stream and the seq of the call's frame, from
  * where the response continues. Throws the gate's errors, or `stream_expired`.
  */
-export function decideCall(
+export async function decideCall(
   core: Pick<Core, 'approvals' | 'hub'>,
   decision: { callId: string; approved: boolean; reason?: string | undefined },
   owns: (streamId: string) => boolean,
   subject?: string | undefined,
-): { stream: Stream; callSeq: number } {
+): Promise<{ stream: Stream; callSeq: number }> {
   const { streamId } = core.approvals.decide(decision.callId, decision.approved ? 'approve' : 'deny', {
     // The conversation id is the capability; a stream bound to a subject also needs that subject.
     authorize: (id) => {
@@ -40,7 +40,8 @@ export function decideCall(
     by: { subject, transport: 'http' },
   });
   const stream = core.hub.get(streamId);
-  const call = stream?.readFrom(-1)?.find(({ frame }) => frame.type === 'tool_call' && frame.callId === decision.callId);
+  const log = await stream?.read(-1);
+  const call = log?.status === 'ok' ? log.records.find(({ frame }) => frame.type === 'tool_call' && frame.callId === decision.callId) : undefined;
   if (!stream || !call) throw new TokenwireError('stream_expired', 'The stream of that tool call is no longer kept.');
   return { stream, callSeq: call.frame.seq };
 }

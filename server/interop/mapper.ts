@@ -1,15 +1,12 @@
 import type { TokenwireError } from '../../shared/errors.js';
 import type { ServerFrame } from '../../shared/protocol.js';
-import type { StreamRecord } from '../streams/hub.js';
+import type { StoreRead, StreamRecord } from '../streams/hub.js';
 
-/**
- * What an interop view needs from a stream: the log, live frames and the viewer count. A small
- * local seam so a change in the hub (issue 9's StreamStore) touches only the adapter below.
- */
+/** What an interop view needs from a stream: the log, live frames and the viewer count. */
 export interface FrameSource {
   readonly id: string;
-  /** Frames with `seq > afterSeq`; undefined when some were dropped (`stream_expired`). */
-  readFrom(afterSeq: number): StreamRecord[] | undefined | Promise<StreamRecord[] | undefined>;
+  /** Frames with `seq > afterSeq`, or why they cannot be had (the hub's `Stream.read`). */
+  read(afterSeq: number): Promise<StoreRead>;
   subscribe(listener: (record: StreamRecord) => void): () => void;
   attachViewer(): () => void;
 }

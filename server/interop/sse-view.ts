@@ -127,9 +127,10 @@ export async function serveMappedSse<E>(res: ServerResponse, source: FrameSource
   // whether the store answers at once or later.
   const unsubscribe = source.subscribe((record) => (following ? deliver(record, false) : early.push(record)));
 
-  const backlog = await source.readFrom(options.fromSeq);
+  const read = await source.read(options.fromSeq);
   if (ended) return;
-  if (!backlog) return end(mapper.fail(new TokenwireError('stream_expired', 'The frames after that event are no longer kept.')));
+  if (read.status !== 'ok') return end(mapper.fail(new TokenwireError('stream_expired', 'The frames after that event are no longer kept.')));
+  const backlog = read.records;
   const replay = [...backlog, ...early.filter((r) => r.frame.seq > (backlog.at(-1)?.frame.seq ?? options.fromSeq))];
   let opened = false;
   res.cork();

@@ -1,10 +1,9 @@
 import { TokenwireError } from '../../shared/errors.js';
 import { newApprovalToken, newStreamId } from '../../shared/ids.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION, type FrameBody, type ServerFrame, type Transport } from '../../shared/protocol.js';
-import type { Logger } from '../log.js';
-import { createMemoryLog, type StreamRecord } from './memory-log.js';
+import type { StoreListener, StoreRead, StreamRecord, StreamStore } from './stream-store.js';
 
-export type { StreamRecord };
+export type { StoreRead, StreamRecord };
 
 /** Why a stream's generation was aborted: the engine turns this into its last frames. */
 export type AbortCause = 'client_gone' | 'cancelled' | 'shutdown' | 'slow_consumer';
@@ -16,7 +15,14 @@ export class StreamAbort extends Error {
   }
 }
 
-export type StreamListener = (record: StreamRecord) => void;
+export type StreamListener = StoreListener;
+
+/**
+ * How a viewer left: `left` (its connection closed) starts the stream's resume window, or aborts
+ * at once without one; `dropped` (tokenwire dropped it, `slow_consumer`) never aborts at once:
+ * the client was told to come back (issue #9).
+ */
+export type DetachReason = 'left' | 'dropped';
 
 /** One generation: a numbered log of frames that transports view, and the abort switch for its model request. */
 export interface Stream {
@@ -28,24 +34,32 @@ export interface Stream {
   /** The authenticated subject that started the stream; only it may view or control it. */
   readonly subject: string | undefined;
   readonly createdAt: number;
+  /** The resume window this stream keeps after its last viewer left (ms, already capped). */
+  readonly graceMs: number;
   done: boolean;
   lastSeq: number;
   /** When the generation was aborted (performance.now()), for the disconnect-to-abort figure. */
   abortedAt: number | undefined;
   /** Appends a frame; after `done` it is ignored and returns undefined. */
   append(body: FrameBody): StreamRecord | undefined;
-  readFrom(afterSeq: number): StreamRecord[] | undefined;
+  /** Frames after `afterSeq` from the store, or why they cannot be had. */
+  read(afterSeq: number): Promise<StoreRead>;
+  /** Every frame appended from now on, in order; returns the unsubscribe function. */
   subscribe(listener: StreamListener): () => void;
-  /** A view attaches; when the last one detaches before `done`, generation stops after the grace window. */
-  attachViewer(): () => void;
+  /** A view attaches; when the last one detaches before `done`, generation stops after the resume window. */
+  attachViewer(): (reason?: DetachReason) => void;
   abort(cause: AbortCause): void;
 }
 
 export interface HubOptions {
-  maxFrames: number;
+  /** Where the streams' logs live (server/streams/memory-store.ts by default). */
+  store: StreamStore;
   ttlMs: number;
+  /** The longest resume window a client may ask for; longer asks are cut to it. */
+  maxGraceMs: number;
+  /** The window a stream keeps after tokenwire dropped its last viewer (`slow_consumer`), if its own is shorter. */
+  droppedGraceMs: number;
   maxStreams: number;
-  log: Logger;
   onDone?: (stream: Stream, frame: Extract<ServerFrame, { type: 'done' }>) => void;
 }
 
@@ -53,7 +67,7 @@ export interface CreateStreamOptions {
   model: string;
   transport: Transport;
   clientId?: string | undefined;
-  /** How long to keep generating with no viewer, so the client can resume. 0: abort at once. */
+  /** How long to keep generating with no viewer, so the client can resume. 0: abort at once. Capped at `maxGraceMs`. */
   graceMs?: number | undefined;
   /** The authenticated subject starting it (issue 12); undefined for anonymous use. */
   subject?: string | undefined;
@@ -66,7 +80,7 @@ export interface Hub {
   active(): Stream[];
   abortAll(cause: AbortCause): void;
   readonly size: number;
-  /** Bytes of frames kept in every stream's log (issue 12's retained-bytes metric). */
+  /** Approximate bytes of frames kept in every stream's log (the store's count). */
   retainedBytes(): number;
   close(): void;
 }
@@ -74,7 +88,6 @@ export interface Hub {
 /** Streams by id, each with its log, its viewers and the policy that aborts a stream nobody watches. */
 export function createHub(options: HubOptions): Hub {
   const streams = new Map<string, Stream>();
-  const logs = new Map<string, { readonly bytes: number }>();
   const timers = new Set<NodeJS.Timeout>();
   let live = 0;
 
@@ -88,14 +101,16 @@ export function createHub(options: HubOptions): Hub {
     return timer;
   };
 
-  function create({ model, transport, clientId, graceMs = 0, subject }: CreateStreamOptions): Stream {
+  const { store } = options;
+
+  function create({ model, transport, clientId, graceMs: asked = 0, subject }: CreateStreamOptions): Stream {
     if (live >= options.maxStreams) throw new TokenwireError('too_many_streams');
     live++;
 
     const id = newStreamId();
     const controller = new AbortController();
-    const log = createMemoryLog(options.maxFrames);
-    const listeners = new Set<StreamListener>();
+    const graceMs = Math.min(asked, options.maxGraceMs);
+    store.open(id);
     let viewers = 0;
     let graceTimer: NodeJS.Timeout | undefined;
 
@@ -105,6 +120,7 @@ export function createHub(options: HubOptions): Hub {
       approvalToken: newApprovalToken(),
       subject,
       createdAt: Date.now(),
+      graceMs,
       done: false,
       lastSeq: -1,
       abortedAt: undefined,
@@ -114,31 +130,24 @@ export function createHub(options: HubOptions): Hub {
         // `type` first on the wire, then the stream's coordinates, then the body.
         const frame = Object.assign({ type: body.type, streamId: id, seq }, body) as ServerFrame;
         const record: StreamRecord = { frame, json: JSON.stringify(frame) };
-        log.append(record);
         if (frame.type === 'done') {
           stream.done = true;
           live--;
           if (graceTimer) clearTimeout(graceTimer);
+        }
+        store.append(id, record);
+        if (frame.type === 'done') {
+          store.finish(id);
           later(options.ttlMs, () => {
             streams.delete(id);
-            logs.delete(id);
+            store.expire(id);
           });
           options.onDone?.(stream, frame);
         }
-        for (const listener of listeners) {
-          try {
-            listener(record);
-          } catch (error) {
-            options.log.error({ err: error, streamId: id }, 'stream listener failed');
-          }
-        }
         return record;
       },
-      readFrom: (afterSeq) => log.readFrom(afterSeq),
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+      read: (afterSeq) => store.read(id, afterSeq),
+      subscribe: (listener) => store.follow(id, listener),
       attachViewer() {
         viewers++;
         if (graceTimer) {
@@ -147,12 +156,13 @@ export function createHub(options: HubOptions): Hub {
           graceTimer = undefined;
         }
         let attached = true;
-        return () => {
+        return (reason = 'left') => {
           if (!attached) return;
           attached = false;
           if (--viewers > 0 || stream.done) return;
-          if (graceMs <= 0) stream.abort('client_gone');
-          else graceTimer = later(graceMs, () => viewers === 0 && stream.abort('client_gone'));
+          const windowMs = reason === 'dropped' ? Math.max(graceMs, options.droppedGraceMs) : graceMs;
+          if (windowMs <= 0) stream.abort('client_gone');
+          else graceTimer = later(windowMs, () => viewers === 0 && stream.abort('client_gone'));
         };
       },
       abort(cause) {
@@ -162,7 +172,6 @@ export function createHub(options: HubOptions): Hub {
       },
     };
     streams.set(id, stream);
-    logs.set(id, log);
     stream.append({
       type: 'start',
       protocol: PROTOCOL_VERSION,
@@ -187,11 +196,7 @@ export function createHub(options: HubOptions): Hub {
     get size() {
       return streams.size;
     },
-    retainedBytes() {
-      let total = 0;
-      for (const log of logs.values()) total += log.bytes;
-      return total;
-    },
+    retainedBytes: () => store.retainedBytes,
     close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -4,9 +4,10 @@ import { mayAccessStream, type Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createTokenBuckets } from '../limits/token-bucket.js';
 import type { Stream } from '../streams/hub.js';
+import { viewStartError } from '../streams/stream-view.js';
 import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
 import { createWsSender, type SenderSocket } from './ws-sender.js';
-import { createWsViews } from './ws-views.js';
+import { createWsViews, type WsViews } from './ws-views.js';
 
 /** The socket a session drives: `ws`'s WebSocket, or a test double with the same few members. */
 export interface WsSocket extends SenderSocket {
@@ -92,10 +93,28 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     }
   }
 
-  function view(stream: Stream, afterSeq: number): void {
-    if (!views.view(stream, afterSeq)) {
-      sendError(new TokenwireError('stream_expired', 'The frames after that seq are no longer kept.'), stream.id);
+  /**
+   * Views a stream; one that cannot start is answered at once (issue #9): after `done` with
+   * the `done` frame again, past the end with `resume_ahead`, before what is kept with
+   * `stream_expired` whose `seq` is where a resume can pick up (the first kept seq - 1).
+   */
+  async function view(stream: Stream, afterSeq: number): Promise<void> {
+    let outcome: Awaited<ReturnType<WsViews['view']>>;
+    try {
+      outcome = await views.view(stream, afterSeq);
+    } catch (thrown) {
+      core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
+      return sendError(toTokenwireError(thrown), stream.id);
     }
+    if (ended || outcome.status === 'ok') return;
+    if (outcome.status === 'ended') {
+      if (outcome.done) sender.record(outcome.done);
+      else sendError(new TokenwireError('stream_expired', 'The stream is no longer kept.'), stream.id);
+      return;
+    }
+    const error = viewStartError(outcome) as TokenwireError;
+    const seq = outcome.status === 'ahead' ? outcome.lastSeq : outcome.firstSeq - 1;
+    sender.control(errorFrameJson(error, stream.id, seq));
   }
 
   function start(frame: ClientFrameOf<'start'>): void {
@@ -118,7 +137,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       return;
     }
     own(stream.id);
-    view(stream, -1);
+    void view(stream, -1);
   }
 
   function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): void {
@@ -162,7 +181,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     if (allowed) own(stream.id);
     core.metrics.resumes.inc({ transport: 'ws' });
     core.metrics.replayedFrames.inc({ transport: 'ws' }, Math.max(0, stream.lastSeq - frame.lastSeq));
-    view(stream, frame.lastSeq);
+    void view(stream, frame.lastSeq);
   }
 
   function senderOnOverflow(): void {

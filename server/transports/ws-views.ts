@@ -1,18 +1,23 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { Stream, StreamRecord } from '../streams/hub.js';
+import type { DetachReason, Stream, StreamRecord } from '../streams/hub.js';
+import { openView, type ViewStart } from '../streams/stream-view.js';
 import { errorFrameJson } from './ws-frames.js';
 import type { WsSender } from './ws-sender.js';
 
 /** The streams one socket is viewing: each a catch-up from the log, then live frames, until `done`. */
 export interface WsViews {
-  /** Views a stream from after `afterSeq` (replacing this socket's view of it); false when those frames are no longer kept. */
-  view(stream: Stream, afterSeq: number): boolean;
+  /**
+   * Views a stream from after `afterSeq`, replacing this socket's view of it. Resolves with
+   * how the view started; anything but `ok` leaves no view (the session answers it).
+   */
+  view(stream: Stream, afterSeq: number): Promise<NoView | { status: 'ok' }>;
   has(streamId: string): boolean;
   /** The last seq handed to the sender for a stream, if it is viewed. */
   lastSeq(streamId: string): number | undefined;
   /**
    * Drops every view, discarding what is queued for it, each with a retryable `slow_consumer`
    * error that names the last seq actually written, so a resume from there loses nothing.
+   * The streams keep generating for their window (issue #9).
    */
   dropSlow(): string[];
   /** Detaches every view (the socket closed): the hub's policy decides about the generations. */
@@ -20,12 +25,14 @@ export interface WsViews {
   readonly size: number;
 }
 
+/** How a view that could not start ended: the session answers each (issue #9). */
+export type NoView = Exclude<ViewStart, { status: 'ok' }>;
+
 interface View {
   stream: Stream;
   lastSeq: number;
   ended: boolean;
-  detach: () => void;
-  unsubscribe: () => void;
+  detach: (reason?: DetachReason) => void;
 }
 
 /**
@@ -36,13 +43,12 @@ interface View {
 export function createWsViews(sender: WsSender, showsToken: (streamId: string) => boolean): WsViews {
   const views = new Map<string, View>();
 
-  function end(view: View): void {
+  function end(view: View, reason?: DetachReason): void {
     if (view.ended) return;
     view.ended = true;
     if (views.get(view.stream.id) === view) views.delete(view.stream.id);
-    view.unsubscribe();
-    // The last viewer leaving lets the hub abort the generation (after its resume grace).
-    view.detach();
+    // The last viewer leaving lets the hub abort the generation (after its resume window).
+    view.detach(reason);
   }
 
   function deliver(view: View, record: StreamRecord): void {
@@ -59,24 +65,23 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
   }
 
   return {
-    view(stream, afterSeq) {
+    async view(stream, afterSeq) {
       const previous = views.get(stream.id);
-      // Attach the new view before the old one leaves, so the stream never has zero viewers.
-      const detach = stream.attachViewer();
-      if (previous) end(previous);
-      const backlog = stream.readFrom(afterSeq);
-      if (!backlog) {
-        detach();
-        return false;
-      }
-      const current: View = { stream, lastSeq: afterSeq, ended: false, detach, unsubscribe: () => {} };
+      const current: View = { stream, lastSeq: afterSeq, ended: false, detach: () => {} };
       views.set(stream.id, current);
-      for (const record of backlog) {
-        deliver(current, record);
-        if (current.ended) return true;
+      // openView attaches the new viewer before the old one leaves: the stream never has zero viewers.
+      const opening = openView(stream, afterSeq);
+      if (previous) end(previous);
+      const start = await opening;
+      if (start.status !== 'ok') {
+        end(current);
+        return start;
       }
-      current.unsubscribe = stream.subscribe((record) => deliver(current, record));
-      return true;
+      current.detach = start.detach;
+      // Replaced or the socket closed while the log was read.
+      if (current.ended) start.detach();
+      else start.start((record) => deliver(current, record));
+      return { status: 'ok' };
     },
     has: (streamId) => views.has(streamId),
     lastSeq: (streamId) => views.get(streamId)?.lastSeq,
@@ -85,7 +90,7 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
       for (const view of dropped) {
         const firstDropped = sender.discard(view.stream.id);
         const written = firstDropped !== undefined ? firstDropped - 1 : view.lastSeq;
-        end(view);
+        end(view, 'dropped');
         sender.urgent(errorFrameJson(new TokenwireError('slow_consumer'), view.stream.id, written));
       }
       return dropped.map((view) => view.stream.id);

@@ -5,6 +5,7 @@ import type { ClientFrame, ServerFrame } from '../../shared/protocol.js';
 import { createChatClient, type ChatClient, type Fallback } from '../../client/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { NodeWebSocket, ask, firstToken, nextToolCall, trackingWebSocket, unreachableWebSocket } from './fixtures.js';
+import { loggedFrames } from '../helpers/hub.js';
 
 let server: TestServer;
 const clients: ChatClient[] = [];
@@ -35,7 +36,7 @@ describe('WebSocket transport', () => {
     expect(results.map((r) => r.text.split(' ').length)).toEqual(lengths);
     expect(new Set(results.map((r) => r.streamId)).size).toBe(3);
     for (const [i, r] of results.entries()) {
-      expect(server.core.hub.get(r.streamId!)?.readFrom(-1)?.[0]?.frame).toMatchObject({ type: 'start', transport: 'ws' });
+      expect((await loggedFrames(server.core.hub.get(r.streamId!)))[0]).toMatchObject({ type: 'start', transport: 'ws' });
       expect(streams[i]!.stats().tokens).toBe(lengths[i]);
     }
   });

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -36,8 +37,8 @@ async function open(query: string): Promise<Page> {
   return opened.page;
 }
 
-const frames = (streamId: string): ServerFrame[] => server.core.hub.get(streamId)?.readFrom(-1)?.map((r) => r.frame) ?? [];
-const tokensOf = (streamId: string) => frames(streamId).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
+const frames = (streamId: string): Promise<ServerFrame[]> => loggedFrames(server.core.hub.get(streamId));
+const tokensOf = async (streamId: string) => (await frames(streamId)).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
 const assistantId = async (page: Page) => {
   const item = page.locator('li[data-role="assistant"]').first();
   await item.waitFor();
@@ -57,8 +58,8 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     await waitForText(page, 'status', 'streaming');
     const streamId = await assistantId(page);
     await waitForText(page, 'status', 'ready');
-    expect(await assistantText(page)).toBe(tokensOf(streamId));
-    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(60);
+    expect(await assistantText(page)).toBe(await tokensOf(streamId));
+    expect((await frames(streamId)).filter((f) => f.type === 'token')).toHaveLength(60);
   });
 
   it('approves a tool call: the approval goes back the AI SDK way and tokenwire runs the tool', async () => {
@@ -66,15 +67,15 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     await send(page, "What's the weather in Paris?");
     await waitForText(page, 'tool-state', 'approval-requested');
     const streamId = await assistantId(page);
-    expect(frames(streamId).some((f) => f.type === 'tool_result')).toBe(false);
+    expect((await frames(streamId)).some((f) => f.type === 'tool_result')).toBe(false);
     await screenshot(page, 'ai-sdk-approval');
     await page.getByTestId('approve').click();
     await waitForText(page, 'tool-state', 'output-available');
     await waitForText(page, 'status', 'ready');
-    expect(frames(streamId).find((f) => f.type === 'tool_result')).toMatchObject({ ok: true, result: { city: 'Paris' } });
+    expect((await frames(streamId)).find((f) => f.type === 'tool_result')).toMatchObject({ ok: true, result: { city: 'Paris' } });
     expect(await page.getByTestId('tool-output').textContent()).toContain('"city":"Paris"');
-    expect(await assistantText(page)).toBe(tokensOf(streamId));
-    expect(frames(streamId).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    expect(await assistantText(page)).toBe(await tokensOf(streamId));
+    expect((await frames(streamId)).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
 
   it('resumes the same generation after a reload, from tokenwire’s log', async () => {
@@ -82,7 +83,7 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     await send(page, 'Tell me a long story');
     await waitForText(page, 'status', 'streaming');
     const streamId = await assistantId(page);
-    await waitFor(() => frames(streamId).length > 40, '40 frames');
+    await waitFor(async () => (await frames(streamId)).length > 40, '40 frames');
     const started = server.core.metrics.streamsStarted;
     const before = (await started.get()).values.reduce((n, v) => n + v.value, 0);
     await page.reload();
@@ -90,10 +91,10 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     // useChat({ resume: true }) calls GET /api/ai-sdk/chat/:id/stream on mount.
     await waitForText(page, 'status', 'streaming');
     expect(await assistantId(page)).toBe(streamId);
-    expect(frames(streamId).some((f) => f.type === 'done')).toBe(false);
+    expect((await frames(streamId)).some((f) => f.type === 'done')).toBe(false);
     await waitForText(page, 'status', 'ready', 15_000);
-    expect(await assistantText(page)).toBe(tokensOf(streamId));
-    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(600);
+    expect(await assistantText(page)).toBe(await tokensOf(streamId));
+    expect((await frames(streamId)).filter((f) => f.type === 'token')).toHaveLength(600);
     // The reload resumed the stream; it did not start another generation.
     expect((await started.get()).values.reduce((n, v) => n + v.value, 0)).toBe(before);
   });
@@ -105,8 +106,8 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     const streamId = await assistantId(page);
     await page.getByTestId('stop').click();
     await waitForText(page, 'status', 'ready');
-    const done = await waitFor(() => frames(streamId).find((f) => f.type === 'done'), 'done');
+    const done = await waitFor(async () => (await frames(streamId)).find((f) => f.type === 'done'), 'done');
     expect(done).toMatchObject({ reason: 'cancelled' });
-    expect(frames(streamId).filter((f) => f.type === 'token').length).toBeLessThan(5000);
+    expect((await frames(streamId)).filter((f) => f.type === 'token').length).toBeLessThan(5000);
   });
 });

@@ -1,8 +1,8 @@
 /** Waits for something to happen, by polling a condition; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | false | null, what: string, timeoutMs = 5_000): Promise<T> {
+export async function waitFor<T>(check: () => T | undefined | false | null | Promise<T | undefined | false | null>, what: string, timeoutMs = 5_000): Promise<T> {
   const started = Date.now();
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -1,5 +1,6 @@
 import { EventType, HttpAgent, type BaseEvent, type Event as AgUiEvent, type Message } from '@ag-ui/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
@@ -15,8 +16,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-const frames = (streamId: string): ServerFrame[] => server!.core.hub.get(streamId)!.readFrom(-1)!.map((r) => r.frame);
-const tokensOf = (streamId: string) => frames(streamId).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
+const frames = (streamId: string): Promise<ServerFrame[]> => loggedFrames(server!.core.hub.get(streamId));
+const tokensOf = async (streamId: string) => (await frames(streamId)).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
 const user = (content: string): Message => ({ id: `u-${content.length}`, role: 'user', content });
 const textOf = (events: AgUiEvent[]) => events.flatMap((e) => (e.type === EventType.TEXT_MESSAGE_CONTENT ? [(e as { delta: string }).delta] : [])).join('');
 
@@ -50,7 +51,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
     expect(types[1]).toBe(EventType.TEXT_MESSAGE_START);
     expect(types.filter((t) => t === EventType.TEXT_MESSAGE_CONTENT)).toHaveLength(30);
     expect(types.slice(-2)).toEqual([EventType.TEXT_MESSAGE_END, EventType.RUN_FINISHED]);
-    const done = frames(streamId).at(-1) as Extract<ServerFrame, { type: 'done' }>;
+    const done = (await frames(streamId)).at(-1) as Extract<ServerFrame, { type: 'done' }>;
     expect(a.events.at(-1)).toEqual({
       type: EventType.RUN_FINISHED,
       threadId: 'thread-chat',
@@ -58,7 +59,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
       outcome: { type: 'success' },
       usage: [{ model: 'tokenwire-sim-1', inputTokens: done.usage!.promptTokens, outputTokens: 30, totalTokens: done.usage!.totalTokens }],
     });
-    expect(result.newMessages).toEqual([expect.objectContaining({ role: 'assistant', content: tokensOf(streamId) })]);
+    expect(result.newMessages).toEqual([expect.objectContaining({ role: 'assistant', content: await tokensOf(streamId) })]);
   });
 
   it('a tool that needs approval ends the run with an interrupt; a resume run approves it through the gate', async () => {
@@ -66,7 +67,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
     const a = agent('thread-tool', "What's the weather in Paris?");
     await a.http.runAgent({ runId: 'run-ask', forwardedProps: { tools: ['get_weather'] } }, a.subscriber);
     const streamId = a.streams[0]!;
-    const call = frames(streamId).find((f) => f.type === 'tool_call') as Extract<ServerFrame, { type: 'tool_call' }>;
+    const call = (await frames(streamId)).find((f) => f.type === 'tool_call') as Extract<ServerFrame, { type: 'tool_call' }>;
     expect(a.events.map((e) => e.type)).toEqual([EventType.RUN_STARTED, EventType.TOOL_CALL_START, EventType.TOOL_CALL_ARGS, EventType.TOOL_CALL_END, EventType.RUN_FINISHED]);
     expect(a.events[2]).toMatchObject({ toolCallId: call.callId, delta: '{"city":"Paris"}' });
     expect(a.http.pendingInterrupts).toEqual([
@@ -89,7 +90,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
     expect(a.events[1]).toMatchObject({ type: EventType.TOOL_CALL_RESULT, toolCallId: call.callId });
     expect(JSON.parse((a.events[1] as { content: string }).content)).toMatchObject({ city: 'Paris' });
     expect(a.events.at(-1)).toMatchObject({ type: EventType.RUN_FINISHED, outcome: { type: 'success' } });
-    expect(textOf(a.events)).toBe(tokensOf(streamId));
+    expect(textOf(a.events)).toBe(await tokensOf(streamId));
     expect(a.http.pendingInterrupts).toEqual([]);
     expect(a.http.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
   });
@@ -120,7 +121,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
     const stranger = await resume('another-thread');
     expect(stranger.status).toBe(403);
     const streamId = a.streams[0]!;
-    await waitFor(() => frames(streamId).some((f) => f.type === 'tool_result'), 'the approval to expire');
+    await waitFor(async () => (await frames(streamId)).some((f) => f.type === 'tool_result'), 'the approval to expire');
     const late = await resume('thread-expire');
     expect(late.status).toBe(410);
     expect((await late.json()).error.code).toBe('approval_expired');
@@ -170,8 +171,8 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
     // The resumed run re-opens the message it was in, then goes on after that seq.
     expect(a.events[0]).toMatchObject({ type: EventType.RUN_STARTED, runId: 'run-resume' });
     expect(a.events[1]).toMatchObject({ type: EventType.TEXT_MESSAGE_START, messageId: `${streamId}-1` });
-    expect(textOf(before) + textOf(a.events)).toBe(tokensOf(streamId));
-    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(300);
+    expect(textOf(before) + textOf(a.events)).toBe(await tokensOf(streamId));
+    expect((await frames(streamId)).filter((f) => f.type === 'token')).toHaveLength(300);
     expect(a.events.at(-1)).toMatchObject({ type: EventType.RUN_FINISHED, outcome: { type: 'success' } });
   });
 

@@ -1,5 +1,6 @@
 import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
@@ -27,9 +28,9 @@ async function readAll(stream: ReadableStream<UIMessageChunk>, message?: UIMessa
   return { chunks, message: last! };
 }
 
-const frames = (streamId: string): ServerFrame[] => server!.core.hub.get(streamId)!.readFrom(-1)!.map((r) => r.frame);
+const frames = (streamId: string): Promise<ServerFrame[]> => loggedFrames(server!.core.hub.get(streamId));
 const textOf = (message: UIMessage) => message.parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');
-const tokensOf = (streamId: string) => frames(streamId).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
+const tokensOf = async (streamId: string) => (await frames(streamId)).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
 const toolPart = (message: UIMessage) => message.parts.find((p) => p.type.startsWith('tool-')) as Record<string, unknown> & { state: string };
 
 describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
@@ -44,7 +45,7 @@ describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const body = await response.text();
     const streamId = response.headers.get('x-tokenwire-stream-id')!;
-    const [t1, t2, t3] = frames(streamId).filter((f) => f.type === 'token') as Extract<ServerFrame, { type: 'token' }>[];
+    const [t1, t2, t3] = (await frames(streamId)).filter((f) => f.type === 'token') as Extract<ServerFrame, { type: 'token' }>[];
     // The exact bytes: the id rides on the last chunk a frame produced; [DONE] ends it.
     expect(body).toBe(
       [
@@ -69,7 +70,7 @@ describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
     });
     const { chunks, message } = await readAll(stream);
     expect(message.role).toBe('assistant');
-    expect(textOf(message)).toBe(tokensOf(message.id));
+    expect(textOf(message)).toBe(await tokensOf(message.id));
     expect(textOf(message).length).toBeGreaterThan(40);
     expect(chunks.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
   });
@@ -134,7 +135,7 @@ describe('AI SDK tool approval through tokenwire’s approval gate', () => {
     expect(runs).toEqual([{ name: 'get_weather', args: { city: 'Paris' } }]);
     expect(toolPart(second.message)).toMatchObject({ state: 'output-available', output: { city: 'Paris' } });
     expect(second.message.id).toBe(streamId);
-    expect(textOf(second.message)).toBe(tokensOf(streamId));
+    expect(textOf(second.message)).toBe(await tokensOf(streamId));
     expect(second.chunks.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
   });
 
@@ -186,7 +187,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
       if (value?.type === 'start') streamId = value.messageId!;
     }
     controller.abort();
-    const done = await waitFor(() => frames(streamId).find((f) => f.type === 'done'), 'done');
+    const done = await waitFor(async () => (await frames(streamId)).find((f) => f.type === 'done'), 'done');
     expect(done).toMatchObject({ reason: 'cancelled' });
   });
 
@@ -202,7 +203,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
     controller.abort();
     const response = await fetch(`${server.url}/api/ai-sdk/chat/chat-cancel/stream`, { method: 'DELETE' });
     expect(await response.json()).toEqual({ ok: true, cancelled: true });
-    expect(await waitFor(() => frames(streamId).find((f) => f.type === 'done'), 'done')).toMatchObject({ reason: 'cancelled' });
+    expect(await waitFor(async () => (await frames(streamId)).find((f) => f.type === 'done'), 'done')).toMatchObject({ reason: 'cancelled' });
   });
 
   it('reconnectToStream replays the whole message from the log, then follows it live; 204 once it is done', async () => {
@@ -225,8 +226,8 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
     const resumed = await chat.reconnectToStream({ chatId: 'chat-resume' });
     const { message, chunks } = await readAll(resumed!);
     expect(message.id).toBe(streamId);
-    expect(textOf(message)).toBe(tokensOf(streamId));
-    expect(frames(streamId).filter((f) => f.type === 'token')).toHaveLength(120);
+    expect(textOf(message)).toBe(await tokensOf(streamId));
+    expect((await frames(streamId)).filter((f) => f.type === 'token')).toHaveLength(120);
     expect(chunks.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
     expect(await chat.reconnectToStream({ chatId: 'chat-resume' })).toBeNull();
     expect(await chat.reconnectToStream({ chatId: 'never-started' })).toBeNull();
@@ -242,7 +243,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
     const reader = stream.getReader();
     const { value } = await reader.read();
     const streamId = (value as { messageId: string }).messageId;
-    await waitFor(() => frames(streamId).length > 12, '12 frames');
+    await waitFor(async () => (await frames(streamId)).length > 12, '12 frames');
     controller.abort();
     const response = await fetch(`${server.url}/api/ai-sdk/chat/chat-leid/stream`, { headers: { 'last-event-id': '10' } });
     const text = await response.text();
@@ -251,7 +252,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
       `data: {"type":"start","messageId":"${streamId}"}`,
       'data: {"type":"start-step"}',
       'data: {"type":"text-start","id":"text-1"}',
-      `id: 11\ndata: ${JSON.stringify({ type: 'text-delta', id: 'text-1', delta: (frames(streamId)[11] as { text: string }).text })}`,
+      `id: 11\ndata: ${JSON.stringify({ type: 'text-delta', id: 'text-1', delta: ((await frames(streamId))[11] as { text: string }).text })}`,
     ]);
     const deltas = lines.filter((l) => l.includes('"text-delta"'));
     expect(deltas).toHaveLength(400 - 10);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrameOf } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import type { Reply } from '../helpers/fake-openai.js';
@@ -50,7 +51,7 @@ describe('the openai provider, retries: bounded by UPSTREAM_MAX_RETRY_WAIT_MS an
     const stream = t.server.core.hub.get(start.streamId)!;
     await waitFor(() => stream.done, 'the stream to end', 2_000);
     expect(performance.now() - leftAt).toBeLessThan(200);
-    expect(stream.readFrom(-1)?.at(-1)?.frame).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await loggedFrames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
   });
 
   it('a Retry-After beyond UPSTREAM_MAX_RETRY_WAIT_MS ends the stream at once with upstream_rate_limited and the wait', async () => {

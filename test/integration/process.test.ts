@@ -1,36 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postSse } from '../helpers/sse-client.js';
+import { runServerProcess } from '../helpers/server-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** Runs the real entry point in its own process, as `npm start` does after a build. */
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', () => {
-      const url = /"url":"(http:[^"]+)"/.exec(stdout)?.[1];
-      if (url) resolve(url);
-    });
-    void exited.then(() => reject(new Error(`exited before listening: ${stderr}`)));
-  });
-  listening.catch(() => {});
-  return { child, exited, listening, output: () => ({ stdout, stderr }) };
+  const proc = runServerProcess(env);
+  children.push(proc.child);
+  return proc;
 }
 
 describe('the server process', () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/events.js';
+import { loggedFrames } from '../helpers/hub.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -77,7 +78,7 @@ describe('POST /api/chat over SSE (simulated model)', () => {
     session.disconnect();
     await waitFor(() => stream?.signal.aborted, 'the stream to abort');
     await waitFor(() => stream?.done, 'the stream to finish');
-    expect(stream?.readFrom(-1)?.at(-1)?.frame).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await loggedFrames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
   });
 
   it('on shutdown ends open streams with server_shutdown, then done, and aborts the model', async () => {

@@ -5,6 +5,7 @@ import { waitFor } from '../helpers/events.js';
 import { recordingTools, startServerWithTools } from '../helpers/recording-tools.js';
 import type { TestServer } from '../helpers/server.js';
 import { connectWs, framesOf, textOf, type WsTestClient } from '../helpers/ws-client.js';
+import { loggedFrames } from '../helpers/hub.js';
 
 let server: TestServer | undefined;
 const clients: WsTestClient[] = [];
@@ -40,7 +41,7 @@ describe('WebSocket backpressure (a real client that stops reading)', () => {
   it('keeps the bytes queued for a reader that stopped under MAX_BUFFERED_BYTES while the stream keeps producing, then drops it with slow_consumer', async () => {
     const bound = 65_536;
     const running = await startServerWithTools(
-      { SIM_TOKENS_PER_SECOND: RATE, MAX_BUFFERED_BYTES: String(bound), STREAM_MAX_FRAMES: '1000000' },
+      { SIM_TOKENS_PER_SECOND: RATE, MAX_BUFFERED_BYTES: String(bound), STREAM_MAX_FRAMES: '1000000', STREAM_MAX_BYTES: String(1 << 30), STREAMS_MAX_RETAINED_BYTES: String(1 << 30) },
       { tools: recordingTools().registry },
     );
     server = running;
@@ -93,7 +94,7 @@ describe('WebSocket backpressure (a real client that stops reading)', () => {
   }, 45_000);
 
   it('coalesces queued tokens for a reader that falls behind: fewer frames, the same text, seqs only rising', async () => {
-    const running = await startServerWithTools({ SIM_TOKENS_PER_SECOND: RATE, STREAM_MAX_FRAMES: '1000000' }, { tools: recordingTools().registry });
+    const running = await startServerWithTools({ SIM_TOKENS_PER_SECOND: RATE, STREAM_MAX_FRAMES: '1000000', STREAM_MAX_BYTES: String(1 << 30), STREAMS_MAX_RETAINED_BYTES: String(1 << 30) }, { tools: recordingTools().registry });
     server = running;
     const c = await connectWs(running.url);
     clients.push(c);
@@ -110,7 +111,7 @@ describe('WebSocket backpressure (a real client that stops reading)', () => {
     expect(done).toMatchObject({ reason: 'cancelled' });
 
     const got = framesOf(c.frames, done.streamId);
-    const sent = (running.core.hub.get(done.streamId)?.readFrom(-1) ?? []).map((r) => r.frame);
+    const sent = await loggedFrames(running.core.hub.get(done.streamId));
     const sentTokens = sent.filter((f) => f.type === 'token').length;
     expect(got.filter((f) => f.type === 'token').length).toBeLessThan(sentTokens);
     expect(textOf(got)).toBe(textOf(sent));

@@ -4,6 +4,7 @@ import type { ServerFrameOf } from '../../shared/protocol.js';
 import { once, waitFor } from '../helpers/events.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs, framesOf, refusedUpgrade, wsUrl, type WsTestClient } from '../helpers/ws-client.js';
+import { loggedFrames } from '../helpers/hub.js';
 
 let server: TestServer | undefined;
 const clients: WsTestClient[] = [];
@@ -126,7 +127,7 @@ describe('WebSocket on /ws (real sockets, simulated model)', () => {
     const stream = server.core.hub.get(token.streamId);
     c.ws.close();
     await waitFor(() => stream?.done, 'the stream to end');
-    expect(stream?.readFrom(-1)?.at(-1)?.frame).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await loggedFrames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
   });
 
   it('resumes a stream on a new socket within its grace window, from the last seq seen', async () => {

@@ -1,12 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../server/log.js';
-import { createHub, StreamAbort, type Hub } from '../../server/streams/hub.js';
-import { createMemoryLog } from '../../server/streams/memory-log.js';
+import { StreamAbort, type Hub, type HubOptions } from '../../server/streams/hub.js';
+import { createTestHub } from '../helpers/hub.js';
 
-const log = createLogger({ LOG_LEVEL: 'silent' });
 let hub: Hub;
-const make = (over: Partial<Parameters<typeof createHub>[0]> = {}) =>
-  (hub = createHub({ maxFrames: 100, ttlMs: 1_000, maxStreams: 10, log, ...over }));
+const make = (over: Partial<HubOptions> = {}) => (hub = createTestHub(over));
 
 afterEach(() => {
   hub?.close();
@@ -14,10 +11,11 @@ afterEach(() => {
 });
 
 describe('stream hub', () => {
-  it('numbers frames from the start frame on, stamps the stream id, and serialises once', () => {
+  it('numbers frames from the start frame on, stamps the stream id, and serialises once', async () => {
     const stream = make().create({ model: 'm', transport: 'sse' });
     stream.append({ type: 'token', text: 'a' });
-    const records = stream.readFrom(-1) ?? [];
+    const read = await stream.read(-1);
+    const records = read.status === 'ok' ? read.records : [];
     expect(records.map((r) => [r.frame.type, r.frame.seq])).toEqual([['start', 0], ['token', 1]]);
     expect(records[1]?.json).toBe(`{"type":"token","streamId":"${stream.id}","seq":1,"text":"a"}`);
     expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 2 });
@@ -32,15 +30,6 @@ describe('stream hub', () => {
     expect(stream.append({ type: 'done', reason: 'error' })).toBeUndefined();
     expect(seen).toEqual(['done']);
     expect(stream.done).toBe(true);
-  });
-
-  it('replays from any seq it still has, and says when frames were dropped', () => {
-    const log10 = createMemoryLog(10);
-    for (let seq = 0; seq < 25; seq++) {
-      log10.append({ frame: { type: 'token', streamId: 's', seq, text: String(seq) }, json: '' });
-    }
-    expect(log10.readFrom(23)?.map((r) => r.frame.seq)).toEqual([24]);
-    expect(log10.readFrom(0)).toBeUndefined();
   });
 
   it('aborts at once when the last viewer leaves and no grace window was asked for', () => {
@@ -65,6 +54,29 @@ describe('stream hub', () => {
     expect(stream.signal.aborted).toBe(false);
     back();
     vi.advanceTimersByTime(500);
+    expect(stream.signal.aborted).toBe(true);
+  });
+
+  it('cuts a resume window longer than maxGraceMs down to it', () => {
+    vi.useFakeTimers();
+    const stream = make({ maxGraceMs: 1_000 }).create({ model: 'm', transport: 'sse', graceMs: 600_000 });
+    stream.attachViewer()();
+    vi.advanceTimersByTime(999);
+    expect(stream.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(stream.signal.aborted).toBe(true);
+  });
+
+  it('never aborts at once when tokenwire dropped the last viewer (slow_consumer): the stream keeps a window to resume in', () => {
+    vi.useFakeTimers();
+    const stream = make({ droppedGraceMs: 2_000 }).create({ model: 'm', transport: 'sse' });
+    stream.attachViewer()('dropped');
+    expect(stream.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1_999);
+    const back = stream.attachViewer();
+    vi.advanceTimersByTime(5_000);
+    expect(stream.signal.aborted).toBe(false);
+    back('left');
     expect(stream.signal.aborted).toBe(true);
   });
 

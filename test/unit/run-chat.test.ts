@@ -4,7 +4,8 @@ import { runChat, type EngineDeps } from '../../server/engine/run-chat.js';
 import { createLogger } from '../../server/log.js';
 import { createMetrics } from '../../server/metrics.js';
 import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
-import { createHub, type Hub } from '../../server/streams/hub.js';
+import type { Hub } from '../../server/streams/hub.js';
+import { createTestHub, loggedFrames } from '../helpers/hub.js';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest } from '../../shared/protocol.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
@@ -14,7 +15,7 @@ let hub: Hub;
 afterEach(() => hub?.close());
 
 function setup(provider: ModelProvider) {
-  hub = createHub({ maxFrames: 1000, ttlMs: 1000, maxStreams: 10, log });
+  hub = createTestHub();
   const metrics = createMetrics();
   const deps: EngineDeps = {
     provider,
@@ -30,8 +31,7 @@ function setup(provider: ModelProvider) {
 }
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'hi' }] };
-const frames = (stream: { readFrom(n: number): { frame: { type: string } }[] | undefined }) =>
-  (stream.readFrom(-1) ?? []).map((r) => r.frame);
+const frames = loggedFrames;
 
 async function* events(...list: ModelEvent[]): AsyncIterable<ModelEvent> {
   yield* list;
@@ -42,7 +42,7 @@ describe('runChat', () => {
     const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
     const { stream, deps } = setup(scriptedProvider([() => events({ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'finish', reason: 'stop', usage })]));
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream)).toEqual([
+    expect(await frames(stream)).toEqual([
       expect.objectContaining({ type: 'start' }),
       expect.objectContaining({ type: 'token', text: 'a' }),
       expect.objectContaining({ type: 'token', text: 'b' }),
@@ -60,7 +60,7 @@ describe('runChat', () => {
       ]),
     );
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(-2)).toEqual([
+    expect((await frames(stream)).slice(-2)).toEqual([
       expect.objectContaining({ type: 'error', code: 'upstream_error', retryable: true }),
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
@@ -75,7 +75,7 @@ describe('runChat', () => {
       ]),
     );
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    const error = frames(stream).find((f) => f.type === 'error') as unknown as { code: string; message: string };
+    const error = (await frames(stream)).find((f) => f.type === 'error') as unknown as { code: string; message: string };
     expect(error.code).toBe('internal');
     expect(error.message).not.toContain('secret');
   });
@@ -93,7 +93,7 @@ describe('runChat', () => {
     );
     abort = () => stream.abort('client_gone');
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await frames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
     expect((await metrics.tokensAfterDisconnect.get()).values[0]?.value).toBe(1);
   });
 
@@ -110,7 +110,7 @@ describe('runChat', () => {
     );
     stop = () => stream.abort('shutdown');
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(-2)).toEqual([
+    expect((await frames(stream)).slice(-2)).toEqual([
       expect.objectContaining({ type: 'error', code: 'server_shutdown', retryable: true }),
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
@@ -122,7 +122,7 @@ describe('runChat', () => {
       scriptedProvider([() => events({ type: 'reasoning', text: 'think' }, { type: 'text', text: 'Yes' }, { type: 'finish', reason: 'stop', usage })]),
     );
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(1)).toEqual([
+    expect((await frames(stream)).slice(1)).toEqual([
       expect.objectContaining({ type: 'reasoning', text: 'think' }),
       expect.objectContaining({ type: 'token', text: 'Yes' }),
       expect.objectContaining({ type: 'done', reason: 'stop', usage }),
@@ -132,7 +132,7 @@ describe('runChat', () => {
   it('a turn that ends without a finish is an upstream_error, never a stop', async () => {
     const { stream, deps } = setup(scriptedProvider([() => events({ type: 'text', text: 'cut' })]));
     await runChat(stream, request, { tools: [], specs: [] }, deps);
-    expect(frames(stream).slice(-2)).toEqual([
+    expect((await frames(stream)).slice(-2)).toEqual([
       expect.objectContaining({ type: 'error', code: 'upstream_error' }),
       expect.objectContaining({ type: 'done', reason: 'error' }),
     ]);
@@ -144,8 +144,8 @@ describe('runChat', () => {
     ]);
     const { stream, deps } = setup(provider);
     await runChat(stream, request, { tools: [], specs: [{ name: 'lookup', description: 'd', parameters: {} }] }, deps);
-    expect(frames(stream).map((f) => f.type)).toEqual(['start', 'done']);
-    expect(frames(stream).at(-1)).toMatchObject({ reason });
+    expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
+    expect((await frames(stream)).at(-1)).toMatchObject({ reason });
     expect(provider.requests).toHaveLength(1);
   });
 });

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../server/metrics.js';
 import { createModelLabel, observeStream } from '../../server/stream-metrics.js';
-import { createHub } from '../../server/streams/hub.js';
-import { createLogger } from '../../server/log.js';
+import { createTestHub } from '../helpers/hub.js';
 
-const hub = () => createHub({ maxFrames: 1_000_000, ttlMs: 60_000, maxStreams: 10, log: createLogger({ LOG_LEVEL: 'silent' }) });
+const hub = () => createTestHub({ ttlMs: 60_000 });
 
 describe('stream metrics', () => {
   it('observes time to first token once and one gap per later token of a turn; a tool round is not a gap', async () => {

@@ -5,7 +5,8 @@ import { runChat, type EngineDeps } from '../../server/engine/run-chat.js';
 import { createLogger } from '../../server/log.js';
 import { createMetrics } from '../../server/metrics.js';
 import type { ModelEvent, ModelProvider, ModelRequest } from '../../server/models/provider.js';
-import { createHub, type Hub, type Stream } from '../../server/streams/hub.js';
+import type { Hub, Stream } from '../../server/streams/hub.js';
+import { createTestHub } from '../helpers/hub.js';
 import { defineTool, ToolError, type Tool, createToolRegistry } from '../../server/tools/registry.js';
 import type { ChatRequest, ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
@@ -46,7 +47,7 @@ function tool(options: { name?: string; needsApproval?: boolean; run?: Tool['run
 }
 
 function setup(provider: ModelProvider & { requests: ModelRequest[] }, tools: Tool[], over: Partial<EngineDeps> = {}) {
-  hub = createHub({ maxFrames: 1000, ttlMs: 1000, maxStreams: 10, log });
+  hub = createTestHub();
   const approvals: ApprovalGate = createApprovalGate();
   const deps: EngineDeps = {
     provider,
@@ -59,12 +60,17 @@ function setup(provider: ModelProvider & { requests: ModelRequest[] }, tools: To
     ...over,
   };
   const stream = hub.create({ model: 'm', transport: 'ws' });
+  // The frames after `start`, as they are appended (the log's read is asynchronous).
+  const seen: ServerFrame[] = [];
+  recorded.set(stream, seen);
+  stream.subscribe((record) => seen.push(record.frame));
   const selected = createToolRegistry(tools).select(tools.map((t) => t.name));
   const run = runChat(stream, request, selected, deps);
   return { stream, approvals: deps.approvals, run, provider };
 }
 
-const frames = (stream: Stream): ServerFrame[] => (stream.readFrom(-1) ?? []).map((r) => r.frame);
+const recorded = new Map<Stream, ServerFrame[]>();
+const frames = (stream: Stream): ServerFrame[] => recorded.get(stream) ?? [];
 const frameOf = <T extends ServerFrame['type']>(stream: Stream, type: T) =>
   waitFor(() => frames(stream).find((f): f is ServerFrameOf<T> => f.type === type), `a ${type} frame`);
 const owner = { authorize: () => true };

@@ -9,6 +9,7 @@ import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { recordingTools, type ToolRun } from '../helpers/recording-tools.js';
+import { loggedFrames } from '../helpers/hub.js';
 
 /** ws-mock's connection (CommonJS, untyped): `send` pushes to `messages`, `sendMsgToServer` emits `message`. */
 interface MockConnection extends EventEmitter {
@@ -257,7 +258,7 @@ describe('WebSocket session (ws-mock)', () => {
     c.conn.closeConnection();
     expect(stream?.signal.aborted).toBe(true);
     await waitFor(() => stream?.done, 'the stream to end');
-    expect(stream?.readFrom(-1)?.at(-1)?.frame).toMatchObject({ type: 'done', reason: 'cancelled' });
+    expect((await loggedFrames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'cancelled' });
   });
 
   it('lets another socket resume after a close within the grace window, from its last seq, with the stream token only', async () => {

@@ -2,15 +2,10 @@
 // Express server. Copy into app/api/chat/route.ts of a Next.js app and fix the import paths
 // (here they point into this repository so the example type-checks with it).
 import { createChatHandler } from '../../../../../server/adapters/web.js';
-import { loadConfig } from '../../../../../server/config.js';
-import { createCore } from '../../../../../server/core.js';
-import { createLogger } from '../../../../../server/log.js';
+import { core } from '../tokenwire.js';
 
 // Streams need the Node.js runtime (timers, long responses) and must never be cached.
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
-
-const config = loadConfig(process.env);
-const core = createCore(config, { log: createLogger(config) });
 
 export const POST = createChatHandler(core);

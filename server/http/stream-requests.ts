@@ -1,0 +1,92 @@
+import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
+import { parseWith } from '../../shared/frame-codec.js';
+import { ApprovalDecisionRequest, HEADERS } from '../../shared/protocol.js';
+import { mayAccessStream } from '../auth/stream-access.js';
+import type { Core } from '../core.js';
+import type { DecidedBy } from '../engine/approvals.js';
+import type { Stream } from '../streams/hub.js';
+
+// Runtime-neutral halves of the stream routes, shared by Express (stream-routes.ts, app.ts)
+// and the web-standard adapter (adapters/web.ts), so both speak the whole protocol alike.
+
+/** Who asks for a stream: the authenticated subject (if any) and the stream token shown (if any). */
+export interface StreamAccess {
+  subject: string | undefined;
+  token: string | undefined;
+}
+
+/** The token in an `Authorization: Bearer <token>` header value, if it has one. */
+export const bearerOf = (authorization: string | null | undefined): string | undefined =>
+  /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+
+/**
+ * The stream token a web-standard request shows: `X-Stream-Token`, else `?token=`; protocol 1's
+ * `Authorization: Bearer` only when `legacyBearer` (AUTH=none), as streamTokenOf on Node's side.
+ */
+export function streamTokenOfRequest(request: Request, legacyBearer: boolean): string | undefined {
+  const header = request.headers.get(HEADERS.streamToken);
+  if (header) return header;
+  const query = new URL(request.url).searchParams.get('token');
+  if (query) return query;
+  return legacyBearer ? bearerOf(request.headers.get('authorization')) : undefined;
+}
+
+/**
+ * The stream `id` names, if the caller may access it (its subject, or for an anonymous stream
+ * its token from the `start` frame): the stream id travels in headers and logs, the token only
+ * to the client that started it. Else `unknown_stream` (404) or `forbidden` (403).
+ */
+export function findStream(core: Pick<Core, 'hub'>, id: string, access: StreamAccess): Stream | TokenwireError {
+  const stream = core.hub.get(id);
+  if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
+  if (!mayAccessStream(stream, access.subject, access.token)) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
+  return stream;
+}
+
+/** The seq a resume starts after, from `Last-Event-ID` (or `?lastSeq=`); none: -1. */
+export function parseResumePoint(raw: string | null | undefined): number | TokenwireError {
+  const text = (raw ?? '-1').trim();
+  if (!/^-?\d{1,15}$/.test(text) || Number(text) < -1) {
+    return new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+  }
+  return Number(text);
+}
+
+/** Cancels a stream at once (issue #9: explicit cancel is always immediate); says whether it was running. */
+export function cancelStream(stream: Stream): { ok: true; cancelled: boolean } {
+  const wasRunning = !stream.done;
+  stream.abort('cancelled');
+  return { ok: true, cancelled: wasRunning };
+}
+
+/**
+ * Decides a tool call for `POST /api/approvals/:callId`: the caller's subject, or the body's
+ * `token` (else the request's stream token), must give access to the call's stream; the audit
+ * trail records `by`. Answers the decision, or a typed error.
+ */
+export function decideApproval(
+  core: Pick<Core, 'hub' | 'approvals' | 'log'>,
+  callId: string,
+  raw: unknown,
+  access: StreamAccess,
+  by: DecidedBy,
+): { callId: string; decision: 'approve' | 'deny'; streamId: string } | TokenwireError {
+  const body = parseWith(ApprovalDecisionRequest, raw);
+  if (!body.ok) return new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`);
+  const token = body.value.token ?? access.token;
+  try {
+    const { streamId } = core.approvals.decide(callId, body.value.decision, {
+      authorize: (id) => {
+        const stream = core.hub.get(id);
+        return stream !== undefined && mayAccessStream(stream, access.subject, token);
+      },
+      reason: body.value.reason,
+      by,
+    });
+    return { callId, decision: body.value.decision, streamId };
+  } catch (error) {
+    const known = toTokenwireError(error);
+    if (known.code === 'internal') core.log.error({ err: error, callId }, 'approval failed');
+    return known;
+  }
+}

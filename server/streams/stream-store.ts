@@ -1,0 +1,41 @@
+import type { ServerFrame } from '../../shared/protocol.js';
+
+/** A frame as kept in a stream's log: the object and its JSON, stringified once for all views. */
+export interface StreamRecord {
+  readonly frame: ServerFrame;
+  readonly json: string;
+}
+
+/**
+ * What a read of a log finds: the records after the asked seq; `expired` when some of them are
+ * no longer kept (`firstSeq` is the first one still held); `unknown` when no log has that id.
+ */
+export type StoreRead =
+  | { status: 'ok'; records: StreamRecord[] }
+  | { status: 'expired'; firstSeq: number }
+  | { status: 'unknown' };
+
+/** Called with each record appended to a followed log, in seq order. */
+export type StoreListener = (record: StreamRecord) => void;
+
+/**
+ * Where streams' logs live: the memory store (default), a Redis store later. Reads may be
+ * asynchronous, so a view follows first, then reads, then drops what it already has by seq
+ * (server/streams/stream-view.ts): no frame falls between the read and the live feed.
+ */
+export interface StreamStore {
+  /** Starts an empty log for a new stream. */
+  open(streamId: string): void;
+  /** Appends a record; followers hear of it (the memory store: before `append` returns). */
+  append(streamId: string, record: StreamRecord): void;
+  /** Records with `seq > afterSeq`, or why they cannot be had. */
+  read(streamId: string, afterSeq: number): Promise<StoreRead>;
+  /** Calls `listener` for every record appended from now on; returns the unfollow function. */
+  follow(streamId: string, listener: StoreListener): () => void;
+  /** The stream has its `done`: its log may now be evicted, oldest finished first. */
+  finish(streamId: string): void;
+  /** Forgets a stream's log (its time to live is over). */
+  expire(streamId: string): void;
+  /** Approximate heap bytes the kept records use. */
+  readonly retainedBytes: number;
+}

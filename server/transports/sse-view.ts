@@ -1,0 +1,164 @@
+import { TokenwireError } from '../../shared/errors.js';
+import { encodeFrameSse } from '../../shared/frame-codec.js';
+import { encodeSse, encodeSseComment } from '../../shared/sse.js';
+import type { StreamRecord } from '../streams/hub.js';
+import { viewStartError, type ViewStart } from '../streams/stream-view.js';
+
+/** Where an SSE view writes: a Node `ServerResponse` or a web `ReadableStream` (the adapters). */
+export interface SseSink {
+  /** Writes a chunk; false when the reader is behind, and the view waits for `drain()`. */
+  write(chunk: string): boolean;
+  /** Ends the response, after a last chunk if given. */
+  end(chunk?: string): void;
+  /** Bytes written and not yet taken by the reader. */
+  readonly bufferedBytes: number;
+}
+
+export interface SseViewOptions {
+  streamId: string;
+  heartbeatMs: number;
+  retryMs: number;
+  /** Bytes this view may queue behind a slow reader before it is dropped with `slow_consumer`. */
+  maxBufferedBytes: number;
+  /** The last seq the client has (-1: none): a drop names it until a later frame is written. */
+  afterSeq: number;
+  /** Called when this view is dropped for reading too slowly (for a metric). */
+  onSlowConsumer?: (() => void) | undefined;
+}
+
+/** What the adapter tells a running view. */
+export interface SseView {
+  /** The reader caught up: send what waited. */
+  drain(): void;
+  /** The client went away. */
+  close(): void;
+}
+
+const HEARTBEAT = encodeSseComment('hb');
+
+/**
+ * An `error` frame for one view only (`slow_consumer`): not in the stream's log and written
+ * without `id:`, so Last-Event-ID still points at the last frame delivered. Its `seq` is that
+ * frame's, where a resume picks up.
+ */
+export const encodeViewError = (streamId: string, seq: number, error: TokenwireError): string =>
+  encodeSse({
+    event: 'error',
+    data: JSON.stringify({ type: 'error', streamId, seq: Math.max(seq, 0), code: error.code, message: error.message, retryable: error.retryable }),
+  });
+
+/**
+ * The Server-Sent Events view of a stream, runtime-neutral (issue #9: one view for Express and
+ * the web adapter): `retry:`, catch-up and live frames, heartbeats, backpressure through the
+ * sink with a bound, tokens merged behind a slow reader, the end of the response after
+ * `done`. A reader that falls past the bound is dropped with `slow_consumer` naming the last
+ * seq actually written, and the stream keeps generating so it can resume.
+ */
+export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions): SseView {
+  let ended = false;
+  let blocked = false;
+  // Frames that wait behind a slow reader; consecutive tokens are merged when they go out.
+  let queued: StreamRecord[] = [];
+  let queuedBytes = 0;
+  let written = options.afterSeq;
+  // The catch-up replay may be larger than the bound (it is bounded by the log's budget): it
+  // raises the bound by its own size until the reader has taken it.
+  let replaying = false;
+  let slack = 0;
+
+  const finish = (reason: 'left' | 'dropped' = 'left') => {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    opened.detach(reason);
+  };
+
+  const write = (chunk: string, seq?: number) => {
+    if (seq !== undefined) written = seq;
+    if (!sink.write(chunk)) blocked = true;
+  };
+
+  const take = (): string => {
+    const out = coalesceTokens(queued);
+    queued = [];
+    queuedBytes = 0;
+    return out;
+  };
+
+  const send = (record: StreamRecord) => {
+    if (ended) return;
+    if (blocked) {
+      queued.push(record);
+      queuedBytes += record.json.length + 32;
+      if (!replaying && queuedBytes + sink.bufferedBytes > options.maxBufferedBytes + slack) {
+        // What is queued is never written: the error names the last frame that was.
+        options.onSlowConsumer?.();
+        sink.end(encodeViewError(options.streamId, written, new TokenwireError('slow_consumer')));
+        return finish('dropped');
+      }
+    } else {
+      write(encodeFrameSse(record.frame, record.json), record.frame.seq);
+    }
+    if (record.frame.type === 'done') {
+      // Whatever waits behind a slow reader still goes out: it is bounded by maxBufferedBytes.
+      sink.end(queued.length ? take() : undefined);
+      finish();
+    }
+  };
+
+  const heartbeat = setInterval(() => !blocked && !ended && write(HEARTBEAT), options.heartbeatMs);
+  write(encodeSse({ retry: options.retryMs }));
+  replaying = true;
+  opened.start(send);
+  replaying = false;
+  slack = queuedBytes + sink.bufferedBytes;
+
+  return {
+    drain() {
+      blocked = false;
+      if (!ended && queued.length) {
+        const seq = (queued.at(-1) as StreamRecord).frame.seq;
+        write(take(), seq);
+      }
+      slack = Math.min(slack, sink.bufferedBytes);
+    },
+    close: () => finish(),
+  };
+}
+
+/**
+ * The SSE bytes of frames that waited behind a slow reader, with each run of consecutive
+ * tokens merged into one token frame that carries the run's last seq.
+ */
+export function coalesceTokens(records: StreamRecord[]): string {
+  let out = '';
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as StreamRecord;
+    if (record.frame.type !== 'token' || records[i + 1]?.frame.type !== 'token') {
+      out += encodeFrameSse(record.frame, record.json);
+      continue;
+    }
+    let text = '';
+    let last = record;
+    for (; i < records.length && records[i]?.frame.type === 'token'; i++) {
+      last = records[i] as StreamRecord;
+      text += (last.frame as { text: string }).text;
+    }
+    i--;
+    const merged = { ...last.frame, text };
+    out += encodeFrameSse(merged, JSON.stringify(merged));
+  }
+  return out;
+}
+
+/**
+ * The HTTP answer to an SSE view that cannot start (issue #9): `204 No Content` after `done`,
+ * which stops a browser's EventSource from reconnecting; otherwise the typed error, with
+ * `firstSeq` beside the code for `stream_expired`.
+ */
+export function answerWithoutView(start: Exclude<ViewStart, { status: 'ok' }>): { status: number; body: string | undefined } {
+  const error = viewStartError(start);
+  if (!error) return { status: 204, body: undefined };
+  const extra = start.status === 'expired' ? { firstSeq: start.firstSeq } : {};
+  return { status: error.status, body: JSON.stringify({ error: { code: error.code, message: error.message, ...extra } }) };
+}
