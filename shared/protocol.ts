@@ -11,8 +11,9 @@ export const PROTOCOL_VERSION = 2;
 /**
  * Additions within `PROTOCOL_VERSION`: bumped when a frame type or an optional field is added,
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
+ * 2: `format` (with `threadId`, `runId`) on the WebSocket `start` and `resume` frames.
  */
-export const PROTOCOL_MINOR = 1;
+export const PROTOCOL_MINOR = 2;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -162,7 +163,20 @@ export type FrameBody = ServerFrame extends infer F
 // ---------------------------------------------------------------------------------------------
 // Client → server frames (WebSocket messages; `approve`/`deny` also over HTTP).
 
-export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id });
+/**
+ * What a WebSocket view of a stream sends (protocol minor 2): `tokenwire` frames (the default),
+ * or `ag-ui` events, each in an AgUiEventMessage (docs/interop.md).
+ */
+export const WsFormat = z.enum(['tokenwire', 'ag-ui']);
+export type WsFormat = z.infer<typeof WsFormat>;
+
+/** The view's format and, for `ag-ui`, the run's ids in its events (default: the stream id). */
+const formatShape = { format: WsFormat.optional(), threadId: Id.optional(), runId: Id.optional() };
+const runIdsNeedAgUi = (frame: { format?: WsFormat | undefined; threadId?: string | undefined; runId?: string | undefined }) =>
+  frame.format === 'ag-ui' || (frame.threadId === undefined && frame.runId === undefined);
+const runIdsMessage = { message: 'threadId and runId go with format "ag-ui"', path: ['format'] };
+
+export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id, ...formatShape }).refine(runIdsNeedAgUi, runIdsMessage);
 export const ApproveFrame = z.strictObject({ type: z.literal('approve'), callId: Id });
 export const DenyFrame = z.strictObject({
   type: z.literal('deny'),
@@ -180,7 +194,8 @@ export const ResumeFrame = z.strictObject({
    * started (after a reconnect); it also lets this socket decide the stream's tool calls.
    */
   token: z.string().min(1).max(128).optional(),
-});
+  ...formatShape,
+}).refine(runIdsNeedAgUi, runIdsMessage);
 
 export const ClientFrame = z.discriminatedUnion('type', [
   StartClientFrame,
@@ -191,6 +206,18 @@ export const ClientFrame = z.discriminatedUnion('type', [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+
+/**
+ * One AG-UI event of a WebSocket view in format `ag-ui` (protocol minor 2): `streamId` says
+ * which stream, `seq` the last frame of the stream whose events are all sent up to this one
+ * (resume from it), `event` an `@ag-ui/core` event (checked by that package's schema).
+ */
+export const AgUiEventMessage = z.strictObject({
+  streamId: Id,
+  seq: z.number().int().min(-1),
+  event: z.looseObject({ type: z.string() }),
+});
+export type AgUiEventMessage = z.infer<typeof AgUiEventMessage>;
 
 /** Body of `POST /api/approvals/:callId`; the stream token may instead come as `X-Stream-Token`. */
 export const ApprovalDecisionRequest = z.strictObject({

@@ -1,10 +1,11 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
-import type { ClientFrameOf } from '../../shared/protocol.js';
+import type { ClientFrameOf, WsFormat } from '../../shared/protocol.js';
 import { mayAccessStream, type Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createTokenBuckets } from '../limits/token-bucket.js';
 import type { Stream } from '../streams/hub.js';
 import { viewStartError } from '../streams/stream-view.js';
+import { prepareAgUiView } from './ws-ag-ui-view.js';
 import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
 import { createWsSender, type SenderSocket } from './ws-sender.js';
 import { createWsViews, type WsViews } from './ws-views.js';
@@ -45,6 +46,9 @@ export interface WsSession {
   shutdown(): Promise<void>;
   readonly closed: Promise<void>;
 }
+
+/** What a `start` or `resume` frame asks a view to send (protocol minor 2). */
+type ViewFormat = { format?: WsFormat | undefined; threadId?: string | undefined; runId?: string | undefined };
 
 /** How many streams a socket remembers having started, for approvals and cancel after they end. */
 const MAX_OWNED = 1024;
@@ -98,10 +102,13 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
    * the `done` frame again, past the end with `resume_ahead`, before what is kept with
    * `stream_expired` whose `seq` is where a resume can pick up (the first kept seq - 1).
    */
-  async function view(stream: Stream, afterSeq: number): Promise<void> {
+  async function view(stream: Stream, afterSeq: number, as: ViewFormat = {}): Promise<void> {
     let outcome: Awaited<ReturnType<WsViews['view']>>;
     try {
-      outcome = await views.view(stream, afterSeq);
+      // Protocol minor 2: the same view in AG-UI events, on request.
+      const mapped = as.format === 'ag-ui' ? await prepareAgUiView(stream, afterSeq, as, sender) : undefined;
+      if (mapped instanceof TokenwireError) return sendError(mapped, stream.id);
+      outcome = await views.view(stream, mapped?.from ?? afterSeq, mapped?.presenter);
     } catch (thrown) {
       core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
       return sendError(toTokenwireError(thrown), stream.id);
@@ -118,7 +125,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   }
 
   function start(frame: ClientFrameOf<'start'>): void {
-    const { type: _type, id, ...request } = frame;
+    const { type: _type, id, format, threadId, runId, ...request } = frame;
     if (options.closing?.()) {
       sendError(new TokenwireError('server_shutdown'), id);
       return;
@@ -137,7 +144,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       return;
     }
     own(stream.id);
-    void view(stream, -1);
+    void view(stream, -1, { format, threadId, runId });
   }
 
   function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): void {
@@ -181,7 +188,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     if (allowed) own(stream.id);
     core.metrics.resumes.inc({ transport: 'ws' });
     core.metrics.replayedFrames.inc({ transport: 'ws' }, Math.max(0, stream.lastSeq - frame.lastSeq));
-    void view(stream, frame.lastSeq);
+    void view(stream, frame.lastSeq, frame);
   }
 
   function senderOnOverflow(): void {

@@ -10,7 +10,7 @@ export interface WsViews {
    * Views a stream from after `afterSeq`, replacing this socket's view of it. Resolves with
    * how the view started; anything but `ok` leaves no view (the session answers it).
    */
-  view(stream: Stream, afterSeq: number): Promise<NoView | { status: 'ok' }>;
+  view(stream: Stream, afterSeq: number, presenter?: WsPresenter): Promise<NoView | { status: 'ok' }>;
   has(streamId: string): boolean;
   /** The last seq handed to the sender for a stream, if it is viewed. */
   lastSeq(streamId: string): number | undefined;
@@ -25,6 +25,19 @@ export interface WsViews {
   readonly size: number;
 }
 
+/**
+ * Writes a view's frames as another protocol's events (AG-UI: ws-ag-ui-view.ts) instead of
+ * tokenwire's frames; the stream's `start` frame still goes out as it is, to name the stream.
+ */
+export interface WsPresenter {
+  /** One frame after the view's resume point. */
+  frame(record: StreamRecord): void;
+  /** The log is replayed; what the view says if no frame came (the protocol's opening). */
+  caughtUp(): void;
+  /** The message that ends the view for a slow reader whose last complete frame is `written`. */
+  dropped(written: number): string;
+}
+
 /** How a view that could not start ended: the session answers each (issue #9). */
 export type NoView = Exclude<ViewStart, { status: 'ok' }>;
 
@@ -33,6 +46,7 @@ interface View {
   lastSeq: number;
   ended: boolean;
   detach: (reason?: DetachReason) => void;
+  presenter: WsPresenter | undefined;
 }
 
 /**
@@ -58,16 +72,17 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
     if (frame.type === 'start' && frame.streamToken !== undefined && !showsToken(frame.streamId)) {
       const { approvalToken: _old, streamToken: _token, ...shown } = frame;
       sender.record({ frame: shown, json: JSON.stringify(shown) });
-    } else {
+    } else if (!view.presenter || frame.type === 'start') {
       sender.record(record);
     }
+    view.presenter?.frame(record);
     if (frame.type === 'done') end(view);
   }
 
   return {
-    async view(stream, afterSeq) {
+    async view(stream, afterSeq, presenter) {
       const previous = views.get(stream.id);
-      const current: View = { stream, lastSeq: afterSeq, ended: false, detach: () => {} };
+      const current: View = { stream, lastSeq: afterSeq, ended: false, detach: () => {}, presenter };
       views.set(stream.id, current);
       // openView attaches the new viewer before the old one leaves: the stream never has zero viewers.
       const opening = openView(stream, afterSeq);
@@ -80,7 +95,10 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
       current.detach = start.detach;
       // Replaced or the socket closed while the log was read.
       if (current.ended) start.detach();
-      else start.start((record) => deliver(current, record));
+      else {
+        start.start((record) => deliver(current, record));
+        if (!current.ended) presenter?.caughtUp();
+      }
       return { status: 'ok' };
     },
     has: (streamId) => views.has(streamId),
@@ -91,7 +109,7 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
         const firstDropped = sender.discard(view.stream.id);
         const written = firstDropped !== undefined ? firstDropped - 1 : view.lastSeq;
         end(view, 'dropped');
-        sender.urgent(errorFrameJson(new TokenwireError('slow_consumer'), view.stream.id, written));
+        sender.urgent(view.presenter?.dropped(written) ?? errorFrameJson(new TokenwireError('slow_consumer'), view.stream.id, written));
       }
       return dropped.map((view) => view.stream.id);
     },
