@@ -46,7 +46,8 @@ export interface Core {
    * Validates a chat's tools, admits it under the client's limits, creates its stream (with
    * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
    * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`)
-   * before any stream exists. Without an identity no per-client limit applies (web adapter).
+   * before any stream exists. Without an identity no per-client limit applies (a web request
+   * with neither a subject nor a `clientAddress`).
    */
   startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity }): Stream;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */

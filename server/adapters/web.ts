@@ -1,15 +1,19 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import { ChatRequest, HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
-import { cancelStream, decideApproval, findStream, parseResumePoint, streamTokenOfRequest, type StreamAccess } from '../http/stream-requests.js';
+import { errorHeaders } from '../http/http-errors.js';
+import { cancelStream, decideApproval, findStream, parseResumePoint, type StreamAccess } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView, type SseView } from '../transports/sse-view.js';
+import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
-const json = (status: number, body: unknown): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
-const jsonError = (error: TokenwireError): Response => json(error.status, error.toJSON());
+export type { WebHandlerOptions };
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
 /** Body bytes a web response queues before the view counts its reader as behind. */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -104,64 +108,81 @@ async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } 
   }
 }
 
+/** Answers a typed error as the Express routes do: its status, JSON body and headers, counted. */
+const errorAnswer = (core: Pick<Core, 'metrics'>, error: TokenwireError): Response => {
+  core.metrics.errors.inc({ code: error.code });
+  return json(error.status, error.toJSON(), errorHeaders(error));
+};
+
+/**
+ * Who asks, as on the Express routes: the authenticated subject (401 when required and
+ * missing) and the stream token from `X-Stream-Token` or `?token=`.
+ */
+async function accessOf(core: Core, request: Request, options: WebHandlerOptions): Promise<StreamAccess | TokenwireError> {
+  const identity = await identifyWebRequest(core, request, options);
+  if (identity instanceof TokenwireError) return identity;
+  return { subject: identity?.subject, token: streamTokenOf(request, core.config.AUTH === 'none') };
+}
+
 /**
  * `POST /api/chat` as a `(Request) => Promise<Response>` function: for a Next.js App Router
- * route handler, Hono (`c.req.raw`), Bun.serve or Deno.serve. Bad input gets the same typed
- * 400 as the Express route.
+ * route handler, Hono (`c.req.raw`), Bun.serve or Deno.serve. The core's authenticator runs
+ * first (401), the stream is bound to the subject, and the per-client limits apply to the
+ * subject, else to `options.clientAddress` (429 with `Retry-After`). Bad input gets the same
+ * typed 400 as the Express route.
  */
-export function createChatHandler(core: Core): (request: Request) => Promise<Response> {
+export function createChatHandler(core: Core, options: WebHandlerOptions = {}): (request: Request) => Promise<Response> {
   return async (request) => {
+    const identity = await identifyWebRequest(core, request, options);
+    if (identity instanceof TokenwireError) return errorAnswer(core, identity);
     const raw = await jsonBody(request);
-    if (!raw.ok) return jsonError(raw.error);
+    if (!raw.ok) return errorAnswer(core, raw.error);
     const body = parseWith(ChatRequest, raw.value);
-    if (!body.ok) return jsonError(new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
+    if (!body.ok) return errorAnswer(core, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
     try {
-      const stream = core.startChat(body.value, { transport: 'sse' });
+      const stream = core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}) });
       return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
-      return jsonError(toTokenwireError(error));
+      return errorAnswer(core, toTokenwireError(error));
     }
   };
 }
 
-/** Who asks, as on the Express routes: the stream token from `X-Stream-Token` or `?token=`. */
-const accessOf = (core: Core, request: Request): StreamAccess => ({
-  // The web adapter has no authenticator hook yet: an anonymous caller shows the stream token.
-  subject: undefined,
-  token: streamTokenOfRequest(request, core.config.AUTH === 'none'),
-});
-
 /**
  * `GET` and `DELETE /api/streams/:id` as web handlers taking the request and the stream id:
- * resume over SSE from `Last-Event-ID` (or `?lastSeq=`) and cancel, with the stream's token,
- * answering exactly as the Express routes do.
+ * resume over SSE from `Last-Event-ID` (or `?lastSeq=`) and cancel, as the subject that
+ * started the stream or with its token, answering exactly as the Express routes do.
  */
-export function createStreamHandlers(core: Core): {
+export function createStreamHandlers(core: Core, options: WebHandlerOptions = {}): {
   GET(request: Request, streamId: string): Promise<Response>;
   DELETE(request: Request, streamId: string): Promise<Response>;
 } {
   return {
     async GET(request, streamId) {
       const afterSeq = parseResumePoint(request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastSeq'));
-      if (afterSeq instanceof TokenwireError) return jsonError(afterSeq);
-      const stream = findStream(core, streamId, accessOf(core, request));
-      if (stream instanceof TokenwireError) return jsonError(stream);
+      if (afterSeq instanceof TokenwireError) return errorAnswer(core, afterSeq);
+      const access = await accessOf(core, request, options);
+      const stream = access instanceof TokenwireError ? access : findStream(core, streamId, access);
+      if (stream instanceof TokenwireError) return errorAnswer(core, stream);
       return streamToResponse(stream, { ...viewOptions(core), afterSeq, signal: request.signal });
     },
     async DELETE(request, streamId) {
-      const stream = findStream(core, streamId, accessOf(core, request));
-      if (stream instanceof TokenwireError) return jsonError(stream);
+      const access = await accessOf(core, request, options);
+      const stream = access instanceof TokenwireError ? access : findStream(core, streamId, access);
+      if (stream instanceof TokenwireError) return errorAnswer(core, stream);
       return json(200, cancelStream(stream));
     },
   };
 }
 
-/** `POST /api/approvals/:callId` as a web handler: the decision with the stream's token, as on the Express route. */
-export function createApprovalHandler(core: Core): (request: Request, callId: string) => Promise<Response> {
+/** `POST /api/approvals/:callId` as a web handler: the decision as the stream's subject or with its token, as on the Express route. */
+export function createApprovalHandler(core: Core, options: WebHandlerOptions = {}): (request: Request, callId: string) => Promise<Response> {
   return async (request, callId) => {
+    const access = await accessOf(core, request, options);
+    if (access instanceof TokenwireError) return errorAnswer(core, access);
     const raw = await jsonBody(request);
-    if (!raw.ok) return jsonError(raw.error);
-    const decided = decideApproval(core, callId, raw.value, accessOf(core, request), { subject: undefined, transport: 'http' });
-    return decided instanceof TokenwireError ? jsonError(decided) : json(200, decided);
+    if (!raw.ok) return errorAnswer(core, raw.error);
+    const decided = decideApproval(core, callId, raw.value, access, { subject: access.subject, transport: 'http' });
+    return decided instanceof TokenwireError ? errorAnswer(core, decided) : json(200, decided);
   };
 }

@@ -1,8 +1,7 @@
-import type { IncomingMessage } from 'node:http';
 import { HEADERS } from '../../shared/protocol.js';
 import { approvalTokenMatches } from '../engine/approvals.js';
 import type { Stream } from '../streams/hub.js';
-import { bearerHeader } from './authenticator.js';
+import { bearerOf, queryParam, type AuthRequest } from './authenticator.js';
 
 /** Who is asking, as far as limits and stream access care. */
 export interface Identity {
@@ -26,12 +25,10 @@ export function mayAccessStream(stream: Pick<Stream, 'subject' | 'approvalToken'
  * headers). Protocol 1 sent it as `Authorization: Bearer`; that is still read for one version
  * when `legacyBearer` (AUTH=none, so the header means nothing else).
  */
-export function streamTokenOf(request: IncomingMessage, legacyBearer: boolean): string | undefined {
-  const header = request.headers[HEADERS.streamToken];
-  if (typeof header === 'string' && header !== '') return header;
-  const query = (request.url ?? '').split('?')[1];
-  const fromQuery = query ? new URLSearchParams(query).get('token') : null;
+export function streamTokenOf(request: AuthRequest, legacyBearer: boolean): string | undefined {
+  const header = request.headers.get(HEADERS.streamToken);
+  if (header) return header;
+  const fromQuery = queryParam(request, 'token');
   if (fromQuery) return fromQuery;
-  if (!legacyBearer) return undefined;
-  return bearerHeader(request);
+  return legacyBearer ? bearerOf(request.headers.get('authorization')) : undefined;
 }

@@ -50,10 +50,17 @@ export function toHttpError(error: unknown): TokenwireError {
   return toTokenwireError(error);
 }
 
+/** The headers an error answer carries: `Retry-After` (whole seconds) for limits, `WWW-Authenticate` for 401. */
+export function errorHeaders(error: TokenwireError): Record<string, string> {
+  return {
+    ...(error.retryAfterMs !== undefined ? { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } : {}),
+    ...(error.code === 'unauthorized' ? { 'WWW-Authenticate': 'Bearer' } : {}),
+  };
+}
+
 /** Answers with the error's status, `{ error: { code, message } }`, `Retry-After` for limits, and counts it. */
 export function sendHttpError(res: Response, error: TokenwireError, metrics: Pick<Metrics, 'errors'>): void {
   metrics.errors.inc({ code: error.code });
-  if (error.retryAfterMs !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
-  if (error.code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer');
+  res.set(errorHeaders(error));
   res.status(error.status).json(error.toJSON());
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import { TokenwireError } from '../../shared/errors.js';
+import { authRequestOf } from '../auth/authenticator.js';
 import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { sendHttpError } from './http-errors.js';
@@ -14,7 +15,7 @@ export const identityOf = (res: Response): Identity => (res.locals.identity as I
  */
 export function identify(core: Pick<Core, 'auth' | 'metrics'>, addressOf: (req: Parameters<RequestHandler>[0]) => string): RequestHandler {
   return async (req, res, next) => {
-    const subject = await core.auth.authenticate(req);
+    const subject = await core.auth.authenticate(authRequestOf(req));
     if (subject === null && core.auth.required) {
       sendHttpError(res, new TokenwireError('unauthorized', 'A valid bearer token is required.'), core.metrics);
       return;

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { authRequestOf } from '../auth/authenticator.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { Stream } from '../streams/hub.js';
@@ -26,4 +27,4 @@ export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Resp
 }
 
 /** The stream token a request shows; the old `Authorization: Bearer` only while AUTH=none (protocol 1, deprecated). */
-export const streamTokenFor = (core: Pick<Core, 'config'>, req: Request): string | undefined => streamTokenOf(req, core.config.AUTH === 'none');
+export const streamTokenFor = (core: Pick<Core, 'config'>, req: Request): string | undefined => streamTokenOf(authRequestOf(req), core.config.AUTH === 'none');

@@ -1,6 +1,6 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ApprovalDecisionRequest, HEADERS } from '../../shared/protocol.js';
+import { ApprovalDecisionRequest } from '../../shared/protocol.js';
 import { mayAccessStream } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { DecidedBy } from '../engine/approvals.js';
@@ -13,22 +13,6 @@ import type { Stream } from '../streams/hub.js';
 export interface StreamAccess {
   subject: string | undefined;
   token: string | undefined;
-}
-
-/** The token in an `Authorization: Bearer <token>` header value, if it has one. */
-export const bearerOf = (authorization: string | null | undefined): string | undefined =>
-  /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-
-/**
- * The stream token a web-standard request shows: `X-Stream-Token`, else `?token=`; protocol 1's
- * `Authorization: Bearer` only when `legacyBearer` (AUTH=none), as streamTokenOf on Node's side.
- */
-export function streamTokenOfRequest(request: Request, legacyBearer: boolean): string | undefined {
-  const header = request.headers.get(HEADERS.streamToken);
-  if (header) return header;
-  const query = new URL(request.url).searchParams.get('token');
-  if (query) return query;
-  return legacyBearer ? bearerOf(request.headers.get('authorization')) : undefined;
 }
 
 /**

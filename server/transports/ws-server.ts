@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenwireError } from '../../shared/errors.js';
+import { authRequestOf } from '../auth/authenticator.js';
 import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createAddressOf } from '../http/client-address.js';
@@ -111,7 +112,7 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
   async function authenticateUpgrade(req: IncomingMessage, socket: Duplex): Promise<Identity | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.WS_HANDSHAKE_TIMEOUT_MS)));
-    const subject = await Promise.race([core.auth.authenticate(req).catch(() => null), timedOut]);
+    const subject = await Promise.race([core.auth.authenticate(authRequestOf(req)).catch(() => null), timedOut]);
     clearTimeout(timer);
     if (socket.destroyed) return undefined;
     if (subject === 'timeout') {

@@ -151,7 +151,7 @@ describe('AUTH=none: the stream token is the capability (protocol 2)', () => {
     const sessions = new Map([['s3cret', 'frank']]);
     const cookie: Authenticator = {
       required: true,
-      authenticate: async (req) => sessions.get(/(?:^|;\s*)sid=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? '') ?? null,
+      authenticate: async (req) => sessions.get(/(?:^|;\s*)sid=([^;]+)/.exec(req.headers.get('cookie') ?? '')?.[1] ?? '') ?? null,
     };
     server = await startServer({}, { authenticator: cookie });
     expect((await post('/api/chat', {})).status).toBe(401);
