@@ -11,8 +11,9 @@ export const PROTOCOL_VERSION = 2;
 /**
  * Additions within `PROTOCOL_VERSION`: bumped when a frame type or an optional field is added,
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
+ * 2 (issue 10): `instanceId` in the `start` frame.
  */
-export const PROTOCOL_MINOR = 1;
+export const PROTOCOL_MINOR = 2;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -103,6 +104,8 @@ export const StartServerFrame = frame('start', {
   streamToken: z.string().optional(),
   /** @deprecated Protocol 1's name of `streamToken`, sent alongside it in version 2 only. */
   approvalToken: z.string().optional(),
+  /** The instance (INSTANCE_ID) that runs the generation, so routing can be seen; protocol minor 2. */
+  instanceId: z.string().optional(),
 });
 
 export const TokenFrame = frame('token', { text: z.string() });
@@ -206,4 +209,6 @@ export const HEADERS = {
   protocol: 'x-tokenwire-protocol',
   /** The stream's capability (`streamToken` from its `start` frame), for anonymous streams. */
   streamToken: 'x-stream-token',
+  /** The instance that answered (INSTANCE_ID), on every HTTP response and the WebSocket upgrade (issue 10). */
+  instance: 'x-tokenwire-instance',
 } as const;
