@@ -116,7 +116,7 @@ export function createChatHandler(core: Core): (request: Request) => Promise<Res
     const body = parseWith(ChatRequest, raw.value);
     if (!body.ok) return jsonError(new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
     try {
-      const stream = core.startChat(body.value, { transport: 'sse' });
+      const stream = await core.startChat(body.value, { transport: 'sse' });
       return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
       return jsonError(toTokenwireError(error));
@@ -144,12 +144,12 @@ export function createStreamHandlers(core: Core): {
     async GET(request, streamId) {
       const afterSeq = parseResumePoint(request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastSeq'));
       if (afterSeq instanceof TokenwireError) return jsonError(afterSeq);
-      const stream = findStream(core, streamId, accessOf(core, request));
+      const stream = await findStream(core, streamId, accessOf(core, request));
       if (stream instanceof TokenwireError) return jsonError(stream);
       return streamToResponse(stream, { ...viewOptions(core), afterSeq, signal: request.signal });
     },
     async DELETE(request, streamId) {
-      const stream = findStream(core, streamId, accessOf(core, request));
+      const stream = await findStream(core, streamId, accessOf(core, request));
       if (stream instanceof TokenwireError) return jsonError(stream);
       return json(200, cancelStream(stream));
     },
@@ -161,7 +161,7 @@ export function createApprovalHandler(core: Core): (request: Request, callId: st
   return async (request, callId) => {
     const raw = await jsonBody(request);
     if (!raw.ok) return jsonError(raw.error);
-    const decided = decideApproval(core, callId, raw.value, accessOf(core, request), { subject: undefined, transport: 'http' });
+    const decided = await decideApproval(core, callId, raw.value, accessOf(core, request), { subject: undefined, transport: 'http' });
     return decided instanceof TokenwireError ? jsonError(decided) : json(200, decided);
   };
 }
