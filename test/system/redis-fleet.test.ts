@@ -227,3 +227,134 @@ describe('two instances on Redis behind nginx in round robin (deploy/nginx.conf 
     await waitFor(() => second.frames.find((f) => f.type === 'done'), 'done');
   });
 });
+
+/** Follows one stream through nginx until its `done`, resuming from the last seq after every cut; returns every log frame seen. */
+async function followToDone(streamId: string, token: string, from: ServerFrame[], deadlineMs: number): Promise<ServerFrame[]> {
+  const frames = [...from];
+  const until = Date.now() + deadlineMs;
+  while (!frames.some((f) => f.type === 'done')) {
+    if (Date.now() > until) throw new Error(`stream ${streamId} had no done after ${deadlineMs} ms`);
+    const lastSeq = frames.at(-1)?.seq ?? -1;
+    let session: SseSession;
+    try {
+      session = await getSse(`${nginx.url}/api/streams/${streamId}?token=${token}`, { 'last-event-id': String(lastSeq) });
+    } catch {
+      continue;
+    }
+    sessions.push(session);
+    // 502/503 while a replica restarts: try again at once (each try is a real request; nginx moves on).
+    if (session.status !== 200) {
+      session.disconnect();
+      continue;
+    }
+    await session.ended.catch(() => undefined);
+    frames.push(...logFrames(session));
+  }
+  return frames;
+}
+
+describe('faults with two instances on Redis behind nginx in round robin', () => {
+  it('SIGKILL of the owner: a viewer on the other instance gets owner_lost (retryable) and done within 5 s', async () => {
+    const { session, start: first } = await start(chat(100_000));
+    await session.waitForFrame((f) => f.type === 'token');
+    session.disconnect();
+    const viewer = await resumeElsewhere(first.streamId, first.streamToken as string, logFrames(session).at(-1)!.seq, first.instanceId as string);
+    await viewer.waitForFrame((f) => f.type === 'token');
+    const owner = replicas[first.instanceId === 'a' ? 0 : 1]!;
+    const killedAt = performance.now();
+    process.kill(-owner.child.pid!, 'SIGKILL');
+    await owner.exited;
+    const error = await viewer.waitForFrame((f) => f.type === 'error', 5_000);
+    const endedMs = performance.now() - killedAt;
+    expect(error).toMatchObject({ code: 'owner_lost', retryable: true });
+    await viewer.waitForFrame((f) => f.type === 'done', 1_000);
+    console.log(`[redis-fleet] SIGKILL of the owner → owner_lost on the other instance after ${endedMs.toFixed(0)} ms`);
+    expect(endedMs).toBeLessThan(5_000);
+    // The same port again, so nginx's upstream is whole for the tests after this one.
+    const index = replicas.indexOf(owner);
+    replicas[index] = await startReplica(env(first.instanceId as string, redis.url), owner.port);
+  });
+
+  it('a rolling restart of both instances under 200 live resumable streams loses nothing that was generated', async () => {
+    const tokens = 400;
+    const opened = await Promise.all(Array.from({ length: 200 }, () => start(chat(tokens))));
+    const followed = opened.map(({ session, start: first }) => ({ session, first }));
+    await Promise.all(followed.map(({ session }) => session.waitForFrame((f) => f.type === 'token', 10_000)));
+    // Every client follows its stream to its done, resuming through nginx after each cut.
+    const results = Promise.all(
+      followed.map(async ({ session, first }) => {
+        await session.ended.catch(() => undefined);
+        return followToDone(first.streamId, first.streamToken as string, logFrames(session), 60_000);
+      }),
+    );
+    for (let i = 0; i < replicas.length; i++) {
+      const old = replicas[i]!;
+      await old.stop(5_000);
+      replicas[i] = await startReplica(env(i === 0 ? 'a' : 'b', redis.url), old.port);
+    }
+    const all = await results;
+    const totals = all.reduce(
+      (sum, frames) => {
+        const counts = lostAndDuplicated(frames);
+        return { streams: sum.streams + 1, tokens: sum.tokens + frames.filter((f) => f.type === 'token').length, lost: sum.lost + counts.lost, duplicated: sum.duplicated + counts.duplicated, done: sum.done + (counts.done ? 1 : 0) };
+      },
+      { streams: 0, tokens: 0, lost: 0, duplicated: 0, done: 0 },
+    );
+    const reasons = new Map<string, number>();
+    for (const frames of all) {
+      const end = frames.find((f) => f.type === 'error')?.code ?? frames.find((f) => f.type === 'done')?.reason ?? '?';
+      reasons.set(String(end), (reasons.get(String(end)) ?? 0) + 1);
+    }
+    console.log(`[redis-fleet] rolling restart: ${totals.streams} streams, ${totals.tokens} tokens delivered, lost ${totals.lost}, duplicated ${totals.duplicated}; ends: ${[...reasons].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    expect(totals).toMatchObject({ streams: 200, lost: 0, duplicated: 0, done: 200 });
+  }, 120_000);
+
+  it('Redis restarted mid-run: new streams get 503 store_unavailable while it is away, running ones go on, and all works again once it is back', async () => {
+    const { session, start: first } = await start(chat(600));
+    await session.waitForFrame((f) => f.type === 'token');
+    await redis.stop(true);
+    const refused = await waitFor(async () => {
+      const res = await fetch(`${nginx.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat(3)) });
+      const body = await res.text();
+      return res.status === 503 ? body : undefined;
+    }, 'a 503 while Redis is away');
+    expect(JSON.parse(refused)).toMatchObject({ error: { code: 'store_unavailable' } });
+    const tokensWhileDown = session.frames.filter((f) => f.type === 'token').length;
+    await waitFor(() => session.frames.filter((f) => f.type === 'token').length > tokensWhileDown + 10, 'tokens while Redis is away');
+    await redis.start();
+    const after = await waitFor(async () => {
+      const res = await postSse(`${nginx.url}/api/chat`, chat(5));
+      sessions.push(res);
+      if (res.status !== 200) {
+        res.disconnect();
+        return undefined;
+      }
+      return res;
+    }, 'a new stream once Redis is back', 15_000);
+    expect((await after.ended).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    const frames = await session.ended;
+    const counts = lostAndDuplicated(logFrames(session));
+    console.log(`[redis-fleet] Redis restarted mid-run: the running stream (${first.instanceId}) delivered ${frames.filter((f) => f.type === 'token').length} tokens, lost ${counts.lost}, duplicated ${counts.duplicated}`);
+    expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    expect(counts).toMatchObject({ lost: 0, duplicated: 0 });
+  }, 60_000);
+});
+
+describe('start-up checks', () => {
+  const exitOf = async (extra: Record<string, string>) => {
+    const proc = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...extra });
+    return { code: await proc.exited, stderr: proc.stderr() };
+  };
+
+  it('exits 2 with a clear message when Redis does not answer at start', async () => {
+    const { code, stderr } = await exitOf({ REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:1 is not reachable/);
+  });
+
+  it('exits 2 with a clear message for WORKERS above 1 without REDIS_URL', async () => {
+    const { code, stderr } = await exitOf({ WORKERS: '2' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/WORKERS=2: more than one process needs REDIS_URL/);
+  });
+});
