@@ -92,6 +92,13 @@ function lostAndDuplicated(frames: ServerFrame[]): { lost: number; duplicated: n
   return { lost, duplicated, done: done !== undefined };
 }
 
+/** Adds up lost and duplicated seqs over streams and prints the line CI shows. */
+function report(what: string, all: ReturnType<typeof lostAndDuplicated>[]): { streams: number; lost: number; duplicated: number } {
+  const totals = { streams: all.length, lost: all.reduce((n, c) => n + c.lost, 0), duplicated: all.reduce((n, c) => n + c.duplicated, 0) };
+  console.log(`[redis-fleet] ${what}: ${totals.streams} streams, lost ${totals.lost}, duplicated ${totals.duplicated}`);
+  return totals;
+}
+
 /** Opens a WebSocket through nginx whose upgrade was answered by an instance other than `not` (any when undefined). */
 async function wsElsewhere(not?: string): Promise<{ ws: WebSocket; frames: ServerFrame[]; instance: string }> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -132,7 +139,7 @@ describe('two instances on Redis behind nginx in round robin (deploy/nginx.conf 
   });
 
   it('resumes an SSE stream through the other instance: 0 lost, 0 duplicated tokens', async () => {
-    const totals = { streams: 0, lost: 0, duplicated: 0 };
+    const all: ReturnType<typeof lostAndDuplicated>[] = [];
     for (let i = 0; i < 5; i++) {
       const { session, start: first } = await start(chat(60));
       await waitFor(() => session.frames.filter((f) => f.type === 'token').length >= 10, 'ten tokens');
@@ -140,18 +147,14 @@ describe('two instances on Redis behind nginx in round robin (deploy/nginx.conf 
       const before = logFrames(session);
       const again = await resumeElsewhere(first.streamId, first.streamToken as string, before.at(-1)!.seq, first.instanceId as string);
       await again.ended;
-      const counts = lostAndDuplicated([...before, ...logFrames(again)]);
-      expect(counts.done).toBe(true);
-      totals.streams++;
-      totals.lost += counts.lost;
-      totals.duplicated += counts.duplicated;
+      all.push(lostAndDuplicated([...before, ...logFrames(again)]));
+      expect(all.at(-1)?.done).toBe(true);
     }
-    console.log(`[redis-fleet] SSE resume on the other instance: ${totals.streams} streams, lost ${totals.lost}, duplicated ${totals.duplicated}`);
-    expect(totals).toEqual({ streams: 5, lost: 0, duplicated: 0 });
+    expect(report('SSE resume on the other instance', all)).toEqual({ streams: 5, lost: 0, duplicated: 0 });
   });
 
   it('resumes a WebSocket stream through the other instance: 0 lost, 0 duplicated tokens', async () => {
-    const totals = { streams: 0, lost: 0, duplicated: 0 };
+    const all: ReturnType<typeof lostAndDuplicated>[] = [];
     for (let i = 0; i < 5; i++) {
       const first = await wsElsewhere();
       first.ws.send(JSON.stringify({ type: 'start', id: `c${i}`, ...chat(60) }));
@@ -164,13 +167,9 @@ describe('two instances on Redis behind nginx in round robin (deploy/nginx.conf 
       second.ws.send(JSON.stringify({ type: 'resume', streamId: start.streamId, lastSeq: before.at(-1)!.seq, token: start.streamToken }));
       await waitFor(() => second.frames.some((f) => f.type === 'done'), 'done on the other instance');
       second.ws.close();
-      const counts = lostAndDuplicated([...before, ...second.frames.filter((f) => f.streamId === start.streamId)]);
-      totals.streams++;
-      totals.lost += counts.lost;
-      totals.duplicated += counts.duplicated;
+      all.push(lostAndDuplicated([...before, ...second.frames.filter((f) => f.streamId === start.streamId)]));
     }
-    console.log(`[redis-fleet] WebSocket resume on the other instance: ${totals.streams} streams, lost ${totals.lost}, duplicated ${totals.duplicated}`);
-    expect(totals).toEqual({ streams: 5, lost: 0, duplicated: 0 });
+    expect(report('WebSocket resume on the other instance', all)).toEqual({ streams: 5, lost: 0, duplicated: 0 });
   });
 
   it('a cancel through the other instance reaches the generation', async () => {
