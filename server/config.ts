@@ -97,8 +97,18 @@ const Env = z.object({
   METRICS_AUTH: z.enum(['public', 'authenticated']).default('public'),
   /** Names this process in audit records and logs; default: host name and pid. */
   INSTANCE_ID: optionalString,
-  /** Approval decisions kept for GET /api/streams/:id/approvals (in memory). */
+  /** Approval decisions kept for GET /api/streams/:id/approvals (in memory, or per stream in Redis). */
   AUDIT_MAX_RECORDS: int(1, 10_000_000).default(100_000),
+
+  // Issue 10: several instances and all cores.
+  /** A Redis server (redis://[user:pass@]host:port[/db]) for streams, control, limits and audit shared by every instance; unset: all in process memory. */
+  REDIS_URL: optionalString.pipe(z.url().optional()),
+  /** Processes on this port through node:cluster: a number, or `auto` (one per core). More than one needs REDIS_URL. */
+  WORKERS: z
+    .union([z.literal('auto'), int(1, 256)])
+    .default(1),
+  /** How long an instance's ownership of its generations lasts without renewal; after it viewers elsewhere get `owner_lost`. */
+  OWNER_LEASE_MS: int(500, 60_000).default(2_000),
 });
 
 export type Config = Readonly<z.infer<typeof Env>>;
@@ -143,6 +153,9 @@ function crossChecks(config: z.infer<typeof Env>): string[] {
   }
   if (config.METRICS_AUTH === 'authenticated' && config.AUTH === 'none') {
     problems.push('METRICS_AUTH=authenticated: needs AUTH other than none');
+  }
+  if (config.WORKERS !== 1 && config.REDIS_URL === undefined) {
+    problems.push(`WORKERS=${config.WORKERS}: more than one process needs REDIS_URL (the processes share streams, control and limits through Redis)`);
   }
   // Node refuses a headers timeout longer than the request timeout.
   if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {

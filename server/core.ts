@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { TokenwireError } from '../shared/errors.js';
 import type { ChatRequest, Transport } from '../shared/protocol.js';
 import { createMemoryApprovalAudit, type ApprovalAudit } from './audit/approval-audit.js';
@@ -8,11 +7,13 @@ import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Identity } from './auth/stream-access.js';
 import type { Config } from './config.js';
 import { createApprovalGate, type ApprovalGate } from './engine/approvals.js';
+import type { DecideRequest, Fleet } from './fleet.js';
+import { instanceIdOf } from './instance.js';
 import { runChat } from './engine/run-chat.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createProvider } from './models/index.js';
-import { clientKey, createMemoryClientLimits, type ClientLimits } from './limits/client-limits.js';
+import { clientKey, createMemoryClientLimits, type ClientLimits, type SharedClientLimits } from './limits/client-limits.js';
 import type { ModelProvider } from './models/provider.js';
 import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
@@ -33,23 +34,34 @@ export interface Core {
   readonly provider: ModelProvider;
   /** Who a request comes from (AUTH, or the one passed in CoreParts). */
   readonly auth: Authenticator;
-  /** Per-client stream limits. */
-  readonly limits: ClientLimits;
+  /** Per-client stream limits (shared through Redis with a fleet). */
+  readonly limits: ClientLimits | SharedClientLimits;
   /** Approval decisions, for GET /api/streams/:id/approvals. */
   readonly audit: ApprovalAudit;
-  /** This process's name in audit records (INSTANCE_ID, else host:pid). */
+  /** This process's name in audit records, logs, `start` frames and X-Tokenwire-Instance (INSTANCE_ID, else host:pid). */
   readonly instanceId: string;
+  /** The instances this one shares streams with (REDIS_URL); undefined for one process on the memory store. */
+  readonly fleet: Fleet | undefined;
+  /** A stream by id: this process's, else (with a fleet) one another instance runs. */
+  findStream(id: string): Promise<Stream | undefined>;
+  /**
+   * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
+   * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
+   */
+  decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /** The stream a tool call belongs to, if any instance knows the call. */
+  streamOfCall(callId: string): Promise<string | undefined>;
   /** True from `drain()` on: /readyz answers 503 and new chats get `server_shutdown`. */
   readonly draining: boolean;
   drain(): void;
   /**
    * Validates a chat's tools, admits it under the client's limits, creates its stream (with
    * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
-   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`)
-   * before any stream exists. Without an identity no per-client limit applies (a web request
-   * with neither a subject nor a `clientAddress`).
+   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
+   * `store_unavailable`) before any stream exists. Without an identity no per-client limit
+   * applies (a web request with neither a subject nor a `clientAddress`).
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity }): Stream;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity }): Promise<Stream>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -63,21 +75,26 @@ export interface CoreParts {
   authenticator?: Authenticator;
   limits?: ClientLimits;
   audit?: ApprovalAudit;
-  /** Where streams' logs live; the memory store, bounded by the config's byte budgets, by default. */
+  /** Where streams' logs live; the fleet's, else the memory store bounded by the config's byte budgets. */
   store?: StreamStore;
+  /** The instances to share streams with (server/redis/redis-fleet.ts when REDIS_URL is set). */
+  fleet?: Fleet;
+  /** This process's name; INSTANCE_ID or host:pid by default. */
+  instanceId?: string;
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
   const metrics = parts.metrics ?? createMetrics();
   const provider = parts.provider ?? createProvider(config);
   const tools = parts.tools ?? createDemoTools();
-  const approvals = createApprovalGate();
+  const fleet = parts.fleet;
+  const approvals = createApprovalGate(fleet?.gateHooks ?? {});
   const log = parts.log;
   const running = new Set<Promise<void>>();
   const auth = parts.authenticator ?? createAuthenticator(config, log);
-  const limits = parts.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
-  const audit = parts.audit ?? createMemoryApprovalAudit(config.AUDIT_MAX_RECORDS);
-  const instanceId = config.INSTANCE_ID ?? `${hostname()}:${process.pid}`;
+  const limits = parts.limits ?? fleet?.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
+  const audit = parts.audit ?? fleet?.audit ?? createMemoryApprovalAudit(config.AUDIT_MAX_RECORDS);
+  const instanceId = parts.instanceId ?? instanceIdOf(config);
   const modelLabel = createModelLabel();
   /** Each admitted stream's slot in its client's limit, released at `done`. */
   const releases = new Map<string, () => void>();
@@ -85,6 +102,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const storeMetrics = createStoreMetrics(metrics.registry);
   const store =
     parts.store ??
+    fleet?.store ??
     createMemoryStore({
       maxStreamBytes: config.STREAM_MAX_BYTES,
       maxTotalBytes: config.STREAMS_MAX_RETAINED_BYTES,
@@ -98,13 +116,17 @@ export function createCore(config: Config, parts: CoreParts): Core {
     maxGraceMs: config.MAX_RESUME_GRACE_MS,
     droppedGraceMs: config.SLOW_CONSUMER_GRACE_MS,
     maxStreams: config.MAX_STREAMS,
+    instanceId,
+    ...(fleet ? { onCreate: (stream: Stream) => fleet.register(stream), remote: (id: string) => fleet.find(id) } : {}),
     onDone: (stream, frame) => {
+      fleet?.finished(stream);
       metrics.streamsDone.inc({ reason: frame.reason });
       metrics.streamsActive.dec();
       releases.get(stream.id)?.();
       releases.delete(stream.id);
     },
   });
+  fleet?.bind(hub, approvals);
   metrics.sources.retainedLogBytes = () => hub.retainedBytes();
   const auditApproval = (record: Omit<ApprovalRecord, 'instance'>) => {
     const full: ApprovalRecord = { ...record, instance: instanceId };
@@ -134,16 +156,36 @@ export function createCore(config: Config, parts: CoreParts): Core {
     limits,
     audit,
     instanceId,
+    fleet,
+    findStream: (id) => hub.find(id),
+    async decide(callId, { decision, authorize, reason, by }) {
+      if (fleet) return fleet.decide(callId, { decision, authorize, reason, by });
+      return approvals.decide(callId, decision, {
+        authorize: (id) => {
+          const stream = hub.get(id);
+          return stream !== undefined && authorize(stream);
+        },
+        reason,
+        by,
+      });
+    },
+    streamOfCall: async (callId) => (fleet ? fleet.streamOfCall(callId) : approvals.streamOf(callId)),
     get draining() {
       return draining;
     },
     drain() {
       draining = true;
     },
-    startChat(request, { transport, clientId, identity }) {
+    async startChat(request, { transport, clientId, identity }) {
       if (draining) throw new TokenwireError('server_shutdown');
+      // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
+      if (fleet && !fleet.available) throw new TokenwireError('store_unavailable');
       const selected = tools.select(request.tools ?? []);
-      const release = identity ? limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
+      const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
+      if (draining) {
+        release?.();
+        throw new TokenwireError('server_shutdown');
+      }
       const model = request.options?.model ?? provider.defaultModel;
       let stream: Stream;
       try {

@@ -1,23 +1,55 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runPrimary } from './cluster-primary.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { instanceIdOf } from './instance.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { connectRedis, RedisUnavailableError } from './redis/connect.js';
 import { startServer } from './server.js';
 
-/** The composition root: configuration → server → signals. */
+/** Exit code for a setting or a dependency that stops the server from starting (README). */
+const EXIT_CONFIG = 2;
+
+const fail = (message: string): never => {
+  process.stderr.write(`tokenwire: ${message}\n`);
+  process.exit(EXIT_CONFIG);
+};
+
+/** The composition root: configuration → (primary with workers |) server → signals. */
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tokenwire: ${error.message}\n`);
-    process.exit(2);
+    return fail(error.message);
   }
-  const log = createLogger(config);
-  const running = await startServer(config, { log, metrics: createMetrics({ defaults: true }) });
+  const workers = config.WORKERS === 'auto' ? availableParallelism() : config.WORKERS;
+  if (workers > 1 && cluster.isPrimary) {
+    const log = createLogger(config, `${instanceIdOf(config)}/primary`);
+    // Checked once here, so a missing Redis is one clear message and exit 2, not N crashing workers.
+    try {
+      await (await connectRedis(config.REDIS_URL as string, log, 'tokenwire:primary')).close();
+    } catch (error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+    runPrimary(config, workers, log);
+    return;
+  }
+
+  const instanceId = instanceIdOf(config, cluster.worker?.id);
+  const log = createLogger(config, instanceId);
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer(config, { log, instanceId, metrics: createMetrics({ defaults: true }) });
+  } catch (error) {
+    if (error instanceof RedisUnavailableError) return fail(error.message);
+    throw error;
+  }
   log.info(
-    { url: running.url, model: running.core.provider.name, defaultModel: running.core.provider.defaultModel },
-    `tokenwire listening on ${running.url} (model: ${running.core.provider.name})`,
+    { url: running.url, model: running.core.provider.name, defaultModel: running.core.provider.defaultModel, store: config.REDIS_URL ? 'redis' : 'memory' },
+    `tokenwire listening on ${running.url} (model: ${running.core.provider.name}, instance: ${instanceId})`,
   );
 
   let stopping = false;

@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createCore, type Core, type CoreParts } from './core.js';
+import type { Fleet } from './fleet.js';
+import { incarnationOf, instanceIdOf } from './instance.js';
+import { createRedisFleet } from './redis/redis-fleet.js';
 import { createApp } from './http/app.js';
 import { createClientErrorHandler } from './http/client-error.js';
 import { applyConnectionTimeouts, checkingIntervalMs } from './http/connection-timeouts.js';
@@ -22,9 +25,17 @@ export interface RunningServer {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** Builds the whole process (core, HTTP app, transports) and listens; used by main and by tests. */
+/**
+ * Builds the whole process (core, HTTP app, transports) and listens; used by main and by tests.
+ * With REDIS_URL it first connects the Redis fleet, and throws RedisUnavailableError when Redis
+ * does not answer (main exits 2).
+ */
 export async function startServer(config: Config, parts: CoreParts): Promise<RunningServer> {
-  const core = createCore(config, parts);
+  const instanceId = parts.instanceId ?? instanceIdOf(config);
+  let fleet: Fleet | undefined = parts.fleet;
+  const ownFleet = !fleet && config.REDIS_URL !== undefined;
+  if (ownFleet) fleet = await createRedisFleet(config, { instanceId, incarnation: incarnationOf(instanceId) }, parts.log);
+  const core = createCore(config, { ...parts, instanceId, ...(fleet ? { fleet } : {}) });
   const app = createApp(core);
   const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(config) }, app);
   applyConnectionTimeouts(server, config);
@@ -32,11 +43,15 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
   const ws = attachWsServer(server, core);
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onListenError = (error: Error) => {
+      if (ownFleet) void fleet?.close();
+      reject(error);
+    };
+    server.once('error', onListenError);
     // A deeper accept queue than Node's 511: when the loop stalls under a reconnect storm the
     // kernel would drop SYNs and clients wait 1, 3, 7 s to retry (bench: 808 drops -> 0).
     server.listen({ port: config.PORT, host: config.HOST, backlog: 4096 }, () => {
-      server.off('error', reject);
+      server.off('error', onListenError);
       resolve();
     });
   });
@@ -60,6 +75,8 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left())))]);
       clearTimeout(timer);
       server.closeAllConnections();
+      // Last: the streams' final frames reach Redis before the connections close.
+      if (ownFleet) await fleet?.close();
     })());
 
   return { core, server, ws, url: `http://${host}:${port}`, port, close };

@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   headers_too_large: { retryable: false, status: 431, message: 'The request headers are too large.' },
   unsupported_media_type: { retryable: false, status: 415, message: 'The body encoding or type is not supported.' },
   method_not_allowed: { retryable: false, status: 405, message: 'This method is not allowed here.' },
+  // Issue 10 (several instances on Redis): the instance running a generation is gone, or the store is.
+  owner_lost: { retryable: true, status: 503, message: 'The instance running this stream stopped answering; resume or start again.' },
+  store_unavailable: { retryable: true, status: 503, message: 'The stream store is unavailable; retry shortly.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

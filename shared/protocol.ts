@@ -11,7 +11,8 @@ export const PROTOCOL_VERSION = 2;
 /**
  * Additions within `PROTOCOL_VERSION`: bumped when a frame type or an optional field is added,
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
- * 2: `format` (with `threadId`, `runId`) on the WebSocket `start` and `resume` frames.
+ * 2: `format` (with `threadId`, `runId`) on the WebSocket `start` and `resume` frames (AG-UI
+ *    over the WebSocket), and `instanceId` in the `start` frame (several instances on Redis).
  */
 export const PROTOCOL_MINOR = 2;
 
@@ -104,6 +105,8 @@ export const StartServerFrame = frame('start', {
   streamToken: z.string().optional(),
   /** @deprecated Protocol 1's name of `streamToken`, sent alongside it in version 2 only. */
   approvalToken: z.string().optional(),
+  /** The instance (INSTANCE_ID) that runs the generation, so routing can be seen; protocol minor 2. */
+  instanceId: z.string().optional(),
 });
 
 export const TokenFrame = frame('token', { text: z.string() });
@@ -233,4 +236,6 @@ export const HEADERS = {
   protocol: 'x-tokenwire-protocol',
   /** The stream's capability (`streamToken` from its `start` frame), for anonymous streams. */
   streamToken: 'x-stream-token',
+  /** The instance that answered (INSTANCE_ID), on every HTTP response and the WebSocket upgrade (issue 10). */
+  instance: 'x-tokenwire-instance',
 } as const;

@@ -140,7 +140,7 @@ export function createChatHandler(core: Core, options: WebHandlerOptions = {}): 
     const body = parseWith(ChatRequest, raw.value);
     if (!body.ok) return errorAnswer(core, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
     try {
-      const stream = core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}) });
+      const stream = await core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}) });
       return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
       return errorAnswer(core, toTokenwireError(error));
@@ -162,13 +162,13 @@ export function createStreamHandlers(core: Core, options: WebHandlerOptions = {}
       const afterSeq = parseResumePoint(request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastSeq'));
       if (afterSeq instanceof TokenwireError) return errorAnswer(core, afterSeq);
       const access = await accessOf(core, request, options);
-      const stream = access instanceof TokenwireError ? access : findStream(core, streamId, access);
+      const stream = access instanceof TokenwireError ? access : await findStream(core, streamId, access);
       if (stream instanceof TokenwireError) return errorAnswer(core, stream);
       return streamToResponse(stream, { ...viewOptions(core), afterSeq, signal: request.signal });
     },
     async DELETE(request, streamId) {
       const access = await accessOf(core, request, options);
-      const stream = access instanceof TokenwireError ? access : findStream(core, streamId, access);
+      const stream = access instanceof TokenwireError ? access : await findStream(core, streamId, access);
       if (stream instanceof TokenwireError) return errorAnswer(core, stream);
       return json(200, cancelStream(stream));
     },
@@ -182,7 +182,7 @@ export function createApprovalHandler(core: Core, options: WebHandlerOptions = {
     if (access instanceof TokenwireError) return errorAnswer(core, access);
     const raw = await jsonBody(request);
     if (!raw.ok) return errorAnswer(core, raw.error);
-    const decided = decideApproval(core, callId, raw.value, access, { subject: access.subject, transport: 'http' });
+    const decided = await decideApproval(core, callId, raw.value, access, { subject: access.subject, transport: 'http' });
     return decided instanceof TokenwireError ? errorAnswer(core, decided) : json(200, decided);
   };
 }

@@ -2,12 +2,13 @@ import type { ApprovalRecord } from './approval-record.js';
 
 /**
  * Where approval records are kept for `GET /api/streams/:id/approvals` (issue 12). This is the
- * seam a Redis implementation replaces (REDIS_URL); this one keeps the newest records in memory.
+ * seam the Redis one replaces (REDIS_URL, server/redis/redis-audit.ts); this one keeps the newest
+ * records in memory.
  */
 export interface ApprovalAudit {
   append(record: ApprovalRecord): void;
   /** A stream's records, oldest first. */
-  forStream(streamId: string): ApprovalRecord[];
+  forStream(streamId: string): Promise<ApprovalRecord[]>;
 }
 
 /** The newest `maxRecords` records in process memory, indexed by stream. */
@@ -33,6 +34,6 @@ export function createMemoryApprovalAudit(maxRecords: number): ApprovalAudit {
       total++;
       while (total > maxRecords) evictOldest();
     },
-    forStream: (streamId) => [...(byStream.get(streamId) ?? [])],
+    forStream: (streamId) => Promise.resolve([...(byStream.get(streamId) ?? [])]),
   };
 }

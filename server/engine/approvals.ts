@@ -37,7 +37,8 @@ export interface ApprovalGate {
   readonly pending: number;
 }
 
-type Outcome = Decision['outcome'] | 'cancelled';
+/** How a call's wait ended. */
+export type Outcome = Decision['outcome'] | 'cancelled';
 
 interface Pending {
   streamId: string;
@@ -50,7 +51,17 @@ interface Pending {
  * remembered (bounded) so a replay or a late decision gets a precise error. The arguments are
  * bound by the engine: it runs exactly the validated, frozen arguments it showed.
  */
-export function createApprovalGate(options: { remember?: number; now?: () => number } = {}): ApprovalGate {
+export interface ApprovalGateOptions {
+  /** Past calls remembered for precise errors on late decisions. */
+  remember?: number;
+  now?: () => number;
+  /** A call is pending (issue 10: the Redis ledger records it before the call is shown). */
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
+  /** A call's wait ended, decided or not. */
+  onSettled?: (callId: string, outcome: Outcome) => void;
+}
+
+export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalGate {
   const remember = options.remember ?? 10_000;
   const now = options.now ?? Date.now;
   const pending = new Map<string, Pending>();
@@ -70,6 +81,7 @@ export function createApprovalGate(options: { remember?: number; now?: () => num
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           record(callId, streamId, outcome);
+          options.onSettled?.(callId, outcome);
           if (decision) resolve(decision);
           else reject(signal.reason);
         };
@@ -77,6 +89,7 @@ export function createApprovalGate(options: { remember?: number; now?: () => num
         const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
         signal.addEventListener('abort', onAbort, { once: true });
         pending.set(callId, { streamId, expiresAt, settle: (d) => finish(d, d.outcome) });
+        options.onPending?.({ callId, streamId, expiresAt });
       });
     },
     decide(callId, decision, { authorize, reason, by }) {

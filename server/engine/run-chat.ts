@@ -108,8 +108,8 @@ export async function runChat(stream: Stream, request: ChatRequest, selected: { 
       const cause = stream.signal.reason instanceof StreamAbort ? stream.signal.reason.abortCause : 'cancelled';
       deps.metrics.upstreamAborts.inc({ cause });
       if (stream.abortedAt !== undefined) deps.metrics.abortLatency.observe({ cause }, (performance.now() - stream.abortedAt) / 1000);
-      if (cause === 'shutdown' || cause === 'slow_consumer') {
-        const error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : 'slow_consumer');
+      if (cause === 'shutdown' || cause === 'slow_consumer' || cause === 'owner_lost') {
+        const error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : cause);
         stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
         done('error');
       } else {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { TokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ChatRequest } from '../../shared/protocol.js';
+import { ChatRequest, HEADERS } from '../../shared/protocol.js';
 import type { Core } from '../core.js';
 import { addAuditRoutes } from './audit-routes.js';
 import { createAddressOf } from './client-address.js';
@@ -26,8 +26,14 @@ export function createApp(core: Core): express.Express {
   const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
   const who = identify(core, createAddressOf(config.TRUST_PROXY));
 
+  // Every answer names the instance that gave it (issue 10: routing you can see).
+  app.use((_req, res, next) => {
+    res.setHeader(HEADERS.instance, core.instanceId);
+    next();
+  });
+
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, streams: core.hub.active().length });
+    res.json({ ok: true, instance: core.instanceId, streams: core.hub.active().length, ...(core.fleet ? { store: core.fleet.available ? 'redis' : 'redis_unavailable' } : { store: 'memory' }) });
   });
 
   // Readiness for a load balancer: false from the moment shutdown begins, while streams drain.
@@ -43,7 +49,7 @@ export function createApp(core: Core): express.Express {
   // Every API route knows who calls (issue 12): 401 here when authentication is required.
   app.use('/api', who);
 
-  app.post('/api/chat', json, (req: Request, res: Response) => {
+  app.post('/api/chat', json, async (req: Request, res: Response) => {
     if (!req.is('application/json')) {
       sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
       return;
@@ -53,19 +59,19 @@ export function createApp(core: Core): express.Express {
       sendError(res, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
       return;
     }
-    const stream = core.startChat(body.value, { transport: 'sse', identity: identityOf(res) });
+    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res) });
     serveStreamSse(core, res, stream, -1);
   });
 
   // SSE has no back channel, so its client decides tool calls here: its subject, or the stream
   // token from the `start` frame (`X-Stream-Token` or body `token`). Answers 200 with the
   // decision, or `{ error: { code, message } }` with the code's status (issue #3).
-  app.post('/api/approvals/:callId', json, (req: Request<{ callId: string }>, res: Response) => {
+  app.post('/api/approvals/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
     if (!req.is('application/json')) {
       sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
       return;
     }
-    const decided = decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    const decided = await decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });
     if (decided instanceof TokenwireError) sendError(res, decided);
     else res.json(decided);
   });

@@ -11,8 +11,8 @@ import { streamTokenFor } from './sse-view.js';
  * whoever may view the stream (its subject, or the holder of its stream token).
  */
 export function addAuditRoutes(app: Express, core: Core): void {
-  app.get('/api/streams/:id/approvals', (req, res) => {
-    const stream = core.hub.get(req.params.id);
+  app.get('/api/streams/:id/approvals', async (req, res) => {
+    const stream = await core.findStream(req.params.id);
     if (!stream) {
       sendHttpError(res, new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'), core.metrics);
       return;
@@ -21,6 +21,6 @@ export function addAuditRoutes(app: Express, core: Core): void {
       sendHttpError(res, new TokenwireError('forbidden', 'A valid token for this stream is required.'), core.metrics);
       return;
     }
-    res.json({ streamId: stream.id, approvals: core.audit.forStream(stream.id) });
+    res.json({ streamId: stream.id, approvals: await core.audit.forStream(stream.id) });
   });
 }

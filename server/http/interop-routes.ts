@@ -65,6 +65,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
       const key = chatKey(body.value.id);
       const answered = approvalResponses(body.value);
+      // Conversations are kept per process (docs/interop.md): with several instances, route a chat to one.
       const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
       // A decision for a call this process never saw cannot be applied; starting over would hide that.
       if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
@@ -83,7 +84,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
       }
       const request = toChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
-      const stream = core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
       conversations.set(key, { streamId: stream.id, fromSeq: -1 });
       return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
     }),
@@ -169,7 +170,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
 
       const request = agUiChatRequest(input);
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
-      const stream = core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
       const entry = { streamId: stream.id, fromSeq: -1 };
       conversations.set(threadKey(input.threadId), entry);
       conversations.set(key, entry);

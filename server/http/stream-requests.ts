@@ -20,8 +20,8 @@ export interface StreamAccess {
  * its token from the `start` frame): the stream id travels in headers and logs, the token only
  * to the client that started it. Else `unknown_stream` (404) or `forbidden` (403).
  */
-export function findStream(core: Pick<Core, 'hub'>, id: string, access: StreamAccess): Stream | TokenwireError {
-  const stream = core.hub.get(id);
+export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<Stream | TokenwireError> {
+  const stream = await core.findStream(id);
   if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
   if (!mayAccessStream(stream, access.subject, access.token)) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
   return stream;
@@ -45,25 +45,23 @@ export function cancelStream(stream: Stream): { ok: true; cancelled: boolean } {
 
 /**
  * Decides a tool call for `POST /api/approvals/:callId`: the caller's subject, or the body's
- * `token` (else the request's stream token), must give access to the call's stream; the audit
- * trail records `by`. Answers the decision, or a typed error.
+ * `token` (else the request's stream token), must give access to the call's stream, wherever
+ * it runs; the audit trail records `by`. Answers the decision, or a typed error.
  */
-export function decideApproval(
-  core: Pick<Core, 'hub' | 'approvals' | 'log'>,
+export async function decideApproval(
+  core: Pick<Core, 'decide' | 'log'>,
   callId: string,
   raw: unknown,
   access: StreamAccess,
   by: DecidedBy,
-): { callId: string; decision: 'approve' | 'deny'; streamId: string } | TokenwireError {
+): Promise<{ callId: string; decision: 'approve' | 'deny'; streamId: string } | TokenwireError> {
   const body = parseWith(ApprovalDecisionRequest, raw);
   if (!body.ok) return new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`);
   const token = body.value.token ?? access.token;
   try {
-    const { streamId } = core.approvals.decide(callId, body.value.decision, {
-      authorize: (id) => {
-        const stream = core.hub.get(id);
-        return stream !== undefined && mayAccessStream(stream, access.subject, token);
-      },
+    const { streamId } = await core.decide(callId, {
+      decision: body.value.decision,
+      authorize: (stream) => mayAccessStream(stream, access.subject, token),
       reason: body.value.reason,
       by,
     });

@@ -21,16 +21,16 @@ export const accessOf = (core: Pick<Core, 'config'>, req: Request, res: Response
 export function addStreamRoutes(app: Express, core: Core): void {
   const fail = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
 
-  app.get('/api/streams/:id', (req, res) => {
+  app.get('/api/streams/:id', async (req, res) => {
     const afterSeq = parseResumePoint(req.get('last-event-id') ?? (typeof req.query.lastSeq === 'string' ? req.query.lastSeq : undefined));
     if (afterSeq instanceof TokenwireError) return void fail(res, afterSeq);
-    const stream = findStream(core, String(req.params.id), accessOf(core, req, res));
+    const stream = await findStream(core, String(req.params.id), accessOf(core, req, res));
     if (stream instanceof TokenwireError) return void fail(res, stream);
     serveStreamSse(core, res, stream, afterSeq);
   });
 
-  app.delete('/api/streams/:id', (req, res) => {
-    const stream = findStream(core, String(req.params.id), accessOf(core, req, res));
+  app.delete('/api/streams/:id', async (req, res) => {
+    const stream = await findStream(core, String(req.params.id), accessOf(core, req, res));
     if (stream instanceof TokenwireError) return void fail(res, stream);
     res.json(cancelStream(stream));
   });

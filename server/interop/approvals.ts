@@ -25,17 +25,15 @@ export function holdForDecision(source: FrameSource, callId: string): void {
  * where the response continues. Throws the gate's errors, or `stream_expired`.
  */
 export async function decideCall(
-  core: Pick<Core, 'approvals' | 'hub'>,
+  core: Pick<Core, 'decide' | 'hub'>,
   decision: { callId: string; approved: boolean; reason?: string | undefined },
   owns: (streamId: string) => boolean,
   subject?: string | undefined,
 ): Promise<{ stream: Stream; callSeq: number }> {
-  const { streamId } = core.approvals.decide(decision.callId, decision.approved ? 'approve' : 'deny', {
+  const { streamId } = await core.decide(decision.callId, {
+    decision: decision.approved ? 'approve' : 'deny',
     // The conversation id is the capability; a stream bound to a subject also needs that subject.
-    authorize: (id) => {
-      const bound = core.hub.get(id)?.subject;
-      return owns(id) && (bound === undefined || bound === subject);
-    },
+    authorize: (stream) => owns(stream.id) && (stream.subject === undefined || stream.subject === subject),
     reason: decision.reason,
     by: { subject, transport: 'http' },
   });

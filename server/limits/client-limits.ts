@@ -6,8 +6,8 @@ export const clientKey = (subject: string | undefined, address: string | undefin
   subject !== undefined ? `sub:${subject}` : `addr:${address ?? 'unknown'}`;
 
 /**
- * Per-client stream limits (issue 12). The seam a Redis implementation replaces once streams
- * span instances; this one counts in process memory.
+ * Per-client stream limits (issue 12), counted in this process's memory; with REDIS_URL the
+ * shared ones (SharedClientLimits, server/redis/redis-limits.ts) replace them.
  */
 export interface ClientLimits {
   /**
@@ -18,6 +18,14 @@ export interface ClientLimits {
   admitStream(key: string): () => void;
   /** Streams `key` has generating now. */
   open(key: string): number;
+}
+
+/**
+ * Per-client stream limits shared by every instance (issue 10, Redis): the same contract as
+ * ClientLimits, answered asynchronously.
+ */
+export interface SharedClientLimits {
+  admitStream(key: string): Promise<() => void>;
 }
 
 export interface ClientLimitOptions {

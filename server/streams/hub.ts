@@ -6,7 +6,7 @@ import type { StoreListener, StoreRead, StreamRecord, StreamStore } from './stre
 export type { StoreRead, StreamRecord };
 
 /** Why a stream's generation was aborted: the engine turns this into its last frames. */
-export type AbortCause = 'client_gone' | 'cancelled' | 'shutdown' | 'slow_consumer';
+export type AbortCause = 'client_gone' | 'cancelled' | 'shutdown' | 'slow_consumer' | 'owner_lost';
 
 export class StreamAbort extends Error {
   constructor(readonly abortCause: AbortCause) {
@@ -60,6 +60,12 @@ export interface HubOptions {
   /** The window a stream keeps after tokenwire dropped its last viewer (`slow_consumer`), if its own is shorter. */
   droppedGraceMs: number;
   maxStreams: number;
+  /** Named in every `start` frame (issue 10: routing you can see). */
+  instanceId?: string | undefined;
+  /** A stream was created, before its first frame (the Redis fleet publishes its metadata). */
+  onCreate?: (stream: Stream) => void;
+  /** Streams other instances run, found through the shared store (issue 10). */
+  remote?: (id: string) => Promise<Stream | undefined>;
   onDone?: (stream: Stream, frame: Extract<ServerFrame, { type: 'done' }>) => void;
 }
 
@@ -75,7 +81,10 @@ export interface CreateStreamOptions {
 
 export interface Hub {
   create(options: CreateStreamOptions): Stream;
+  /** A stream this process runs or still keeps. */
   get(id: string): Stream | undefined;
+  /** A stream this process runs, else one another instance runs (with a Redis fleet). */
+  find(id: string): Promise<Stream | undefined>;
   /** Streams still generating. */
   active(): Stream[];
   abortAll(cause: AbortCause): void;
@@ -172,6 +181,7 @@ export function createHub(options: HubOptions): Hub {
       },
     };
     streams.set(id, stream);
+    options.onCreate?.(stream);
     stream.append({
       type: 'start',
       protocol: PROTOCOL_VERSION,
@@ -182,6 +192,7 @@ export function createHub(options: HubOptions): Hub {
       streamToken: stream.approvalToken,
       // Protocol 1's name, for one version (see PROTOCOL_VERSION).
       approvalToken: stream.approvalToken,
+      ...(options.instanceId !== undefined ? { instanceId: options.instanceId } : {}),
     });
     return stream;
   }
@@ -189,6 +200,7 @@ export function createHub(options: HubOptions): Hub {
   return {
     create,
     get: (id) => streams.get(id),
+    find: async (id) => streams.get(id) ?? (await options.remote?.(id)),
     active: () => [...streams.values()].filter((s) => !s.done),
     abortAll(cause) {
       for (const s of streams.values()) s.abort(cause);

@@ -106,7 +106,13 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       if (!log) return Promise.resolve({ status: 'unknown' });
       const firstSeq = log.records[log.head]?.frame.seq ?? 0;
       if (afterSeq + 1 < firstSeq) return Promise.resolve({ status: 'expired', firstSeq });
-      return Promise.resolve({ status: 'ok', records: log.records.slice(log.head + Math.max(0, afterSeq + 1 - firstSeq)) });
+      const last = log.records.at(-1);
+      return Promise.resolve({
+        status: 'ok',
+        records: log.records.slice(log.head + Math.max(0, afterSeq + 1 - firstSeq)),
+        lastSeq: size(log) > 0 ? (last?.frame.seq ?? -1) : -1,
+        ended: size(log) > 0 && last?.frame.type === 'done',
+      });
     },
     follow(streamId, listener) {
       const listeners = logs.get(streamId)?.listeners;

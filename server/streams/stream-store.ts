@@ -7,11 +7,12 @@ export interface StreamRecord {
 }
 
 /**
- * What a read of a log finds: the records after the asked seq; `expired` when some of them are
- * no longer kept (`firstSeq` is the first one still held); `unknown` when no log has that id.
+ * What a read of a log finds: the records after the asked seq, with the seq of the log's last
+ * record (-1: none) and whether that record is the `done`; `expired` when some of them are no
+ * longer kept (`firstSeq` is the first one still held); `unknown` when no log has that id.
  */
 export type StoreRead =
-  | { status: 'ok'; records: StreamRecord[] }
+  | { status: 'ok'; records: StreamRecord[]; lastSeq: number; ended: boolean }
   | { status: 'expired'; firstSeq: number }
   | { status: 'unknown' };
 
@@ -19,14 +20,14 @@ export type StoreRead =
 export type StoreListener = (record: StreamRecord) => void;
 
 /**
- * Where streams' logs live: the memory store (default), a Redis store later. Reads may be
+ * Where streams' logs live: the memory store (default) or the Redis store (REDIS_URL). Reads may be
  * asynchronous, so a view follows first, then reads, then drops what it already has by seq
  * (server/streams/stream-view.ts): no frame falls between the read and the live feed.
  */
 export interface StreamStore {
   /** Starts an empty log for a new stream. */
   open(streamId: string): void;
-  /** Appends a record; followers hear of it (the memory store: before `append` returns). */
+  /** Appends a record; followers hear of it (in this process: before `append` returns). */
   append(streamId: string, record: StreamRecord): void;
   /** Records with `seq > afterSeq`, or why they cannot be had. */
   read(streamId: string, afterSeq: number): Promise<StoreRead>;

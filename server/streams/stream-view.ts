@@ -46,9 +46,11 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
 
   if (read.status === 'unknown') return fail({ status: 'expired', firstSeq: stream.lastSeq + 1 });
   if (read.status === 'expired') return fail({ status: 'expired', firstSeq: read.firstSeq });
-  const newest = Math.max(read.records.at(-1)?.frame.seq ?? -1, early.at(-1)?.frame.seq ?? -1, stream.lastSeq);
-  if (stream.done && afterSeq >= stream.lastSeq) {
-    const tail = await stream.read(stream.lastSeq - 1);
+  // A stream another instance runs knows its end only from the log (issue 10).
+  const newest = Math.max(read.lastSeq, early.at(-1)?.frame.seq ?? -1, stream.lastSeq);
+  const done = stream.done || read.ended || early.some((r) => r.frame.type === 'done');
+  if (done && afterSeq >= newest) {
+    const tail = await stream.read(newest - 1);
     const done = tail.status === 'ok' ? tail.records.find((r) => r.frame.type === 'done') : undefined;
     return fail({ status: 'ended', done });
   }

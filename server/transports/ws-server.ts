@@ -1,3 +1,4 @@
+import { HEADERS } from '../../shared/protocol.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
@@ -49,6 +50,8 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
     perMessageDeflate: false,
     clientTracking: false,
   });
+  // The 101 names the instance too (issue 10), as every HTTP answer does.
+  wss.on('headers', (headers: string[]) => headers.push(`${HEADERS.instance}: ${core.instanceId}`));
   const sessions = new Map<WebSocket, WsSession>();
   const heartbeat = createHeartbeat(config.HEARTBEAT_MS);
   // Queue tokens well before the hard bound, so coalescing has room to work.

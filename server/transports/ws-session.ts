@@ -18,7 +18,7 @@ export interface WsSocket extends SenderSocket {
 }
 
 /** The parts of the core a session uses. */
-export type SessionCore = Pick<Core, 'startChat' | 'hub' | 'approvals' | 'log' | 'metrics'>;
+export type SessionCore = Pick<Core, 'startChat' | 'findStream' | 'decide' | 'streamOfCall' | 'hub' | 'log' | 'metrics'>;
 
 export interface WsSessionOptions {
   /** Socket buffer above which frames queue and tokens coalesce. */
@@ -42,6 +42,8 @@ export interface WsSession {
   readonly bufferedBytes: number;
   /** Streams this socket is viewing. */
   readonly viewing: number;
+  /** Resolves once every frame received so far has been handled (admission may wait for Redis). */
+  idle(): Promise<void>;
   /** Sends what is queued, then closes with 1001 (going away); resolves when the socket closed. */
   shutdown(): Promise<void>;
   readonly closed: Promise<void>;
@@ -74,12 +76,17 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   const views = createWsViews(sender, (streamId) => owned.has(streamId));
 
   const subject = options.identity?.subject;
-  /** A stream started by this socket's subject belongs to it on any socket (issue 12). */
-  const sameSubject = (streamId: string) => subject !== undefined && core.hub.get(streamId)?.subject === subject;
-  const mayControl = (streamId: string) => owned.has(streamId) || views.has(streamId) || sameSubject(streamId);
+  /** A stream started by this socket's subject belongs to it on any socket (issue 12), on any instance. */
+  const sameSubject = (stream: Stream | undefined) => subject !== undefined && stream?.subject === subject;
+  const mayControl = (stream: Stream) => owned.has(stream.id) || views.has(stream.id) || sameSubject(stream);
   const messages = options.messagesPerSecond === undefined ? undefined : createTokenBuckets({ capacity: options.messagesPerSecond, windowMs: 1_000 });
   /** While limited, further messages are dropped silently: one error frame per limited spell. */
   let limitedUntil = 0;
+  /** Starts admitted but not yet viewed (admission may wait for Redis). */
+  let starting = 0;
+  /** Frames are handled one after another, so answers keep the order of the frames they answer. */
+  let handling: Promise<void> = Promise.resolve();
+  let inFlight = 0;
 
   /** An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns. */
   const sendError = (error: TokenwireError, ref?: string) => {
@@ -124,47 +131,54 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     sender.control(errorFrameJson(error, stream.id, seq));
   }
 
-  function start(frame: ClientFrameOf<'start'>): void {
+  async function start(frame: ClientFrameOf<'start'>): Promise<void> {
     const { type: _type, id, format, threadId, runId, ...request } = frame;
     if (options.closing?.()) {
       sendError(new TokenwireError('server_shutdown'), id);
       return;
     }
-    if (options.maxStreams !== undefined && views.size >= options.maxStreams) {
+    if (options.maxStreams !== undefined && views.size + starting >= options.maxStreams) {
       const error = `At most ${options.maxStreams} streams may be open on one WebSocket.`;
       sendError(new TokenwireError('too_many_streams', error, { retryAfterMs: 1_000 }), id);
       return;
     }
     let stream: Stream;
+    starting++;
     try {
-      stream = core.startChat(request, { transport: 'ws', clientId: id, ...(options.identity ? { identity: options.identity } : {}) });
+      stream = await core.startChat(request, { transport: 'ws', clientId: id, ...(options.identity ? { identity: options.identity } : {}) });
     } catch (thrown) {
       // No stream exists, so the error names the client's id: that is how it knows which start failed.
       sendError(toTokenwireError(thrown), id);
       return;
+    } finally {
+      starting--;
     }
+    // The socket closed while the stream was admitted: nobody has its id, so nobody can resume it.
+    if (ended) return void stream.abort('client_gone');
     own(stream.id);
     void view(stream, -1, { format, threadId, runId });
   }
 
-  function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): void {
+  async function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): Promise<void> {
     try {
-      core.approvals.decide(frame.callId, frame.type, {
-        authorize: (streamId) => owned.has(streamId) || sameSubject(streamId),
+      await core.decide(frame.callId, {
+        decision: frame.type,
+        authorize: (stream) => owned.has(stream.id) || sameSubject(stream),
         reason: frame.type === 'deny' ? frame.reason : undefined,
         by: { subject, transport: 'ws' },
       });
     } catch (thrown) {
-      const streamId = core.approvals.streamOf(frame.callId);
+      const streamId = await core.streamOfCall(frame.callId).catch(() => undefined);
+      const stream = streamId === undefined ? undefined : await core.findStream(streamId).catch(() => undefined);
       // Name the stream only to a socket that may know it.
-      sendError(toTokenwireError(thrown), streamId !== undefined && mayControl(streamId) ? streamId : undefined);
+      sendError(toTokenwireError(thrown), stream && mayControl(stream) ? stream.id : undefined);
     }
   }
 
-  function cancel(frame: ClientFrameOf<'cancel'>): void {
-    const stream = core.hub.get(frame.streamId);
+  async function cancel(frame: ClientFrameOf<'cancel'>): Promise<void> {
+    const stream = await core.findStream(frame.streamId);
     // Another connection's stream is reported as unknown: its id alone does not let a socket end it.
-    if (!stream || !mayControl(stream.id)) {
+    if (!stream || !mayControl(stream)) {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} on this connection.`), frame.streamId);
       return;
     }
@@ -172,8 +186,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     stream.abort('cancelled');
   }
 
-  function resume(frame: ClientFrameOf<'resume'>): void {
-    const stream = core.hub.get(frame.streamId);
+  async function resume(frame: ClientFrameOf<'resume'>): Promise<void> {
+    const stream = await core.findStream(frame.streamId);
+    if (ended) return;
     if (!stream) {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} is kept.`), frame.streamId);
       return;
@@ -215,20 +230,24 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     if (ended || !admitMessage()) return;
     const decoded = decodeWsMessage(data, isBinary);
     if (!decoded.ok) {
-      sendError(decoded.error, decoded.ref);
+      const { error, ref } = decoded;
+      // Answered at once, unless earlier frames are still being handled: answers keep their order.
+      if (inFlight === 0) sendError(error, ref);
+      else handling = handling.then(() => sendError(error, ref));
       return;
     }
     const { frame } = decoded;
-    try {
-      if (frame.type === 'start') start(frame);
-      else if (frame.type === 'approve' || frame.type === 'deny') decide(frame);
-      else if (frame.type === 'cancel') cancel(frame);
-      else resume(frame);
-    } catch (thrown) {
-      const error = toTokenwireError(thrown);
-      core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
-      sendError(error);
-    }
+    const handle = () =>
+      frame.type === 'start' ? start(frame) : frame.type === 'approve' || frame.type === 'deny' ? decide(frame) : frame.type === 'cancel' ? cancel(frame) : resume(frame);
+    inFlight++;
+    handling = handling
+      .then(handle)
+      .catch((thrown: unknown) => {
+        const error = toTokenwireError(thrown);
+        if (error.code === 'internal') core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
+        if (!ended) sendError(error);
+      })
+      .finally(() => inFlight--);
   }
 
   function socketOnClose(): void {
@@ -249,6 +268,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     get viewing() {
       return views.size;
     },
+    idle: () => handling,
     shutdown() {
       if (!ended) {
         sender.flushAll();

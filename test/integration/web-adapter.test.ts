@@ -172,7 +172,7 @@ describe('web-standard adapter: authentication and per-client limits', () => {
       f.some((x) => x.type === 'tool_result'),
     );
     expect(resumed[0]!.seq).toBe(call.seq + 1);
-    const audited = await waitFor(() => c.audit.forStream(start.streamId)[0], 'the audit record');
+    const audited = await waitFor(async () => (await c.audit.forStream(start.streamId))[0], 'the audit record');
     expect(audited).toMatchObject({ callId: call.callId, decision: 'approved', subject: 'alice', transport: 'http' });
     expect((await streams.DELETE(new Request(streamUrl(start.streamId), { method: 'DELETE', headers: alice }), start.streamId)).status).toBe(200);
     expect(c.hub.get(start.streamId)?.signal.aborted).toBe(true);
@@ -203,6 +203,6 @@ describe('web-standard adapter: authentication and per-client limits', () => {
     expect(await codeOf(limited)).toBe('rate_limited');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await from('203.0.113.8')).status).toBe(200);
-    expect(c.limits.open('addr:203.0.113.7')).toBe(0);
+    expect((c.limits as ClientLimits).open('addr:203.0.113.7')).toBe(0); // the memory limits: no REDIS_URL here
   });
 });

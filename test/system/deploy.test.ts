@@ -55,7 +55,7 @@ describe('docker-compose.yml', () => {
 
   it('runs nginx on 8080 in front of two healthy replicas, and k6 only under the load profile', async () => {
     const { services } = await composeConfig();
-    expect(Object.keys(services).sort()).toEqual(['app1', 'app2', 'grafana', 'k6', 'nginx', 'prometheus']);
+    expect(Object.keys(services).sort()).toEqual(['app1', 'app2', 'grafana', 'k6', 'nginx', 'prometheus', 'redis']);
     // Prometheus and Grafana only under the metrics profile, with the files from deploy/.
     expect([services.prometheus?.profiles, services.grafana?.profiles]).toEqual([['metrics'], ['metrics']]);
     expect(mounts(services.prometheus!)).toContainEqual({ source: join(root, 'deploy/prometheus.yml'), target: '/etc/prometheus/prometheus.yml', readOnly: true });
@@ -63,7 +63,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['app1', 'app2']) {
       const app = services[name]!;
       expect(app.build?.context).toBe(root.replace(/\/$/, ''));
-      expect(app.environment).toMatchObject({ HOST: '0.0.0.0', PORT: '3000' });
+      expect(app.environment).toMatchObject({ HOST: '0.0.0.0', PORT: '3000', REDIS_URL: 'redis://redis:6379' });
+      expect(app.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
       expect(app.profiles).toBeUndefined();
     }
 
@@ -72,9 +73,11 @@ describe('docker-compose.yml', () => {
     expect(nginx.depends_on).toEqual({ app1: { condition: 'service_healthy' }, app2: { condition: 'service_healthy' } });
     // Every file nginx.conf includes is mounted beside it, from deploy/, read-only.
     const included = [...NGINX_CONF.matchAll(/^\s*include\s+([^;\s]+);/gm)].map((m) => m[1]!);
-    expect(included.sort()).toEqual(['nginx.listen.conf', 'nginx.upstreams.conf']);
+    expect(included.sort()).toEqual(['nginx.balance.conf', 'nginx.listen.conf', 'nginx.upstreams.conf']);
     const nginxMounts = mounts(nginx);
-    for (const file of ['nginx.conf', ...included]) {
+    // With Redis the balancing is round robin: nginx.round-robin.conf stands in for nginx.balance.conf (issue 10).
+    expect(nginxMounts).toContainEqual({ source: join(root, 'deploy/nginx.round-robin.conf'), target: '/etc/nginx/nginx.balance.conf', readOnly: true });
+    for (const file of ['nginx.conf', ...included.filter((f) => f !== 'nginx.balance.conf')]) {
       expect(nginxMounts).toContainEqual({ source: join(root, 'deploy', file), target: posix.join('/etc/nginx', file), readOnly: true });
     }
     // The upstreams file names the compose services on the port they listen on.

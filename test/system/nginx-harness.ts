@@ -9,6 +9,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The proxy config that docker compose runs, read as is: the tests run this very file. */
 export const NGINX_CONF = readFileSync(join(root, 'deploy/nginx.conf'), 'utf8');
+/** How nginx picks a replica: sticky (memory store) or round robin (Redis store), from deploy/. */
+const BALANCE = {
+  sticky: readFileSync(join(root, 'deploy/nginx.balance.conf'), 'utf8'),
+  'round-robin': readFileSync(join(root, 'deploy/nginx.round-robin.conf'), 'utf8'),
+} as const;
 
 /** A port that was free a moment ago: a throwaway server listens on 0 and closes. */
 export function freePort(): Promise<number> {
@@ -94,9 +99,9 @@ export interface Replica extends Proc {
   port: number;
 }
 
-/** One tokenwire server process, as deployed: `node --import tsx server/main.ts` on loopback. */
-export async function startReplica(env: Record<string, string> = {}): Promise<Replica> {
-  const port = await freePort();
+/** One tokenwire server process, as deployed: `node --import tsx server/main.ts` on loopback (on `port` when given: a restart). */
+export async function startReplica(env: Record<string, string> = {}, port?: number): Promise<Replica> {
+  port ??= await freePort();
   const proc = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
@@ -124,9 +129,10 @@ export interface Nginx extends Proc {
 
 /**
  * Real nginx (Debian's package) in the foreground as the current user, with `conf` as its main
- * config and includes that point the upstream at `replicas` and the listener at a free port.
+ * config and includes that point the upstream at `replicas`, the listener at a free port, and
+ * the balancing at `balance` (deploy/nginx.balance.conf or deploy/nginx.round-robin.conf).
  */
-export async function startNginx(conf: string, replicas: readonly { port: number }[]): Promise<Nginx> {
+export async function startNginx(conf: string, replicas: readonly { port: number }[], balance: keyof typeof BALANCE = 'sticky'): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'tokenwire-nginx-'));
   // When the tests run as root, nginx's workers drop to `nobody`; they only need to traverse.
   chmodSync(dir, 0o755);
@@ -134,6 +140,7 @@ export async function startNginx(conf: string, replicas: readonly { port: number
   writeFileSync(join(dir, 'nginx.conf'), conf);
   writeFileSync(join(dir, 'nginx.upstreams.conf'), replicas.map((r) => `server 127.0.0.1:${r.port};\n`).join(''));
   writeFileSync(join(dir, 'nginx.listen.conf'), `listen 127.0.0.1:${port};\n`);
+  writeFileSync(join(dir, 'nginx.balance.conf'), BALANCE[balance]);
   const proc = launch(
     process.env.NGINX_BIN ?? 'nginx',
     ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')} warn;`],

@@ -78,15 +78,15 @@ describe('memory approval audit', () => {
     outcome: 'ok',
   });
 
-  it('keeps records by stream, oldest first, and drops the oldest past its bound', () => {
+  it('keeps records by stream, oldest first, and drops the oldest past its bound', async () => {
     const audit = createMemoryApprovalAudit(3);
     audit.append(record('s1', 'a'));
     audit.append(record('s2', 'b'));
     audit.append(record('s1', 'c'));
-    expect(audit.forStream('s1').map((r) => r.callId)).toEqual(['a', 'c']);
+    expect((await audit.forStream('s1')).map((r) => r.callId)).toEqual(['a', 'c']);
     audit.append(record('s3', 'd'));
-    expect(audit.forStream('s1').map((r) => r.callId)).toEqual(['c']);
-    expect(audit.forStream('s3').map((r) => r.callId)).toEqual(['d']);
-    expect(audit.forStream('nope')).toEqual([]);
+    expect((await audit.forStream('s1')).map((r) => r.callId)).toEqual(['c']);
+    expect((await audit.forStream('s3')).map((r) => r.callId)).toEqual(['d']);
+    expect(await audit.forStream('nope')).toEqual([]);
   });
 });

@@ -24,18 +24,6 @@ function make(over: Partial<MemoryStoreOptions> = {}) {
 }
 
 describe('memory stream store', () => {
-  it('reads after any seq it holds, says expired with the first seq still held, unknown for other ids', async () => {
-    const { store, fill } = make({ maxFrames: 10 });
-    fill('a', 25);
-    const read = await store.read('a', 20);
-    expect(read.status === 'ok' && read.records.map((r) => r.frame.seq)).toEqual([21, 22, 23, 24]);
-    const old = await store.read('a', 0);
-    expect(old.status).toBe('expired');
-    const first = old.status === 'expired' ? old.firstSeq : -1;
-    expect(await store.read('a', first - 1)).toMatchObject({ status: 'ok' });
-    expect(await store.read('nope', -1)).toEqual({ status: 'unknown' });
-  });
-
   it('counts the bytes it retains and gives them back on expire', () => {
     const { store, fill } = make();
     fill('a', 10);
@@ -76,17 +64,5 @@ describe('memory stream store', () => {
     expect(await store.read('small', -1)).toMatchObject({ status: 'ok' });
     expect(await store.read('large', 93)).toMatchObject({ status: 'ok', records: [{ frame: { seq: 94 } }] });
     expect((await store.read('large', -1)).status).toBe('expired');
-  });
-
-  it('tells followers every appended record, in order, until they unfollow', () => {
-    const { store } = make();
-    store.open('a');
-    const seen: number[] = [];
-    const unfollow = store.follow('a', (r) => seen.push(r.frame.seq));
-    store.append('a', record('a', 0));
-    store.append('a', record('a', 1));
-    unfollow();
-    store.append('a', record('a', 2));
-    expect(seen).toEqual([0, 1]);
   });
 });

@@ -115,37 +115,41 @@ describe('WebSocket session (ws-mock)', () => {
     expect(core?.hub.active()).toHaveLength(0);
   });
 
-  it('answers a start with an unknown tool with unknown_tool on the client id', () => {
+  it('answers a start with an unknown tool with unknown_tool on the client id', async () => {
     makeCore();
     const c = connect();
     c.send({ ...story('c2'), tools: ['launch_rockets'] });
+    await c.session.idle();
     expect(c.frames()).toEqual([expect.objectContaining({ type: 'error', code: 'unknown_tool', streamId: 'c2' })]);
     expect(core?.hub.active()).toHaveLength(0);
   });
 
-  it('refuses a new stream with server_shutdown while the server closes', () => {
+  it('refuses a new stream with server_shutdown while the server closes', async () => {
     makeCore();
     const c = connect({ closing: () => true });
     c.send(story('c3'));
+    await c.session.idle();
     expect(c.frames()).toEqual([expect.objectContaining({ type: 'error', code: 'server_shutdown', streamId: 'c3', retryable: true })]);
   });
 
-  it('answers cancel and resume of an unknown stream with unknown_stream naming it', () => {
+  it('answers cancel and resume of an unknown stream with unknown_stream naming it', async () => {
     makeCore();
     const c = connect();
     c.send({ type: 'cancel', streamId: 'st_nope' });
     c.send({ type: 'resume', streamId: 'st_gone', lastSeq: 3 });
+    await c.session.idle();
     expect(c.frames()).toEqual([
       expect.objectContaining({ type: 'error', code: 'unknown_stream', streamId: 'st_nope' }),
       expect.objectContaining({ type: 'error', code: 'unknown_stream', streamId: 'st_gone' }),
     ]);
   });
 
-  it('answers a decision on an unknown call with unknown_call on the stream-less marker', () => {
+  it('answers a decision on an unknown call with unknown_call on the stream-less marker', async () => {
     makeCore();
     const c = connect();
     c.send({ type: 'approve', callId: 'call_nope' });
     c.send({ type: 'deny', callId: 'call_nope' });
+    await c.session.idle();
     expect(c.frames().map((f) => [f.type, (f as { code?: string }).code, f.streamId])).toEqual([
       ['error', 'unknown_call', '-'],
       ['error', 'unknown_call', '-'],
@@ -190,6 +194,7 @@ describe('WebSocket session (ws-mock)', () => {
     owner.send(weather());
     const call = await owner.frame('tool_call');
     stranger.send({ type: 'approve', callId: call.callId });
+    await stranger.session.idle();
     expect(stranger.frames()).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden', streamId: '-' })]);
     expect(core?.approvals.pending).toBe(1);
     expect(runs).toEqual([]);
@@ -217,6 +222,7 @@ describe('WebSocket session (ws-mock)', () => {
     const token = await c.frame('token');
     const stream = core?.hub.get(token.streamId);
     c.send({ type: 'cancel', streamId: token.streamId });
+    await c.session.idle();
     expect(stream?.signal.aborted).toBe(true);
     await c.frame('done', (f) => f.reason === 'cancelled');
     expect(c.session.viewing).toBe(0);
@@ -229,6 +235,7 @@ describe('WebSocket session (ws-mock)', () => {
     owner.send(story('c1', 20));
     const token = await owner.frame('token');
     stranger.send({ type: 'cancel', streamId: token.streamId });
+    await stranger.session.idle();
     expect(stranger.frames()).toEqual([expect.objectContaining({ code: 'unknown_stream', streamId: token.streamId })]);
     await owner.frame('done', (f) => f.reason === 'stop');
   });

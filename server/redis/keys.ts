@@ -1,0 +1,34 @@
+/**
+ * Every Redis key and channel tokenwire uses (issue 10), in one place so an operator can find
+ * them: `tw:` then what it holds. A stream's log is a Redis Stream whose entry id is `0-<seq+1>`,
+ * so ids are the frames' own numbers and a second writer of a seq is refused by Redis itself.
+ */
+export const KEYS = {
+  /** A stream's frames (Redis Stream, field `f` = the frame's JSON). */
+  log: (streamId: string) => `tw:log:${streamId}`,
+  /** A stream's metadata (hash): owner, instance, subject, token, graceMs, createdAt. */
+  meta: (streamId: string) => `tw:meta:${streamId}`,
+  /** An instance incarnation's lease (string, PX OWNER_LEASE_MS): it owns its generations while this exists. */
+  lease: (incarnation: string) => `tw:lease:${incarnation}`,
+  /** A tool call awaiting or past its decision (hash): streamId, owner, expiresAt, state. */
+  call: (callId: string) => `tw:call:${callId}`,
+  /** A stream's approval audit records (list of JSON). */
+  audit: (streamId: string) => `tw:audit:${streamId}`,
+  /** Streams a client has generating, counted per owner incarnation (hash). */
+  openStreams: (clientKey: string) => `tw:lim:open:${clientKey}`,
+  /** A client's token bucket of stream starts (hash: tokens, at). */
+  starts: (clientKey: string) => `tw:lim:starts:${clientKey}`,
+} as const;
+
+export const CHANNELS = {
+  /** Every frame appended to a stream's log, as its JSON, for live views on other instances. */
+  frames: (streamId: string) => `tw:frames:${streamId}`,
+  /** Control for one instance incarnation: cancel, decide, attach, detach. */
+  control: (incarnation: string) => `tw:ctl:${incarnation}`,
+} as const;
+
+/** The entry id of a frame's seq in its log (ids must be above 0-0). */
+export const entryId = (seq: number): string => `0-${seq + 1}`;
+
+/** The seq of a log entry id. */
+export const seqOf = (id: string): number => Number(id.slice(id.indexOf('-') + 1)) - 1;

@@ -1,0 +1,83 @@
+import { nanoid } from 'nanoid';
+import type { Stream } from '../streams/hub.js';
+import type { StreamStore } from '../streams/stream-store.js';
+import type { Control } from './control.js';
+import type { Ownership } from './ownership.js';
+
+/** A stream's metadata as the owner writes it into `tw:meta:<id>`. */
+export interface StreamMeta {
+  owner: string;
+  instance: string;
+  token: string;
+  subject?: string | undefined;
+  graceMs: number;
+  createdAt: number;
+}
+
+/** The hash fields of a stream's metadata. */
+export const metaFields = (meta: StreamMeta): Record<string, string> => ({
+  owner: meta.owner,
+  instance: meta.instance,
+  token: meta.token,
+  graceMs: String(meta.graceMs),
+  createdAt: String(meta.createdAt),
+  ...(meta.subject !== undefined ? { subject: meta.subject } : {}),
+});
+
+/** The metadata from its hash, or undefined when the hash is missing or incomplete. */
+export function parseMeta(hash: Record<string, string>): StreamMeta | undefined {
+  if (!hash.owner || !hash.token || !hash.instance) return undefined;
+  return {
+    owner: hash.owner,
+    instance: hash.instance,
+    token: hash.token,
+    subject: hash.subject,
+    graceMs: Number(hash.graceMs ?? 0),
+    createdAt: Number(hash.createdAt ?? 0),
+  };
+}
+
+/**
+ * A stream another instance runs (issue 10), seen from here: its log through the shared store,
+ * its control (cancel, viewers) sent to its owner, and its owner watched so a lost owner ends
+ * it with `owner_lost`. It never appends; its end is known from the log.
+ */
+export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: StreamStore; control: Control; ownership: Ownership; incarnation: string }): Stream {
+  const { store, control, ownership } = deps;
+  const never = new AbortController();
+  return {
+    id,
+    signal: never.signal,
+    approvalToken: meta.token,
+    subject: meta.subject,
+    createdAt: meta.createdAt,
+    graceMs: meta.graceMs,
+    done: false,
+    lastSeq: -1,
+    abortedAt: undefined,
+    append: () => undefined,
+    read: (afterSeq) => store.read(id, afterSeq),
+    subscribe(listener) {
+      const unwatch = ownership.watch(id, meta.owner);
+      const unfollow = store.follow(id, listener);
+      return () => {
+        unfollow();
+        unwatch();
+      };
+    },
+    attachViewer() {
+      const viewer = nanoid(10);
+      control.send(meta.owner, { op: 'attach', streamId: id, viewer, from: deps.incarnation });
+      let attached = true;
+      return (reason = 'left') => {
+        if (!attached) return;
+        attached = false;
+        control.send(meta.owner, { op: 'detach', streamId: id, viewer, reason });
+      };
+    },
+    abort(cause) {
+      // Only an explicit cancel travels; the owner applies its own policies for the rest.
+      if (cause === 'cancelled') control.send(meta.owner, { op: 'cancel', streamId: id });
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+
+// The few steps that must be atomic across instances, as Lua run by Redis (EVALSHA, loaded once
+// by ioredis' defineCommand). Each is a handful of lines; the callers say why each step is there.
+
+/**
+ * Ends a stream whose owner's lease is gone (issue 10): appends `error` (owner_lost) and `done`
+ * after the last frame and publishes them. Refused (0) while the lease exists or once the log
+ * has its `done`; because entry ids are seqs, an owner that comes back cannot append after it.
+ * KEYS: log, owner's lease, meta. ARGV: stream id, frames channel, ttl ms, message.
+ */
+const TAKEOVER = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 then return 0 end
+local json = last[1][2][2]
+if string.sub(json, 1, 14) == '{"type":"done"' then return 0 end
+local seq = tonumber(string.match(last[1][1], '%-(%d+)$'))
+local err = '{"type":"error","streamId":"' .. ARGV[1] .. '","seq":' .. string.format('%d', seq) .. ',"code":"owner_lost","message":"' .. ARGV[4] .. '","retryable":true}'
+local done = '{"type":"done","streamId":"' .. ARGV[1] .. '","seq":' .. string.format('%d', seq + 1) .. ',"reason":"error"}'
+redis.call('XADD', KEYS[1], '0-' .. string.format('%d', seq + 1), 'f', err)
+redis.call('XADD', KEYS[1], '0-' .. string.format('%d', seq + 2), 'f', done)
+redis.call('PUBLISH', ARGV[2], err)
+redis.call('PUBLISH', ARGV[2], done)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return 1
+`;
+
+/**
+ * Records a tool call's outcome once (issue 10: recorded before it is applied). Returns `ok`,
+ * `unknown`, `expired` (the window closed, now recorded) or the state already recorded.
+ * KEYS: call. ARGV: state, now ms, whether the expiry applies ('1').
+ */
+const RECORD_DECISION = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'unknown' end
+if state ~= 'pending' then return state end
+if ARGV[3] == '1' and tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'state', 'expired')
+  return 'expired'
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 'ok'
+`;
+
+/**
+ * Admits a stream under one client's limits across instances (issue 12's limits, shared):
+ * counts open streams per owner incarnation, forgetting owners whose lease is gone, then takes
+ * a token from the starts bucket. Returns {0} admitted, {1, waitMs} too many open, {2, waitMs}
+ * rate limited. KEYS: open, starts. ARGV: max open, capacity, window ms, now ms, incarnation, lease prefix.
+ */
+const ADMIT = `
+local open = redis.call('HGETALL', KEYS[1])
+local count = 0
+for i = 1, #open, 2 do
+  if redis.call('EXISTS', ARGV[6] .. open[i]) == 0 then redis.call('HDEL', KEYS[1], open[i])
+  else count = count + tonumber(open[i + 1]) end
+end
+if count >= tonumber(ARGV[1]) then return {1, 1000} end
+local capacity = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local bucket = redis.call('HMGET', KEYS[2], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or capacity
+local at = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + (now - at) * capacity / window)
+if tokens < 1 then return {2, math.ceil((1 - tokens) * window / capacity)} end
+redis.call('HSET', KEYS[2], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[2], window)
+redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return {0, 0}
+`;
+
+/** Gives back one open stream of a client; the field goes when it reaches 0. KEYS: open. ARGV: incarnation. */
+const RELEASE = `
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+type Arg = string | number;
+
+/** The scripts as functions of one connection. */
+export interface Scripts {
+  takeover(keys: [string, string, string], args: [string, string, number, string]): Promise<number>;
+  recordDecision(key: string, args: [string, number, '0' | '1']): Promise<string>;
+  admit(keys: [string, string], args: [number, number, number, number, string, string]): Promise<[number, number]>;
+  release(key: string, incarnation: string): Promise<number>;
+}
+
+export function defineScripts(redis: Redis): Scripts {
+  const define = (name: string, numberOfKeys: number, lua: string) => {
+    redis.defineCommand(name, { numberOfKeys, lua });
+    const command = (redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>)[name] as (...args: Arg[]) => Promise<unknown>;
+    return (...args: Arg[]) => command.apply(redis, args);
+  };
+  const takeover = define('twTakeover', 3, TAKEOVER);
+  const recordDecision = define('twRecordDecision', 1, RECORD_DECISION);
+  const admit = define('twAdmit', 2, ADMIT);
+  const release = define('twRelease', 1, RELEASE);
+  return {
+    takeover: (keys, args) => takeover(...keys, ...args) as Promise<number>,
+    recordDecision: (key, args) => recordDecision(key, ...args) as Promise<string>,
+    admit: (keys, args) => admit(...keys, ...args) as Promise<[number, number]>,
+    release: (key, incarnation) => release(key, incarnation) as Promise<number>,
+  };
+}

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../server/log.js';
+import { connectRedis, type RedisConnections } from '../../server/redis/connect.js';
+import { createRedisStore } from '../../server/redis/redis-store.js';
+import { createSubscriptions } from '../../server/redis/subscriptions.js';
+import { createMemoryStore } from '../../server/streams/memory-store.js';
+import type { StreamRecord, StreamStore } from '../../server/streams/stream-store.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+// One contract, two stores (issue 10): what a view relies on holds for the memory store and for
+// the Redis store against a real redis-server. For Redis the writer and the reader are two
+// stores on their own connections, as two instances are.
+
+interface Budget {
+  maxFrames: number;
+  maxStreamBytes: number;
+}
+interface Pair {
+  writer: StreamStore;
+  reader: StreamStore;
+}
+
+const record = (streamId: string, seq: number, type: 'token' | 'done' = 'token'): StreamRecord => {
+  const frame = type === 'token' ? { type, streamId, seq, text: 'x'.repeat(100) } : { type, streamId, seq, reason: 'stop' as const };
+  return { frame, json: JSON.stringify(frame) };
+};
+const seqs = (read: Awaited<ReturnType<StreamStore['read']>>) => (read.status === 'ok' ? read.records.map((r) => r.frame.seq) : read.status);
+
+let redis: RedisServer;
+const connections: RedisConnections[] = [];
+const log = createLogger({ LOG_LEVEL: 'silent' });
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await Promise.allSettled(connections.map((c) => c.close()));
+  await redis?.stop();
+});
+
+async function redisStore(budget: Budget): Promise<StreamStore> {
+  const conn = await connectRedis(redis.url, log);
+  connections.push(conn);
+  return createRedisStore({ redis: conn.commands, subscriptions: createSubscriptions(conn.subscriber, log), ttlMs: 60_000, ...budget });
+}
+
+const stores: [string, (budget: Budget) => Promise<Pair>][] = [
+  [
+    'memory',
+    async (budget) => {
+      const store = createMemoryStore({ ...budget, maxTotalBytes: 1 << 30 });
+      return { writer: store, reader: store };
+    },
+  ],
+  ['redis', async (budget) => ({ writer: await redisStore(budget), reader: await redisStore(budget) })],
+];
+
+let next = 0;
+const newId = (name: string) => `${name}-${Date.now()}-${next++}`;
+
+/** Waits until `seen` has `count` entries (a follower on another instance hears of frames a little later). */
+async function until(check: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make) => {
+  it('reads after any seq it holds, with the last seq and whether it is the done; unknown for other ids', async () => {
+    const { writer, reader } = await make({ maxFrames: 1_000, maxStreamBytes: 1 << 20 });
+    const id = newId('read');
+    writer.open(id);
+    for (let seq = 0; seq < 5; seq++) writer.append(id, record(id, seq));
+    expect(await reader.read(id, 2)).toMatchObject({ status: 'ok', records: [{ frame: { seq: 3 } }, { frame: { seq: 4 } }], lastSeq: 4, ended: false });
+    expect(await reader.read(id, 4)).toMatchObject({ status: 'ok', records: [], lastSeq: 4, ended: false });
+    expect(seqs(await reader.read(id, -1))).toEqual([0, 1, 2, 3, 4]);
+    writer.append(id, record(id, 5, 'done'));
+    writer.finish(id);
+    expect(await reader.read(id, 5)).toMatchObject({ status: 'ok', records: [], lastSeq: 5, ended: true });
+    expect(await reader.read(newId('never'), -1)).toEqual({ status: 'unknown' });
+  });
+
+  it('keeps at most its frame budget, and says expired with the first seq still held', async () => {
+    const { writer, reader } = await make({ maxFrames: 20, maxStreamBytes: 1 << 20 });
+    const id = newId('frames');
+    writer.open(id);
+    for (let seq = 0; seq < 50; seq++) writer.append(id, record(id, seq));
+    expect(seqs(await reader.read(id, 47))).toEqual([48, 49]);
+    const old = await reader.read(id, 0);
+    expect(old.status).toBe('expired');
+    const firstSeq = old.status === 'expired' ? old.firstSeq : -1;
+    expect(firstSeq).toBeGreaterThan(1);
+    expect(seqs(await reader.read(id, firstSeq - 1))).toEqual(Array.from({ length: 50 - firstSeq }, (_, i) => firstSeq + i));
+  });
+
+  it('keeps at most its byte budget, newest frames first', async () => {
+    const tokenBytes = record('x', 10).json.length;
+    const { writer, reader } = await make({ maxFrames: 1_000, maxStreamBytes: 20 * (tokenBytes + 192) });
+    const id = newId('bytes');
+    writer.open(id);
+    for (let seq = 0; seq < 100; seq++) writer.append(id, record(id, seq));
+    expect(seqs(await reader.read(id, 98))).toEqual([99]);
+    expect((await reader.read(id, 10)).status).toBe('expired');
+  });
+
+  it('tells a follower every record appended after it followed, in order, until it unfollows', async () => {
+    const { writer, reader } = await make({ maxFrames: 1_000, maxStreamBytes: 1 << 20 });
+    const id = newId('follow');
+    writer.open(id);
+    writer.append(id, record(id, 0));
+    const seen: number[] = [];
+    const unfollow = reader.follow(id, (r) => seen.push(r.frame.seq));
+    // The view's order (stream-view.ts): follow, then read, then the live frames; dedupe by seq.
+    const read = await reader.read(id, -1);
+    const fromRead = read.status === 'ok' ? read.records.map((r) => r.frame.seq) : [];
+    for (let seq = 1; seq <= 30; seq++) writer.append(id, record(id, seq));
+    await until(() => seen.at(-1) === 30, 'the 30th frame');
+    const all = [...new Set([...fromRead, ...seen])].sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    unfollow();
+    writer.append(id, record(id, 31));
+    writer.append(id, record(id, 32, 'done'));
+    const after = await reader.read(id, 30);
+    expect(seqs(after)).toEqual([31, 32]);
+    expect(seen.at(-1)).toBe(30);
+  });
+
+  it('counts the bytes it retains for the logs it writes and gives them back on expire', async () => {
+    const { writer } = await make({ maxFrames: 1_000, maxStreamBytes: 1 << 20 });
+    const id = newId('bytes-back');
+    const before = writer.retainedBytes;
+    writer.open(id);
+    for (let seq = 0; seq < 10; seq++) writer.append(id, record(id, seq));
+    expect(writer.retainedBytes).toBeGreaterThan(before);
+    writer.expire(id);
+    expect(writer.retainedBytes).toBe(before);
+  });
+});
