@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ClientLimits } from '../../server/limits/client-limits.js';
 import { createApprovalHandler, createChatHandler, createStreamHandlers } from '../../server/adapters/web.js';
 import { loadConfig } from '../../server/config.js';
 import { createCore, type Core } from '../../server/core.js';
