@@ -7,9 +7,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
   if (options.defaults) collectDefaultMetrics({ register: registry });
   /** What the retained-bytes gauge reads at scrape time; the core points it at its hub. */
   const sources = { retainedLogBytes: (): number => 0 };
+  /** Counted on the per-token path as a plain number, added to its counter at each scrape (issue 14). */
+  const tally = { tokens: 0 };
   return {
     registry,
     sources,
+    tally,
     ...createLlmMetrics(registry, sources),
     streamsStarted: new Counter({
       name: 'tokenwire_streams_started_total',
@@ -32,6 +35,11 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       name: 'tokenwire_tokens_total',
       help: 'Text deltas received from the model.',
       registers: [registry],
+      collect() {
+        if (tally.tokens === 0) return;
+        this.inc(tally.tokens);
+        tally.tokens = 0;
+      },
     }),
     tokensAfterDisconnect: new Counter({
       name: 'tokenwire_tokens_after_disconnect_total',

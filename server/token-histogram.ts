@@ -14,7 +14,7 @@ export interface HistogramChild {
  */
 export function createTokenHistogram<L extends string>(options: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registry: Registry }) {
   const bounds = [...options.buckets].sort((a, b) => a - b);
-  const children = new Map<string, { labels: Record<L, string>; counts: number[]; sum: number; count: number }>();
+  const children = new Map<string, { labels: Record<L, string>; counts: number[]; sum: number; count: number; handle: HistogramChild }>();
 
   const metric = {
     name: options.name,
@@ -45,22 +45,27 @@ export function createTokenHistogram<L extends string>(options: { name: string; 
     /** The child for one label set; resolve it once per stream, then observe per token. */
     labels(labels: Record<L, string>): HistogramChild {
       const key = options.labelNames.map((name) => labels[name]).join('\u0000');
-      let child = children.get(key);
-      if (!child) {
-        child = { labels: { ...labels }, counts: bounds.map(() => 0), sum: 0, count: 0 };
-        children.set(key, child);
-      }
-      const { counts } = child;
-      const target = child;
-      return {
-        observe(value) {
-          let i = 0;
-          while (i < bounds.length && value > (bounds[i] as number)) i++;
-          if (i < counts.length) counts[i] = (counts[i] as number) + 1;
-          target.sum += value;
-          target.count++;
+      const found = children.get(key);
+      if (found) return found.handle;
+      const counts = bounds.map(() => 0);
+      // One handle per label set, made once: streams share it (no object per stream).
+      const child = {
+        labels: { ...labels },
+        counts,
+        sum: 0,
+        count: 0,
+        handle: {
+          observe(value: number) {
+            let i = 0;
+            while (i < bounds.length && value > (bounds[i] as number)) i++;
+            if (i < counts.length) counts[i] = (counts[i] as number) + 1;
+            child.sum += value;
+            child.count++;
+          },
         },
       };
+      children.set(key, child);
+      return child.handle;
     },
   };
 }

@@ -4,10 +4,10 @@ import { busyPercent, machineTicks, processRssBytes, tcpCounters } from './proc-
 import { runtimeBetween, scrapeMetrics } from './server-metrics.js';
 import { cpuOf, sampleProcess } from './server-sampler.js';
 import type { ServerProcess } from './servers.js';
-import type { ClientCost, StreamResult, Wire, WorkerReport } from './types.js';
+import type { ClientCost, StreamPhase, StreamResult, Wire, WorkerReport } from './types.js';
 
 export interface LevelSpec {
-  phase: 'latency' | 'throughput';
+  phase: StreamPhase;
   streams: number;
   tokensPerSecond: number;
   /** Streams start evenly spread over the ramp. */

@@ -13,6 +13,12 @@ export interface BenchOptions {
   rampPerSecond: number;
   /** Throughput levels: `streams` at `rate` tokens/s each, all on one server process per rate. */
   throughput: { streams: number; rate: number; holdMs: number }[];
+  /** Burst levels (issue 14): this many streams opened at once at `rate`, on the latency server. */
+  burst: number[];
+  burstHoldMs: number;
+  /** The saturation search's tokens/s per stream; undefined: no search. */
+  saturationRate: number | undefined;
+  saturationHoldMs: number;
   idleConnections: number;
   idleSettleMs: number;
   approvals: number;
@@ -45,6 +51,11 @@ export const USAGE = `tokenwire bench: SSE and WebSocket against a plain-Express
   --ramp-rate <n/s>       streams started per second while ramping (default 1000)
   --throughput <NxR,…|none>  throughput levels: N streams at R tokens/s each
                           (default 1000x200,100x2000; quick 300x200)
+  --burst <n,n,…|none>    burst levels: N streams opened at once at --rate, after the latency
+                          levels on the same servers (default 1000,2000; quick none)
+  --saturation <R|none>   the saturation search: streams × R tok/s growing until added
+                          inter-token p99 crosses 10 ms, per transport, tokenwire and baseline in
+                          lockstep (default 100; quick none)
   --idle <n|0>            idle connections for the memory figure (default 5000; quick 500)
   --approvals <n|0>       approval round trips and resume-latency samples per transport (default 30; quick 5)
   --disconnects <n|0>     disconnect → upstream-abort samples per variant (default 30; quick 5)
@@ -82,6 +93,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       hold: { type: 'string' },
       'ramp-rate': { type: 'string' },
       throughput: { type: 'string' },
+      burst: { type: 'string' },
+      saturation: { type: 'string' },
       idle: { type: 'string' },
       approvals: { type: 'string' },
       disconnects: { type: 'string' },
@@ -114,6 +127,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       throughput.push({ streams: positiveInt('throughput', match[1] ?? '', 1), rate: Number(match[2]), holdMs: throughputHoldMs });
     }
   }
+  const burstText = values.burst ?? (quick ? 'none' : '1000,2000');
+  const burst = burstText === 'none' ? [] : list(burstText).map((v) => positiveInt('burst', v, 1));
+  const saturationText = values.saturation ?? (quick ? 'none' : '100');
+  const saturationRate = saturationText === 'none' ? undefined : Number(saturationText);
+  if (saturationRate !== undefined && !(saturationRate > 0 && saturationRate <= 10_000)) throw new Error('--saturation takes tokens/s per stream (0 < R ≤ 10000) or none');
   const serverEnv: Record<string, string> = {};
   for (const pair of list(values['server-env'] ?? '')) {
     const at = pair.indexOf('=');
@@ -122,7 +140,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   }
   const rate = values.rate ? Number(values.rate) : 30;
   if (!(rate > 0 && rate <= 10_000)) throw new Error('--rate must be between 0 and 10000 tokens/s');
-  const total = Math.max(...levels, ...throughput.map((t) => t.streams), values.idle ? Number(values.idle) : 0);
+  const total = Math.max(...levels, ...burst, ...throughput.map((t) => t.streams), values.idle ? Number(values.idle) : 0);
   // Each stream is one socket in the server; the client processes share theirs.
   if (total > 15_000) throw new Error(`${total} connections is too many for ulimit -n 20000 in one server process; stay at 15,000 or below`);
 
@@ -141,6 +159,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     holdMs: holdS * 1000,
     rampPerSecond: values['ramp-rate'] ? positiveInt('ramp-rate', values['ramp-rate'], 1) : 1000,
     throughput,
+    burst,
+    burstHoldMs: quick ? 1_000 : 4_000,
+    saturationRate,
+    saturationHoldMs: quick ? 1_000 : 3_000,
     idleConnections: values.idle !== undefined ? positiveInt('idle', values.idle) : quick ? 500 : 5000,
     idleSettleMs: quick ? 400 : 2_000,
     approvals: values.approvals !== undefined ? positiveInt('approvals', values.approvals) : quick ? 5 : 30,

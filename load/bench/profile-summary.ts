@@ -1,7 +1,7 @@
 /**
  * Where a server's CPU time went, from a V8 .cpuprofile written by `npm run bench -- --profile`:
  *
- *   npx tsx load/bench/profile-summary.ts load/results/profiles/tokenwire-latency/CPU….cpuprofile [--top 30] [--from 3]
+ *   npx tsx load/bench/profile-summary.ts load/results/profiles/tokenwire-latency/CPU….cpuprofile [--top 30] [--from 3] [--to 20]
  *
  * Prints self time by function and by area (tokenwire's own files, each dependency, Node's
  * internals, GC, idle), each as a share of the busy (non-idle) time.
@@ -41,8 +41,13 @@ function areaOf(frame: ProfileNode['callFrame']): string {
   return rel.startsWith('..') ? path : rel;
 }
 
-/** `fromS`: leave out the first seconds (start-up: module loading and compiling). */
-export function summarizeProfile(file: string, top = 25, fromS = 0): string {
+/**
+ * `fromS`: leave out the first seconds (start-up: module loading and compiling); `toS`: and
+ * everything after this second (one transport's levels, or a burst, out of a longer profile).
+ * The profiler samples wall time: on a busy machine a syscall that wakes a reader (writev on
+ * loopback) collects the samples of the time its thread waited for a core.
+ */
+export function summarizeProfile(file: string, top = 25, fromS = 0, toS = Infinity): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -50,7 +55,7 @@ export function summarizeProfile(file: string, top = 25, fromS = 0): string {
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     elapsed += delta;
-    if (elapsed >= fromS * 1e6) self.set(id, (self.get(id) ?? 0) + delta);
+    if (elapsed >= fromS * 1e6 && elapsed < toS * 1e6) self.set(id, (self.get(id) ?? 0) + delta);
   });
 
   const fns = new Map<string, number>();
@@ -71,7 +76,8 @@ export function summarizeProfile(file: string, top = 25, fromS = 0): string {
   }
   const pct = (us: number) => `${((100 * us) / Math.max(1, busy)).toFixed(1).padStart(5)}%`;
   const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
-  const lines = [`${file}: ${(total / 1e6).toFixed(1)} s profiled${fromS ? ` after the first ${fromS} s` : ''}, ${(busy / 1e6).toFixed(1)} s busy`, '', 'by area (self time, % of busy):'];
+  const window = `${fromS ? ` from ${fromS} s` : ''}${Number.isFinite(toS) ? ` to ${toS} s` : ''}`;
+  const lines = [`${file}: ${(total / 1e6).toFixed(1)} s profiled${window}, ${(busy / 1e6).toFixed(1)} s busy`, '', 'by area (self time, % of busy):'];
   for (const [area, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) if (area !== '(idle)') lines.push(`  ${pct(us)} ${ms(us)}  ${area}`);
   lines.push('', 'by function (self time, % of busy):');
   for (const [fn, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)} ${ms(us)}  ${fn}`);
@@ -79,10 +85,10 @@ export function summarizeProfile(file: string, top = 25, fromS = 0): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, from: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } });
   if (positionals.length === 0) {
-    process.stderr.write('usage: tsx load/bench/profile-summary.ts <file.cpuprofile>… [--top N] [--from seconds]\n');
+    process.stderr.write('usage: tsx load/bench/profile-summary.ts <file.cpuprofile>… [--top N] [--from seconds] [--to seconds]\n');
     process.exit(2);
   }
-  for (const file of positionals) process.stdout.write(`${summarizeProfile(file, Number(values.top ?? 25), Number(values.from ?? 0))}\n\n`);
+  for (const file of positionals) process.stdout.write(`${summarizeProfile(file, Number(values.top ?? 25), Number(values.from ?? 0), Number(values.to ?? Infinity))}\n\n`);
 }

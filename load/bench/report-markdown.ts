@@ -1,4 +1,4 @@
-import type { BenchResults, IdleResult, ProbeResult, StreamResult } from './types.js';
+import type { BenchResults, IdleResult, ProbeResult, SaturationResult, StreamResult } from './types.js';
 
 const n = (v: number, digits = 2) => v.toLocaleString('en-US', { maximumFractionDigits: digits });
 const kib = (bytes: number) => n(bytes / 1024, 1);
@@ -37,6 +37,15 @@ function idleTable(rows: IdleResult[]): string {
   const lines = rows.map(
     (r) =>
       `| ${r.target} | ${r.wire} | ${n(r.opened)}${r.failed ? ` (${r.failed} failed)` : ''} | **${kib(r.bytesPerConnection)}**${ratio(r.vsBaseline)} | ${r.heapBytesPerConnection === null ? '' : kib(r.heapBytesPerConnection)} | ${kib(r.rssBytesPerConnection)} | ${n(r.rssBeforeBytes / 2 ** 20, 1)} → ${n(r.rssAfterBytes / 2 ** 20, 1)} | ${r.method} |`,
+  );
+  return [head, ...lines].join('\n');
+}
+
+function saturationTable(rows: SaturationResult[]): string {
+  const head = '| server | wire | saturates at tok/s | first failing tok/s | probes (offered tok/s: added ITL p99 ms, delivered %) |\n| --- | --- | --- | --- | --- |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.target} | ${r.wire} | **${n(r.tokensPerSecond, 0)}**${ratio(r.vsBaseline)} | ${r.failedAtTokensPerSecond === null ? '—' : n(r.failedAtTokensPerSecond, 0)} | ${r.probes.map((p) => `${n(p.offeredTokensPerSecond, 0)}: ${n(p.addedInterTokenP99Ms, 1)}, ${n(100 * p.deliveredRatio, 0)}%${p.passed ? '' : ' ✗'}`).join(' · ')} |`,
   );
   return [head, ...lines].join('\n');
 }
@@ -81,6 +90,15 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
       out.push('');
       out.push('WebSocket TTFT on an already open socket (from the `start` frame sent), p50 / p99 ms: ' + ws.map((r) => `${r.target} ${r.level} ${n(r.ttftOpenSocketMs?.p50 ?? 0)} / ${n(r.ttftOpenSocketMs?.p99 ?? 0)}`).join(' · '));
     }
+    out.push('');
+  }
+  const saturation = results.results.filter((r): r is SaturationResult => r.kind === 'saturation');
+  if (saturation.length) {
+    out.push('## Saturation');
+    out.push('');
+    out.push(`The highest offered rate (streams × ${saturation[0]?.ratePerStream} tok/s) at which added inter-token p99 stayed at or under ${saturation[0]?.thresholdMs} ms with ≥ 95 % delivered and no failed stream; probes in order, ✗ where it did not.`);
+    out.push('');
+    out.push(saturationTable(saturation));
     out.push('');
   }
   if (idle.length) {

@@ -19,7 +19,8 @@ import { installCleanup, killAllNow } from './processes.js';
 import { machineInfo } from './proc-stats.js';
 import { builtRunner, ROOT, startServerProcess, tsxRunner, type Runner, type ServerProcess } from './servers.js';
 import { runStreamPhase } from './stream-phase.js';
-import { BASELINE_OF, type IdleResult, type ProbeResult, type StreamResult, type Target } from './types.js';
+import { runSaturation, SATURATION_P99_MS } from './saturation.js';
+import { BASELINE_OF, type IdleResult, type ProbeResult, type SaturationResult, type StreamResult, type Target } from './types.js';
 import { assembleResults, writeResults } from './write-results.js';
 
 const PROMPT = 'Tell me a story.';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   const streams: StreamResult[] = [];
   const idle: IdleResult[] = [];
   const probes: ProbeResult[] = [];
+  const saturation: SaturationResult[] = [];
   let wires = [...options.transports];
   let pool: ClientPool | undefined;
   let upstream: FakeUpstream | undefined;
@@ -101,7 +103,8 @@ async function main(): Promise<void> {
     say(`starting servers and client workers (${runner.name === 'built' ? `compiled to ${build?.dir}` : 'node --import tsx'})…`);
     upstream = options.disconnects > 0 ? await startFakeUpstream(1000 / options.rate) : undefined;
     const idleWires = options.idleConnections > 0 ? wires : [];
-    const [lat, thr, idleServers, abortServer, startedPool] = await Promise.all([
+    const sat = options.saturationRate;
+    const [lat, thr, idleServers, abortServer, startedPool, satServers] = await Promise.all([
       Promise.all([start('tokenwire', serverEnv(options, options.rate, 0), 'latency'), options.baseline ? start('baseline', serverEnv(options, options.rate, 0), 'latency') : undefined]),
       Promise.all(
         options.throughput.map((level) =>
@@ -121,6 +124,9 @@ async function main(): Promise<void> {
         ? start('tokenwire', { ...serverEnv(options, options.rate, 0), MODEL_PROVIDER: 'openai', OPENAI_API_KEY: 'bench-not-a-key', OPENAI_BASE_URL: upstream.baseURL, UPSTREAM_MAX_RETRIES: '0' }, 'disconnect')
         : undefined,
       startClientPool(options.workers, runner),
+      sat === undefined
+        ? undefined
+        : Promise.all([start('tokenwire', serverEnv(options, sat, 0), 'saturation'), options.baseline ? start('baseline', serverEnv(options, sat, 0), 'saturation') : undefined]),
     ]);
     pool = startedPool;
     say(`  ${running.length} servers up (pids ${running.map((s) => `${s.target}:${s.pid}`).join(', ')}); client workers pids ${pool.pids.join(', ')}`);
@@ -146,6 +152,14 @@ async function main(): Promise<void> {
         () => runStreamPhase('latency', { tokenwire: lat[0], baseline: lat[1] }, wires, options.levels.map((s) => ({ streams: s, rate: options.rate, holdMs: options.holdMs })), options, pool as ClientPool, streams, PROMPT),
       ],
       [
+        `burst: ${options.burst.join(', ') || 'none'} streams opened at once × ${options.rate} tok/s`,
+        async () => {
+          if (options.burst.length === 0) return;
+          const levels = options.burst.map((s) => ({ streams: s, rate: options.rate, holdMs: options.burstHoldMs, rampMs: 0 }));
+          await runStreamPhase('burst', { tokenwire: lat[0], baseline: lat[1] }, wires, levels, options, pool as ClientPool, streams, PROMPT, { warmUp: false });
+        },
+      ],
+      [
         'approval round trip (tokenwire)',
         async () => {
           if (options.approvals === 0) return;
@@ -169,6 +183,16 @@ async function main(): Promise<void> {
           await stop(...servers);
         },
       ]),
+      [
+        `saturation search: streams × ${sat ?? '-'} tok/s until added inter-token p99 > ${SATURATION_P99_MS} ms`,
+        async () => {
+          if (!satServers || sat === undefined) return;
+          const spec = { ratePerStream: sat, fromStreams: Math.max(1, Math.round(30_000 / sat)), growth: 1.5, maxStreams: 12_000, bisections: 2, holdMs: options.saturationHoldMs, prompt: PROMPT };
+          saturation.push(...(await runSaturation({ tokenwire: satServers[0], baseline: satServers[1] }, wires, spec, pool as ClientPool, streams)));
+          for (const r of saturation) say(`    ${r.target.padEnd(9)} ${r.wire.padEnd(4)} saturates at ${n(r.tokensPerSecond, 0)} tok/s${r.vsBaseline ? ` (${n(r.vsBaseline, 2)}× base)` : ''}`);
+          await stop(...satServers);
+        },
+      ],
       [
         `idle memory: ${options.idleConnections} connections per server (fresh servers)`,
         async () => {
@@ -214,7 +238,7 @@ async function main(): Promise<void> {
     await build?.remove();
   }
 
-  const results = assembleResults({ options, machine, streams, idle, probes, wires, warnings, began, serverEnv: serverEnv(options, options.rate, 0), prompt: PROMPT });
+  const results = assembleResults({ options, machine, streams, idle, probes, saturation, wires, warnings, began, serverEnv: serverEnv(options, options.rate, 0), prompt: PROMPT });
   const base = join(outDir, options.name);
   await writeResults(base, results);
   say('targets:');

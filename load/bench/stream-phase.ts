@@ -2,7 +2,7 @@ import type { ClientPool } from './client-pool.js';
 import { measureLevel, type LevelSpec } from './measure-level.js';
 import type { BenchOptions } from './options.js';
 import type { ServerProcess } from './servers.js';
-import { BASELINE_OF, type IdleResult, type StreamResult, type Target, type Wire } from './types.js';
+import { BASELINE_OF, type IdleResult, type StreamPhase, type StreamResult, type Target, type Wire } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const n = (v: number, digits = 1) => v.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -33,6 +33,7 @@ export function attachRatios(rows: StreamResult[], idle: IdleResult[]): void {
     r.vsBaseline = {
       cpuPerToken: div(r.serverCpu.msPer1000Tokens, base.serverCpu.msPer1000Tokens),
       addedInterTokenP99: div(r.addedInterTokenMs.p99, base.addedInterTokenMs.p99),
+      addedInterTokenAllP99: div(r.addedInterTokenAllMs.p99, base.addedInterTokenAllMs.p99),
       ttftP99: div(r.ttftMs.p99, base.ttftMs.p99),
       bytesPerStream: div(r.serverMemory.bytesPerStream, base.serverMemory.bytesPerStream),
       throughput: div(r.throughput.tokensPerSecond, base.throughput.tokensPerSecond),
@@ -47,14 +48,15 @@ export function attachRatios(rows: StreamResult[], idle: IdleResult[]): void {
 
 /** One stream phase: a warm-up per server and wire, then every level, tokenwire and baseline interleaved. */
 export async function runStreamPhase(
-  phase: 'latency' | 'throughput',
+  phase: StreamPhase,
   servers: Partial<Record<Target, ServerProcess>>,
   wires: ('sse' | 'ws')[],
-  levels: { streams: number; rate: number; holdMs: number }[],
+  levels: { streams: number; rate: number; holdMs: number; rampMs?: number }[],
   options: BenchOptions,
   pool: ClientPool,
   out: StreamResult[],
   prompt: string,
+  { warmUp = true }: { warmUp?: boolean } = {},
 ): Promise<void> {
   const pairs: [ServerProcess, Wire][] = [];
   for (const wire of wires) {
@@ -64,13 +66,13 @@ export async function runStreamPhase(
   const rampOf = (streams: number) => Math.max(500, Math.round((streams * 1000) / options.rampPerSecond));
   // JIT and first-use allocations happen here rather than in the first measured level.
   const warm = options.quick ? { streams: 20, holdMs: 300 } : { streams: 100, holdMs: 2_000 };
-  say(`  warm-up (${pairs.length} × ${warm.streams} streams, not recorded)`);
-  for (const [server, wire] of pairs) {
+  if (warmUp) say(`  warm-up (${pairs.length} × ${warm.streams} streams, not recorded)`);
+  for (const [server, wire] of warmUp ? pairs : []) {
     const rate = levels[0]?.rate ?? options.rate;
     await measureLevel(server, wire, { phase, streams: warm.streams, tokensPerSecond: rate, rampMs: 100, holdMs: warm.holdMs, prompt }, pool);
   }
   for (const level of levels) {
-    const spec: LevelSpec = { phase, streams: level.streams, tokensPerSecond: level.rate, rampMs: rampOf(level.streams), holdMs: level.holdMs, prompt };
+    const spec: LevelSpec = { phase, streams: level.streams, tokensPerSecond: level.rate, rampMs: level.rampMs ?? rampOf(level.streams), holdMs: level.holdMs, prompt };
     say(`  [${phase} ${n(level.streams, 0)} streams × ${level.rate} tok/s = ${n(level.streams * level.rate, 0)} tok/s offered; ramp ${n(spec.rampMs / 1000)} s, hold ${n(spec.holdMs / 1000)} s]`);
     for (const [server, wire] of pairs) {
       await sleep(options.pauseMs);

@@ -117,9 +117,12 @@ export interface ClientCost {
   eventLoopDelayMaxMs: number;
 }
 
+/** latency: a ramp, then a hold; throughput: high rates; burst: every stream opened at once; saturation: the search's probes. */
+export type StreamPhase = 'latency' | 'throughput' | 'burst' | 'saturation';
+
 export interface StreamResult {
   kind: 'stream';
-  phase: 'latency' | 'throughput';
+  phase: StreamPhase;
   level: string;
   target: Target;
   wire: Wire;
@@ -160,6 +163,8 @@ export interface StreamResult {
   vsBaseline: {
     cpuPerToken: number | null;
     addedInterTokenP99: number | null;
+    /** Every token, not only the steady window's: what a burst judges. */
+    addedInterTokenAllP99: number | null;
     ttftP99: number | null;
     bytesPerStream: number | null;
     throughput: number | null;
@@ -201,6 +206,26 @@ export interface ProbeResult {
   errors: string[];
 }
 
+/**
+ * The saturation search (issue 14): the highest offered tokens/s (streams × `ratePerStream`)
+ * at which added inter-token p99 stayed at or under `thresholdMs`, with ≥ 95 % delivered and no
+ * stream failed; its probes are the `saturation` stream rows.
+ */
+export interface SaturationResult {
+  kind: 'saturation';
+  target: Target;
+  wire: Wire;
+  ratePerStream: number;
+  thresholdMs: number;
+  /** The highest passing offered rate; 0 when even the first probe failed. */
+  tokensPerSecond: number;
+  /** The lowest failing offered rate, or null when the search reached its ceiling. */
+  failedAtTokensPerSecond: number | null;
+  probes: { streams: number; offeredTokensPerSecond: number; addedInterTokenP99Ms: number; deliveredRatio: number; failed: number; passed: boolean }[];
+  /** tokenwire ÷ baseline saturation point, same wire pair. */
+  vsBaseline: number | null;
+}
+
 export interface TargetVerdict {
   target: string;
   goal: string;
@@ -227,7 +252,7 @@ export interface BenchResults {
   quick: boolean;
   machine: MachineInfo;
   settings: Record<string, unknown>;
-  results: (StreamResult | IdleResult | ProbeResult)[];
+  results: (StreamResult | IdleResult | ProbeResult | SaturationResult)[];
   targets: TargetVerdict[];
   warnings: string[];
   durationMs: number;

@@ -3,7 +3,7 @@ import { renderChart } from './chart-svg.js';
 import type { BenchOptions } from './options.js';
 import { renderMarkdown } from './report-markdown.js';
 import { attachRatios } from './stream-phase.js';
-import type { BenchResults, IdleResult, MachineInfo, ProbeResult, StreamResult } from './types.js';
+import type { BenchResults, IdleResult, MachineInfo, ProbeResult, SaturationResult, StreamResult } from './types.js';
 import { judge } from './verdicts.js';
 
 export interface Collected {
@@ -12,6 +12,7 @@ export interface Collected {
   streams: StreamResult[];
   idle: IdleResult[];
   probes: ProbeResult[];
+  saturation: SaturationResult[];
   /** The tokenwire transports that actually ran. */
   wires: ('sse' | 'ws')[];
   warnings: string[];
@@ -40,6 +41,10 @@ export function assembleResults(c: Collected): BenchResults {
       holdMs: options.holdMs,
       rampPerSecond: options.rampPerSecond,
       throughput: options.throughput,
+      burst: options.burst,
+      burstHoldMs: options.burstHoldMs,
+      saturationRate: options.saturationRate ?? null,
+      saturationHoldMs: options.saturationHoldMs,
       idleConnections: options.idleConnections,
       approvals: options.approvals,
       disconnects: options.disconnects,
@@ -52,8 +57,8 @@ export function assembleResults(c: Collected): BenchResults {
       prompt: c.prompt,
       sseTokenCounting: 'the SSE client counts "event: token" lines in the raw bytes; it does not JSON-parse token frames',
     },
-    results: [...streams, ...idle, ...c.probes],
-    targets: judge(streams, idle, c.wires),
+    results: [...streams, ...idle, ...c.probes, ...c.saturation],
+    targets: judge(streams, idle, c.wires, c.saturation),
     warnings,
     durationMs: Date.now() - c.began,
   };

@@ -1,7 +1,7 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelToolCall, ModelToolSpec } from '../models/provider.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolCall, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
@@ -36,7 +36,7 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
   const calls = createToolCallAssembler();
   let finish: Extract<ModelEvent, { type: 'finish' }> | undefined;
   let text = '';
-  const events = deps.provider.stream({
+  const modelRequest: ModelRequest = {
     messages,
     tools: specs,
     signal: stream.signal,
@@ -44,23 +44,42 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
     ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
     ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
     ...(options.simulate !== undefined ? { simulate: options.simulate } : {}),
-  });
-  for await (const event of events) {
-    if (stream.signal.aborted) {
-      // Already produced (and billed) upstream, but nobody will read it.
-      if (event.type === 'text' || event.type === 'reasoning') deps.metrics.tokensAfterDisconnect.inc();
-      throw stream.signal.reason;
+  };
+  const onEvent = (event: Exclude<ModelEvent, { type: 'text' }>) => {
+    if (event.type === 'reasoning') stream.append({ type: 'reasoning', text: event.text });
+    else if (event.type === 'tool_call_delta') calls.add(event);
+    else finish = event;
+  };
+  if (deps.provider.push) {
+    // The per-token path (issue 14): no event object, promise or metric call per token; the
+    // provider stops on the stream's signal itself.
+    let tokens = 0;
+    try {
+      await deps.provider.push(modelRequest, {
+        text(token) {
+          tokens++;
+          text += token;
+          stream.appendToken(token);
+        },
+        event: onEvent,
+      });
+    } finally {
+      deps.metrics.tally.tokens += tokens;
     }
-    if (event.type === 'text') {
-      deps.metrics.tokens.inc();
-      text += event.text;
-      stream.append({ type: 'token', text: event.text });
-    } else if (event.type === 'reasoning') {
-      stream.append({ type: 'reasoning', text: event.text });
-    } else if (event.type === 'tool_call_delta') {
-      calls.add(event);
-    } else {
-      finish = event;
+  } else {
+    for await (const event of deps.provider.stream(modelRequest)) {
+      if (stream.signal.aborted) {
+        // Already produced (and billed) upstream, but nobody will read it.
+        if (event.type === 'text' || event.type === 'reasoning') deps.metrics.tokensAfterDisconnect.inc();
+        throw stream.signal.reason;
+      }
+      if (event.type === 'text') {
+        deps.metrics.tally.tokens++;
+        text += event.text;
+        stream.appendToken(event.text);
+      } else {
+        onEvent(event);
+      }
     }
   }
   // A provider must say how the answer ended; one that did not is never reported as a stop.

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Config } from '../config.js';
 
 type TimeoutConfig = Pick<Config, 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'KEEP_ALIVE_TIMEOUT_MS'>;
@@ -22,11 +23,35 @@ export function applyConnectionTimeouts(server: Server, config: TimeoutConfig): 
   server.headersTimeout = config.HEADERS_TIMEOUT_MS;
   server.requestTimeout = config.REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
-  server.on('connection', (socket) => {
-    const silent = setTimeout(() => {
-      if (socket.bytesRead === 0) socket.destroy();
-    }, config.HEADERS_TIMEOUT_MS);
-    silent.unref();
-    socket.once('close', () => clearTimeout(silent));
+  // One sweep for every new connection (issue 14), not a timer and a closure per socket: an
+  // idle SSE or WebSocket connection holds neither. A silent socket goes between 0.9 and 1
+  // times the timeout: before Node's own check answers it with a 408.
+  const everyMs = Math.max(10, Math.min(1_000, Math.floor(config.HEADERS_TIMEOUT_MS / 10)));
+  const silent = new Map<Socket, number>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = performance.now();
+    for (const [socket, deadline] of silent) {
+      if (socket.bytesRead > 0) silent.delete(socket);
+      else if (now >= deadline) {
+        silent.delete(socket);
+        socket.destroy();
+      }
+    }
+    if (silent.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  function socketOnClose(this: Socket): void {
+    silent.delete(this);
+  }
+  server.on('connection', (socket: Socket) => {
+    silent.set(socket, performance.now() + config.HEADERS_TIMEOUT_MS - everyMs);
+    socket.once('close', socketOnClose);
+    if (!sweeper) {
+      sweeper = setInterval(sweep, everyMs);
+      sweeper.unref();
+    }
   });
 }

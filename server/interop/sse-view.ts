@@ -4,6 +4,7 @@ import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { encodeSseComment } from '../../shared/sse.js';
 import type { StreamRecord } from '../streams/hub.js';
 import type { FrameSource, ProtocolMapper } from './mapper.js';
+import { sharedTicker } from '../transports/shared-ticker.js';
 
 export interface MappedSseOptions<E> {
   mapper: ProtocolMapper<E>;
@@ -59,7 +60,7 @@ export async function serveMappedSse<E>(res: ServerResponse, source: FrameSource
   const finish = () => {
     if (ended) return;
     ended = true;
-    clearInterval(heartbeat);
+    stopHeartbeat();
     unsubscribe();
     res.off('drain', resOnDrain);
     res.off('close', resOnClose);
@@ -122,7 +123,7 @@ export async function serveMappedSse<E>(res: ServerResponse, source: FrameSource
 
   res.on('drain', resOnDrain);
   res.on('close', resOnClose);
-  const heartbeat = setInterval(() => !blocked && write(HEARTBEAT), options.heartbeatMs);
+  const stopHeartbeat = sharedTicker(options.heartbeatMs).add(() => !blocked && write(HEARTBEAT));
   // Subscribe before reading, then drop what the read already had: no gap, no duplicate,
   // whether the store answers at once or later.
   const unsubscribe = source.subscribe((record) => (following ? deliver(record, false) : early.push(record)));

@@ -49,9 +49,23 @@ export interface ModelRequest {
   signal: AbortSignal;
 }
 
+/** Where a provider that pushes (`ModelProvider.push`) hands its events, in order. */
+export interface ModelSink {
+  /** A text delta: the per-token path, without an event object or a promise per token. */
+  text(text: string): void;
+  /** Every other event: reasoning, tool call deltas, and the one `finish`. */
+  event(event: Exclude<ModelEvent, { type: 'text' }>): void;
+}
+
 /** A source of model output: the openai SDK, or the embedded simulated model. */
 export interface ModelProvider {
   readonly name: 'openai' | 'simulated';
   readonly defaultModel: string;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+  /**
+   * The same answer pushed into `sink` (issue 14: an async iterator costs promises per token).
+   * Resolves after `finish`; rejects on failure, or with the signal's reason on abort. The
+   * engine uses it when a provider has it.
+   */
+  push?(request: ModelRequest, sink: ModelSink): Promise<void>;
 }

@@ -1,47 +1,13 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest } from './provider.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink } from './provider.js';
 import { defaultLength, storyTokens, thinkingTokens, wordTokens } from './simulated-text.js';
+import { createTokenClock } from './token-clock.js';
 
 export interface SimulatedProviderOptions {
   tokensPerSecond: number;
   firstTokenMs: number;
   model?: string | undefined;
 }
-
-/**
- * Waits between tokens, and rejects a pending wait as soon as the signal aborts. One abort
- * listener per stream rather than one per token: this runs tens of thousands of times a second
- * under load.
- */
-function createPacer(signal: AbortSignal) {
-  let pending: { reject: (reason: unknown) => void; timer: NodeJS.Timeout } | undefined;
-  const onAbort = () => {
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    pending.reject(signal.reason);
-    pending = undefined;
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  return {
-    wait(ms: number): Promise<void> {
-      if (signal.aborted) return Promise.reject(signal.reason);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending = undefined;
-          resolve();
-        }, ms);
-        pending = { reject, timer };
-      });
-    },
-    dispose: () => signal.removeEventListener('abort', onAbort),
-  };
-}
-
-/**
- * One turn of the event loop. Behind schedule the model would otherwise emit through
- * microtasks only, and the process would stop reading sockets and firing timers.
- */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const WEATHER = /\bweather\b.*?\b(?:in|for|at)\s+([\p{L}][\p{L}\p{M} .'-]{0,60}?)\s*(?:today|tomorrow|now|right now)?\s*(?:[?!.,;]|$)/iu;
 const CALCULATE = /\b(?:calculate|compute|what is)\s+([-+*/^%().\d\s]{3,200})/i;
@@ -92,80 +58,149 @@ function safeJson(text: string | undefined): unknown {
 const countWords = (messages: ModelMessage[]): number =>
   messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
 
+/** Behind schedule, this many due tokens go out in one turn before the model yields one. */
+const BEHIND_BURST = 32;
+
 /**
  * The embedded model: deterministic text derived from the prompt, paced at a fixed rate on a
  * drift-free schedule (token i is due at first + i / rate), tool calls for weather and
- * arithmetic prompts, and failure on request. A timer per token: cheap enough for thousands
- * of concurrent streams.
+ * arithmetic prompts, and failure on request. It pushes (issue 14): every stream's next token
+ * waits in one shared clock (token-clock.ts), so a token costs no timer, promise or closure, and
+ * a stream waiting for its first token holds no timer. `stream()` is the same behind an async
+ * iterator.
  */
 export function createSimulatedProvider(options: SimulatedProviderOptions): ModelProvider {
   const intervalMs = 1000 / options.tokensPerSecond;
   const defaultModel = options.model ?? 'tokenwire-sim-1';
+  const clock = createTokenClock();
 
-  async function* stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+  function push(request: ModelRequest, sink: ModelSink): Promise<void> {
     const { signal } = request;
-    const pacer = createPacer(signal);
-    try {
-      const started = performance.now();
-      const next = plan(request);
-      const failAt = request.simulate?.failAfterTokens;
-      const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
-      const usage = (answer: number) => {
-        const prompt = countWords(request.messages);
-        const completion = answer + thinking;
-        return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, ...(thinking ? { reasoningTokens: thinking } : {}) };
-      };
-      let behind = 0;
-      /** Waits until the n-th token (reasoning and answer counted together) is due. */
-      const pace = async (n: number) => {
-        if (n === 0) return;
-        const wait = started + options.firstTokenMs + n * intervalMs - performance.now();
-        if (wait > 1) await pacer.wait(wait);
-        else if (++behind % 32 === 0) await turn();
-        if (signal.aborted) throw signal.reason;
-      };
-      await pacer.wait(options.firstTokenMs);
-      if (failAt === 0) throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let resolve!: () => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    const started = performance.now();
+    const next = plan(request);
+    const failAt = request.simulate?.failAfterTokens;
+    const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
+    const limit = next.kind === 'text' ? Math.min(next.limit, request.maxTokens ?? Infinity) : 0;
+    const answer = next.kind === 'text' ? next.tokens[Symbol.iterator]() : undefined;
+    let upcoming = limit > 0 ? answer?.next() : undefined;
+    const thoughts = thinking > 0 ? thinkingTokens() : undefined;
+    /** Tokens pushed so far, reasoning and answer together: the schedule's index. */
+    let n = 0;
+    let sent = 0;
+    let due = started + options.firstTokenMs;
+    let waiting = false;
+    let ended = false;
 
+    const usage = (answered: number) => {
+      const prompt = countWords(request.messages);
+      const completion = answered + thinking;
+      return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, ...(thinking ? { reasoningTokens: thinking } : {}) };
+    };
+    const end = (error?: unknown) => {
+      if (ended) return;
+      ended = true;
+      signal.removeEventListener('abort', signalOnAbort);
+      if (waiting) clock.cancel(due, step);
+      waiting = false;
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    function signalOnAbort(): void {
+      end(signal.reason);
+    }
+    const fail = () => new TokenwireError('upstream_error', 'The simulated model failed on request.');
+
+    /** Pushes what is due: true when the answer is complete. */
+    function emit(): boolean {
       if (next.kind === 'tool') {
         const args = JSON.stringify(next.args);
         const id = `sim_${(started * 1000).toString(36).replace('.', '')}`;
         // Streamed in two pieces, as real providers do.
-        yield { type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) };
-        yield { type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) };
-        yield { type: 'finish', reason: 'tool_calls', usage: usage(1) };
-        return;
+        sink.event({ type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) });
+        sink.event({ type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) });
+        sink.event({ type: 'finish', reason: 'tool_calls', usage: usage(1) });
+        return true;
       }
-
-      // Reasoning on request (`simulate.reasoningTokens`), before the answer, as reasoning models stream it.
-      let thought = 0;
-      for (const token of thinkingTokens()) {
-        if (thought === thinking) break;
-        await pace(thought);
-        yield { type: 'reasoning', text: token };
-        thought++;
+      if (thoughts && n < thinking) {
+        sink.event({ type: 'reasoning', text: thoughts.next().value as string });
+        n++;
+        return false;
       }
-
-      const limit = Math.min(next.limit, request.maxTokens ?? Infinity);
-      let sent = 0;
-      let reason: FinishReason = 'stop';
-      for (const token of next.tokens) {
-        if (sent === limit) {
-          reason = limit === request.maxTokens && limit < next.limit ? 'length' : 'stop';
-          break;
-        }
-        await pace(thinking + sent);
-        yield { type: 'text', text: token };
-        sent++;
-        if (failAt !== undefined && sent === failAt) {
-          throw new TokenwireError('upstream_error', 'The simulated model failed on request.');
-        }
-      }
-      yield { type: 'finish', reason, usage: usage(sent) };
-    } finally {
-      pacer.dispose();
+      // The answer's next token was read ahead, so `finish` follows the last token at once.
+      if (upcoming === undefined || upcoming.done || sent === limit) return finish();
+      sink.text(upcoming.value);
+      n++;
+      sent++;
+      if (failAt !== undefined && sent === failAt) throw fail();
+      upcoming = sent < limit ? answer?.next() : undefined;
+      return upcoming === undefined || upcoming.done ? finish() : false;
     }
+
+    function finish(): true {
+      const reason: FinishReason = sent === limit && limit === request.maxTokens && limit < (next as { limit: number }).limit ? 'length' : 'stop';
+      sink.event({ type: 'finish', reason, usage: usage(sent) });
+      return true;
+    }
+
+    function step(): void {
+      waiting = false;
+      if (ended) return;
+      try {
+        if (n === 0 && failAt === 0) throw fail();
+        for (let burst = 1; ; burst++) {
+          if (emit()) return end();
+          // An engine that aborted the stream from inside the sink ends it here.
+          if (ended) return;
+          due = started + options.firstTokenMs + n * intervalMs;
+          if (due - performance.now() > 1) {
+            waiting = true;
+            clock.at(due, step);
+            return;
+          }
+          // Behind schedule the model would otherwise hold the loop: timers and I/O get a turn.
+          if (burst === BEHIND_BURST) return clock.soon(step);
+        }
+      } catch (error) {
+        end(error);
+      }
+    }
+
+    signal.addEventListener('abort', signalOnAbort, { once: true });
+    waiting = true;
+    clock.at(due, step);
+    return promise;
   }
 
-  return { name: 'simulated', defaultModel, stream };
+  return { name: 'simulated', defaultModel, push, stream: (request) => pushedEvents(push, request) };
+}
+
+/** A pushing provider's answer as an async iterator (tests, and engines that want one). */
+async function* pushedEvents(push: NonNullable<ModelProvider['push']>, request: ModelRequest): AsyncGenerator<ModelEvent> {
+  const queue: ModelEvent[] = [];
+  let wake: (() => void) | undefined;
+  let outcome: { error: unknown } | 'done' | undefined;
+  const add = (event: ModelEvent) => {
+    queue.push(event);
+    wake?.();
+  };
+  push(request, { text: (text) => add({ type: 'text', text }), event: add }).then(
+    () => ((outcome = 'done'), wake?.()),
+    (error: unknown) => ((outcome = { error }), wake?.()),
+  );
+  for (let i = 0; ; ) {
+    if (i < queue.length) {
+      yield queue[i++] as ModelEvent;
+      continue;
+    }
+    queue.length = 0;
+    i = 0;
+    if (outcome === 'done') return;
+    if (outcome) throw outcome.error;
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
 }

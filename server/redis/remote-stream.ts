@@ -56,6 +56,7 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
     lastSeq: -1,
     abortedAt: undefined,
     append: () => undefined,
+    appendToken: () => {},
     read: (afterSeq) => store.read(id, afterSeq),
     subscribe(listener) {
       const unwatch = ownership.watch(id, meta.owner);

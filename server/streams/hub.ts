@@ -42,6 +42,8 @@ export interface Stream {
   abortedAt: number | undefined;
   /** Appends a frame; after `done` it is ignored and returns undefined. */
   append(body: FrameBody): StreamRecord | undefined;
+  /** Appends a `token` frame: `append({ type: 'token', text })` without the generic path's copies (issue 14). */
+  appendToken(text: string): void;
   /** Frames after `afterSeq` from the store, or why they cannot be had. */
   read(afterSeq: number): Promise<StoreRead>;
   /** Every frame appended from now on, in order; returns the unsubscribe function. */
@@ -123,6 +125,26 @@ export function createHub(options: HubOptions): Hub {
     let viewers = 0;
     let graceTimer: NodeJS.Timeout | undefined;
 
+    const tokenPrefix = `{"type":"token","streamId":${JSON.stringify(id)},"seq":`;
+    const commit = (record: StreamRecord): StreamRecord => {
+      const { frame } = record;
+      if (frame.type === 'done') {
+        stream.done = true;
+        live--;
+        if (graceTimer) clearTimeout(graceTimer);
+      }
+      store.append(id, record);
+      if (frame.type === 'done') {
+        store.finish(id);
+        later(options.ttlMs, () => {
+          streams.delete(id);
+          store.expire(id);
+        });
+        options.onDone?.(stream, frame);
+      }
+      return record;
+    };
+
     const stream: Stream = {
       id,
       signal: controller.signal,
@@ -138,22 +160,13 @@ export function createHub(options: HubOptions): Hub {
         const seq = ++stream.lastSeq;
         // `type` first on the wire, then the stream's coordinates, then the body.
         const frame = Object.assign({ type: body.type, streamId: id, seq }, body) as ServerFrame;
-        const record: StreamRecord = { frame, json: JSON.stringify(frame) };
-        if (frame.type === 'done') {
-          stream.done = true;
-          live--;
-          if (graceTimer) clearTimeout(graceTimer);
-        }
-        store.append(id, record);
-        if (frame.type === 'done') {
-          store.finish(id);
-          later(options.ttlMs, () => {
-            streams.delete(id);
-            store.expire(id);
-          });
-          options.onDone?.(stream, frame);
-        }
-        return record;
+        return commit({ frame, json: JSON.stringify(frame) });
+      },
+      appendToken(text) {
+        if (stream.done) return;
+        const seq = ++stream.lastSeq;
+        // The same bytes as JSON.stringify of the frame, built from a prefix made once per stream.
+        store.append(id, { frame: { type: 'token', streamId: id, seq, text }, json: `${tokenPrefix}${seq},"text":${JSON.stringify(text)}}` });
       },
       read: (afterSeq) => store.read(id, afterSeq),
       subscribe: (listener) => store.follow(id, listener),

@@ -3,6 +3,7 @@ import { encodeFrameSse } from '../../shared/frame-codec.js';
 import { encodeSse, encodeSseComment } from '../../shared/sse.js';
 import type { StreamRecord } from '../streams/hub.js';
 import { viewStartError, type ViewStart } from '../streams/stream-view.js';
+import { sharedTicker } from './shared-ticker.js';
 
 /** Where an SSE view writes: a Node `ServerResponse` or a web `ReadableStream` (the adapters). */
 export interface SseSink {
@@ -69,7 +70,7 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
   const finish = (reason: 'left' | 'dropped' = 'left') => {
     if (ended) return;
     ended = true;
-    clearInterval(heartbeat);
+    stopHeartbeat();
     opened.detach(reason);
   };
 
@@ -106,7 +107,8 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
     }
   };
 
-  const heartbeat = setInterval(() => !blocked && !ended && write(HEARTBEAT), options.heartbeatMs);
+  // One timer for every view with this period (issue 14): an idle view holds no timer of its own.
+  const stopHeartbeat = sharedTicker(options.heartbeatMs).add(() => !blocked && !ended && write(HEARTBEAT));
   write(encodeSse({ retry: options.retryMs }));
   replaying = true;
   opened.start(send);

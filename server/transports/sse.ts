@@ -3,6 +3,7 @@ import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView } from './sse-view.js';
+import { corkForTurn } from './turn-cork.js';
 
 export { coalesceTokens, encodeViewError } from './sse-view.js';
 
@@ -49,7 +50,11 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   const view = runSseView(
     start,
     {
-      write: (chunk) => res.write(chunk),
+      write(chunk) {
+        // Frames written in one turn leave in one writev, without Node's nextTick per write.
+        if (res.socket) corkForTurn(res.socket);
+        return res.write(chunk);
+      },
       end: (chunk) => void res.end(chunk),
       get bufferedBytes() {
         return res.writableLength;

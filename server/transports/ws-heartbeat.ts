@@ -2,7 +2,7 @@
 export interface PingableSocket {
   ping(): void;
   terminate(): void;
-  on(event: 'pong', listener: () => void): unknown;
+  on(event: 'pong', listener: (this: PingableSocket) => void): unknown;
 }
 
 export interface Heartbeat {
@@ -38,12 +38,15 @@ export function createHeartbeat(intervalMs: number): Heartbeat {
   }, intervalMs);
   timer.unref();
 
+  // One listener for every socket (`ws` calls it with the socket as `this`): no closure per socket.
+  function socketOnPong(this: PingableSocket): void {
+    if (awaiting.has(this)) awaiting.set(this, false);
+  }
+
   return {
     add(socket) {
       awaiting.set(socket, false);
-      socket.on('pong', () => {
-        if (awaiting.has(socket)) awaiting.set(socket, false);
-      });
+      socket.on('pong', socketOnPong);
     },
     remove(socket) {
       awaiting.delete(socket);

@@ -1,4 +1,5 @@
 import type { StreamRecord } from '../streams/hub.js';
+import { corkForTurn, uncorkNow, type Corkable } from './turn-cork.js';
 
 /** What the sender needs of a socket; `ws`'s WebSocket has it, a test double can too. */
 export interface SenderSocket {
@@ -71,24 +72,16 @@ export function createWsSender(socket: SenderSocket, options: WsSenderOptions): 
   // Cork the TCP socket for the rest of this turn: frames sent together leave in one writev.
   // ws flushes every message on its own; at high token rates that syscall per frame was half
   // the server's CPU (bench: 100 streams x 2000 tok/s went from 93k to 200k tok/s delivered).
-  // `_socket` is ws's own handle on the net.Socket; a socket without it (tests' mocks) is not corked.
-  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    raw?.uncork();
-  };
+  // One nextTick uncorks every socket of the turn (turn-cork.ts, shared with SSE). `_socket` is
+  // ws's own handle on the net.Socket; a socket without it (tests' mocks) is not corked.
+  const raw = (socket as unknown as { _socket?: Corkable })._socket;
   const write = (json: string) => {
     if (socket.readyState !== OPEN) return;
-    if (raw && !corked) {
-      corked = true;
-      raw.cork();
-      process.nextTick(uncork);
-    }
+    if (raw) corkForTurn(raw);
     socket.send(json, socketOnWritten);
     // Hold at most a few frames' worth: a long catch-up replay in one turn must leave as it is
     // written, or the corked bytes alone would trip MAX_BUFFERED_BYTES.
-    if (corked && raw && socketBytes() >= CORK_FLUSH_BYTES) uncork();
+    if (raw && socketBytes() >= CORK_FLUSH_BYTES) uncorkNow(raw);
   };
 
   function pump(all: boolean): void {

@@ -134,29 +134,33 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
     return { subject: subject ?? undefined, address: addressOf(req) };
   }
 
-  function wssOnConnection(ws: WebSocket, identity: Identity): void {
-    // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
-    ws.on('error', (error) => log.debug({ err: error }, 'WebSocket error'));
-    const session = createWsSession(ws, core, {
-      highWaterBytes,
-      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
-      closing: () => !accepting,
-      onSlowConsumer: () => {
-        slowConsumers.inc();
-        core.metrics.slowConsumers.inc({ transport: 'ws' });
-      },
-      identity,
-      maxStreams: config.MAX_STREAMS_PER_SOCKET,
-      messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
-    });
-    sessions.set(ws, session);
-    heartbeat.add(ws);
-    core.metrics.connectionsOpen.inc({ transport: 'ws' });
-    void session.closed.then(() => {
+  // Shared by every session and socket (issue 14): an idle WebSocket holds no closures of its own here.
+  const wsOnError = (error: Error) => log.debug({ err: error }, 'WebSocket error');
+  const sessionOptions = {
+    highWaterBytes,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    closing: () => !accepting,
+    onSlowConsumer: () => {
+      slowConsumers.inc();
+      core.metrics.slowConsumers.inc({ transport: 'ws' });
+    },
+    maxStreams: config.MAX_STREAMS_PER_SOCKET,
+    messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
+    onClosed: (socket: unknown) => {
+      const ws = socket as WebSocket;
       sessions.delete(ws);
       heartbeat.remove(ws);
       core.metrics.connectionsOpen.dec({ transport: 'ws' });
-    });
+    },
+  };
+
+  function wssOnConnection(ws: WebSocket, identity: Identity): void {
+    // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
+    ws.on('error', wsOnError);
+    const session = createWsSession(ws, core, { ...sessionOptions, identity });
+    sessions.set(ws, session);
+    heartbeat.add(ws);
+    core.metrics.connectionsOpen.inc({ transport: 'ws' });
   }
 
   server.on('upgrade', serverOnUpgrade);

@@ -7,7 +7,7 @@ import type { Stream } from '../streams/hub.js';
 import { viewStartError } from '../streams/stream-view.js';
 import { prepareAgUiView } from './ws-ag-ui-view.js';
 import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
-import { createWsSender, type SenderSocket } from './ws-sender.js';
+import { createWsSender, type SenderSocket, type WsSender } from './ws-sender.js';
 import { createWsViews, type WsViews } from './ws-views.js';
 
 /** The socket a session drives: `ws`'s WebSocket, or a test double with the same few members. */
@@ -62,24 +62,34 @@ const MAX_OWNED = 1024;
  * Knows nothing of `ws` itself: upgrade, origin and ping live in ws-server.ts.
  */
 export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
-  /** Streams this socket started (or proved the token for): it may decide and cancel them. */
-  const owned = new Set<string>();
   let ended = false;
-  let markClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  let closed: Promise<void> | undefined;
+  let markClosed: (() => void) | undefined;
+  /** Made when first asked for: most sessions are never shut down by the server. */
+  const closedPromise = () => (closed ??= ended ? Promise.resolve() : new Promise<void>((resolve) => (markClosed = resolve)));
 
-  const sender = createWsSender(socket, {
-    highWaterBytes: options.highWaterBytes,
-    maxBufferedBytes: options.maxBufferedBytes,
-    onOverflow: senderOnOverflow,
-  });
-  const views = createWsViews(sender, (streamId) => owned.has(streamId));
+  // What a socket needs once it sends its first frame, made then (issue 14): an idle socket
+  // holds the session's functions and nothing else. `owned`: streams this socket started (or
+  // proved the token for): it may decide and cancel them.
+  let state: { sender: WsSender; views: WsViews; owned: Set<string> } | undefined;
+  const live = () => {
+    if (state) return state;
+    const owned = new Set<string>();
+    const sender = createWsSender(socket, {
+      highWaterBytes: options.highWaterBytes,
+      maxBufferedBytes: options.maxBufferedBytes,
+      onOverflow: senderOnOverflow,
+    });
+    state = { sender, views: createWsViews(sender, (streamId) => owned.has(streamId)), owned };
+    return state;
+  };
+  const owns = (streamId: string) => state?.owned.has(streamId) === true;
 
   const subject = options.identity?.subject;
   /** A stream started by this socket's subject belongs to it on any socket (issue 12), on any instance. */
   const sameSubject = (stream: Stream | undefined) => subject !== undefined && stream?.subject === subject;
-  const mayControl = (stream: Stream) => owned.has(stream.id) || views.has(stream.id) || sameSubject(stream);
-  const messages = options.messagesPerSecond === undefined ? undefined : createTokenBuckets({ capacity: options.messagesPerSecond, windowMs: 1_000 });
+  const mayControl = (stream: Stream) => owns(stream.id) || state?.views.has(stream.id) === true || sameSubject(stream);
+  let messages: ReturnType<typeof createTokenBuckets> | undefined;
   /** While limited, further messages are dropped silently: one error frame per limited spell. */
   let limitedUntil = 0;
   /** Starts admitted but not yet viewed (admission may wait for Redis). */
@@ -91,10 +101,12 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   /** An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns. */
   const sendError = (error: TokenwireError, ref?: string) => {
     core.metrics.errors.inc({ code: error.code });
+    const { sender, views } = live();
     sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? 0)));
   };
 
   function own(streamId: string): void {
+    const { owned, views } = live();
     owned.add(streamId);
     if (owned.size <= MAX_OWNED) return;
     for (const id of owned) {
@@ -113,6 +125,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     let outcome: Awaited<ReturnType<WsViews['view']>>;
     try {
       // Protocol minor 2: the same view in AG-UI events, on request.
+      const { sender, views } = live();
       const mapped = as.format === 'ag-ui' ? await prepareAgUiView(stream, afterSeq, as, sender) : undefined;
       if (mapped instanceof TokenwireError) return sendError(mapped, stream.id);
       outcome = await views.view(stream, mapped?.from ?? afterSeq, mapped?.presenter);
@@ -122,13 +135,13 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     }
     if (ended || outcome.status === 'ok') return;
     if (outcome.status === 'ended') {
-      if (outcome.done) sender.record(outcome.done);
+      if (outcome.done) live().sender.record(outcome.done);
       else sendError(new TokenwireError('stream_expired', 'The stream is no longer kept.'), stream.id);
       return;
     }
     const error = viewStartError(outcome) as TokenwireError;
     const seq = outcome.status === 'ahead' ? outcome.lastSeq : outcome.firstSeq - 1;
-    sender.control(errorFrameJson(error, stream.id, seq));
+    live().sender.control(errorFrameJson(error, stream.id, seq));
   }
 
   async function start(frame: ClientFrameOf<'start'>): Promise<void> {
@@ -137,7 +150,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       sendError(new TokenwireError('server_shutdown'), id);
       return;
     }
-    if (options.maxStreams !== undefined && views.size + starting >= options.maxStreams) {
+    if (options.maxStreams !== undefined && (state?.views.size ?? 0) + starting >= options.maxStreams) {
       const error = `At most ${options.maxStreams} streams may be open on one WebSocket.`;
       sendError(new TokenwireError('too_many_streams', error, { retryAfterMs: 1_000 }), id);
       return;
@@ -163,7 +176,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     try {
       await core.decide(frame.callId, {
         decision: frame.type,
-        authorize: (stream) => owned.has(stream.id) || sameSubject(stream),
+        authorize: (stream) => owns(stream.id) || sameSubject(stream),
         reason: frame.type === 'deny' ? frame.reason : undefined,
         by: { subject, transport: 'ws' },
       });
@@ -196,7 +209,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     // As GET /api/streams/:id: a stream id alone reads nothing; the socket that started the
     // stream, its subject, or one that presents its token may view it again.
     const allowed = mayAccessStream(stream, subject, frame.token);
-    if (!owned.has(stream.id) && !allowed) {
+    if (!owns(stream.id) && !allowed) {
       sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."));
       return;
     }
@@ -209,6 +222,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   function senderOnOverflow(): void {
     // The peer reads slower than its streams produce: drop every view of this socket with a
     // retryable error after what it already has; it may resume from its last seq (issue #5).
+    const { sender, views } = live();
     const dropped = views.dropSlow();
     options.onSlowConsumer?.();
     core.log.warn({ streams: dropped, bufferedBytes: sender.bufferedBytes }, 'dropped a slow WebSocket reader');
@@ -216,7 +230,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
 
   /** Whether this message is within WS_MESSAGES_PER_SECOND; checked before any decoding. */
   function admitMessage(): boolean {
-    const wait = messages?.take('') ?? 0;
+    if (options.messagesPerSecond === undefined) return true;
+    messages ??= createTokenBuckets({ capacity: options.messagesPerSecond, windowMs: 1_000 });
+    const wait = messages.take('');
     if (wait === 0) return true;
     const now = performance.now();
     if (now >= limitedUntil) {
@@ -253,9 +269,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   function socketOnClose(): void {
     if (ended) return;
     ended = true;
-    views.endAll();
-    owned.clear();
-    markClosed();
+    state?.views.endAll();
+    state?.owned.clear();
+    markClosed?.();
   }
 
   socket.on('message', socketOnMessage);
@@ -263,19 +279,21 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
 
   return {
     get bufferedBytes() {
-      return sender.bufferedBytes;
+      return state ? state.sender.bufferedBytes : (socket.bufferedAmount ?? 0);
     },
     get viewing() {
-      return views.size;
+      return state?.views.size ?? 0;
     },
     idle: () => handling,
     shutdown() {
       if (!ended) {
-        sender.flushAll();
+        state?.sender.flushAll();
         socket.close(1001, 'server shutting down');
       }
-      return closed;
+      return closedPromise();
     },
-    closed,
+    get closed() {
+      return closedPromise();
+    },
   };
 }

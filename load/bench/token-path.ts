@@ -1,0 +1,71 @@
+/**
+ * The per-token path in one process, without sockets (issue 14): the simulated model paced at
+ * `rate`, the engine, the hub and its memory store, the stream metrics and one view per stream
+ * (the shared SSE view, or the WebSocket views and sender) writing into sinks that only count.
+ * Prints the CPU (user + system) per 1,000 tokens. A/B decisions about the hot path read this,
+ * or its instruction count under `valgrind --tool=callgrind`, not the noisy socket bench.
+ *
+ *   npx tsx load/bench/token-path.ts [--wire sse|ws] [--streams 1000] [--rate 100] [--seconds 3]
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../server/config.js';
+import { createCore } from '../../server/core.js';
+import { createLogger } from '../../server/log.js';
+import { openView } from '../../server/streams/stream-view.js';
+import { runSseView } from '../../server/transports/sse-view.js';
+import { createWsSender } from '../../server/transports/ws-sender.js';
+import { createWsViews } from '../../server/transports/ws-views.js';
+
+const { values } = parseArgs({ options: { wire: { type: 'string' }, streams: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } } });
+const wire = values.wire ?? 'sse';
+const streams = Number(values.streams ?? 1000);
+const rate = Number(values.rate ?? 100);
+const seconds = Number(values.seconds ?? 3);
+const tokensPerStream = Math.round(rate * seconds);
+
+const config = loadConfig({ LOG_LEVEL: 'silent', MODEL_PROVIDER: 'simulated', SIM_TOKENS_PER_SECOND: String(rate), SIM_FIRST_TOKEN_MS: '0', MAX_STREAMS: '1000000', STREAM_TTL_MS: '1000' });
+const core = createCore(config, { log: createLogger(config) });
+
+let bytes = 0;
+let ended = 0;
+let warmEnded = 0;
+const resolvers = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+};
+const allDone = resolvers();
+const warmDone = resolvers();
+const WARM = 50;
+
+async function startOne(i: number, tokens: number, measured: boolean): Promise<void> {
+  const onEnd = () => (measured ? ++ended === streams && allDone.resolve() : ++warmEnded === WARM && warmDone.resolve());
+  const stream = await core.startChat({ messages: [{ role: 'user', content: `Tell me a story ${i % 7}.` }], options: { simulate: { tokens } } }, { transport: wire === 'ws' ? 'ws' : 'sse' });
+  if (wire === 'ws') {
+    const socket = { readyState: 1, bufferedAmount: 0, send: (data: string) => void (bytes += data.length) };
+    const views = createWsViews(createWsSender(socket, { highWaterBytes: 65_536, maxBufferedBytes: 1 << 20, onOverflow: () => {} }), () => true);
+    stream.subscribe(({ frame }) => frame.type === 'done' && onEnd());
+    await views.view(stream, -1);
+    return;
+  }
+  const opened = await openView(stream, -1);
+  if (opened.status !== 'ok') throw new Error(opened.status);
+  runSseView(opened, { write: (chunk) => ((bytes += chunk.length), true), end: (chunk) => ((bytes += chunk?.length ?? 0), onEnd()), bufferedBytes: 0 }, { streamId: stream.id, heartbeatMs: 15_000, retryMs: 2_000, maxBufferedBytes: 1 << 20, afterSeq: -1 });
+}
+
+// Warm-up: JIT and first allocations, not measured.
+for (let i = 0; i < WARM; i++) await startOne(i, 200, false);
+await warmDone.promise;
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+const bytes0 = bytes;
+for (let i = 0; i < streams; i++) await startOne(i, tokensPerStream, true);
+await allDone.promise;
+const cpu = process.cpuUsage(cpu0);
+const tokens = streams * tokensPerStream;
+const ms = (cpu.user + cpu.system) / 1000;
+process.stdout.write(
+  `${wire} ${streams} streams × ${rate} tok/s × ${seconds} s: ${tokens} tokens, ${(bytes - bytes0) / tokens | 0} B/token, CPU ${ms.toFixed(0)} ms = ${((ms * 1000) / tokens).toFixed(2)} ms per 1k tokens (wall ${((performance.now() - wall0) / 1000).toFixed(1)} s)\n`,
+);
+await core.shutdown(100);
+process.exit(0);
