@@ -67,17 +67,34 @@ async function until(check: () => boolean, what: string, timeoutMs = 2_000): Pro
   }
 }
 
+/**
+ * Waits until `reader` sees `seq` in `id`'s log. The Redis writer pipelines its appends on its
+ * own connection, so another instance's read sees them a moment later (views follow first and
+ * dedupe by seq for that reason); the memory store sees them at once.
+ */
+async function landed(reader: StreamStore, id: string, seq: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const read = await reader.read(id, seq - 1);
+    if (read.status === 'expired' || (read.status === 'ok' && read.records.some((r) => r.frame.seq === seq))) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for seq ${seq} of ${id} to land`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make) => {
   it('reads after any seq it holds, with the last seq and whether it is the done; unknown for other ids', async () => {
     const { writer, reader } = await make({ maxFrames: 1_000, maxStreamBytes: 1 << 20 });
     const id = newId('read');
     writer.open(id);
     for (let seq = 0; seq < 5; seq++) writer.append(id, record(id, seq));
+    await landed(reader, id, 4);
     expect(await reader.read(id, 2)).toMatchObject({ status: 'ok', records: [{ frame: { seq: 3 } }, { frame: { seq: 4 } }], lastSeq: 4, ended: false });
     expect(await reader.read(id, 4)).toMatchObject({ status: 'ok', records: [], lastSeq: 4, ended: false });
     expect(seqs(await reader.read(id, -1))).toEqual([0, 1, 2, 3, 4]);
     writer.append(id, record(id, 5, 'done'));
     writer.finish(id);
+    await landed(reader, id, 5);
     expect(await reader.read(id, 5)).toMatchObject({ status: 'ok', records: [], lastSeq: 5, ended: true });
     expect(await reader.read(newId('never'), -1)).toEqual({ status: 'unknown' });
   });
@@ -87,6 +104,7 @@ describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make
     const id = newId('frames');
     writer.open(id);
     for (let seq = 0; seq < 50; seq++) writer.append(id, record(id, seq));
+    await landed(reader, id, 49);
     expect(seqs(await reader.read(id, 47))).toEqual([48, 49]);
     const old = await reader.read(id, 0);
     expect(old.status).toBe('expired');
@@ -101,6 +119,7 @@ describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make
     const id = newId('bytes');
     writer.open(id);
     for (let seq = 0; seq < 100; seq++) writer.append(id, record(id, seq));
+    await landed(reader, id, 99);
     expect(seqs(await reader.read(id, 98))).toEqual([99]);
     expect((await reader.read(id, 10)).status).toBe('expired');
   });
@@ -123,6 +142,7 @@ describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make
     unfollow();
     writer.append(id, record(id, 31));
     writer.append(id, record(id, 32, 'done'));
+    await landed(reader, id, 32);
     const after = await reader.read(id, 30);
     expect(seqs(after)).toEqual([31, 32]);
     expect(seen.at(-1)).toBe(30);
