@@ -7,6 +7,7 @@ import type {
   ChatStream,
   ChatStreamStatus,
   Fallback,
+  StreamRef,
   StreamStats,
   ToolCall,
   ToolResult,
@@ -39,6 +40,8 @@ export interface ChatStore {
   subscribe(listener: () => void): () => void;
   /** Cancels the current chat, if any, and starts this one. */
   send(input: ChatInput): ChatStream;
+  /** Cancels the current chat, if any, and follows a stream viewed again (`client.resume`). */
+  resume(ref: StreamRef): ChatStream;
   /** Approves the pending tool call; a refusal lands in `state.error`, the promise never rejects. */
   approve(): Promise<void>;
   deny(reason?: string): Promise<void>;
@@ -103,26 +106,29 @@ export function createChatStore(client: ChatClient): ChatStore {
     }
   };
 
+  /** Makes `stream` the current chat: the previous one is cancelled and heard no more. */
+  function follow(stream: ChatStream): ChatStream {
+    current?.cancel();
+    detach?.();
+    result = null;
+    current = stream;
+    const offChange = stream.on('change', () => stream === current && publish(snapshot(stream)));
+    const offDone = stream.on('done', (outcome) => {
+      result = outcome;
+    });
+    detach = () => (offChange(), offDone());
+    publish(snapshot(stream));
+    return stream;
+  }
+
   return {
     getState: () => state,
     subscribe(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    send(input) {
-      current?.cancel();
-      detach?.();
-      result = null;
-      const stream = client.chat(input);
-      current = stream;
-      const offChange = stream.on('change', () => stream === current && publish(snapshot(stream)));
-      const offDone = stream.on('done', (outcome) => {
-        result = outcome;
-      });
-      detach = () => (offChange(), offDone());
-      publish(snapshot(stream));
-      return stream;
-    },
+    send: (input) => follow(client.chat(input)),
+    resume: (ref) => follow(client.resume(ref)),
     approve: () => decide('approve'),
     deny: (reason) => decide('deny', reason),
     cancel() {

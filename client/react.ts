@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { createChatStore, type ChatState } from './chat-store.js';
-import type { ChatClient, ChatInput, ChatStream } from './types.js';
+import type { ChatClient, ChatInput, ChatStream, StreamRef } from './types.js';
 
 /** Defaults for the chats a hook sends from a plain prompt. */
 export type UseChatStreamOptions = Omit<ChatInput, 'messages'>;
@@ -9,6 +9,8 @@ export type UseChatStreamOptions = Omit<ChatInput, 'messages'>;
 export interface UseChatStream extends ChatState {
   /** Starts a chat (cancelling the current one): a prompt, or a whole `ChatInput`. */
   send(input: string | ChatInput): ChatStream;
+  /** Follows a stream again from where `ref` left it (e.g. after a reload); cancels the current one. */
+  resume(ref: StreamRef): ChatStream;
   approve(): Promise<void>;
   deny(reason?: string): Promise<void>;
   cancel(): void;
@@ -35,5 +37,5 @@ export function useChatStream(client: ChatClient, options: UseChatStreamOptions 
     [store],
   );
 
-  return { ...state, send, approve: store.approve, deny: store.deny, cancel: store.cancel };
+  return { ...state, send, resume: store.resume, approve: store.approve, deny: store.deny, cancel: store.cancel };
 }

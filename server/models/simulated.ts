@@ -72,7 +72,7 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
     .flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []))
     .find((c) => c.id === result.toolCallId);
   const args = safeJson(call?.arguments) as { city?: string; expression?: string } | undefined;
-  const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { message?: string } };
+  const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { code?: string; message?: string } };
   const subject = args?.city ?? args?.expression ?? 'that';
   if (!body?.ok) {
     // The tool's message is a sentence of its own: no second full stop after it.
