@@ -1,4 +1,5 @@
 import type { TokenwireError } from '../shared/errors.js';
+import type { WireFrame } from './frame-log.js';
 import { toTokenwireError } from '../shared/errors.js';
 import type {
   ChatClient,
@@ -32,6 +33,8 @@ export interface ChatState {
   transport: TransportName | null;
   fallback: Fallback | null;
   result: ChatResult | null;
+  /** Where to pick the stream up again (`resume`), e.g. after a reload; null before the server named it. */
+  ref: StreamRef | null;
 }
 
 /** One chat at a time as an external store (`subscribe` + `getState`), with its actions. */
@@ -47,6 +50,10 @@ export interface ChatStore {
   deny(reason?: string): Promise<void>;
   /** Cancels the current chat; the store stays usable. */
   cancel(): void;
+  /** `ChatStream.dropConnection()` of the current chat: cut the connection, watch it resume. */
+  dropConnection(): void;
+  /** `ChatStream.recentFrames()` of the current chat (empty before the first). */
+  recentFrames(): readonly WireFrame[];
 }
 
 export const IDLE_STATE: ChatState = Object.freeze({
@@ -62,6 +69,7 @@ export const IDLE_STATE: ChatState = Object.freeze({
   transport: null,
   fallback: null,
   result: null,
+  ref: null,
 });
 
 /**
@@ -93,6 +101,7 @@ export function createChatStore(client: ChatClient): ChatStore {
     transport: stream.transport,
     fallback: stream.fallback ?? null,
     result,
+    ref: stream.ref ?? null,
   });
 
   const decide = async (decision: 'approve' | 'deny', reason?: string) => {
@@ -134,5 +143,9 @@ export function createChatStore(client: ChatClient): ChatStore {
     cancel() {
       current?.cancel();
     },
+    dropConnection() {
+      current?.dropConnection();
+    },
+    recentFrames: () => current?.recentFrames() ?? [],
   };
 }

@@ -54,6 +54,10 @@ export interface ChatStreamInit {
 
 /** Shortest time the frames replayed after a reconnect are held back, to reach the UI in one commit. */
 const MIN_REPLAY_HOLD_MS = 16;
+/** Longest hold: a replay that takes longer reaches the UI in a few commits, never a frozen one. */
+const MAX_REPLAY_HOLD_MS = 500;
+/** Frames per ms above which frames still count as a replay (a live model streams far slower). */
+const REPLAY_FRAMES_PER_MS = 1;
 
 /**
  * The transport-neutral half of a chat: turns server frames into state, events and one
@@ -87,6 +91,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   let replayNext = init.resumeOf !== undefined;
   let holding: ReturnType<typeof setTimeout> | undefined;
   let heldChange = false;
+  let holdStartedAt = 0;
+  /** Frames received since the hold's last check. */
+  let heldFrames = 0;
   const toolCalls: ToolCallHandle[] = [];
   const toolResults: ToolResult[] = [];
   let resolveResult!: (result: ChatResult) => void;
@@ -117,11 +124,26 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     batcher.flush();
   };
 
-  /** Holds `change` back while a replay arrives; one `change` when it is over. */
+  const holdMs = Math.max(init.batchMs, MIN_REPLAY_HOLD_MS);
+  /**
+   * Holds `change` back while a replay arrives; one `change` when it is over: one batch
+   * interval, longer (up to MAX_REPLAY_HOLD_MS) while frames still pour in as a replay does.
+   */
   const holdReplay = () => {
     if (holding !== undefined) return;
-    holding = setTimeout(releaseReplay, Math.max(init.batchMs, MIN_REPLAY_HOLD_MS));
+    holdStartedAt = now();
+    heldFrames = 0;
+    holding = setTimeout(checkReplay, holdMs);
   };
+  function checkReplay(): void {
+    const pouring = heldFrames > holdMs * REPLAY_FRAMES_PER_MS;
+    heldFrames = 0;
+    if (pouring && !ended && now() - holdStartedAt + holdMs <= MAX_REPLAY_HOLD_MS) {
+      holding = setTimeout(checkReplay, holdMs);
+      return;
+    }
+    releaseReplay();
+  }
   function releaseReplay(): void {
     if (holding === undefined) return;
     if (!ended) flush();
@@ -262,6 +284,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         holdReplay();
       }
       disconnected = false;
+      heldFrames++;
       clock.frame();
       log.add({ seq: frame.seq, type: frame.type, raw, atMs: now() - startedAt });
       onFrame(frame);

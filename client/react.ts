@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { createChatStore, type ChatState } from './chat-store.js';
+import type { WireFrame } from './frame-log.js';
 import type { ChatClient, ChatInput, ChatStream, StreamRef } from './types.js';
 
 /** Defaults for the chats a hook sends from a plain prompt. */
@@ -14,6 +15,10 @@ export interface UseChatStream extends ChatState {
   approve(): Promise<void>;
   deny(reason?: string): Promise<void>;
   cancel(): void;
+  /** Cuts the current chat's connection, as a network failure would: it resumes and loses nothing. */
+  dropConnection(): void;
+  /** The current chat's last frames, raw as on the wire. */
+  recentFrames(): readonly WireFrame[];
 }
 
 /**
@@ -37,5 +42,14 @@ export function useChatStream(client: ChatClient, options: UseChatStreamOptions 
     [store],
   );
 
-  return { ...state, send, resume: store.resume, approve: store.approve, deny: store.deny, cancel: store.cancel };
+  return {
+    ...state,
+    send,
+    resume: store.resume,
+    approve: store.approve,
+    deny: store.deny,
+    cancel: store.cancel,
+    dropConnection: store.dropConnection,
+    recentFrames: store.recentFrames,
+  };
 }

@@ -33,6 +33,8 @@ const OPEN = 1;
 const VIEW_REFUSED: ReadonlySet<string> = new Set(['stream_expired', 'resume_ahead', 'unknown_stream', 'forbidden']);
 /** After a failed connect, `ready()` fails fast for this long instead of waiting again. */
 const FAILED_CONNECT_COOLDOWN_MS = 5_000;
+/** The longest wait between two reconnect attempts. */
+const MAX_BACKOFF_MS = 4_000;
 /** The close code `dropConnection()` uses: an application code (RFC 6455 §7.4.2), not an error. */
 const DROP_CLOSE_CODE = 4000;
 
@@ -116,7 +118,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     for (const route of routes.takePending()) route.sink.fail(connectionLost('the socket closed before the stream started'));
     try {
       for (let attempt = 1; attempt <= options.maxReconnects && !closed && routes.size > 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, 250 * 2 ** (attempt - 1))));
         failedAt = -Infinity;
         try {
           await ready();

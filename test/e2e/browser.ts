@@ -43,8 +43,14 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A fresh page that records every uncaught page error and console error. */
-export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { initScript?: () => void } = {},
+): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Runs before the page's own scripts, on every load (a reload too).
+  if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
