@@ -3,6 +3,16 @@ import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { startServer } from './server.js';
 
+/** What to do about a port the server cannot listen on: a configuration error, not a crash (issue 13). */
+function listenProblem(error: unknown, config: Config): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.HOST}:${config.PORT}`;
+  if (code === 'EADDRINUSE') return `port ${config.PORT} is already in use on ${config.HOST}: stop what listens there (lsof -i :${config.PORT}) or choose another, e.g. PORT=3001`;
+  if (code === 'EACCES') return `may not listen on ${where} (ports below 1024 need privileges): choose a port above 1023, e.g. PORT=3000`;
+  if (code === 'EADDRNOTAVAIL') return `HOST=${config.HOST} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its addresses`;
+  return undefined;
+}
+
 /** The composition root: configuration → server → signals. */
 async function main(): Promise<void> {
   let config: Config;
@@ -14,7 +24,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config);
-  const running = await startServer(config, { log, metrics: createMetrics({ defaults: true }) });
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer(config, { log, metrics: createMetrics({ defaults: true }) });
+  } catch (error) {
+    const why = listenProblem(error, config);
+    if (!why) throw error;
+    process.stderr.write(`tokenwire: ${why}\n`);
+    process.exit(2);
+  }
   log.info(
     { url: running.url, model: running.core.provider.name, defaultModel: running.core.provider.defaultModel },
     `tokenwire listening on ${running.url} (model: ${running.core.provider.name})`,
