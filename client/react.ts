@@ -23,12 +23,18 @@ export interface UseChatStream extends ChatState {
 
 /**
  * React binding of the chat client: one chat at a time, re-rendered once per token batch.
- * Unmounting cancels the chat (the server stops the model) and unsubscribes, so no state is
- * set afterwards. React stays a peer dependency: only this file imports it.
+ * Unmounting cancels the chat (the server stops the model; a task later, so StrictMode's
+ * rehearsal unmount does not) and unsubscribes, so no state is set afterwards. React stays a peer dependency: only this file imports it.
  */
 export function useChatStream(client: ChatClient, options: UseChatStreamOptions = {}): UseChatStream {
   const store = useMemo(() => createChatStore(client), [client]);
-  useEffect(() => () => store.cancel(), [store]);
+  // StrictMode (development) mounts, unmounts and mounts again at once: cancel only an unmount
+  // that is still one a task later, or a chat sent at mount would be cancelled by the rehearsal.
+  const mounts = useRef(0);
+  useEffect(() => {
+    const mount = ++mounts.current;
+    return () => void setTimeout(() => mounts.current === mount && store.cancel(), 0);
+  }, [store]);
   const state = useSyncExternalStore(store.subscribe, store.getState, store.getState);
 
   const defaults = useRef(options);

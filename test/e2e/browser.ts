@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServer, type TestServer } from '../helpers/server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DEMO_DIR = join(ROOT, 'dist/demo');
@@ -22,7 +23,20 @@ export async function ensureDemoBuilt(): Promise<void> {
   const sources = Math.max(...['client', 'shared', 'vite.config.ts'].map((p) => newestMtime(join(ROOT, p))));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // Production React, as `npm run build` makes it: under vitest NODE_ENV is `test`, and Vite
+  // would bundle React's development build (StrictMode rehearsals, dev warnings) instead.
+  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn', mode: 'production', define: { 'process.env.NODE_ENV': JSON.stringify('production') } });
+}
+
+/** The built demo served by a test server (with `env`), and Chromium: what a browser test file starts with. */
+export async function startDemoInChromium(env: Record<string, string>): Promise<{ server: TestServer; browser: Browser; close(): Promise<void> }> {
+  await ensureDemoBuilt();
+  const server = await startServer({ ...env, DEMO_DIR });
+  const browser = await launchChromium().catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  return { server, browser, close: async () => (await browser.close(), await server.close()) };
 }
 
 /** Debian's Chromium, headless; never a downloaded browser. */
@@ -60,6 +74,12 @@ export async function openPage(
   await page.goto(url);
   await page.getByTestId('send').waitFor();
   return { page, errors, close: () => context.close() };
+}
+
+/** Saves a test file's figures measured in the browser as test-results/<name>.json, for the report. */
+export function writeFigures(name: string, figures: Record<string, unknown>): void {
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  writeFileSync(join(ROOT, `test-results/${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

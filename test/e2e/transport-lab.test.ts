@@ -1,11 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PaneProbe } from '../../client/demo/pane.js';
 import { answerTokens, answerText } from '../../server/models/simulated-answers.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { DEMO_DIR, ROOT, ensureDemoBuilt, launchChromium, openPage, screenshot, waitForStreaming, waitForText } from './browser.js';
+import type { TestServer } from '../helpers/server.js';
+import { openPage, startDemoInChromium, screenshot, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
 // Issue 13: the demo as a transport lab, tried in Chromium as a person would.
 let server: TestServer;
@@ -50,17 +48,19 @@ const shutGateAndDrop = (testId = 'drop') =>
   }, testId);
 const openGate = () => page.evaluate(() => (window as unknown as { __gate: { open: () => void } }).__gate.open());
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  await ensureDemoBuilt();
-  server = await startServer({ SIM_TOKENS_PER_SECOND: '200', SIM_FIRST_TOKEN_MS: '100', APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS), DEMO_DIR });
-  browser = await launchChromium();
+  ({ server, browser, close: stop } = await startDemoInChromium({
+    SIM_TOKENS_PER_SECOND: '200',
+    SIM_FIRST_TOKEN_MS: '100',
+    APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
+  }));
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-  writeFileSync(join(ROOT, 'test-results/transport-lab-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  await stop?.();
+  writeFigures('transport-lab-figures', figures);
 });
 
 beforeEach(async () => {
@@ -84,6 +84,16 @@ const expected = (prompt: string, n: number) => {
   }
   return out.join('');
 };
+
+/** Waits until a pane's stream ended, then checks it ended `done`: a failure shows the status line it ended with. */
+async function expectDone(testId: string, timeout = 15_000): Promise<void> {
+  await page.waitForFunction(
+    (id) => /^(done|error|cancelled)/.test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
+    testId,
+    { timeout },
+  );
+  expect(await page.getByTestId(testId).textContent()).toMatch(/^done/);
+}
 
 async function compose(options: { transport?: 'auto' | 'sse' | 'ws'; prompt?: string; tools?: boolean; tokens?: number; pace?: number }) {
   if (options.transport) await page.getByTestId('transport').selectOption(options.transport);
@@ -217,8 +227,8 @@ describe('the demo as a transport lab (Chromium)', () => {
 
   it('the compare chip runs SSE and WebSocket side by side, with bytes and framing per transport', async () => {
     await page.getByTestId('preset-3').click();
-    await waitForText(page, 'status-sse', 'done', 15_000);
-    await waitForText(page, 'status-ws', 'done', 15_000);
+    await expectDone('status-sse');
+    await expectDone('status-ws');
     await screenshot(page, 'lab-compare-side-by-side');
     const sse = await probe('sse');
     const ws = await probe('ws');
