@@ -5,7 +5,7 @@ import { createChatStream, type StreamSink } from './chat-stream.js';
 import { deleteStream, postDecision, toWebSocketUrl, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
 import { runSseStream } from './sse-transport.js';
-import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, TransportName, WebSocketCtor } from './types.js';
+import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, StreamRef, TransportName, WebSocketCtor } from './types.js';
 import { createWsConnection, type WsConnection } from './ws-connection.js';
 
 /** The resume window the client asks for unless told otherwise: disconnect is not cancel (issue #9). */
@@ -42,6 +42,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       url: toWebSocketUrl(http.baseUrl, options.wsPath ?? '/ws'),
       WebSocket: WebSocketImpl,
       headers: options.headers,
+      wsAuthToken: options.wsAuthToken,
       connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
       maxReconnects,
       decideOverHttp: (callId, decision, token, reason) => postDecision(http, callId, decision, token, reason),
@@ -72,11 +73,15 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     }
   }
 
+  const track = (stream: ChatStream) => {
+    open.add(stream);
+    void stream.result.then(() => open.delete(stream));
+  };
+
   function chat(input: ChatInput): ChatStream {
     const transport: TransportName = pickTransport(input);
     const { stream, sink } = createChatStream({ transport, batchMs: input.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS });
-    open.add(stream);
-    void stream.result.then(() => open.delete(stream));
+    track(stream);
 
     const body = parseWith(ChatRequest, {
       messages: input.messages,
@@ -94,8 +99,38 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     return stream;
   }
 
+  function resume(ref: StreamRef, resumeOptions: { batchMs?: number } = {}): ChatStream {
+    const { stream, sink } = createChatStream({
+      transport: ref.transport,
+      batchMs: resumeOptions.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS,
+      resumeOf: ref,
+    });
+    track(stream);
+    queueMicrotask(() => {
+      if (sink.ended) return;
+      if (closed) return sink.fail(new TokenwireError('internal', 'The client is closed.'));
+      if (ref.transport === 'sse') return runSseStream({ ...http, maxReconnects }, undefined, sink);
+      void (async () => {
+        try {
+          const connection = ws();
+          await connection.ready();
+          if (!sink.ended) connection.resume(ref, sink);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          // The stream is the server's: view it over SSE instead of giving up.
+          if (!sink.ended) {
+            sink.fallback({ from: 'ws', to: 'sse', reason });
+            runSseStream({ ...http, maxReconnects }, undefined, sink);
+          }
+        }
+      })();
+    });
+    return stream;
+  }
+
   return {
     chat,
+    resume,
     pickTransport,
     close() {
       closed = true;

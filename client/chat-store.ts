@@ -1,4 +1,5 @@
 import type { TokenwireError } from '../shared/errors.js';
+import type { WireFrame } from './frame-log.js';
 import { toTokenwireError } from '../shared/errors.js';
 import type {
   ChatClient,
@@ -7,6 +8,7 @@ import type {
   ChatStream,
   ChatStreamStatus,
   Fallback,
+  StreamRef,
   StreamStats,
   ToolCall,
   ToolResult,
@@ -31,6 +33,8 @@ export interface ChatState {
   transport: TransportName | null;
   fallback: Fallback | null;
   result: ChatResult | null;
+  /** Where to pick the stream up again (`resume`), e.g. after a reload; null before the server named it. */
+  ref: StreamRef | null;
 }
 
 /** One chat at a time as an external store (`subscribe` + `getState`), with its actions. */
@@ -39,11 +43,17 @@ export interface ChatStore {
   subscribe(listener: () => void): () => void;
   /** Cancels the current chat, if any, and starts this one. */
   send(input: ChatInput): ChatStream;
+  /** Cancels the current chat, if any, and follows a stream viewed again (`client.resume`). */
+  resume(ref: StreamRef): ChatStream;
   /** Approves the pending tool call; a refusal lands in `state.error`, the promise never rejects. */
   approve(): Promise<void>;
   deny(reason?: string): Promise<void>;
   /** Cancels the current chat; the store stays usable. */
   cancel(): void;
+  /** `ChatStream.dropConnection()` of the current chat: cut the connection, watch it resume. */
+  dropConnection(): void;
+  /** `ChatStream.recentFrames()` of the current chat (empty before the first). */
+  recentFrames(): readonly WireFrame[];
 }
 
 export const IDLE_STATE: ChatState = Object.freeze({
@@ -59,6 +69,7 @@ export const IDLE_STATE: ChatState = Object.freeze({
   transport: null,
   fallback: null,
   result: null,
+  ref: null,
 });
 
 /**
@@ -90,6 +101,7 @@ export function createChatStore(client: ChatClient): ChatStore {
     transport: stream.transport,
     fallback: stream.fallback ?? null,
     result,
+    ref: stream.ref ?? null,
   });
 
   const decide = async (decision: 'approve' | 'deny', reason?: string) => {
@@ -103,30 +115,37 @@ export function createChatStore(client: ChatClient): ChatStore {
     }
   };
 
+  /** Makes `stream` the current chat: the previous one is cancelled and heard no more. */
+  function follow(stream: ChatStream): ChatStream {
+    current?.cancel();
+    detach?.();
+    result = null;
+    current = stream;
+    const offChange = stream.on('change', () => stream === current && publish(snapshot(stream)));
+    const offDone = stream.on('done', (outcome) => {
+      result = outcome;
+    });
+    detach = () => (offChange(), offDone());
+    publish(snapshot(stream));
+    return stream;
+  }
+
   return {
     getState: () => state,
     subscribe(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    send(input) {
-      current?.cancel();
-      detach?.();
-      result = null;
-      const stream = client.chat(input);
-      current = stream;
-      const offChange = stream.on('change', () => stream === current && publish(snapshot(stream)));
-      const offDone = stream.on('done', (outcome) => {
-        result = outcome;
-      });
-      detach = () => (offChange(), offDone());
-      publish(snapshot(stream));
-      return stream;
-    },
+    send: (input) => follow(client.chat(input)),
+    resume: (ref) => follow(client.resume(ref)),
     approve: () => decide('approve'),
     deny: (reason) => decide('deny', reason),
     cancel() {
       current?.cancel();
     },
+    dropConnection() {
+      current?.dropConnection();
+    },
+    recentFrames: () => current?.recentFrames() ?? [],
   };
 }

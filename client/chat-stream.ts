@@ -1,25 +1,20 @@
 import { TokenwireError } from '../shared/errors.js';
-import type { DoneReason, ServerFrame, ServerFrameOf } from '../shared/protocol.js';
+import type { DoneReason, ServerFrame } from '../shared/protocol.js';
 import { createEmitter } from './emitter.js';
+import { createFrameLog } from './frame-log.js';
 import { createRenderBatcher } from './render-batcher.js';
-import type {
-  ChatResult,
-  ChatStream,
-  ChatStreamEvents,
-  ChatStreamStatus,
-  Fallback,
-  StreamStats,
-  ToolCall,
-  ToolCallStatus,
-  ToolResult,
-  TransportName,
-} from './types.js';
+import { createStreamClock } from './stream-stats.js';
+import { ToolCallHandle } from './tool-call-handle.js';
+import type { ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
+import { utf8Length } from './utf8.js';
 
 /** What a transport does for a stream it carries. */
 export interface StreamController {
   cancel(): void;
   /** Resolves when the decision was sent and accepted as far as the transport can tell. */
   decide(callId: string, decision: 'approve' | 'deny', reason?: string): Promise<void>;
+  /** Cuts the connection as a network failure would; the transport then resumes as after any drop. */
+  drop(): void;
 }
 
 /** What a transport feeds into a stream. */
@@ -27,13 +22,18 @@ export interface StreamSink {
   readonly ended: boolean;
   readonly lastSeq: number;
   readonly streamId: string | undefined;
+  /** The stream token from the `start` frame (or the `StreamRef` resumed). */
+  readonly token: string | undefined;
   readonly reconnects: number;
   /** The last error frame or failure. */
   readonly error: TokenwireError | undefined;
   /** The transport now carrying the stream; after a cancel it is cancelled at once. */
   use(transport: TransportName, controller: StreamController): void;
-  frame(frame: ServerFrame): void;
+  /** A decoded frame and its text on the wire (for `recentFrames()`). */
+  frame(frame: ServerFrame, raw: string): void;
   bytes(count: number): void;
+  /** The connection carrying the stream dropped; `reconnecting()` or `fail()` follows. */
+  lost(): void;
   /** The transport re-attaches after a dropped connection. */
   reconnecting(): void;
   fallback(info: Fallback): void;
@@ -48,67 +48,61 @@ export interface ChatStreamInit {
   transport: TransportName;
   batchMs: number;
   now?: () => number;
+  /** A stream viewed again (`client.resume`): its id and token are known before any frame. */
+  resumeOf?: Pick<StreamRef, 'streamId' | 'token' | 'lastSeq'>;
 }
 
-class ToolCallHandle implements ToolCall {
-  status: ToolCallStatus;
-  readonly expiresAt: number | undefined;
-  readonly callId: string;
-  readonly name: string;
-  readonly args: Record<string, unknown>;
-  readonly approval: 'required' | 'not_required';
-
-  constructor(
-    frame: ServerFrameOf<'tool_call'>,
-    private readonly decide: (call: ToolCallHandle, decision: 'approve' | 'deny', reason?: string) => Promise<void>,
-  ) {
-    this.callId = frame.callId;
-    this.name = frame.name;
-    this.args = frame.args;
-    this.approval = frame.approval;
-    this.expiresAt = frame.expiresAt;
-    this.status = frame.approval === 'required' ? 'pending' : 'not_required';
-  }
-
-  approve(): Promise<void> {
-    return this.decide(this, 'approve');
-  }
-
-  deny(reason?: string): Promise<void> {
-    return this.decide(this, 'deny', reason);
-  }
-}
+/** Shortest time the frames replayed after a reconnect are held back, to reach the UI in one commit. */
+const MIN_REPLAY_HOLD_MS = 16;
+/** Longest hold: a replay that takes longer reaches the UI in a few commits, never a frozen one. */
+const MAX_REPLAY_HOLD_MS = 500;
+/** Frames per ms above which frames still count as a replay (a live model streams far slower). */
+const REPLAY_FRAMES_PER_MS = 1;
 
 /**
  * The transport-neutral half of a chat: turns server frames into state, events and one
  * result, batches tokens for rendering, and drops frames a resume replays (seq ≤ last seen).
+ * After every reconnect it reconciles with what the server replays: `change` is held for one
+ * batch interval from the first frame after the drop, so a replay of thousands of frames
+ * reaches a UI in one commit; a tool call the server closed meanwhile is no longer pending.
  */
 export function createChatStream(init: ChatStreamInit): { stream: ChatStream; sink: StreamSink } {
   const now = init.now ?? (() => performance.now());
+  const clock = createStreamClock(now);
   const startedAt = now();
+  const log = createFrameLog();
   const events = createEmitter<ChatStreamEvents>();
   let transport = init.transport;
   let controller: StreamController | undefined;
-  let streamId: string | undefined;
+  let streamId = init.resumeOf?.streamId;
+  let token = init.resumeOf?.token;
   let status: ChatStreamStatus = 'connecting';
   let text = '';
   let reasoning = '';
-  let lastSeq = -1;
+  let lastSeq = init.resumeOf?.lastSeq ?? -1;
   let lastErrorKey = '';
   let error: TokenwireError | undefined;
   let fallback: Fallback | undefined;
   let ended = false;
   let cancelled = false;
+  /** Between a drop and the first frame after it. */
+  let disconnected = false;
+  /** The next frame starts a replay (after a reconnect, or the first of `client.resume`). */
+  let replayNext = init.resumeOf !== undefined;
+  let holding: ReturnType<typeof setTimeout> | undefined;
+  let heldChange = false;
+  let holdStartedAt = 0;
+  /** Frames received since the hold's last check. */
+  let heldFrames = 0;
   const toolCalls: ToolCallHandle[] = [];
   const toolResults: ToolResult[] = [];
-  const counters = { tokens: 0, frames: 0, bytes: 0, reconnects: 0 };
-  let firstTokenAt: number | undefined;
-  let lastTokenAt: number | undefined;
-  let endedAt: number | undefined;
   let resolveResult!: (result: ChatResult) => void;
   const result = new Promise<ChatResult>((resolve) => (resolveResult = resolve));
 
-  const changed = () => events.emit('change', stream);
+  const changed = () => {
+    if (holding !== undefined) heldChange = true;
+    else events.emit('change', stream);
+  };
 
   /** Batches one kind of streamed text for the screen: keeps each batch, then tells the listeners. */
   const textBatcher = (event: 'token' | 'reasoning', keep: (batch: string) => void) =>
@@ -130,7 +124,40 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     batcher.flush();
   };
 
-  const pendingCall = () => (ended ? undefined : toolCalls.find((c) => c.status === 'pending' || c.status === 'approving' || c.status === 'denying'));
+  const holdMs = Math.max(init.batchMs, MIN_REPLAY_HOLD_MS);
+  /**
+   * Holds `change` back while a replay arrives; one `change` when it is over: one batch
+   * interval, longer (up to MAX_REPLAY_HOLD_MS) while frames still pour in as a replay does.
+   */
+  const holdReplay = () => {
+    if (holding !== undefined) return;
+    holdStartedAt = now();
+    heldFrames = 0;
+    holding = setTimeout(checkReplay, holdMs);
+  };
+  function checkReplay(): void {
+    const pouring = heldFrames > holdMs * REPLAY_FRAMES_PER_MS;
+    heldFrames = 0;
+    if (pouring && !ended && now() - holdStartedAt + holdMs <= MAX_REPLAY_HOLD_MS) {
+      holding = setTimeout(checkReplay, holdMs);
+      return;
+    }
+    releaseReplay();
+  }
+  function releaseReplay(): void {
+    if (holding === undefined) return;
+    if (!ended) flush();
+    clearTimeout(holding);
+    holding = undefined;
+    if (!heldChange) return;
+    heldChange = false;
+    events.emit('change', stream);
+  }
+
+  const pendingCall = () => (ended ? undefined : toolCalls.find((c) => c.open));
+  /** The status while the stream runs, from what it knows now. */
+  const liveStatus = (): ChatStreamStatus =>
+    disconnected ? 'reconnecting' : streamId === undefined || lastSeq < 0 ? 'connecting' : pendingCall() ? 'awaiting_approval' : 'streaming';
 
   const settle = (reason: DoneReason, usage?: ChatResult['usage']) => {
     if (ended) return;
@@ -138,7 +165,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     thinking.dispose();
     batcher.dispose();
     ended = true;
-    endedAt = now();
+    clock.end();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
     const outcome: ChatResult = { text, reason, transport };
     if (reasoning) outcome.reasoning = reasoning;
@@ -148,21 +175,23 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     resolveResult(outcome);
     events.emit('done', outcome);
     changed();
+    releaseReplay();
   };
 
   async function decide(call: ToolCallHandle, decision: 'approve' | 'deny', reason?: string): Promise<void> {
     if (call.status !== 'pending') throw new TokenwireError('already_decided');
     if (ended || !controller) throw new TokenwireError('unknown_call', 'The stream has ended.');
     call.status = decision === 'approve' ? 'approving' : 'denying';
+    clock.decided(call.callId);
     changed();
     try {
       await controller.decide(call.callId, decision, reason);
-      call.status = decision === 'approve' ? 'approved' : 'denied';
+      if (call.open) call.status = decision === 'approve' ? 'approved' : 'denied';
     } catch (thrown) {
-      call.status = 'pending';
+      if (call.open) call.status = 'pending';
       throw thrown;
     } finally {
-      if (!ended) status = pendingCall() ? 'awaiting_approval' : 'streaming';
+      if (!ended) status = liveStatus();
       changed();
     }
   }
@@ -171,18 +200,16 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     switch (frame.type) {
       case 'start':
         streamId = frame.streamId;
-        status = 'streaming';
+        token = frame.streamToken ?? frame.approvalToken ?? token;
         events.emit('start', { streamId: frame.streamId, model: frame.model, transport });
-        changed();
         return;
       case 'token':
-        lastTokenAt = now();
-        firstTokenAt ??= lastTokenAt;
-        counters.tokens++;
+        clock.token(utf8Length(frame.text), true);
         thinking.flush();
         batcher.push(frame.text);
         return;
       case 'reasoning':
+        clock.token(utf8Length(frame.text), false);
         batcher.flush();
         thinking.push(frame.text);
         return;
@@ -190,9 +217,8 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         flush();
         const call = new ToolCallHandle(frame, decide);
         toolCalls.push(call);
-        if (call.status === 'pending') status = 'awaiting_approval';
+        clock.toolCall(call.status === 'pending');
         events.emit('tool_call', call);
-        changed();
         return;
       }
       case 'tool_result': {
@@ -202,16 +228,15 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         if (frame.result !== undefined) shown.result = frame.result;
         if (frame.error) shown.error = frame.error;
         toolResults.push(shown);
-        status = pendingCall() ? 'awaiting_approval' : 'streaming';
+        toolCalls.find((c) => c.callId === callId)?.settleWith(shown);
+        clock.toolResult(callId);
         events.emit('tool_result', shown);
-        changed();
         return;
       }
       case 'error':
         flush();
         error = new TokenwireError(frame.code, frame.message);
         events.emit('error', error);
-        changed();
         return;
       case 'done':
         settle(frame.reason, frame.usage);
@@ -229,8 +254,11 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     get streamId() {
       return streamId;
     },
+    get token() {
+      return token;
+    },
     get reconnects() {
-      return counters.reconnects;
+      return clock.reconnects;
     },
     get error() {
       return error;
@@ -240,7 +268,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
       controller = next;
       if (cancelled) next.cancel();
     },
-    frame(frame) {
+    frame(frame, raw) {
       if (ended) return;
       if (frame.type === 'error') {
         // Error frames outside the log (a dropped slow reader) may repeat a seq: dedupe by content.
@@ -251,15 +279,39 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         if (frame.seq <= lastSeq) return;
         lastSeq = frame.seq;
       }
-      counters.frames++;
+      if (replayNext) {
+        replayNext = false;
+        holdReplay();
+      }
+      disconnected = false;
+      heldFrames++;
+      clock.frame();
+      log.add({ seq: frame.seq, type: frame.type, raw, atMs: now() - startedAt });
       onFrame(frame);
+      if (ended) return;
+      status = liveStatus();
+      // Tokens and reasoning tell the UI through their batches.
+      if (frame.type !== 'token' && frame.type !== 'reasoning') changed();
     },
     bytes(count) {
-      counters.bytes += count;
+      clock.bytes(count);
+    },
+    lost() {
+      if (ended || disconnected) return;
+      disconnected = true;
+      replayNext = true;
+      clock.lost();
+      flush();
+      status = liveStatus();
+      events.emit('disconnect', { lastSeq });
+      changed();
     },
     reconnecting() {
-      counters.reconnects++;
-      events.emit('reconnect', { attempt: counters.reconnects, lastSeq });
+      if (ended) return;
+      // A view the server dropped (a slow reader) is a drop too.
+      if (!disconnected) sink.lost();
+      clock.reconnect();
+      events.emit('reconnect', { attempt: clock.reconnects, lastSeq });
       changed();
     },
     fallback(info) {
@@ -310,20 +362,18 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     get error() {
       return error;
     },
-    stats(): StreamStats {
-      const span = firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0;
-      return {
-        transport,
-        firstTokenMs: firstTokenAt === undefined ? undefined : firstTokenAt - startedAt,
-        ...counters,
-        tokensPerSecond: span > 0 ? ((counters.tokens - 1) * 1000) / span : undefined,
-        elapsedMs: (endedAt ?? now()) - startedAt,
-      };
+    get ref(): StreamRef | undefined {
+      return streamId === undefined ? undefined : { streamId, token, lastSeq, transport };
     },
+    stats: () => clock.snapshot(transport),
+    recentFrames: () => log.list(),
     result,
     on: (event, listener) => events.on(event, listener),
     onToken: (listener) => events.on('token', listener),
     onReasoning: (listener) => events.on('reasoning', listener),
+    dropConnection() {
+      if (!ended) controller?.drop();
+    },
     cancel() {
       if (ended) return;
       cancelled = true;

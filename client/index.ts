@@ -5,6 +5,7 @@
  */
 export { createChatClient, DEFAULT_RESUME_GRACE_MS } from './chat-client.js';
 export { createChatStore, IDLE_STATE, type ChatState, type ChatStatus, type ChatStore } from './chat-store.js';
+export type { WireFrame } from './frame-log.js';
 export { createRenderBatcher, DEFAULT_BATCH_MS, type RenderBatcher, type RenderBatcherOptions } from './render-batcher.js';
 export type {
   ChatClient,
@@ -16,6 +17,7 @@ export type {
   ChatStreamStatus,
   Fallback,
   HeadersProvider,
+  StreamRef,
   StreamStats,
   TokenBatch,
   ToolCall,

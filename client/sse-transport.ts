@@ -15,17 +15,24 @@ const delay = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+/** The SSE event as it was on the wire, for the frame inspector. */
+const rawEvent = (event: { id?: string | undefined; event?: string | undefined; data: string }) =>
+  `${event.id !== undefined ? `id: ${event.id}\n` : ''}${event.event ? `event: ${event.event}\n` : ''}data: ${event.data}`;
+
 /**
  * Carries one chat over SSE: `POST /api/chat`, the body read through the shared incremental
  * parser, tool decisions over `POST /api/approvals/:callId` with the stream's approval token,
  * cancel with `DELETE /api/streams/:id` and that token (then the request is aborted): the
  * server stops the model at once, whatever the resume window (issue #9). A body that ends
- * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`.
+ * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`. Without a request
+ * (`client.resume`) it starts with that GET.
  */
-export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSink): void {
+export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, sink: StreamSink): void {
   const abort = new AbortController();
-  let approvalToken: string | undefined;
-  let streamId: string | undefined;
+  /** The current HTTP request only: `drop()` aborts it and the stream resumes. */
+  let connection = new AbortController();
+  let approvalToken = sink.token;
+  let streamId = sink.streamId;
   let retryMs = 1_000;
   let cancelled = false;
 
@@ -48,19 +55,21 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
         // Cancelled before the stream was named: now it can be cancelled on the server.
         if (cancelled) cancelOnServer();
       }
-      sink.frame(decoded.value);
+      sink.frame(decoded.value, rawEvent(event));
     },
     onRetry: (ms) => (retryMs = ms),
     onError: (error) => sink.fail(new TokenwireError('payload_too_large', 'An SSE event was too large.', { cause: error })),
   });
 
   async function open(resume: boolean): Promise<Response> {
-    if (!resume) {
+    connection = new AbortController();
+    const signal = AbortSignal.any([abort.signal, connection.signal]);
+    if (!resume && request) {
       return deps.fetch(new URL('/api/chat', deps.baseUrl), {
         method: 'POST',
         headers: await requestHeaders(deps, { 'content-type': 'application/json', accept: 'text/event-stream' }),
         body: JSON.stringify(request),
-        signal: abort.signal,
+        signal,
       });
     }
     // The stream's token has its own header, so an app's own Authorization header stays its own.
@@ -69,7 +78,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
     if (approvalToken) own[HEADERS.streamToken] = approvalToken;
     return deps.fetch(url, {
       headers: await requestHeaders(deps, own),
-      signal: abort.signal,
+      signal,
     });
   }
 
@@ -95,7 +104,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
       let lost: unknown;
       const before = sink.lastSeq;
       try {
-        const response = await open(attempt > 0);
+        const response = await open(attempt > 0 || !request);
         // 204: the stream is done and this client has its `done` (issue #9); nothing to resume.
         if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
@@ -107,6 +116,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
       // Progress since the last drop: count reconnect attempts afresh.
       if (sink.lastSeq > before) attempt = 0;
       if (sink.ended || abort.signal.aborted) return;
+      sink.lost();
       // The body ended before `done`: re-attach from the last frame seen, if we can.
       if (sink.streamId === undefined || attempt >= deps.maxReconnects) {
         return sink.fail(connectionLost('the event stream ended before the stream was done', lost));
@@ -124,6 +134,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest, sink: StreamSi
       if (!cancelOnServer() && sink.streamId !== undefined) abort.abort();
     },
     decide: (callId, decision, reason) => postDecision(deps, callId, decision, approvalToken, reason),
+    drop: () => connection.abort(new Error('dropConnection()')),
   });
   void run();
 }

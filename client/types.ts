@@ -1,5 +1,6 @@
 import type { TokenwireError } from '../shared/errors.js';
 import type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
+import type { WireFrame } from './frame-log.js';
 
 /** A transport on the wire. */
 export type TransportName = 'sse' | 'ws';
@@ -39,6 +40,12 @@ export interface ChatClientOptions {
   fetch?: typeof fetch;
   /** Path of the WebSocket endpoint (default `/ws`). */
   wsPath?: string;
+  /**
+   * A bearer token for the WebSocket upgrade, asked for before every connect and sent as
+   * `?access_token=` (RFC 6750 §2.3): browsers cannot set headers on a WebSocket, and under
+   * `AUTH=jwt` the server reads the token there. `headers` still authenticates the HTTP requests.
+   */
+  wsAuthToken?: () => string | Promise<string>;
   /** How long a WebSocket may take to open before `auto` falls back to SSE (default 3000 ms). */
   connectTimeoutMs?: number;
   /** Attempts to re-attach a stream after its connection dropped, counted from its last progress (default 3). */
@@ -87,7 +94,12 @@ export interface TokenBatch {
   tokens: number;
 }
 
-export type ToolCallStatus = 'pending' | 'approving' | 'approved' | 'denying' | 'denied' | 'not_required';
+/**
+ * `expired`: nobody decided in time (the server's `tool_result` said `approval_expired`). A call
+ * the server answered while this client was away (expired, decided elsewhere) is no longer
+ * `pending` once its `tool_result` arrives, so it is never offered again.
+ */
+export type ToolCallStatus = 'pending' | 'approving' | 'approved' | 'denying' | 'denied' | 'expired' | 'not_required';
 
 /** A tool call the model made; `approve`/`deny` decide it when `approval` is `required`. */
 export interface ToolCall {
@@ -117,24 +129,49 @@ export interface Fallback {
   reason: string;
 }
 
-/** Counters a stream keeps about itself, for dashboards and the demo. */
+/** Counters and timings a stream keeps about itself, for dashboards and the demo. */
 export interface StreamStats {
   transport: TransportName;
-  /** ms from `chat()` to the first token frame. */
+  /** ms from `chat()` to the first token frame, less the time a tool call waited for a person. */
   firstTokenMs: number | undefined;
+  /** ms from `chat()` to the first tool call frame. */
+  toolCallMs: number | undefined;
+  /** ms tool calls waited for a person's decision (so far, while one waits). */
+  approvalWaitMs: number;
+  /** ms from the last decision sent to its `tool_result`: the approval round trip. */
+  approvalRoundTripMs: number | undefined;
   tokens: number;
   /** Server frames received (all types). */
   frames: number;
   /** Bytes received for this stream: SSE body bytes, or WebSocket message payload bytes. */
   bytes: number;
+  /** UTF-8 bytes of the token and reasoning text in those frames; `bytes - payloadBytes` is the framing. */
+  payloadBytes: number;
   reconnects: number;
+  /** ms from the last dropped connection to the first frame after it. */
+  resumeMs: number | undefined;
   /** Tokens per second between the first and the latest token. */
   tokensPerSecond: number | undefined;
+  /** ms between consecutive token frames, the most recent 120. */
+  tokenGapsMs: readonly number[];
   /** ms from `chat()` to now, or to the end. */
   elapsedMs: number;
 }
 
-export type ChatStreamStatus = 'connecting' | 'streaming' | 'awaiting_approval' | 'done' | 'cancelled' | 'error';
+/** `reconnecting`: the connection dropped and the client is re-attaching (the server keeps generating). */
+export type ChatStreamStatus = 'connecting' | 'streaming' | 'awaiting_approval' | 'reconnecting' | 'done' | 'cancelled' | 'error';
+
+/**
+ * Where a stream can be picked up again: after a page reload, say (kept in `sessionStorage`).
+ * `token` is the stream token from its `start` frame; treat it like a session secret.
+ */
+export interface StreamRef {
+  streamId: string;
+  token: string | undefined;
+  /** The last seq received; `client.resume` replays what came after it (-1: the whole stream). */
+  lastSeq: number;
+  transport: TransportName;
+}
 
 /** Everything a chat stream tells its listeners. */
 export interface ChatStreamEvents {
@@ -149,6 +186,8 @@ export interface ChatStreamEvents {
   done: ChatResult;
   fallback: Fallback;
   reconnect: { attempt: number; lastSeq: number };
+  /** The connection dropped (`dropConnection()`, or the network); a reconnect follows. */
+  disconnect: { lastSeq: number };
   /** Anything changed (status, tool call status, stats): for UIs that redraw from a snapshot. */
   change: ChatStream;
 }
@@ -170,6 +209,16 @@ export interface ChatStream {
   /** The last error frame or local failure. */
   readonly error: TokenwireError | undefined;
   stats(): StreamStats;
+  /** The last frames received (50), raw as on the wire, oldest first. */
+  recentFrames(): readonly WireFrame[];
+  /** Where to pick this stream up again with `client.resume`, once the server named it. */
+  readonly ref: StreamRef | undefined;
+  /**
+   * Cuts the connection carrying this stream, as a network failure would, for demos and tests:
+   * the client resumes from its last seq and loses nothing. Over WebSocket it closes the
+   * client's one shared socket, so every WebSocket stream of the client resumes.
+   */
+  dropConnection(): void;
   /** Settles once, when the stream ends; never rejects (errors are `reason: 'error'`). */
   readonly result: Promise<ChatResult>;
   on<E extends keyof ChatStreamEvents>(event: E, listener: (value: ChatStreamEvents[E]) => void): () => void;
@@ -184,6 +233,11 @@ export interface ChatStream {
 /** A client bound to one server. */
 export interface ChatClient {
   chat(input: ChatInput): ChatStream;
+  /**
+   * Views a stream again from `ref.lastSeq` (e.g. after a page reload): frames after it are
+   * replayed, then the live ones. `lastSeq: -1` replays the whole stream, rebuilding its text.
+   */
+  resume(ref: StreamRef, options?: { batchMs?: number }): ChatStream;
   /** Which transport `chat(input)` would try first. */
   pickTransport(input: Pick<ChatInput, 'tools' | 'interactive' | 'transport'>): TransportName;
   /** Cancels every open stream and closes the shared WebSocket. */

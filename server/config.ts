@@ -19,7 +19,13 @@ const list = z
 
 /** Every setting tokenwire reads from the environment, with its default. The README lists them. */
 const Env = z.object({
-  PORT: int(0, 65535).default(3000),
+  /** An empty `PORT=` is a mistake, not "any port" (issue 13); 0 asks the OS for a free one. */
+  PORT: z
+    .string()
+    .default('3000')
+    .pipe(z.string().trim().regex(/^\d{1,5}$/, 'give a port number (1-65535; 0 picks a free one), or unset PORT for 3000'))
+    .transform(Number)
+    .pipe(z.number().max(65535, 'ports go up to 65535')),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: openai when OPENAI_API_KEY is set, else the embedded simulated model. */

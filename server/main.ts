@@ -16,6 +16,16 @@ const fail = (message: string): never => {
   process.exit(EXIT_CONFIG);
 };
 
+/** What to do about a port the server cannot listen on: a configuration error, not a crash (issue 13). */
+function listenProblem(error: unknown, config: Config): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.HOST}:${config.PORT}`;
+  if (code === 'EADDRINUSE') return `port ${config.PORT} is already in use on ${config.HOST}: stop what listens there (lsof -i :${config.PORT}) or choose another, e.g. PORT=3001`;
+  if (code === 'EACCES') return `may not listen on ${where} (ports below 1024 need privileges): choose a port above 1023, e.g. PORT=3000`;
+  if (code === 'EADDRNOTAVAIL') return `HOST=${config.HOST} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its addresses`;
+  return undefined;
+}
+
 /** The composition root: configuration → (primary with workers |) server → signals. */
 async function main(): Promise<void> {
   let config: Config;
@@ -45,7 +55,9 @@ async function main(): Promise<void> {
     running = await startServer(config, { log, instanceId, metrics: createMetrics({ defaults: true }) });
   } catch (error) {
     if (error instanceof RedisUnavailableError) return fail(error.message);
-    throw error;
+    const why = listenProblem(error, config);
+    if (!why) throw error;
+    return fail(why);
   }
   log.info(
     { url: running.url, model: running.core.provider.name, defaultModel: running.core.provider.defaultModel, store: config.REDIS_URL ? 'redis' : 'memory' },

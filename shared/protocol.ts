@@ -45,6 +45,8 @@ export const SimulateOptions = z.strictObject({
   failAfterTokens: z.number().int().min(0).optional(),
   /** Stream this many reasoning tokens (`reasoning` frames) before the answer. */
   reasoningTokens: z.number().int().min(0).max(100_000).optional(),
+  /** This request's pace, tokens per second (default: the server's SIM_TOKENS_PER_SECOND); bounded so one request cannot flood. */
+  tokensPerSecond: z.number().min(1).max(10_000).optional(),
 });
 
 export const ChatOptions = z.strictObject({

@@ -21,6 +21,8 @@ export function statusLine(state: ChatState): string {
       return 'connecting…';
     case 'streaming':
       return 'streaming…';
+    case 'reconnecting':
+      return 'reconnecting… (the server keeps generating)';
     case 'awaiting_approval':
       return `waiting for approval: ${state.pendingApproval?.name ?? 'tool'}`;
     case 'done':

@@ -2,8 +2,7 @@ import { StrictMode, useCallback, useMemo, useState, type FormEvent } from 'reac
 import { createRoot } from 'react-dom/client';
 import { createChatClient, type TransportChoice } from '../index.js';
 import { Pane, type PaneCommand } from './pane.js';
-
-const EXAMPLES = ["What's the weather in Paris?", 'Tell me a story about a lighthouse.', 'Explain streaming in one paragraph.'];
+import { PRESETS, type Preset } from './presets.js';
 
 const TRANSPORTS: { value: TransportChoice; label: string }[] = [
   { value: 'auto', label: 'Auto' },
@@ -11,28 +10,70 @@ const TRANSPORTS: { value: TransportChoice; label: string }[] = [
   { value: 'ws', label: 'WebSocket' },
 ];
 
-/** The demo: one prompt, one transport or both side by side, live figures per transport. */
+/** The simulated model's pace per request (`simulate.tokensPerSecond`); '' keeps the server's. */
+const PACES = ['', '10', '30', '100', '300', '1000', '5000', '10000'];
+
+/** The demo: a transport lab. One prompt over one transport or both side by side, live figures per pane. */
 function App() {
   // One client for the page: the WebSocket panes share its single socket.
-  const client = useMemo(() => createChatClient({ baseUrl: window.location.origin }), []);
-  const [prompt, setPrompt] = useState(EXAMPLES[1] ?? '');
-  const [transport, setTransport] = useState<TransportChoice>('auto');
-  const [tools, setTools] = useState(false);
-  const [sideBySide, setSideBySide] = useState(false);
+  // A patient client: it keeps trying to resume for about 12 s, so a dropped connection shows resume, not an error.
+  const client = useMemo(() => createChatClient({ baseUrl: window.location.origin, maxReconnects: 6 }), []);
+  const [prompt, setPrompt] = useState(PRESETS[0]?.prompt ?? '');
+  const [transport, setTransport] = useState<TransportChoice>(PRESETS[0]?.transport ?? 'auto');
+  const [tools, setTools] = useState(PRESETS[0]?.tools ?? false);
+  const [sideBySide, setLayout] = useState(false);
+  /** Grows whenever the panes are replaced, so fresh panes run only a command sent for them. */
+  const [epoch, setEpoch] = useState(0);
+  const setSideBySide = (next: boolean) => {
+    if (next === sideBySide) return epoch;
+    setLayout(next);
+    setEpoch(epoch + 1);
+    return epoch + 1;
+  };
   const [simTokens, setSimTokens] = useState('');
+  const [pace, setPace] = useState('');
   const [think, setThink] = useState(false);
-  const [command, setCommand] = useState<PaneCommand>({ seq: 0, kind: 'cancel', prompt: '', tools: false, think: false, simTokens: undefined });
+  const [command, setCommand] = useState<PaneCommand>({
+    seq: 0,
+    epoch: 0,
+    kind: 'cancel',
+    prompt: '',
+    tools: false,
+    think: false,
+    simTokens: undefined,
+    pace: undefined,
+  });
 
-  const send = useCallback(
-    (event?: FormEvent) => {
-      event?.preventDefault();
-      if (!prompt.trim()) return;
+  const sendWith = useCallback(
+    (text: string, withTools: boolean, forEpoch: number) => {
+      if (!text.trim()) return;
       const tokens = Number.parseInt(simTokens, 10);
-      setCommand((c) => ({ seq: c.seq + 1, kind: 'send', prompt: prompt.trim(), tools, think, simTokens: tokens > 0 ? tokens : undefined }));
+      const rate = Number.parseInt(pace, 10);
+      setCommand((c) => ({
+        seq: c.seq + 1,
+        epoch: forEpoch,
+        kind: 'send',
+        prompt: text.trim(),
+        tools: withTools,
+        think,
+        simTokens: tokens > 0 ? tokens : undefined,
+        pace: rate > 0 ? rate : undefined,
+      }));
     },
-    [prompt, tools, think, simTokens],
+    [think, simTokens, pace],
   );
-  const cancel = useCallback(() => setCommand((c) => ({ ...c, seq: c.seq + 1, kind: 'cancel' })), []);
+  const send = (event?: FormEvent) => {
+    event?.preventDefault();
+    sendWith(prompt, tools, epoch);
+  };
+  const cancel = () => setCommand((c) => ({ ...c, seq: c.seq + 1, epoch, kind: 'cancel' }));
+  /** A chip sets everything it shows off, then sends. */
+  const choose = (preset: Preset) => {
+    setPrompt(preset.prompt);
+    setTools(preset.tools);
+    setTransport(preset.transport);
+    sendWith(preset.prompt, preset.tools, setSideBySide(preset.sideBySide));
+  };
 
   return (
     <div className="app">
@@ -41,31 +82,31 @@ function App() {
           <span className="logo" aria-hidden="true">≋</span>
           <div>
             <h1>tokenwire</h1>
-            <p>LLM output over Server-Sent Events and WebSocket, batched for the screen.</p>
+            <p>A transport lab: LLM output over Server-Sent Events and WebSocket, measured live.</p>
           </div>
         </div>
       </header>
 
       <form className="composer card" onSubmit={send}>
+        <div className="examples" role="group" aria-label="Presets">
+          {PRESETS.map((preset, i) => (
+            <button key={preset.label} type="button" className="chip" data-testid={`preset-${i}`} title={preset.shows} onClick={() => choose(preset)}>
+              {preset.label}
+            </button>
+          ))}
+        </div>
         <label className="field">
           <span>Prompt</span>
           <textarea
             data-testid="prompt"
             value={prompt}
-            rows={3}
+            rows={2}
             onChange={(e) => setPrompt(e.target.value)}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) send();
             }}
           />
         </label>
-        <div className="examples">
-          {EXAMPLES.map((text) => (
-            <button key={text} type="button" className="chip" onClick={() => setPrompt(text)}>
-              {text}
-            </button>
-          ))}
-        </div>
         <div className="controls">
           <label className="field inline">
             <span>Transport</span>
@@ -77,17 +118,15 @@ function App() {
               ))}
             </select>
           </label>
-          <label className="toggle">
-            <input type="checkbox" data-testid="tools" checked={tools} onChange={(e) => setTools(e.target.checked)} />
-            <span>get_weather tool</span>
-          </label>
-          <label className="toggle" title="The simulated model reasons first (simulate.reasoningTokens)">
-            <input type="checkbox" data-testid="think" checked={think} onChange={(e) => setThink(e.target.checked)} />
-            <span>Think first</span>
-          </label>
-          <label className="toggle">
-            <input type="checkbox" data-testid="side-by-side" checked={sideBySide} onChange={(e) => setSideBySide(e.target.checked)} />
-            <span>Side by side</span>
+          <label className="field inline" title="The simulated model's pace for this request (simulate.tokensPerSecond)">
+            <span>Pace</span>
+            <select data-testid="pace" value={pace} onChange={(e) => setPace(e.target.value)}>
+              {PACES.map((p) => (
+                <option key={p} value={p}>
+                  {p ? `${p} tokens/s` : 'server default'}
+                </option>
+              ))}
+            </select>
           </label>
           <label className="field inline small">
             <span>Tokens</span>
@@ -98,8 +137,22 @@ function App() {
               placeholder="auto"
               value={simTokens}
               onChange={(e) => setSimTokens(e.target.value)}
-              title="Length of the simulated model's answer"
+              title="Length of the simulated model's answer (empty: the whole answer)"
             />
+          </label>
+        </div>
+        <div className="controls">
+          <label className="toggle">
+            <input type="checkbox" data-testid="tools" checked={tools} onChange={(e) => setTools(e.target.checked)} />
+            <span>Offer get_weather — needs your approval</span>
+          </label>
+          <label className="toggle" title="The simulated model reasons first (simulate.reasoningTokens)">
+            <input type="checkbox" data-testid="think" checked={think} onChange={(e) => setThink(e.target.checked)} />
+            <span>Think first</span>
+          </label>
+          <label className="toggle">
+            <input type="checkbox" data-testid="side-by-side" checked={sideBySide} onChange={(e) => void setSideBySide(e.target.checked)} />
+            <span>SSE and WebSocket side by side</span>
           </label>
           <div className="spacer" />
           <button type="button" className="ghost" data-testid="cancel" onClick={cancel}>
@@ -114,17 +167,18 @@ function App() {
       <main className={sideBySide ? 'panes two' : 'panes'}>
         {sideBySide ? (
           <>
-            <Pane key="sse" client={client} transport="sse" suffix="-sse" name="sse" title="Server-Sent Events" command={command} />
-            <Pane key="ws" client={client} transport="ws" suffix="-ws" name="ws" title="WebSocket" command={command} />
+            <Pane key="sse" client={client} transport="sse" suffix="-sse" name="sse" title="Server-Sent Events" command={command} epoch={epoch} />
+            <Pane key="ws" client={client} transport="ws" suffix="-ws" name="ws" title="WebSocket" command={command} epoch={epoch} />
           </>
         ) : (
-          <Pane key="main" client={client} transport={transport} suffix="" name="main" title="Answer" command={command} />
+          <Pane key="main" client={client} transport={transport} suffix="" name="main" title="Answer" command={command} epoch={epoch} />
         )}
       </main>
 
       <footer className="foot">
-        Tokens reach the screen in 50 ms batches. Figures: time to first token, token rate, frames and payload bytes received,
-        reconnects.
+        Tokens reach the screen in 50 ms batches. First token leaves out the time a tool call waited for you; bytes are what
+        crossed the wire, framing is the share that was not text. “Drop connection” cuts the transport: the stream resumes from
+        its last seq. A reload picks an unfinished stream up again.
       </footer>
     </div>
   );

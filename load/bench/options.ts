@@ -67,7 +67,7 @@ export const USAGE = `tokenwire bench: SSE and WebSocket against a plain-Express
                           tsx: node --import tsx (adds esbuild's keepNames cost: README)
   --source <dir>          built runner: compile shared/, server/ and load/bench/ from this
                           copy of the tree instead (A/B-test a server change; needs node_modules)
-  --out <dir>             output directory (default load/results)
+  --out <dir>             output directory (default load/results; quick: load/results/local, ignored by git)
   --help
 `;
 
@@ -171,7 +171,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     baseline: !values['no-baseline'],
     profile: values.profile ?? false,
     pauseMs: quick ? 200 : 1_000,
-    outDir: values.out ?? 'load/results',
+    // A quick run is for the person running it: into an ignored folder, never over the tracked results.
+    outDir: values.out ?? (quick ? 'load/results/local' : 'load/results'),
     serverEnv,
     runner,
     source: values.source,

@@ -43,16 +43,17 @@ function random(seed: number): () => number {
   };
 }
 
-/**
- * An endless, deterministic sequence of word tokens (each but the first with a leading space)
- * for a prompt. `take` stops it.
- */
-export function* storyTokens(prompt: string): Generator<string> {
+/** An endless, deterministic sequence of story sentences for a prompt, each ending in a full stop. */
+export function* storySentences(prompt: string): Generator<string> {
   const next = random(hashText(prompt));
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+  for (;;) yield `${pick(OPENINGS)} ${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)} ${pick(ENDINGS)}`;
+}
+
+/** An endless, deterministic sequence of word tokens (each but the first with a leading space). */
+export function* storyTokens(prompt: string): Generator<string> {
   let first = true;
-  for (;;) {
-    const sentence = `${pick(OPENINGS)} ${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)} ${pick(ENDINGS)}`;
+  for (const sentence of storySentences(prompt)) {
     for (const word of sentence.split(' ')) {
       yield first ? word : ` ${word}`;
       first = false;
@@ -62,9 +63,9 @@ export function* storyTokens(prompt: string): Generator<string> {
 
 const THOUGHTS = [
   'The user wants an answer to this prompt.',
-  'A short story fits; keep each sentence simple.',
-  'Start with a setting, then a character, then what they do.',
-  'Check the ending closes the story.',
+  'Say the main point first, then the detail.',
+  'Keep each sentence short and plain.',
+  'Check that the last sentence ends the answer.',
 ];
 
 /** An endless, deterministic sequence of reasoning tokens, the simulated model's "thinking". */
@@ -81,6 +82,3 @@ export function* thinkingTokens(): Generator<string> {
 
 /** Splits a finished sentence into word tokens the way `storyTokens` does. */
 export const wordTokens = (text: string): string[] => text.split(' ').map((w, i) => (i === 0 ? w : ` ${w}`));
-
-/** The default answer length for a prompt: 48 to 95 tokens. */
-export const defaultLength = (prompt: string): number => 48 + (hashText(prompt) % 48);

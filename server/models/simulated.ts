@@ -1,9 +1,11 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink } from './provider.js';
-import { defaultLength, storyTokens, thinkingTokens, wordTokens } from './simulated-text.js';
+import { answerLength, answerTokens } from './simulated-answers.js';
+import { thinkingTokens, wordTokens } from './simulated-text.js';
 import { createTokenClock } from './token-clock.js';
 
 export interface SimulatedProviderOptions {
+  /** The pace unless a request asks for its own (`simulate.tokensPerSecond`). */
   tokensPerSecond: number;
   firstTokenMs: number;
   model?: string | undefined;
@@ -27,7 +29,7 @@ function plan(request: ModelRequest): Plan {
   if (weather?.[1]) return { kind: 'tool', name: 'get_weather', args: { city: weather[1].trim() } };
   const calc = offered.has('calculate') ? CALCULATE.exec(prompt) : null;
   if (calc?.[1]) return { kind: 'tool', name: 'calculate', args: { expression: calc[1].trim() } };
-  return { kind: 'text', tokens: storyTokens(prompt), limit: request.simulate?.tokens ?? defaultLength(prompt) };
+  return { kind: 'text', tokens: answerTokens(prompt), limit: request.simulate?.tokens ?? answerLength(prompt) };
 }
 
 /** The sentence after a tool result: it names what was asked (the city) and the result. */
@@ -36,9 +38,14 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
     .flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []) : []))
     .find((c) => c.id === result.toolCallId);
   const args = safeJson(call?.arguments) as { city?: string; expression?: string } | undefined;
-  const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { message?: string } };
+  const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { code?: string; message?: string } };
   const subject = args?.city ?? args?.expression ?? 'that';
-  if (!body?.ok) return `I could not get an answer for ${subject}: ${body?.error?.message ?? 'the tool did not run'}.`;
+  if (!body?.ok) {
+    // The tool's message is a sentence of its own: no second full stop after it.
+    const why = (body?.error?.message ?? 'the tool did not run').replace(/[.!?\s]+$/u, '');
+    if (body?.error?.code === 'denied') return `You declined the ${call?.name ?? 'tool'} call, so I could not look up ${subject}.`;
+    return `I could not get an answer for ${subject}: ${why}.`;
+  }
   const r = body.result ?? {};
   if (call?.name === 'get_weather') {
     return `The weather in ${subject} is ${String(r.conditions)} at ${String(r.temperatureC)}°C, with ${String(r.humidity)}% humidity and wind at ${String(r.windKph)} km/h.`;
@@ -70,7 +77,6 @@ const BEHIND_BURST = 32;
  * iterator.
  */
 export function createSimulatedProvider(options: SimulatedProviderOptions): ModelProvider {
-  const intervalMs = 1000 / options.tokensPerSecond;
   const defaultModel = options.model ?? 'tokenwire-sim-1';
   const clock = createTokenClock();
 
@@ -81,6 +87,8 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
     let reject!: (reason: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     const started = performance.now();
+    // A request may set its own pace (the demo's pace control), within the schema's bounds.
+    const intervalMs = 1000 / (request.simulate?.tokensPerSecond ?? options.tokensPerSecond);
     const next = plan(request);
     const failAt = request.simulate?.failAfterTokens;
     const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;

@@ -210,7 +210,8 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     // stream, its subject, or one that presents its token may view it again.
     const allowed = mayAccessStream(stream, subject, frame.token);
     if (!owns(stream.id) && !allowed) {
-      sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."));
+      // Named with the id the client sent (it learns nothing new), so its resume ends instead of hanging (issue 13).
+      sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."), frame.streamId);
       return;
     }
     if (allowed) own(stream.id);

@@ -20,6 +20,22 @@ export function trackingWebSocket(): { ctor: WebSocketCtor; sockets: WebSocket[]
   return { ctor: Tracked as unknown as WebSocketCtor, sockets };
 }
 
+/**
+ * Like `trackingWebSocket`, with a gate: while it is shut, new sockets dial a closed port and
+ * fail, so a test decides when a reconnect may succeed (what happens while the client is away).
+ */
+export function gatedWebSocket(): { ctor: WebSocketCtor; sockets: WebSocket[]; shut(): void; open(): void } {
+  const sockets: WebSocket[] = [];
+  let shut = false;
+  class Gated extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(shut ? 'ws://127.0.0.1:1/ws' : url, protocols);
+      if (!shut) sockets.push(this);
+    }
+  }
+  return { ctor: Gated as unknown as WebSocketCtor, sockets, shut: () => (shut = true), open: () => (shut = false) };
+}
+
 /** A WebSocket constructor that always dials a closed port: the socket can never open. */
 export function unreachableWebSocket(): WebSocketCtor {
   class Unreachable extends globalThis.WebSocket {

@@ -89,7 +89,7 @@ describe('WebSocket transport', () => {
     expect(stream.stats()).toMatchObject({ reconnects: 1, tokens: 400 });
   });
 
-  it('after a resume, a tool call is decided over HTTP with the approval token (the new socket does not own the stream)', async () => {
+  it('after a resume, a pending tool call is decided over the new socket: its token made it the owner (issue 13)', async () => {
     const { ctor, sockets } = trackingWebSocket();
     const requests: string[] = [];
     const client = make({
@@ -106,7 +106,9 @@ describe('WebSocket transport', () => {
     await call.approve();
     const result = await stream.result;
 
-    expect(requests).toEqual([`POST /api/approvals/${call.callId}`]);
+    expect(requests).toEqual([]);
+    expect(sockets).toHaveLength(2);
+    expect(call.status).toBe('approved');
     expect(result).toMatchObject({ reason: 'stop', transport: 'ws' });
     expect(result.text).toContain('Paris');
     expect(stream.toolCalls).toHaveLength(1);

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServer, type TestServer } from '../helpers/server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DEMO_DIR = join(ROOT, 'dist/demo');
@@ -22,7 +23,20 @@ export async function ensureDemoBuilt(): Promise<void> {
   const sources = Math.max(...['client', 'shared', 'vite.config.ts'].map((p) => newestMtime(join(ROOT, p))));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // Production React, as `npm run build` makes it: under vitest NODE_ENV is `test`, and Vite
+  // would bundle React's development build (StrictMode rehearsals, dev warnings) instead.
+  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn', mode: 'production', define: { 'process.env.NODE_ENV': JSON.stringify('production') } });
+}
+
+/** The built demo served by a test server (with `env`), and Chromium: what a browser test file starts with. */
+export async function startDemoInChromium(env: Record<string, string>): Promise<{ server: TestServer; browser: Browser; close(): Promise<void> }> {
+  await ensureDemoBuilt();
+  const server = await startServer({ ...env, DEMO_DIR });
+  const browser = await launchChromium().catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  return { server, browser, close: async () => (await browser.close(), await server.close()) };
 }
 
 /** Debian's Chromium, headless; never a downloaded browser. */
@@ -43,8 +57,14 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A fresh page that records every uncaught page error and console error. */
-export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { initScript?: () => void } = {},
+): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Runs before the page's own scripts, on every load (a reload too).
+  if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
@@ -54,6 +74,12 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
   await page.goto(url);
   await page.getByTestId('send').waitFor();
   return { page, errors, close: () => context.close() };
+}
+
+/** Saves a test file's figures measured in the browser as test-results/<name>.json, for the report. */
+export function writeFigures(name: string, figures: Record<string, unknown>): void {
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  writeFileSync(join(ROOT, `test-results/${name}.json`), `${JSON.stringify(figures, null, 2)}\n`);
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -1,10 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PaneProbe } from '../../client/demo/pane.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { DEMO_DIR, ROOT, ensureDemoBuilt, launchChromium, openPage, screenshot, waitForStreaming, waitForText } from './browser.js';
+import type { TestServer } from '../helpers/server.js';
+import { openPage, startDemoInChromium, screenshot, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -14,18 +12,16 @@ let closePage: () => Promise<void>;
 /** Figures measured in the browser, written to test-results/e2e-figures.json for the report. */
 const figures: Record<string, unknown> = {};
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  await ensureDemoBuilt();
   // 200 tokens/s: the rate the render budget is about.
-  server = await startServer({ SIM_TOKENS_PER_SECOND: '200', DEMO_DIR });
-  browser = await launchChromium();
+  ({ server, browser, close: stop } = await startDemoInChromium({ SIM_TOKENS_PER_SECOND: '200' }));
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-  writeFileSync(join(ROOT, 'test-results/e2e-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  await stop?.();
+  writeFigures('e2e-figures', figures);
 });
 
 beforeEach(async () => {
@@ -156,7 +152,10 @@ describe('demo page in Chromium', () => {
     const output = (await page.getByTestId('output').textContent())!;
     expect(output).toContain('Paris');
     expect(output).toMatch(/weather in Paris is/);
-    expect(await page.getByTestId('approval').count()).toBe(0);
+    // The card stays, decided, with the tool's result (issue 13).
+    expect(await page.getByTestId('approve').count()).toBe(0);
+    expect(await page.getByTestId('decision').textContent()).toContain('Approved');
+    expect(JSON.parse((await page.getByTestId('tool-result').textContent())!)).toMatchObject({ city: 'Paris' });
     expect((await probe('main')).transport).toBe(transport);
   });
 

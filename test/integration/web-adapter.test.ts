@@ -7,7 +7,7 @@ import { createLogger } from '../../server/log.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { createSseParser } from '../../shared/sse.js';
-import { POST } from '../../examples/next-app-route/app/api/chat/route.js';
+import { POST } from '../../examples/nextjs/app/api/chat/route.js';
 import { waitFor } from '../helpers/events.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 

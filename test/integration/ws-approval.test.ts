@@ -62,7 +62,7 @@ describe('tool approval over WebSocket (real sockets, simulated model)', () => {
     const result = (await c.waitForFrame(of('tool_result'))) as ServerFrameOf<'tool_result'>;
     expect(result).toMatchObject({ ok: false, error: { code: 'denied', message: 'The user denied this call: not today.' } });
     await c.waitForFrame(of('done'));
-    expect(textOf(framesOf(c.frames, call.streamId))).toBe('I could not get an answer for Paris: The user denied this call: not today..');
+    expect(textOf(framesOf(c.frames, call.streamId))).toBe('You declined the get_weather call, so I could not look up Paris.');
     expect(runs).toEqual([]);
   });
 

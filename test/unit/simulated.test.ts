@@ -83,3 +83,59 @@ describe('simulated model behind its schedule', () => {
     expect(events.at(-1)).toMatchObject({ usage: { completionTokens: 10, reasoningTokens: 6 } });
   });
 });
+
+describe('simulated model answers the prompt (issue 13)', () => {
+  const answer = async (content: string, simulate?: ModelRequest['simulate']) =>
+    text(await collect({ messages: [{ role: 'user', content }], ...(simulate ? { simulate } : {}) }));
+  const PRESETS = ["What's the weather in Paris?", 'Tell me a story about a lighthouse.', 'Explain streaming in one paragraph.', 'Compare SSE and WebSocket.'];
+
+  it('answers each demo preset on its subject, and prompts like them the same way', async () => {
+    expect(await answer('Explain streaming in one paragraph.')).toMatch(/^Streaming sends an answer in pieces/);
+    expect(await answer('How does streaming work?')).toBe(await answer('Explain streaming in one paragraph.'));
+    expect(await answer('Tell me a story about a lighthouse.')).toMatch(/lighthouse/);
+    expect(await answer('Compare SSE and WebSocket.')).toMatch(/Server-Sent Events .* WebSocket/);
+    expect(await answer("What's the weather in Paris?")).toMatch(/get_weather tool/);
+  });
+
+  it.each([...PRESETS, 'Something else entirely', 'x', 'Tell me a story'])('ends on a full sentence with no doubled punctuation: %s', async (prompt) => {
+    const said = await answer(prompt);
+    expect(said).toMatch(/[.!?]$/);
+    expect(said).not.toMatch(/[.!?,;:]{2}|\s[.,]/);
+    expect(said).not.toMatch(/\s{2}/);
+  });
+
+  it('goes on past the canned answer when a length is asked for, deterministically', async () => {
+    const long = await answer('Explain streaming in one paragraph.', { tokens: 300 });
+    expect(long.split(' ')).toHaveLength(300);
+    expect(long.startsWith(await answer('Explain streaming in one paragraph.'))).toBe(true);
+    expect(await answer('Explain streaming in one paragraph.', { tokens: 300 })).toBe(long);
+  });
+
+  it('paces a request at its own simulate.tokensPerSecond', async () => {
+    const slow = createSimulatedProvider({ tokensPerSecond: 100_000, firstTokenMs: 0 });
+    const started = performance.now();
+    let count = 0;
+    for await (const e of slow.stream({ messages: [{ role: 'user', content: 'x' }], tools: [], signal: new AbortController().signal, simulate: { tokens: 11, tokensPerSecond: 100 } })) {
+      if (e.type === 'text') count++;
+    }
+    // Token i is due at i / rate: the 11th (i = 10) at 100 ms.
+    expect(count).toBe(11);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+  });
+
+  it('says a denied or failed tool call in one sentence, without a doubled full stop', async () => {
+    const tools = [{ name: 'get_weather', description: '', parameters: {} }];
+    const messages: ModelRequest['messages'] = [
+      { role: 'user', content: "What's the weather in Paris?" },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+    ];
+    const after = async (result: unknown) =>
+      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', content: JSON.stringify(result) }], tools }));
+    expect(await after({ ok: false, error: { code: 'approval_expired', message: 'Nobody approved this call in time.' } })).toBe(
+      'I could not get an answer for Paris: Nobody approved this call in time.',
+    );
+    expect(await after({ ok: false, error: { code: 'denied', message: 'The user denied this call: Denied in the demo..' } })).toBe(
+      'You declined the get_weather call, so I could not look up Paris.',
+    );
+  });
+});

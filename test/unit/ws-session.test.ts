@@ -279,7 +279,8 @@ describe('WebSocket session (ws-mock)', () => {
     const secret = (first.frames()[0] as { approvalToken?: string }).approvalToken as string;
     const stranger = connect();
     stranger.send({ type: 'resume', streamId: token.streamId, lastSeq: -1 });
-    expect(await stranger.frame('error')).toMatchObject({ code: 'forbidden', streamId: '-' });
+    // Named with the id the stranger sent, so a client's resume ends instead of hanging (issue 13).
+    expect(await stranger.frame('error')).toMatchObject({ code: 'forbidden', streamId: token.streamId });
     expect(stranger.frames().filter((f) => f.type !== 'error')).toEqual([]);
     const second = connect();
     second.send({ type: 'resume', streamId: token.streamId, lastSeq: -1, token: secret });

@@ -1,6 +1,5 @@
 // A Next.js App Router route handler that serves tokenwire's SSE chat from the same core as the
-// Express server. Copy into app/api/chat/route.ts of a Next.js app and fix the import paths
-// (here they point into this repository so the example type-checks with it).
+// Express server (README.md beside app/ says how to add it to an app).
 import { createChatHandler } from '../../../../../server/adapters/web.js';
 import { core } from '../tokenwire.js';
 

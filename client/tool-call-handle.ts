@@ -1,0 +1,52 @@
+import type { ServerFrameOf } from '../shared/protocol.js';
+import type { ToolCall, ToolCallStatus, ToolResult } from './types.js';
+
+/** Sends a person's decision on a call; the stream supplies it. */
+export type Decide = (call: ToolCallHandle, decision: 'approve' | 'deny', reason?: string) => Promise<void>;
+
+/** A tool call the model made, with its status; `approve`/`deny` go through the stream. */
+export class ToolCallHandle implements ToolCall {
+  status: ToolCallStatus;
+  readonly expiresAt: number | undefined;
+  readonly callId: string;
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  readonly approval: 'required' | 'not_required';
+
+  constructor(
+    frame: ServerFrameOf<'tool_call'>,
+    private readonly decide: Decide,
+  ) {
+    this.callId = frame.callId;
+    this.name = frame.name;
+    this.args = frame.args;
+    this.approval = frame.approval;
+    this.expiresAt = frame.expiresAt;
+    this.status = frame.approval === 'required' ? 'pending' : 'not_required';
+  }
+
+  /** Waiting for a person, or for the server to take the decision sent. */
+  get open(): boolean {
+    return this.status === 'pending' || this.status === 'approving' || this.status === 'denying';
+  }
+
+  approve(): Promise<void> {
+    return this.decide(this, 'approve');
+  }
+
+  deny(reason?: string): Promise<void> {
+    return this.decide(this, 'deny', reason);
+  }
+
+  /**
+   * The server's `tool_result` closes the call whatever this client saw: a call that expired or
+   * was decided elsewhere while it was away is never offered again (issue 13).
+   */
+  settleWith(result: ToolResult): void {
+    if (!this.open) return;
+    const code = result.error?.code;
+    if (code === 'approval_expired') this.status = 'expired';
+    else if (code === 'denied' || this.status === 'denying') this.status = 'denied';
+    else this.status = 'approved';
+  }
+}
