@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -108,10 +109,14 @@ const Env = z.object({
 
   // Issue 10: several instances and all cores.
   /** A Redis server (redis://[user:pass@]host:port[/db]) for streams, control, limits and audit shared by every instance; unset: all in process memory. */
-  REDIS_URL: optionalString.pipe(z.url().optional()),
+  REDIS_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^rediss?$/, error: 'a Redis URL: redis://[user:pass@]host:port[/db] (or rediss:// for TLS)' })
+      .optional(),
+  ),
   /** Processes on this port through node:cluster: a number, or `auto` (one per core). More than one needs REDIS_URL. */
   WORKERS: z
-    .union([z.literal('auto'), int(1, 256)])
+    .union([z.literal('auto'), int(1, 256)], { error: 'a whole number from 1 to 256, or auto (one per core)' })
     .default(1),
   /** How long an instance's ownership of its generations lasts without renewal; after it viewers elsewhere get `owner_lost`. */
   OWNER_LEASE_MS: int(500, 60_000).default(2_000),
@@ -162,6 +167,11 @@ function crossChecks(config: z.infer<typeof Env>): string[] {
   }
   if (config.WORKERS !== 1 && config.REDIS_URL === undefined) {
     problems.push(`WORKERS=${config.WORKERS}: more than one process needs REDIS_URL (the processes share streams, control and limits through Redis)`);
+  }
+  try {
+    proxyaddr.compile([...config.TRUST_PROXY]);
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${(error as Error).message}; use names (loopback, linklocal, uniquelocal), addresses or CIDRs, comma-separated`);
   }
   // Node refuses a headers timeout longer than the request timeout.
   if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {

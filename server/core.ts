@@ -84,6 +84,10 @@ export interface CoreParts {
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
+  /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
+  function storeAvailable(): void {
+    if (fleet && !fleet.available) throw new TokenwireError('store_unavailable');
+  }
   const metrics = parts.metrics ?? createMetrics();
   const provider = parts.provider ?? createProvider(config);
   const tools = parts.tools ?? createDemoTools();
@@ -157,9 +161,19 @@ export function createCore(config: Config, parts: CoreParts): Core {
     audit,
     instanceId,
     fleet,
-    findStream: (id) => hub.find(id),
+    async findStream(id) {
+      const local = hub.get(id);
+      if (local) return local;
+      // Another instance's stream is found through Redis: while it is away, say so at once
+      // rather than queue the lookup until it returns (ioredis's offline queue).
+      storeAvailable();
+      return hub.find(id);
+    },
     async decide(callId, { decision, authorize, reason, by }) {
-      if (fleet) return fleet.decide(callId, { decision, authorize, reason, by });
+      if (fleet) {
+        storeAvailable();
+        return fleet.decide(callId, { decision, authorize, reason, by });
+      }
       return approvals.decide(callId, decision, {
         authorize: (id) => {
           const stream = hub.get(id);
@@ -169,7 +183,11 @@ export function createCore(config: Config, parts: CoreParts): Core {
         by,
       });
     },
-    streamOfCall: async (callId) => (fleet ? fleet.streamOfCall(callId) : approvals.streamOf(callId)),
+    async streamOfCall(callId) {
+      if (!fleet) return approvals.streamOf(callId);
+      storeAvailable();
+      return fleet.streamOfCall(callId);
+    },
     get draining() {
       return draining;
     },
@@ -179,7 +197,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     async startChat(request, { transport, clientId, identity }) {
       if (draining) throw new TokenwireError('server_shutdown');
       // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
-      if (fleet && !fleet.available) throw new TokenwireError('store_unavailable');
+      storeAvailable();
       const selected = tools.select(request.tools ?? []);
       const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
       if (draining) {

@@ -22,6 +22,7 @@ function listenProblem(error: unknown, config: Config): string | undefined {
   const where = `${config.HOST}:${config.PORT}`;
   if (code === 'EADDRINUSE') return `port ${config.PORT} is already in use on ${config.HOST}: stop what listens there (lsof -i :${config.PORT}) or choose another, e.g. PORT=3001`;
   if (code === 'EACCES') return `may not listen on ${where} (ports below 1024 need privileges): choose a port above 1023, e.g. PORT=3000`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `HOST=${config.HOST} is neither an address nor a name this machine resolves: use 127.0.0.1, 0.0.0.0 or one of its addresses`;
   if (code === 'EADDRNOTAVAIL') return `HOST=${config.HOST} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its addresses`;
   return undefined;
 }

@@ -29,7 +29,14 @@ export async function streamToResponse(
   options: { heartbeatMs: number; retryMs: number; maxBufferedBytes: number; afterSeq?: number; signal?: AbortSignal },
 ): Promise<Response> {
   const afterSeq = options.afterSeq ?? -1;
-  const start = await openView(stream, afterSeq);
+  let start: Awaited<ReturnType<typeof openView>>;
+  try {
+    start = await openView(stream, afterSeq);
+  } catch (thrown) {
+    // The store could not be read (`store_unavailable` while Redis is away): a typed answer.
+    const error = toTokenwireError(thrown);
+    return new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+  }
   if (start.status !== 'ok') {
     const answer = answerWithoutView(start);
     return new Response(answer.body ?? null, { status: answer.status, headers: answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {} });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { TokenwireError } from '../../shared/errors.js';
 import type { ApprovalAudit } from '../audit/approval-audit.js';
 import type { ApprovalRecord } from '../audit/approval-record.js';
 import { KEYS } from './keys.js';
@@ -19,6 +20,7 @@ export function createRedisApprovalAudit(redis: Redis, maxRecords: number, onErr
       redis.pexpire(key, AUDIT_TTL_MS).catch(onError);
     },
     async forStream(streamId) {
+      if (redis.status !== 'ready') throw new TokenwireError('store_unavailable');
       const raw = await redis.lrange(KEYS.audit(streamId), 0, -1);
       return raw.map((json) => JSON.parse(json) as ApprovalRecord);
     },

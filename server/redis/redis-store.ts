@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { TokenwireError } from '../../shared/errors.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import type { StoreListener, StoreRead, StreamRecord, StreamStore } from '../streams/stream-store.js';
 import { CHANNELS, entryId, KEYS, seqOf } from './keys.js';
@@ -157,6 +158,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       notify(log.listeners, record, streamId);
     },
     async read(streamId, afterSeq): Promise<StoreRead> {
+      // A view waits on this read: while Redis is away, fail at once with a typed, retryable
+      // error instead of queueing the command until it returns.
+      if (redis.status !== 'ready') throw new TokenwireError('store_unavailable');
       const key = KEYS.log(streamId);
       const following = followed.get(streamId);
       // Read only once the live feed is on, so a frame published meanwhile is not lost.

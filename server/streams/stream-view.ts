@@ -37,12 +37,21 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
     deliver(record);
   };
   const unsubscribe = stream.subscribe(onRecord);
-  const read = await stream.read(afterSeq);
   const fail = <T>(result: T): T => {
     unsubscribe();
     detachViewer();
     return result;
   };
+  /** A read that throws (`store_unavailable`) leaves no viewer or follower behind. */
+  const readOrLeave = async (after: number) => {
+    try {
+      return await stream.read(after);
+    } catch (error) {
+      fail(undefined);
+      throw error;
+    }
+  };
+  const read = await readOrLeave(afterSeq);
 
   if (read.status === 'unknown') return fail({ status: 'expired', firstSeq: stream.lastSeq + 1 });
   if (read.status === 'expired') return fail({ status: 'expired', firstSeq: read.firstSeq });
@@ -50,7 +59,7 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
   const newest = Math.max(read.lastSeq, early.at(-1)?.frame.seq ?? -1, stream.lastSeq);
   const done = stream.done || read.ended || early.some((r) => r.frame.type === 'done');
   if (done && afterSeq >= newest) {
-    const tail = await stream.read(newest - 1);
+    const tail = await readOrLeave(newest - 1);
     const done = tail.status === 'ok' ? tail.records.find((r) => r.frame.type === 'done') : undefined;
     return fail({ status: 'ended', done });
   }

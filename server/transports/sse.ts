@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { toTokenwireError } from '../../shared/errors.js';
 import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
@@ -27,8 +28,17 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   let gone = false;
   const resOnEarlyClose = () => (gone = true);
   res.once('close', resOnEarlyClose);
-  const start = await openView(stream, options.afterSeq);
-  res.off('close', resOnEarlyClose);
+  let start: Awaited<ReturnType<typeof openView>>;
+  try {
+    start = await openView(stream, options.afterSeq);
+  } catch (thrown) {
+    // The store could not be read (`store_unavailable` while Redis is away): a typed answer.
+    const error = toTokenwireError(thrown);
+    if (!gone && !res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(error.toJSON()));
+    return;
+  } finally {
+    res.off('close', resOnEarlyClose);
+  }
   if (start.status !== 'ok') {
     const answer = answerWithoutView(start);
     if (!gone) res.writeHead(answer.status, answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {}).end(answer.body);

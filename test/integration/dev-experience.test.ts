@@ -67,6 +67,12 @@ describe('configuration errors a new user meets', () => {
     expect(proc.output().stdout).not.toMatch(/listening/);
   });
 
+  it('a HOST that is no address of this machine exits 2 naming HOST, not a getaddrinfo stack trace', async () => {
+    const proc = run({ HOST: '999.1.1.1' });
+    expect(await proc.exited).toBe(2);
+    expect(proc.output().stderr).toMatch(/^tokenwire: HOST=999\.1\.1\.1 is neither an address nor a name this machine resolves/);
+  });
+
   it('a busy PORT exits 2 with what to do, not a stack trace', async () => {
     const held = await busyPort();
     try {

@@ -53,6 +53,8 @@ const chat = (tokens: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 type Start = Extract<ServerFrame, { type: 'start' }>;
+/** The port of the replica an instance id names ('a' is the first replica, 'b' the second). */
+const replicaPortOf = (instanceId: string | undefined) => replicas[instanceId?.startsWith('a') ? 0 : 1]!.port;
 const instanceOf = (session: { headers: Record<string, unknown> }) => session.headers['x-tokenwire-instance'] as string;
 
 async function start(body: unknown): Promise<{ session: SseSession; start: Start }> {
@@ -318,6 +320,29 @@ describe('faults with two instances on Redis behind nginx in round robin', () =>
       return res.status === 503 ? body : undefined;
     }, 'a 503 while Redis is away');
     expect(JSON.parse(refused)).toMatchObject({ error: { code: 'store_unavailable' } });
+    // The instance that does not run the stream finds it through Redis: while Redis is away it
+    // answers at once with the typed, retryable error instead of queueing the lookup.
+    const elsewhere = replicas.find((r) => r !== undefined && !r.url.endsWith(`:${replicaPortOf(first.instanceId)}`))!;
+    const token = first.streamToken ?? '';
+    for (const [method, path] of [['GET', `/api/streams/${first.streamId}?token=${token}`], ['DELETE', `/api/streams/${first.streamId}?token=${token}`], ['GET', `/api/streams/${first.streamId}/approvals?token=${token}`]] as const) {
+      const res = await fetch(`${elsewhere.url}${path}`, { method, signal: AbortSignal.timeout(3_000) });
+      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code], `${method} ${path}`).toEqual([503, 'store_unavailable']);
+    }
+    const decided = await fetch(`${elsewhere.url}/api/approvals/call_x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve', token }), signal: AbortSignal.timeout(3_000) });
+    expect(decided.status).toBe(503);
+    // Over WebSocket: the resume gets its error frame, and the socket goes on answering frames.
+    const ws = new WebSocket(`${elsewhere.url.replace('http', 'ws')}/ws`);
+    sockets.push(ws);
+    const wsFrames: ServerFrame[] = [];
+    ws.on('message', (data) => {
+      const decoded = decodeServerFrame(data.toString());
+      if (decoded.ok) wsFrames.push(decoded.value);
+    });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    ws.send(JSON.stringify({ type: 'resume', streamId: first.streamId, lastSeq: 0, token }));
+    ws.send('garbage');
+    await waitFor(() => wsFrames.filter((f) => f.type === 'error').length >= 2, 'two error frames while Redis is away', 3_000);
+    expect(wsFrames.filter((f) => f.type === 'error').map((f) => (f as { code: string }).code)).toEqual(['store_unavailable', 'invalid_frame']);
     const tokensWhileDown = session.frames.filter((f) => f.type === 'token').length;
     await waitFor(() => session.frames.filter((f) => f.type === 'token').length > tokensWhileDown + 10, 'tokens while Redis is away');
     await redis.start();
