@@ -1,13 +1,13 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ChatRequest, HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { ChatRequest } from '../../shared/protocol.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { errorHeaders } from '../http/http-errors.js';
 import { cancelStream, decideApproval, findStream, parseResumePoint, type StreamAccess } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
-import { answerWithoutView, runSseView, type SseView } from '../transports/sse-view.js';
+import { answerWithoutView, runSseView, sseResponseHeaders, type SseView } from '../transports/sse-view.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 export type { WebHandlerOptions };
@@ -88,13 +88,7 @@ export async function streamToResponse(
   );
   return new Response(body, {
     status: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-      [HEADERS.streamId]: stream.id,
-      [HEADERS.protocol]: String(PROTOCOL_VERSION),
-    },
+    headers: sseResponseHeaders(stream.id),
   });
 }
 

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { TokenwireError } from '../../shared/errors.js';
-import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { encodeSseComment } from '../../shared/sse.js';
 import type { StreamRecord } from '../streams/hub.js';
+import { sseResponseHeaders } from '../transports/sse-view.js';
 import type { FrameSource, ProtocolMapper } from './mapper.js';
 import { sharedTicker } from '../transports/shared-ticker.js';
 
@@ -37,15 +37,7 @@ const HEARTBEAT = encodeSseComment('hb');
  */
 export async function serveMappedSse<E>(res: ServerResponse, source: FrameSource, options: MappedSseOptions<E>): Promise<void> {
   const { mapper } = options;
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    'X-Accel-Buffering': 'no',
-    Connection: 'keep-alive',
-    [HEADERS.streamId]: source.id,
-    [HEADERS.protocol]: String(PROTOCOL_VERSION),
-    ...options.headers,
-  });
+  res.writeHead(200, { ...sseResponseHeaders(source.id), connection: 'keep-alive', ...options.headers });
   res.flushHeaders();
 
   const detach = source.attachViewer();

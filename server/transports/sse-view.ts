@@ -1,11 +1,25 @@
 import { TokenwireError } from '../../shared/errors.js';
 import { encodeFrameSse } from '../../shared/frame-codec.js';
+import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { encodeSse, encodeSseComment } from '../../shared/sse.js';
 import type { StreamRecord } from '../streams/hub.js';
 import { viewStartError, type ViewStart } from '../streams/stream-view.js';
 import { sharedTicker } from './shared-ticker.js';
 
 /** Where an SSE view writes: a Node `ServerResponse` or a web `ReadableStream` (the adapters). */
+/**
+ * The headers of every SSE response tokenwire writes (WHATWG HTML §9.2 `text/event-stream`):
+ * no caching or transforming proxies, nginx's buffering off, the stream's id and protocol
+ * version. Node's Connection header is added by the Express adapter; a web Response has none.
+ */
+export const sseResponseHeaders = (streamId: string): Record<string, string> => ({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  [HEADERS.streamId]: streamId,
+  [HEADERS.protocol]: String(PROTOCOL_VERSION),
+});
+
 export interface SseSink {
   /** Writes a chunk; false when the reader is behind, and the view waits for `drain()`. */
   write(chunk: string): boolean;

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { toTokenwireError } from '../../shared/errors.js';
-import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
-import { answerWithoutView, runSseView } from './sse-view.js';
+import { answerWithoutView, runSseView, sseResponseHeaders } from './sse-view.js';
 import { corkForTurn } from './turn-cork.js';
 
 export { coalesceTokens, encodeViewError } from './sse-view.js';
@@ -46,14 +45,7 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   }
   if (gone) return start.detach();
 
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    'X-Accel-Buffering': 'no',
-    Connection: 'keep-alive',
-    [HEADERS.streamId]: stream.id,
-    [HEADERS.protocol]: String(PROTOCOL_VERSION),
-  });
+  res.writeHead(200, { ...sseResponseHeaders(stream.id), connection: 'keep-alive' });
   res.flushHeaders();
   // The catch-up replay leaves in one write.
   res.cork();
