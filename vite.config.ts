@@ -7,8 +7,9 @@ export default defineConfig({
   root: fileURLToPath(new URL('./client/demo', import.meta.url)),
   base: './',
   // React 17+ JSX runtime without @vitejs/plugin-react (no fast refresh needed for the demo);
-  // Vite 8 transforms with Oxc, not esbuild.
-  oxc: { jsx: { runtime: 'automatic' } },
+  // Vite 8 transforms with Oxc, not esbuild. Never the dev transform (jsxDEV): a build started
+  // under vitest (NODE_ENV=test) would otherwise call jsxDEV on production React.
+  oxc: { jsx: { runtime: 'automatic', development: false } },
   build: {
     outDir: fileURLToPath(new URL('./dist/demo', import.meta.url)),
     emptyOutDir: true,

@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The demo is built once here, not by each browser test file at the same time.
+    globalSetup: ['test/global-setup.ts'],
     env: { LOG_LEVEL: 'silent' },
   },
 });
