@@ -203,7 +203,9 @@ export function createCore(config: Config, parts: CoreParts): Core {
   /** A start with an idempotency key (issue 17): the stream the key names, or a new one it then names. */
   async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<Stream> {
     const fingerprint = requestFingerprint(request);
-    const known = await startKeys.get(key);
+    const known = await startKeys.get(key).catch((error: unknown) => {
+      throw new TokenwireError('store_unavailable', undefined, { cause: error });
+    });
     if (known) return startedBefore(known, fingerprint, options.transport);
     const stream = await startStream(request, options);
     const held = await startKeys.claim(key, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS).catch((error: unknown) => {

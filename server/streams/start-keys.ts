@@ -31,8 +31,9 @@ export function createMemoryStartKeys(maxKeys: number): StartKeys {
   const kept = new Map<string, StartRecord & { expiresAt: number }>();
   const live = (key: string) => {
     const found = kept.get(key);
-    if (found && found.expiresAt <= Date.now()) kept.delete(key);
-    return found && found.expiresAt > Date.now() ? found : undefined;
+    if (found === undefined || found.expiresAt > Date.now()) return found;
+    kept.delete(key);
+    return undefined;
   };
   return {
     get: async (key) => live(key),

@@ -4,6 +4,7 @@ import { HEADERS, type ServerFrame, type ServerFrameOf } from '../../shared/prot
 import type { Core } from '../../server/core.js';
 import { NodeWebSocket } from '../client/fixtures.js';
 import { startCuttingProxy } from '../helpers/cutting-proxy.js';
+import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -122,6 +123,28 @@ describe('the idempotency key on the wire', () => {
     } finally {
       second.close();
     }
+  });
+});
+
+describe('with AUTH=jwt, a key is scoped to its subject', () => {
+  let authed: TestServer;
+  beforeAll(async () => {
+    authed = await startServer({ AUTH: 'jwt', JWT_SECRET: HS_SECRET, SIM_TOKENS_PER_SECOND: '2000' });
+  });
+  afterAll(async () => {
+    await authed?.close();
+  });
+
+  it("the same key from another subject starts that subject's own stream; from the same subject, the same stream", async () => {
+    const as = async (sub: string) => ({ authorization: `Bearer ${await signJwt({ sub })}`, [HEADERS.idempotencyKey]: key('scoped') });
+    const alice = await postSse(`${authed.url}/api/chat`, resumable('scoped'), await as('alice'));
+    const bob = await postSse(`${authed.url}/api/chat`, resumable('scoped'), await as('bob'));
+    const aliceAgain = await postSse(`${authed.url}/api/chat`, resumable('scoped'), await as('alice'));
+    await Promise.all([alice.ended, bob.ended, aliceAgain.ended]);
+    expect([alice.status, bob.status, aliceAgain.status]).toEqual([200, 200, 200]);
+    expect(bob.headers[HEADERS.streamId]).not.toBe(alice.headers[HEADERS.streamId]);
+    expect(aliceAgain.headers[HEADERS.streamId]).toBe(alice.headers[HEADERS.streamId]);
+    expect(await counted(authed.core, 'streamsStarted')).toBe(2);
   });
 });
 
