@@ -1,5 +1,6 @@
 import { TokenwireError } from '../shared/errors.js';
 import { decodeServerFrame } from '../shared/frame-codec.js';
+import { newIdempotencyKey } from '../shared/ids.js';
 import { HEADERS, type ChatRequest } from '../shared/protocol.js';
 import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
@@ -24,8 +25,10 @@ const rawEvent = (event: { id?: string | undefined; event?: string | undefined; 
  * parser, tool decisions over `POST /api/approvals/:callId` with the stream's approval token,
  * cancel with `DELETE /api/streams/:id` and that token (then the request is aborted): the
  * server stops the model at once, whatever the resume window (issue #9). A body that ends
- * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`. Without a request
- * (`client.resume`) it starts with that GET.
+ * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`; one that ends
+ * before the `start` event is posted again with the same `Idempotency-Key`, so the server
+ * answers with the stream it already runs (issue 17). Without a request (`client.resume`) it
+ * starts with that GET.
  */
 export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, sink: StreamSink): void {
   const abort = new AbortController();
@@ -35,6 +38,8 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
   let streamId = sink.streamId;
   let retryMs = 1_000;
   let cancelled = false;
+  /** One key for every POST of this chat: a repeat gets the stream the first one started. */
+  const idempotencyKey = request ? newIdempotencyKey() : undefined;
 
   /** Cancels on the server once the `start` frame named the stream; true when it could. */
   const cancelOnServer = (): boolean => {
@@ -67,7 +72,8 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
     if (!resume && request) {
       return deps.fetch(new URL('/api/chat', deps.baseUrl), {
         method: 'POST',
-        headers: await requestHeaders(deps, { 'content-type': 'application/json', accept: 'text/event-stream' }),
+        // An sf-string, as draft-ietf-httpapi-idempotency-key-header writes it.
+        headers: await requestHeaders(deps, { 'content-type': 'application/json', accept: 'text/event-stream', [HEADERS.idempotencyKey]: `"${idempotencyKey}"` }),
         body: JSON.stringify(request),
         signal,
       });
@@ -104,7 +110,8 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       let lost: unknown;
       const before = sink.lastSeq;
       try {
-        const response = await open(attempt > 0 || !request);
+        // Until the `start` event named the stream, posting again (same key) is how to get it.
+        const response = await open(sink.streamId !== undefined || !request);
         // 204: the stream is done and this client has its `done` (issue #9); nothing to resume.
         if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
@@ -117,9 +124,10 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       if (sink.lastSeq > before) attempt = 0;
       if (sink.ended || abort.signal.aborted) return;
       sink.lost();
-      // The body ended before `done`: re-attach from the last frame seen, if we can.
-      if (sink.streamId === undefined || attempt >= deps.maxReconnects) {
-        return sink.fail(connectionLost('the event stream ended before the stream was done', lost));
+      // The body ended before `done`: re-attach from the last frame seen, or start again with the key.
+      if ((sink.streamId === undefined && !request) || attempt >= deps.maxReconnects) {
+        const when = sink.streamId === undefined ? 'before the stream started' : 'before the stream was done';
+        return sink.fail(connectionLost(`the event stream ended ${when}`, lost));
       }
       // Quick first attempts (a dropped connection is usually back at once), never slower than `retry:`.
       await delay(Math.min(retryMs, 250 * 2 ** attempt), abort.signal);

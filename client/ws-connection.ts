@@ -1,7 +1,7 @@
 import { TokenwireError } from '../shared/errors.js';
 import { decodeServerFrame } from '../shared/frame-codec.js';
-import { newClientId } from '../shared/ids.js';
-import type { ChatRequest, ClientFrame } from '../shared/protocol.js';
+import { newClientId, newIdempotencyKey } from '../shared/ids.js';
+import type { ChatRequest, ClientFrame, ClientFrameOf } from '../shared/protocol.js';
 import type { StreamSink } from './chat-stream.js';
 import { connectionLost } from './http.js';
 import type { StreamRef, WebSocketLike } from './types.js';
@@ -43,6 +43,8 @@ const DROP_CLOSE_CODE = 4000;
  * ws-socket.ts). When the socket drops with streams open it reconnects with backoff and sends
  * `resume` with each stream's last seq and token; the server's answer reconciles each stream
  * (the frames it missed, `done` again, or a typed refusal), and the stream drops what it has.
+ * A chat whose `start` the server had not answered is started again with the same idempotency
+ * key (protocol minor 3), which the server answers with the stream it already runs.
  * The token makes the new socket the stream's owner, so decisions go over the socket whenever
  * it is open, and over HTTP with the token when it is not.
  */
@@ -114,8 +116,6 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
   async function reconnect(): Promise<void> {
     if (reconnecting) return;
     reconnecting = true;
-    // Streams the server never named cannot be resumed.
-    for (const route of routes.takePending()) route.sink.fail(connectionLost('the socket closed before the stream started'));
     try {
       for (let attempt = 1; attempt <= options.maxReconnects && !closed && routes.size > 0; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, 250 * 2 ** (attempt - 1))));
@@ -130,9 +130,20 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
           route.sink.reconnecting();
           sendResume(route);
         }
+        // Dropped before the server's `start` arrived (issue 17): the same start with the same
+        // key gets the stream the server already runs, from its `start` frame, not a second one.
+        for (const route of routes.pending()) {
+          if (!route.start || route.sink.ended) {
+            routes.forget(route);
+            route.sink.fail(connectionLost('the socket closed before the stream started'));
+            continue;
+          }
+          route.sink.reconnecting();
+          send(route.start);
+        }
         return;
       }
-      for (const route of routes.named()) route.sink.fail(connectionLost('the WebSocket closed and did not reopen'));
+      for (const route of routes.all()) route.sink.fail(connectionLost(route.streamId === undefined ? 'the WebSocket closed before the stream started and did not reopen' : 'the WebSocket closed and did not reopen'));
       routes.clear();
     } finally {
       reconnecting = false;
@@ -183,10 +194,12 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
   return {
     ready,
     start(request, sink) {
-      const route: Route = { clientId: newClientId(), streamId: undefined, sink, cancelled: false };
+      const clientId = newClientId();
+      const frame: ClientFrameOf<'start'> = { type: 'start', id: clientId, idempotencyKey: newIdempotencyKey(), ...request };
+      const route: Route = { clientId, streamId: undefined, sink, cancelled: false, start: frame };
       routes.addPending(route);
       attach(route);
-      if (!send({ type: 'start', id: route.clientId, ...request })) {
+      if (!send(frame)) {
         routes.forget(route);
         sink.fail(connectionLost('the WebSocket is not open'));
       }

@@ -1,4 +1,4 @@
-import type { ServerFrame } from '../shared/protocol.js';
+import type { ClientFrameOf, ServerFrame } from '../shared/protocol.js';
 import type { StreamSink } from './chat-stream.js';
 
 /** One stream on the shared socket. */
@@ -8,6 +8,8 @@ export interface Route {
   sink: StreamSink;
   /** Cancelled before the server's `start` named the stream: cancel as soon as it does. */
   cancelled: boolean;
+  /** The `start` frame this route sent (with its idempotency key), sent again if the socket drops before the server names the stream. */
+  start?: ClientFrameOf<'start'> | undefined;
 }
 
 /** Which stream a server frame belongs to: by the client id until `start` names the stream, then by stream id. */
@@ -19,8 +21,8 @@ export interface WsRoutes {
   /** The route of a frame; a `start` that echoes a client id binds the stream id to it (`bound`). */
   routeOf(frame: ServerFrame): { route: Route; bound: boolean } | undefined;
   forget(route: Route): void;
-  /** Streams the server never named: they cannot be resumed. */
-  takePending(): Route[];
+  /** Streams the server has not named yet: they start again with their idempotency key. */
+  pending(): Route[];
   named(): Route[];
   all(): Route[];
   readonly size: number;
@@ -55,11 +57,7 @@ export function createWsRoutes(): WsRoutes {
       pending.delete(route.clientId);
       if (route.streamId !== undefined && streams.get(route.streamId) === route) streams.delete(route.streamId);
     },
-    takePending() {
-      const routes = [...pending.values()];
-      pending.clear();
-      return routes;
-    },
+    pending: () => [...pending.values()],
     named: () => [...streams.values()],
     all: () => [...pending.values(), ...streams.values()],
     get size() {

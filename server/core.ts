@@ -19,6 +19,7 @@ import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
 import { createMemoryStore } from './streams/memory-store.js';
 import { createStoreMetrics } from './streams/store-metrics.js';
+import { createMemoryStartKeys, requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from './streams/start-keys.js';
 import type { StreamStore } from './streams/stream-store.js';
 import { createDemoTools } from './tools/index.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -60,10 +61,20 @@ export interface Core {
    * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
    * `store_unavailable`) before any stream exists. Without an identity no per-client limit
    * applies (a web request with neither a subject nor a `clientAddress`).
+   * With an `idempotencyKey` (issue 17) a repeat of the same request by the same subject gets
+   * the stream the first start made (view it from seq -1); the key with another request throws
+   * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept.
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity }): Promise<Stream>;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string }): Promise<Stream>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
+}
+
+/** How a chat starts: its transport, the WebSocket client's `id`, who asks. */
+interface StartOptions {
+  transport: Transport;
+  clientId?: string | undefined;
+  identity?: Identity | undefined;
 }
 
 export interface CoreParts {
@@ -79,6 +90,8 @@ export interface CoreParts {
   store?: StreamStore;
   /** The instances to share streams with (server/redis/redis-fleet.ts when REDIS_URL is set). */
   fleet?: Fleet;
+  /** Chat starts' idempotency keys; the fleet's, else a bounded map in memory. */
+  startKeys?: StartKeys;
   /** This process's name; INSTANCE_ID or host:pid by default. */
   instanceId?: string;
 }
@@ -132,6 +145,10 @@ export function createCore(config: Config, parts: CoreParts): Core {
   });
   fleet?.bind(hub, approvals);
   metrics.sources.retainedLogBytes = () => hub.retainedBytes();
+  // Kept streams are bounded by the hub and the TTL; four keys a stream slot is room for them all.
+  const startKeys = parts.startKeys ?? fleet?.startKeys ?? createMemoryStartKeys(Math.max(1_024, config.MAX_STREAMS * 4));
+  /** Starts of one key in this process, one after another, so a quick repeat waits for the first. */
+  const keyedStarts = new Map<string, Promise<Stream>>();
   const auditApproval = (record: Omit<ApprovalRecord, 'instance'>) => {
     const full: ApprovalRecord = { ...record, instance: instanceId };
     audit.append(full);
@@ -147,6 +164,63 @@ export function createCore(config: Config, parts: CoreParts): Core {
     toolTimeoutMs: config.TOOL_TIMEOUT_MS,
     auditApproval,
   };
+
+  async function startStream(request: ChatRequest, { transport, clientId, identity }: StartOptions): Promise<Stream> {
+    if (draining) throw new TokenwireError('server_shutdown');
+    // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
+    storeAvailable();
+    const selected = tools.select(request.tools ?? []);
+    const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
+    if (draining) {
+      release?.();
+      throw new TokenwireError('server_shutdown');
+    }
+    const model = request.options?.model ?? provider.defaultModel;
+    let stream: Stream;
+    try {
+      stream = hub.create({ model, transport, clientId, graceMs: request.options?.resumeGraceMs, subject: identity?.subject });
+    } catch (error) {
+      release?.();
+      throw error;
+    }
+    if (release) releases.set(stream.id, release);
+    observeStream(stream, metrics, { transport, model: modelLabel(model) });
+    metrics.streamsStarted.inc({ transport });
+    metrics.streamsActive.inc();
+    // Started on the next turn, so the caller can attach its view before the first frame.
+    const run = Promise.resolve()
+      .then(() => runChat(stream, request, selected, engine))
+      .finally(() => running.delete(run));
+    running.add(run);
+    return stream;
+  }
+
+  /** The stream a key already started, if the request is the same one; else the typed refusal. */
+  async function startedBefore(record: StartRecord, fingerprint: string, transport: Transport): Promise<Stream> {
+    if (record.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
+    const stream = await hub.find(record.streamId);
+    if (!stream) throw new TokenwireError('stream_expired', 'The stream this idempotency key started is no longer kept.');
+    metrics.startReplays.inc({ transport });
+    return stream;
+  }
+
+  /** A start with an idempotency key (issue 17): the stream the key names, or a new one it then names. */
+  async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<Stream> {
+    const fingerprint = requestFingerprint(request);
+    const known = await startKeys.get(key).catch((error: unknown) => {
+      throw new TokenwireError('store_unavailable', undefined, { cause: error });
+    });
+    if (known) return startedBefore(known, fingerprint, options.transport);
+    const stream = await startStream(request, options);
+    const held = await startKeys.claim(key, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS).catch((error: unknown) => {
+      stream.abort('cancelled');
+      throw new TokenwireError('store_unavailable', undefined, { cause: error });
+    });
+    if (held.streamId === stream.id) return stream;
+    // Another instance started this key first; this generation has not begun (it starts next turn).
+    stream.abort('cancelled');
+    return startedBefore(held, fingerprint, options.transport);
+  }
 
   return {
     config,
@@ -194,34 +268,16 @@ export function createCore(config: Config, parts: CoreParts): Core {
     drain() {
       draining = true;
     },
-    async startChat(request, { transport, clientId, identity }) {
-      if (draining) throw new TokenwireError('server_shutdown');
-      // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
-      storeAvailable();
-      const selected = tools.select(request.tools ?? []);
-      const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
-      if (draining) {
-        release?.();
-        throw new TokenwireError('server_shutdown');
-      }
-      const model = request.options?.model ?? provider.defaultModel;
-      let stream: Stream;
-      try {
-        stream = hub.create({ model, transport, clientId, graceMs: request.options?.resumeGraceMs, subject: identity?.subject });
-      } catch (error) {
-        release?.();
-        throw error;
-      }
-      if (release) releases.set(stream.id, release);
-      observeStream(stream, metrics, { transport, model: modelLabel(model) });
-      metrics.streamsStarted.inc({ transport });
-      metrics.streamsActive.inc();
-      // Started on the next turn, so the caller can attach its view before the first frame.
-      const run = Promise.resolve()
-        .then(() => runChat(stream, request, selected, engine))
-        .finally(() => running.delete(run));
-      running.add(run);
-      return stream;
+    startChat(request, options) {
+      if (options.idempotencyKey === undefined) return startStream(request, options);
+      const key = scopedStartKey(options.idempotencyKey, options.identity?.subject);
+      const started = (keyedStarts.get(key) ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => startKeyed(request, options, key));
+      keyedStarts.set(key, started);
+      const forget = () => void (keyedStarts.get(key) === started && keyedStarts.delete(key));
+      started.then(forget, forget);
+      return started;
     },
     async shutdown(deadlineMs) {
       draining = true;

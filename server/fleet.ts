@@ -2,6 +2,7 @@ import type { ApprovalAudit } from './audit/approval-audit.js';
 import type { ApprovalGate, ApprovalGateOptions, DecidedBy } from './engine/approvals.js';
 import type { SharedClientLimits } from './limits/client-limits.js';
 import type { Hub, Stream } from './streams/hub.js';
+import type { StartKeys } from './streams/start-keys.js';
 import type { StreamStore } from './streams/stream-store.js';
 
 /** A decision on a tool call as any transport asks for it. */
@@ -25,6 +26,8 @@ export interface Fleet {
   readonly store: StreamStore;
   readonly limits: SharedClientLimits;
   readonly audit: ApprovalAudit;
+  /** Chat starts' idempotency keys, shared so a retry on any instance finds the stream (issue 17). */
+  readonly startKeys: StartKeys;
   /** Hooks the approval gate calls so every instance sees a call's state. */
   readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
   /** False while Redis is unreachable: new streams are refused with `store_unavailable`. */

@@ -20,6 +20,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['transport'] as const,
       registers: [registry],
     }),
+    startReplays: new Counter({
+      name: 'tokenwire_start_replays_total',
+      help: 'Chat starts answered with the stream an earlier start with the same Idempotency-Key made, by transport.',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
     streamsActive: new Gauge({
       name: 'tokenwire_streams_active',
       help: 'Streams still generating.',

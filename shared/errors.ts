@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   // Issue 10 (several instances on Redis): the instance running a generation is gone, or the store is.
   owner_lost: { retryable: true, status: 503, message: 'The instance running this stream stopped answering; resume or start again.' },
   store_unavailable: { retryable: true, status: 503, message: 'The stream store is unavailable; retry shortly.' },
+  // Issue 17 (idempotent start): a key already started a different chat.
+  idempotency_conflict: { retryable: false, status: 409, message: 'This idempotency key was already used for a different request.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

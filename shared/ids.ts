@@ -13,3 +13,6 @@ const alnum = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
 
 /** A short id for client-side correlation (the `id` of a WebSocket `start` frame). */
 export const newClientId = (): string => `c_${alnum()}`;
+
+/** A chat start's idempotency key (protocol minor 3): 32 url-safe random characters, unguessable. */
+export const newIdempotencyKey = (): string => `idk_${nanoid(32)}`;

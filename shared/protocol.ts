@@ -13,8 +13,10 @@ export const PROTOCOL_VERSION = 2;
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
  * 2: `format` (with `threadId`, `runId`) on the WebSocket `start` and `resume` frames (AG-UI
  *    over the WebSocket), and `instanceId` in the `start` frame (several instances on Redis).
+ * 3 (issue 17): an idempotent start: `idempotencyKey` on the WebSocket `start` frame, the
+ *    `Idempotency-Key` header on `POST /api/chat`; a repeat gets the same stream from its start.
  */
-export const PROTOCOL_MINOR = 2;
+export const PROTOCOL_MINOR = 3;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -23,6 +25,9 @@ export const LIMITS = {
   tools: 16,
   idChars: 64,
   reasonChars: 500,
+  /** An idempotency key: long enough to be unguessable (a UUID is 36). */
+  idempotencyKeyMinChars: 16,
+  idempotencyKeyMaxChars: 128,
 } as const;
 
 const Id = z.string().min(1).max(LIMITS.idChars);
@@ -181,7 +186,17 @@ const runIdsNeedAgUi = (frame: { format?: WsFormat | undefined; threadId?: strin
   frame.format === 'ag-ui' || (frame.threadId === undefined && frame.runId === undefined);
 const runIdsMessage = { message: 'threadId and runId go with format "ag-ui"', path: ['format'] };
 
-export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id, ...formatShape }).refine(runIdsNeedAgUi, runIdsMessage);
+/**
+ * A client-made, unguessable key for one chat start (protocol minor 3): a start repeated with
+ * it gets the stream the first one made, from its `start` frame, instead of a new generation.
+ */
+export const IdempotencyKey = z
+  .string()
+  .min(LIMITS.idempotencyKeyMinChars)
+  .max(LIMITS.idempotencyKeyMaxChars)
+  .regex(/^[A-Za-z0-9._:~-]+$/, 'letters, digits and ._:~- only');
+
+export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id, idempotencyKey: IdempotencyKey.optional(), ...formatShape }).refine(runIdsNeedAgUi, runIdsMessage);
 export const ApproveFrame = z.strictObject({ type: z.literal('approve'), callId: Id });
 export const DenyFrame = z.strictObject({
   type: z.literal('deny'),
@@ -240,4 +255,6 @@ export const HEADERS = {
   streamToken: 'x-stream-token',
   /** The instance that answered (INSTANCE_ID), on every HTTP response and the WebSocket upgrade (issue 10). */
   instance: 'x-tokenwire-instance',
+  /** A chat start's key (IETF draft-ietf-httpapi-idempotency-key-header), on `POST /api/chat`; protocol minor 3. */
+  idempotencyKey: 'idempotency-key',
 } as const;

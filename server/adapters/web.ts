@@ -1,10 +1,10 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ChatRequest } from '../../shared/protocol.js';
+import { ChatRequest, HEADERS } from '../../shared/protocol.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { errorHeaders } from '../http/http-errors.js';
-import { cancelStream, decideApproval, findStream, parseResumePoint, type StreamAccess } from '../http/stream-requests.js';
+import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, type StreamAccess } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView, sseResponseHeaders, type SseView } from '../transports/sse-view.js';
@@ -140,8 +140,10 @@ export function createChatHandler(core: Core, options: WebHandlerOptions = {}): 
     if (!raw.ok) return errorAnswer(core, raw.error);
     const body = parseWith(ChatRequest, raw.value);
     if (!body.ok) return errorAnswer(core, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
+    const idempotencyKey = idempotencyKeyOf(request.headers.get(HEADERS.idempotencyKey));
+    if (idempotencyKey instanceof TokenwireError) return errorAnswer(core, idempotencyKey);
     try {
-      const stream = await core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}) });
+      const stream = await core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
       return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
       return errorAnswer(core, toTokenwireError(error));

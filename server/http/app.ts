@@ -11,7 +11,7 @@ import { sendHttpError, toHttpError } from './http-errors.js';
 import { identify, identityOf } from './identify.js';
 import { addInteropRoutes } from './interop-routes.js';
 import { serveStreamSse } from './sse-view.js';
-import { decideApproval } from './stream-requests.js';
+import { decideApproval, idempotencyKeyOf } from './stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
@@ -59,7 +59,9 @@ export function createApp(core: Core): express.Express {
       sendError(res, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
       return;
     }
-    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res) });
+    const idempotencyKey = idempotencyKeyOf(req.get(HEADERS.idempotencyKey));
+    if (idempotencyKey instanceof TokenwireError) return void sendError(res, idempotencyKey);
+    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
     serveStreamSse(core, res, stream, -1);
   });
 

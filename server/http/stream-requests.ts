@@ -1,6 +1,6 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ApprovalDecisionRequest } from '../../shared/protocol.js';
+import { ApprovalDecisionRequest, IdempotencyKey } from '../../shared/protocol.js';
 import { mayAccessStream } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { DecidedBy } from '../engine/approvals.js';
@@ -34,6 +34,18 @@ export function parseResumePoint(raw: string | null | undefined): number | Token
     return new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
   }
   return Number(text);
+}
+
+/**
+ * The chat start's `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header: an
+ * sf-string, so the quotes are optional here), undefined when absent, `invalid_request` when bad.
+ */
+export function idempotencyKeyOf(raw: string | null | undefined): string | TokenwireError | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const text = raw.trim();
+  const key = parseWith(IdempotencyKey, text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text);
+  if (!key.ok) return new TokenwireError('invalid_request', `Idempotency-Key must be 16 to 128 characters, letters, digits and ._:~- only: ${key.message}.`);
+  return key.value;
 }
 
 /** Cancels a stream at once (issue #9: explicit cancel is always immediate); says whether it was running. */

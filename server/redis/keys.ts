@@ -18,6 +18,8 @@ export const KEYS = {
   openStreams: (clientKey: string) => `tw:lim:open:${clientKey}`,
   /** A client's token bucket of stream starts (hash: tokens, at). */
   starts: (clientKey: string) => `tw:lim:starts:${clientKey}`,
+  /** A chat start's idempotency key, scoped to its caller (string: JSON streamId + fingerprint, PX the resume window). */
+  start: (scopedKey: string) => `tw:start:${scopedKey}`,
 } as const;
 
 export const CHANNELS = {

@@ -10,6 +10,7 @@ import { createOwnership } from './ownership.js';
 import { createRedisApprovalAudit } from './redis-audit.js';
 import { createRedisDecisions } from './redis-decisions.js';
 import { createRedisClientLimits } from './redis-limits.js';
+import { createRedisStartKeys } from './redis-start-keys.js';
 import { createRedisStore } from './redis-store.js';
 import { createRemoteStream, metaFields, parseMeta, type StreamMeta } from './remote-stream.js';
 import { defineScripts } from './scripts.js';
@@ -124,6 +125,7 @@ export async function createRedisFleet(
     store,
     limits: createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE }),
     audit: createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written')),
+    startKeys: createRedisStartKeys(redis),
     gateHooks: decisions.gateHooks,
     get available() {
       return connections.available;

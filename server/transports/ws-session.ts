@@ -145,7 +145,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   }
 
   async function start(frame: ClientFrameOf<'start'>): Promise<void> {
-    const { type: _type, id, format, threadId, runId, ...request } = frame;
+    const { type: _type, id, format, threadId, runId, idempotencyKey, ...request } = frame;
     if (options.closing?.()) {
       sendError(new TokenwireError('server_shutdown'), id);
       return;
@@ -158,7 +158,12 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     let stream: Stream;
     starting++;
     try {
-      stream = await core.startChat(request, { transport: 'ws', clientId: id, ...(options.identity ? { identity: options.identity } : {}) });
+      stream = await core.startChat(request, {
+        transport: 'ws',
+        clientId: id,
+        ...(options.identity ? { identity: options.identity } : {}),
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      });
     } catch (thrown) {
       // No stream exists, so the error names the client's id: that is how it knows which start failed.
       sendError(toTokenwireError(thrown), id);
@@ -166,8 +171,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     } finally {
       starting--;
     }
-    // The socket closed while the stream was admitted: nobody has its id, so nobody can resume it.
-    if (ended) return void stream.abort('client_gone');
+    // The socket closed while the stream was admitted. Without a key nobody has its id, so nobody
+    // can resume it; with one the client starts again with the key: it gets the resume window.
+    if (ended) return void (idempotencyKey === undefined ? stream.abort('client_gone') : stream.attachViewer()('left'));
     own(stream.id);
     void view(stream, -1, { format, threadId, runId });
   }

@@ -18,6 +18,13 @@ export interface CuttingProxyOptions {
   cutAfterBytes: { min: number; max: number };
   /** Seed of the draws, so a failing run can be replayed. */
   seed: number;
+  /**
+   * Cuts the first `connections` connections at the first byte the server sends in answer to
+   * the client's `request`-th message (a run of client bytes between server bytes): that
+   * request reached the server, nothing of its answer reaches the client (issue 17). An HTTP
+   * POST is request 1; a WebSocket's first frame after the upgrade is request 2.
+   */
+  cutBeforeAnswer?: { connections: number; request: number };
 }
 
 /** mulberry32: a small seeded PRNG, so the cut points are reproducible. */
@@ -48,6 +55,10 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
     open.add(client).add(upstream);
     const { min, max } = options.cutAfterBytes;
     let left = Math.floor(min + next() * (max - min));
+    const cutsAnswer = options.cutBeforeAnswer !== undefined && connections <= options.cutBeforeAnswer.connections;
+    /** Client messages so far: runs of client bytes, each ended by server bytes. */
+    let requests = 0;
+    let clientSpoke = false;
     const cut = () => {
       cuts++;
       client.destroy();
@@ -55,6 +66,12 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
     };
     upstream.on('data', (chunk: Buffer) => {
       if (client.destroyed) return;
+      if (clientSpoke) requests++;
+      clientSpoke = false;
+      if (cutsAnswer && requests >= (options.cutBeforeAnswer?.request ?? 1)) {
+        upstream.pause();
+        return cut();
+      }
       if (chunk.length >= left) {
         client.write(chunk.subarray(0, left), cut);
         left = 0;
@@ -64,7 +81,10 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
       left -= chunk.length;
       client.write(chunk);
     });
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      clientSpoke = true;
+      upstream.write(chunk);
+    });
     const end = () => {
       client.destroy();
       upstream.destroy();

@@ -136,7 +136,8 @@ describe('two instances on Redis behind nginx in round robin (deploy/nginx.conf 
     expect([...seen].sort()).toEqual(['a', 'b']);
     const { session, start: first } = await start(chat(3));
     expect(first.instanceId).toBe(instanceOf(session));
-    expect(first.protocolMinor).toBe(2);
+    // `instanceId` came with protocol minor 2; later minors keep it.
+    expect(first.protocolMinor).toBeGreaterThanOrEqual(2);
     await session.ended;
   });
 
