@@ -9,7 +9,7 @@ export const continuationRunId = (runId: string, callId: string): string => `${r
 /** One stream as a sequence of AG-UI runs, for a view that stays open across approvals. */
 export interface AgUiRuns {
   /** Rebuilds state from a frame the client already has (at or before its resume point). */
-  skip(frame: ServerFrame): void;
+  absorb(frame: ServerFrame): void;
   /** The events for a frame the client has not seen; the first opens the view's run. */
   next(frame: ServerFrame): AgUiEvent[];
   /** What a view says when nothing new came yet: the run opened (and ended again at a pending approval). */
@@ -65,7 +65,7 @@ export function createAgUiRuns(run: { threadId: string; runId: string }): AgUiRu
   };
 
   return {
-    skip: (frame) => void step(frame, false),
+    absorb: (frame) => void step(frame, false),
     next: (frame) => step(frame, true),
     idle() {
       if (opened) return [];

@@ -37,7 +37,7 @@ export async function prepareAgUiView(
     if (log.status !== 'ok') return new TokenwireError('stream_expired', 'An AG-UI view needs the stream from its start, which is no longer kept.');
     for (const { frame } of log.records) {
       if (frame.seq > afterSeq) break;
-      runs.skip(frame);
+      runs.absorb(frame);
     }
   }
 

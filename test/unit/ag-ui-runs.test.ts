@@ -41,19 +41,19 @@ describe('AG-UI runs over an open connection', () => {
   it('after skipping to a pending approval, idle says the interrupt again; a later frame starts the continuation without it', () => {
     const frames = script();
     const atInterrupt = createAgUiRuns(RUN);
-    frames.slice(0, 3).forEach((frame) => atInterrupt.skip(frame));
+    frames.slice(0, 3).forEach((frame) => atInterrupt.absorb(frame));
     expect(atInterrupt.idle().map((e) => e.type)).toEqual([EventType.RUN_STARTED, EventType.RUN_FINISHED]);
     expect(atInterrupt.idle()).toEqual([]);
 
     const decided = createAgUiRuns(RUN);
-    frames.slice(0, 3).forEach((frame) => decided.skip(frame));
+    frames.slice(0, 3).forEach((frame) => decided.absorb(frame));
     expect(decided.next(frames[3]!).map((e) => e.type)).toEqual([EventType.RUN_STARTED, EventType.TOOL_CALL_RESULT]);
   });
 
   it('mid-message, the first new frame re-opens the message; after the end, the run’s start and end are said again', () => {
     const frames = script();
     const mid = createAgUiRuns(RUN);
-    frames.slice(0, 2).forEach((frame) => mid.skip(frame));
+    frames.slice(0, 2).forEach((frame) => mid.absorb(frame));
     expect(mid.opened).toBe(false);
     expect(mid.next(frames[2]!).slice(0, 3)).toEqual([
       { type: EventType.RUN_STARTED, ...RUN },
@@ -62,7 +62,7 @@ describe('AG-UI runs over an open connection', () => {
     ]);
 
     const ended = createAgUiRuns(RUN);
-    frames.forEach((frame) => ended.skip(frame));
+    frames.forEach((frame) => ended.absorb(frame));
     expect(ended.next(frames.at(-1)!)).toEqual([
       { type: EventType.RUN_STARTED, threadId: 'th', runId: 'r1:call_1' },
       { type: EventType.RUN_FINISHED, threadId: 'th', runId: 'r1:call_1', outcome: { type: 'success' } },
