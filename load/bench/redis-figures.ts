@@ -11,6 +11,7 @@ import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { getSse, postSse } from '../../test/helpers/sse-client.js';
 import { installCleanup, track } from './processes.js';
 import { processCpuSeconds } from './proc-stats.js';
+import { waitHealthy } from './servers.js';
 
 const name = process.argv.includes('--name') ? (process.argv[process.argv.indexOf('--name') + 1] ?? 'redis') : 'redis';
 installCleanup(() => {});
@@ -31,10 +32,12 @@ async function startProc(env: Record<string, string>): Promise<{ url: string; ch
   });
   track(child, 'server');
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (ok && (env.WORKERS !== '2' || (await workerPids(child.pid!)).length === 2)) break;
-    await new Promise((r) => setTimeout(r, 100));
+  await waitHealthy(`${url}/healthz`, child, () => '', 30_000);
+  // With WORKERS=2 the primary answers once one worker listens: wait for the second as well.
+  const deadline = Date.now() + 30_000;
+  while (env.WORKERS === '2' && (await workerPids(child.pid!)).length < 2) {
+    if (Date.now() > deadline) throw new Error('the second worker did not start within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { url, child, pids: () => [child.pid!] };
 }

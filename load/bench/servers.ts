@@ -78,7 +78,8 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
-async function waitHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+/** Polls `url` every 50 ms until it answers 200; fails early if `child` exits, or after `timeoutMs`. */
+export async function waitHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output()}`);

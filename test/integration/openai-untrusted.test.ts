@@ -21,9 +21,8 @@ describe('the openai provider, retries: bounded by UPSTREAM_MAX_RETRY_WAIT_MS an
     t.upstream.script(rateLimited({ 'retry-after-ms': '8000' }));
     const session = await chat();
     const start = (await session.waitForFrame((f) => f.type === 'start')) as ServerFrameOf<'start'>;
+    // The issue's scenario: the client cancels during the 8 s wait that follows the 429 answer.
     await waitFor(() => t.upstream.calls[0]?.open === false, 'the 429 answer');
-    // The issue's scenario: the client cancels 500 ms into the 8 s wait, while it still runs.
-    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(session.frames.map((f) => f.type)).toEqual(['start']);
     expect(t.upstream.calls).toHaveLength(1);
     const cancelledAt = performance.now();

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/events.js';
 import { postSse } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 import { freePort, launch, startReplica, waitForHealthy, type Proc, type Replica } from './nginx-harness.js';
@@ -75,13 +76,11 @@ describe('Prometheus scrapes tokenwire under load (system)', () => {
 
     // Wait for the scrape that has every stream (the event), bounded; one scrape a second.
     const expected = 2 * STREAMS_PER_TRANSPORT;
-    const deadline = Date.now() + 20_000;
     let seen = 0;
-    while (Date.now() < deadline) {
+    await waitFor(async () => {
       seen = (await query('sum(tokenwire_time_to_first_token_seconds_count)'))[0]?.[1] ?? 0;
-      if (seen === expected) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+      return seen === expected;
+    }, `a scrape with all ${expected} streams`, 20_000).catch(() => undefined);
     expect(seen).toBe(expected);
 
     const queries = {
