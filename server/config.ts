@@ -171,7 +171,7 @@ function crossChecks(config: z.infer<typeof Env>): string[] {
   try {
     proxyaddr.compile([...config.TRUST_PROXY]);
   } catch (error) {
-    problems.push(`TRUST_PROXY: ${(error as Error).message}; use names (loopback, linklocal, uniquelocal), addresses or CIDRs, comma-separated`);
+    problems.push(`TRUST_PROXY=${JSON.stringify(config.TRUST_PROXY.join(','))}: ${(error as Error).message}; use names (loopback, linklocal, uniquelocal), addresses or CIDRs, comma-separated`);
   }
   // Node refuses a headers timeout longer than the request timeout.
   if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {

@@ -175,6 +175,8 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     // can resume it; with one the client starts again with the key: it gets the resume window.
     if (ended) return void (idempotencyKey === undefined ? stream.abort('client_gone') : stream.attachViewer()('left'));
     own(stream.id);
+    // A keyed start repeated on a socket that already views its stream: that view goes on.
+    if (state?.views.has(stream.id)) return;
     void view(stream, -1, { format, threadId, runId });
   }
 
@@ -268,7 +270,9 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       .catch((thrown: unknown) => {
         const error = toTokenwireError(thrown);
         if (error.code === 'internal') core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
-        if (!ended) sendError(error);
+        // Named for what the frame was about (its stream, or a start's client id), so a client
+        // with several streams knows which one failed (a retryable store_unavailable, say).
+        if (!ended) sendError(error, 'streamId' in frame ? frame.streamId : frame.type === 'start' ? frame.id : undefined);
       })
       .finally(() => inFlight--);
   }

@@ -344,6 +344,8 @@ describe('faults with two instances on Redis behind nginx in round robin', () =>
     ws.send('garbage');
     await waitFor(() => wsFrames.filter((f) => f.type === 'error').length >= 2, 'two error frames while Redis is away', 3_000);
     expect(wsFrames.filter((f) => f.type === 'error').map((f) => (f as { code: string }).code)).toEqual(['store_unavailable', 'invalid_frame']);
+    // The retryable error names the stream it is about, so a client resuming several knows which.
+    expect(wsFrames.find((f) => f.type === 'error')?.streamId).toBe(first.streamId);
     const tokensWhileDown = session.frames.filter((f) => f.type === 'token').length;
     await waitFor(() => session.frames.filter((f) => f.type === 'token').length > tokensWhileDown + 10, 'tokens while Redis is away');
     await redis.start();

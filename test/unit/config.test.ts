@@ -71,7 +71,7 @@ describe('loadConfig', () => {
     [{ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }, /HEADERS_TIMEOUT_MS: must not exceed/],
     [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL=/],
     // A fresh user's review: each names the variable and what it takes, and exits 2 in main.
-    [{ TRUST_PROXY: 'not a cidr///' }, /TRUST_PROXY: invalid IP address.*names \(loopback/],
+    [{ TRUST_PROXY: 'not a cidr///' }, /TRUST_PROXY="not a cidr\/\/\/": invalid IP address.*names \(loopback/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL="http:\/\/x": a Redis URL: redis:\/\//],
     [{ WORKERS: 'abc' }, /WORKERS="abc": a whole number from 1 to 256, or auto/],
   ])('refuses inconsistent settings: %o', (env, message) => {
