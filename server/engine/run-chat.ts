@@ -30,12 +30,24 @@ const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined
       : {}),
   };
 
+/** Tokens of a turn's text joined at a time (see `addText`). */
+const TEXT_CHUNK = 256;
+
 /** One model request: streams its text as token frames and assembles its tool calls from deltas. */
 async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMessage[], specs: ModelToolSpec[], deps: EngineDeps): Promise<Turn> {
   const options = request.options ?? {};
   const calls = createToolCallAssembler();
   let finish: Extract<ModelEvent, { type: 'finish' }> | undefined;
+  // The turn's text, for the assistant message of a tool round. `text += token` kept a cons
+  // string per token alive for the whole turn (scavenge work, issue 14): tokens wait in an
+  // array and are joined into one flat string every TEXT_CHUNK of them.
   let text = '';
+  let pending: string[] = [];
+  const addText = (token: string) => {
+    if (pending.push(token) < TEXT_CHUNK) return;
+    text += pending.join('');
+    pending = [];
+  };
   const modelRequest: ModelRequest = {
     messages,
     tools: specs,
@@ -58,7 +70,7 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
       await deps.provider.push(modelRequest, {
         text(token) {
           tokens++;
-          text += token;
+          addText(token);
           stream.appendToken(token);
         },
         event: onEvent,
@@ -75,7 +87,7 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
       }
       if (event.type === 'text') {
         deps.metrics.tally.tokens++;
-        text += event.text;
+        addText(event.text);
         stream.appendToken(event.text);
       } else {
         onEvent(event);
@@ -84,7 +96,7 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
   }
   // A provider must say how the answer ended; one that did not is never reported as a stop.
   if (!finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
-  return { text, toolCalls: calls.calls(), finish: finish.reason, usage: finish.usage };
+  return { text: text + pending.join(''), toolCalls: calls.calls(), finish: finish.reason, usage: finish.usage };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { TokenwireError } from '../../shared/errors.js';
 import { newApprovalToken, newStreamId } from '../../shared/ids.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION, type FrameBody, type ServerFrame, type Transport } from '../../shared/protocol.js';
-import type { StoreListener, StoreRead, StreamRecord, StreamStore } from './stream-store.js';
+import { tokenJsonPrefix, tokenRecord, type StoreListener, type StoreRead, type StreamRecord, type StreamStore } from './stream-store.js';
 
 export type { StoreRead, StreamRecord };
 
@@ -125,7 +125,7 @@ export function createHub(options: HubOptions): Hub {
     let viewers = 0;
     let graceTimer: NodeJS.Timeout | undefined;
 
-    const tokenPrefix = `{"type":"token","streamId":${JSON.stringify(id)},"seq":`;
+    const tokenPrefix = tokenJsonPrefix(id);
     const commit = (record: StreamRecord): StreamRecord => {
       const { frame } = record;
       if (frame.type === 'done') {
@@ -165,8 +165,9 @@ export function createHub(options: HubOptions): Hub {
       appendToken(text) {
         if (stream.done) return;
         const seq = ++stream.lastSeq;
-        // The same bytes as JSON.stringify of the frame, built from a prefix made once per stream.
-        store.append(id, { frame: { type: 'token', streamId: id, seq, text }, json: `${tokenPrefix}${seq},"text":${JSON.stringify(text)}}` });
+        // The store may keep only `text`: a kept record per token was most of what a scavenge
+        // had to copy, and its pauses were the inter-token p99 (issue 14).
+        store.append(id, tokenRecord(id, tokenPrefix, seq, text), text);
       },
       read: (afterSeq) => store.read(id, afterSeq),
       subscribe: (listener) => store.follow(id, listener),

@@ -1,7 +1,9 @@
-import type { StoreListener, StoreRead, StreamRecord, StreamStore } from './stream-store.js';
+import { tokenJsonPrefix, tokenRecord, type StoreListener, type StoreRead, type StreamRecord, type StreamStore } from './stream-store.js';
 
 /** Heap a kept record costs beyond its JSON (the frame object, the record, the array slot): measured ~185 B on Node 24. */
 export const RECORD_OVERHEAD_BYTES = 192;
+/** Heap a kept token costs beyond its text's characters (the string's header, the array slot). */
+export const TOKEN_ENTRY_OVERHEAD_BYTES = 24;
 
 /** Why frames left the memory store before their stream's time to live. */
 export type EvictionKind = 'finished' | 'live' | 'stream_cap';
@@ -18,15 +20,27 @@ export interface MemoryStoreOptions {
   onListenerError?: (error: unknown, streamId: string) => void;
 }
 
+/**
+ * A kept frame: its record, or for a token the hub built (`tokenText` on append) only its
+ * text, rebuilt into the same record on read. A record per token was ~8 heap objects that
+ * every scavenge copied while the stream lived; a string is one, with nothing to trace.
+ */
+type Entry = StreamRecord | string;
+
 interface Log {
   id: string;
-  records: StreamRecord[];
+  /** Entries; `entries[i]` has seq `base + i` (the hub numbers a log's frames without gaps). */
+  entries: Entry[];
   head: number;
+  base: number;
   bytes: number;
   listeners: Set<StoreListener>;
+  /** The token JSON prefix for rebuilding records, made at the first read that needs it. */
+  prefix: string | undefined;
 }
 
-const recordBytes = (record: StreamRecord) => record.json.length + RECORD_OVERHEAD_BYTES;
+const entryBytes = (entry: Entry) =>
+  typeof entry === 'string' ? entry.length + TOKEN_ENTRY_OVERHEAD_BYTES : entry.json.length + RECORD_OVERHEAD_BYTES;
 /** Trims go this far below a budget, so a log at its limit is not trimmed on every append. */
 const HYSTERESIS = 0.9;
 
@@ -42,19 +56,26 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
   const finished = new Map<string, Log>();
   let total = 0;
 
-  const size = (log: Log) => log.records.length - log.head;
+  const size = (log: Log) => log.entries.length - log.head;
+  const recordAt = (log: Log, index: number): StreamRecord => {
+    const entry = log.entries[index] as Entry;
+    if (typeof entry !== 'string') return entry;
+    log.prefix ??= tokenJsonPrefix(log.id);
+    return tokenRecord(log.id, log.prefix, log.base + index, entry);
+  };
 
   /** Drops a log's oldest records until it holds at most `bytes` and `frames`; keeps the newest one. */
   function trim(log: Log, bytes: number, frames = Infinity): boolean {
     const before = log.head;
     while (size(log) > 1 && (log.bytes > bytes || size(log) > frames)) {
-      const dropped = recordBytes(log.records[log.head] as StreamRecord);
-      log.records[log.head++] = undefined as unknown as StreamRecord;
+      const dropped = entryBytes(log.entries[log.head] as Entry);
+      log.entries[log.head++] = undefined as unknown as Entry;
       log.bytes -= dropped;
       total -= dropped;
     }
-    if (log.head > 1024 && log.head * 2 > log.records.length) {
-      log.records = log.records.slice(log.head);
+    if (log.head > 1024 && log.head * 2 > log.entries.length) {
+      log.entries = log.entries.slice(log.head);
+      log.base += log.head;
       log.head = 0;
     }
     return log.head !== before;
@@ -80,13 +101,16 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
 
   return {
     open(streamId) {
-      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, records: [], head: 0, bytes: 0, listeners: new Set() });
+      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listeners: new Set(), prefix: undefined });
     },
-    append(streamId, record) {
+    append(streamId, record, tokenText) {
       const log = logs.get(streamId);
       if (!log) return;
-      const bytes = recordBytes(record);
-      log.records.push(record);
+      if (log.entries.length === 0) log.base = record.frame.seq;
+      // Only the text of a token whose seq is where the log expects it: it is rebuilt from that.
+      const entry = tokenText !== undefined && record.frame.seq === log.base + log.entries.length ? tokenText : record;
+      const bytes = entryBytes(entry);
+      log.entries.push(entry);
       log.bytes += bytes;
       total += bytes;
       if (log.bytes > options.maxStreamBytes || size(log) > options.maxFrames) {
@@ -104,14 +128,16 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
     read(streamId, afterSeq): Promise<StoreRead> {
       const log = logs.get(streamId);
       if (!log) return Promise.resolve({ status: 'unknown' });
-      const firstSeq = log.records[log.head]?.frame.seq ?? 0;
+      const firstSeq = size(log) > 0 ? log.base + log.head : 0;
       if (afterSeq + 1 < firstSeq) return Promise.resolve({ status: 'expired', firstSeq });
-      const last = log.records.at(-1);
+      const records: StreamRecord[] = [];
+      for (let i = log.head + Math.max(0, afterSeq + 1 - firstSeq); i < log.entries.length; i++) records.push(recordAt(log, i));
+      const last = log.entries.at(-1);
       return Promise.resolve({
         status: 'ok',
-        records: log.records.slice(log.head + Math.max(0, afterSeq + 1 - firstSeq)),
-        lastSeq: size(log) > 0 ? (last?.frame.seq ?? -1) : -1,
-        ended: size(log) > 0 && last?.frame.type === 'done',
+        records,
+        lastSeq: size(log) > 0 ? log.base + log.entries.length - 1 : -1,
+        ended: size(log) > 0 && typeof last !== 'string' && last?.frame.type === 'done',
       });
     },
     follow(streamId, listener) {

@@ -27,8 +27,12 @@ export type StoreListener = (record: StreamRecord) => void;
 export interface StreamStore {
   /** Starts an empty log for a new stream. */
   open(streamId: string): void;
-  /** Appends a record; followers hear of it (in this process: before `append` returns). */
-  append(streamId: string, record: StreamRecord): void;
+  /**
+   * Appends a record; followers hear of it (in this process: before `append` returns).
+   * `tokenText` says the record is a token frame built by `tokenRecord` with that text: a store
+   * may keep only the text and rebuild the same record (the same JSON bytes) on read.
+   */
+  append(streamId: string, record: StreamRecord, tokenText?: string): void;
   /** Records with `seq > afterSeq`, or why they cannot be had. */
   read(streamId: string, afterSeq: number): Promise<StoreRead>;
   /** Calls `listener` for every record appended from now on; returns the unfollow function. */
@@ -40,3 +44,16 @@ export interface StreamStore {
   /** Approximate heap bytes the kept records use. */
   readonly retainedBytes: number;
 }
+
+/** The start of a stream's token JSON up to its seq, made once per stream: `{"type":"token","streamId":"…","seq":`. */
+export const tokenJsonPrefix = (streamId: string): string => `{"type":"token","streamId":${JSON.stringify(streamId)},"seq":`;
+
+/**
+ * A `token` frame's record with its JSON built from the stream's `tokenJsonPrefix`: the same
+ * bytes as `JSON.stringify` of the frame (key order type, streamId, seq, text), without walking
+ * an object per token (issue 14). The hub appends these; the memory store rebuilds them on read.
+ */
+export const tokenRecord = (streamId: string, prefix: string, seq: number, text: string): StreamRecord => ({
+  frame: { type: 'token', streamId, seq, text },
+  json: `${prefix}${seq},"text":${JSON.stringify(text)}}`,
+});

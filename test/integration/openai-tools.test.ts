@@ -153,6 +153,23 @@ describe('openai provider: tool calls through the openai SDK, on loopback', () =
     expect(JSON.parse(messages[3]?.content ?? '')).toEqual({ ok: true, result: { expression: '6*7', value: 42 } });
   });
 
+  it('sends a long streamed text back upstream whole as the assistant message of the tool round', async () => {
+    const c = await useOpenAI();
+    // More tokens than the engine joins at a time (run-chat.ts), with characters JSON escapes.
+    const words = Array.from({ length: 700 }, (_, i) => (i % 97 === 0 ? ` "q${i}"\\n` : ` w${i}`));
+    turns((reply) => {
+      for (const word of words) reply.text(word);
+      weatherCall(reply);
+    }, answer('Mild.'));
+    c.send({ type: 'start', id: 'c1', ...weatherQuestion });
+    const call = (await c.waitForFrame((f) => f.type === 'tool_call')) as ServerFrameOf<'tool_call'>;
+    c.send({ type: 'approve', callId: call.callId });
+    await c.waitForFrame((f) => f.type === 'done');
+    const messages = t.upstream.calls[1]?.body.messages as { role: string; content?: string | null }[];
+    expect(messages[1]).toMatchObject({ role: 'assistant', content: words.join('') });
+    expect(textOf(c.frames.filter((f) => f.type === 'token' && f.seq <= call.seq))).toBe(words.join(''));
+  });
+
   it('a cancel frame closes the upstream request at once', async () => {
     const c = await useOpenAI();
     t.upstream.script(async (reply) => {

@@ -86,9 +86,10 @@ describe.each([
   });
 
   it('a finished stream evicted for the byte budget is stream_expired, not a gap; one forgotten is unknown_stream', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '100000', STREAMS_MAX_RETAINED_BYTES: '200000', STREAM_TTL_MS: '300' });
-    const old = await (await postSse(`${server.url}/api/chat`, body(400))).ended;
-    await (await postSse(`${server.url}/api/chat`, body(800))).ended;
+    // A kept token is its text plus ~24 B (memory-store.ts): 600 + 2,000 of them pass 64 KiB.
+    server = await startServer({ SIM_TOKENS_PER_SECOND: '100000', STREAMS_MAX_RETAINED_BYTES: '65536', STREAM_TTL_MS: '300' });
+    const old = await (await postSse(`${server.url}/api/chat`, body(600))).ended;
+    await (await postSse(`${server.url}/api/chat`, body(2000))).ended;
     const evicted = await resume(server.url, old[0]!.streamId, tokenOf(old), 10);
     expect(evicted).toMatchObject({ kind: 'error', code: 'stream_expired', firstSeq: old.at(-1)!.seq });
     await waitFor(() => !server!.core.hub.get(old[0]!.streamId), 'the stream to be forgotten');

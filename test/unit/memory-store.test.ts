@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, RECORD_OVERHEAD_BYTES, type EvictionKind, type MemoryStoreOptions } from '../../server/streams/memory-store.js';
-import type { StreamRecord } from '../../server/streams/stream-store.js';
+import { createMemoryStore, RECORD_OVERHEAD_BYTES, TOKEN_ENTRY_OVERHEAD_BYTES, type EvictionKind, type MemoryStoreOptions } from '../../server/streams/memory-store.js';
+import { tokenJsonPrefix, tokenRecord, type StreamRecord } from '../../server/streams/stream-store.js';
 
 const record = (streamId: string, seq: number, type: 'token' | 'done' = 'token'): StreamRecord => {
   const frame = type === 'token' ? { type, streamId, seq, text: 'x'.repeat(100) } : { type, streamId, seq, reason: 'stop' as const };
@@ -65,4 +65,75 @@ describe('memory stream store', () => {
     expect(await store.read('large', 93)).toMatchObject({ status: 'ok', records: [{ frame: { seq: 94 } }] });
     expect((await store.read('large', -1)).status).toBe('expired');
   });
+
+  describe('tokens kept as their text (issue 14)', () => {
+    const texts = ['Hello', ' "quoted"', ' line\nbreak', ' tab\t', ' back\\slash', ' \u2028sep', ' 😀', ' é', '', ' </script>'];
+    const hubToken = (id: string, seq: number, text: string) => tokenRecord(id, tokenJsonPrefix(id), seq, text);
+
+    it('reads back records equal to the ones appended, JSON byte for byte, beside whole records', async () => {
+      const { store } = make();
+      const id = 'str_"odd"';
+      store.open(id);
+      const appended: StreamRecord[] = [];
+      const startFrame = { type: 'start', streamId: id, seq: 0 };
+      const start = { frame: startFrame, json: JSON.stringify(startFrame) } as unknown as StreamRecord;
+      store.append(id, start);
+      appended.push(start);
+      texts.forEach((text, i) => {
+        const r = hubToken(id, i + 1, text);
+        store.append(id, r, text);
+        appended.push(r);
+      });
+      const done = record(id, texts.length + 1, 'done');
+      store.append(id, done);
+      appended.push(done);
+      const read = await store.read(id, -1);
+      expect(read).toMatchObject({ status: 'ok', lastSeq: texts.length + 1, ended: true });
+      if (read.status !== 'ok') throw new Error(read.status);
+      expect(read.records).toEqual(appended);
+      for (const r of read.records) expect(r.json).toBe(JSON.stringify(r.frame));
+      expect(await store.read(id, 4)).toMatchObject({ status: 'ok', records: appended.slice(5) });
+    });
+
+    it('hands followers the appended record itself', () => {
+      const { store } = make();
+      store.open('a');
+      const heard: StreamRecord[] = [];
+      store.follow('a', (r) => heard.push(r));
+      const r = hubToken('a', 0, 'x');
+      store.append('a', r, 'x');
+      expect(heard[0]).toBe(r);
+    });
+
+    it('counts a kept token as its text plus a small overhead, trims and expires to zero', async () => {
+      const text = 'y'.repeat(20);
+      const perToken = text.length + TOKEN_ENTRY_OVERHEAD_BYTES;
+      const { store, evicted } = make({ maxStreamBytes: 3000 * perToken });
+      store.open('a');
+      for (let seq = 0; seq < 5000; seq++) store.append('a', hubToken('a', seq, text), text);
+      expect(store.retainedBytes).toBeLessThanOrEqual(3000 * perToken);
+      expect(store.retainedBytes % perToken).toBe(0);
+      expect(evicted.length).toBeGreaterThan(0);
+      // Past the trim (which also compacts the array), seqs still line up with the frames.
+      const read = await store.read('a', 4997);
+      expect(read).toMatchObject({ status: 'ok', lastSeq: 4999, records: [{ frame: { seq: 4998 } }, { frame: { seq: 4999 } }] });
+      const expired = await store.read('a', 10);
+      expect(expired.status).toBe('expired');
+      if (expired.status !== 'expired') return;
+      const fromFirst = await store.read('a', expired.firstSeq - 1);
+      expect(fromFirst.status === 'ok' && fromFirst.records[0]?.frame.seq).toBe(expired.firstSeq);
+      store.expire('a');
+      expect(store.retainedBytes).toBe(0);
+    });
+
+    it('keeps a token whole when its seq is not the next one in the log', async () => {
+      const { store } = make();
+      store.open('a');
+      store.append('a', hubToken('a', 0, 'a'), 'a');
+      const gap = hubToken('a', 5, 'b');
+      store.append('a', gap, 'b');
+      expect(store.retainedBytes).toBe(1 + TOKEN_ENTRY_OVERHEAD_BYTES + gap.json.length + RECORD_OVERHEAD_BYTES);
+    });
+  });
 });
+
