@@ -3,7 +3,7 @@
  * otherwise a short story of whole sentences seeded by the prompt (issue 13). Deterministic:
  * the same prompt always gives the same words.
  */
-import { hashText, storySentences, wordTokens } from './simulated-text.js';
+import { hashText, sentenceTokens, storySentences, wordTokens } from './simulated-text.js';
 
 interface CannedAnswer {
   /** Which prompts it answers; the first match wins, so the narrower ones come first. */
@@ -71,10 +71,8 @@ export function answerText(prompt: string): string {
  * The answer as word tokens, then, for a caller that asked for more tokens than the answer has
  * (`simulate.tokens`), a story that goes on for ever; each token but the first has its space.
  */
-export function* answerTokens(prompt: string): Generator<string> {
-  yield* wordTokens(answerText(prompt));
-  for (const sentence of storySentences(`${prompt}\u0000more`)) for (const word of sentence.split(' ')) yield ` ${word}`;
-}
+export const answerTokens = (prompt: string): IterableIterator<string> =>
+  sentenceTokens(wordTokens(answerText(prompt)), storySentences(`${prompt}\u0000more`));
 
 /** How many tokens the answer has when nobody asks for a length. */
 export const answerLength = (prompt: string): number => answerText(prompt).split(' ').length;
