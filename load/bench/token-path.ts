@@ -87,7 +87,7 @@ if (values.gc) {
   const kinds: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental marking', 8: 'weak callbacks' };
   const byKind = new Map<string, number[]>();
   for (const e of gcPauses) {
-    const kind = kinds[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? 'other';
+    const kind = kinds[((e as { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
     byKind.set(kind, [...(byKind.get(kind) ?? []), e.duration]);
   }
   for (const [kind, durations] of byKind) {
