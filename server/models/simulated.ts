@@ -89,13 +89,23 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
     const started = performance.now();
     // A request may set its own pace (the demo's pace control), within the schema's bounds.
     const intervalMs = 1000 / (request.simulate?.tokensPerSecond ?? options.tokensPerSecond);
-    const next = plan(request);
     const failAt = request.simulate?.failAfterTokens;
-    const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
-    const limit = next.kind === 'text' ? Math.min(next.limit, request.maxTokens ?? Infinity) : 0;
-    const answer = next.kind === 'text' ? next.tokens[Symbol.iterator]() : undefined;
-    let upcoming = limit > 0 ? answer?.next() : undefined;
-    const thoughts = thinking > 0 ? thinkingTokens() : undefined;
+    // What the model says is decided when its first token is due (issue 14): a stream parked
+    // before it holds no answer text, token list or iterators.
+    let next!: Plan;
+    let thinking = 0;
+    let limit = 0;
+    let answer: Iterator<string> | undefined;
+    let upcoming: IteratorResult<string> | undefined;
+    let thoughts: Generator<string> | undefined;
+    const begin = () => {
+      next = plan(request);
+      thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
+      limit = next.kind === 'text' ? Math.min(next.limit, request.maxTokens ?? Infinity) : 0;
+      answer = next.kind === 'text' ? next.tokens[Symbol.iterator]() : undefined;
+      upcoming = limit > 0 ? answer?.next() : undefined;
+      thoughts = thinking > 0 ? thinkingTokens() : undefined;
+    };
     /** Tokens pushed so far, reasoning and answer together: the schedule's index. */
     let n = 0;
     let sent = 0;
@@ -158,7 +168,10 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
       waiting = false;
       if (ended) return;
       try {
-        if (n === 0 && failAt === 0) throw fail();
+        if (n === 0) {
+          if (failAt === 0) throw fail();
+          begin();
+        }
         for (let burst = 1; ; burst++) {
           if (emit()) return end();
           // An engine that aborted the stream from inside the sink ends it here.
