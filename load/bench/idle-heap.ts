@@ -18,7 +18,7 @@ import type { Target, Wire } from './types.js';
  *
  *   npx tsx load/bench/idle-heap.ts --target tokenwire --wire sse --connections 1000
  */
-const USAGE = 'idle-heap --target tokenwire|baseline --wire sse|ws|http [--connections 1000] [--top 40] [--strings] [--retainers <type name part>] [--source <dir>]';
+const USAGE = 'idle-heap --target tokenwire|baseline --wire sse|ws|http [--connections 1000] [--top 40] [--strings] [--retainers <type name part> [--depth 2]] [--source <dir>]';
 
 interface Group {
   count: number;
@@ -72,32 +72,43 @@ function groupSnapshot(s: Snapshot, strings: boolean): Map<string, Group> {
 
 /**
  * For the nodes of `after` that `before` did not have (ids are stable between snapshots of a
- * process) and whose key contains `match`: their retainers, as "edge ← retainer key", counted.
+ * process) and whose key contains `match`: a chain of `depth` retainers (each node's first
+ * strong one), as "key ← .edge of retainer ← …", with their count and self sizes.
  */
-function retainersOf(before: Snapshot, after: Snapshot, match: string): Map<string, number> {
+function retainersOf(before: Snapshot, after: Snapshot, match: string, depth: number): Map<string, Group> {
   const idAt = after.fields.indexOf('id');
   const edgeCountAt = after.fields.indexOf('edge_count');
   const old = new Set<number>();
   for (let i = 0; i < before.nodes.length; i += before.fields.length) old.add(before.nodes[i + idAt] as number);
-  const wanted = new Set<number>();
-  for (let i = 0; i < after.nodes.length; i += after.fields.length) {
-    if (!old.has(after.nodes[i + idAt] as number) && keyOf(after, i, true).includes(match)) wanted.add(i);
-  }
   const [typeAt, nameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((f) => after.edgeFields.indexOf(f)) as [number, number, number];
-  const out = new Map<string, number>();
+  /** Each node's first strong retainer: [retainer offset, edge label]. */
+  const parent = new Map<number, [number, string]>();
   let e = 0;
   for (let i = 0; i < after.nodes.length; i += after.fields.length) {
     const count = after.nodes[i + edgeCountAt] as number;
     for (let k = 0; k < count; k++, e += after.edgeFields.length) {
       const to = after.edges[e + toAt] as number;
-      if (!wanted.has(to)) continue;
       const type = after.edgeTypes[after.edges[e + typeAt] as number];
-      if (type === 'weak') continue;
+      if (type === 'weak' || type === 'shortcut' || parent.has(to)) continue;
       const raw = after.edges[e + nameAt] as number;
-      const name = type === 'element' || type === 'hidden' ? `[${raw}]` : after.strings[raw];
-      const key = `${keyOf(after, to, true)} ← .${name} of ${keyOf(after, i, false)}`;
-      out.set(key, (out.get(key) ?? 0) + 1);
+      parent.set(to, [i, type === 'element' || type === 'hidden' ? `[${raw}]` : `.${after.strings[raw]}`]);
     }
+  }
+  const out = new Map<string, Group>();
+  const sizeAt = after.fields.indexOf('self_size');
+  for (let i = 0; i < after.nodes.length; i += after.fields.length) {
+    if (old.has(after.nodes[i + idAt] as number) || !keyOf(after, i, true).includes(match)) continue;
+    let key = keyOf(after, i, true);
+    for (let at = i, d = 0; d < depth; d++) {
+      const up = parent.get(at);
+      if (!up) break;
+      key += ` ← ${up[1]} of ${keyOf(after, up[0], false)}`;
+      at = up[0];
+    }
+    const group = out.get(key) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += after.nodes[i + sizeAt] as number;
+    out.set(key, group);
   }
   return out;
 }
@@ -114,6 +125,7 @@ async function main(): Promise<void> {
       source: { type: 'string' },
       strings: { type: 'boolean', default: false },
       retainers: { type: 'string' },
+      depth: { type: 'string', default: '2' },
     },
   });
   const target = values.target as Target;
@@ -167,9 +179,9 @@ async function main(): Promise<void> {
     await Promise.all([rm(before), rm(after)]);
     const [a, b] = [groupSnapshot(sa, values.strings), groupSnapshot(sb, values.strings)];
     if (values.retainers !== undefined) {
-      const found = [...retainersOf(sa, sb, values.retainers)].filter(([, c]) => c >= n / 2).sort((x, y) => y[1] - x[1]);
-      console.log(`retainers of new "${values.retainers}" nodes (per connection):`);
-      for (const [key, c] of found.slice(0, Number(values.top))) console.log(`${(c / n).toFixed(2).padStart(7)}  ${key}`);
+      const found = [...retainersOf(sa, sb, values.retainers, Number(values.depth))].filter(([, g]) => g.count >= n / 2).sort((x, y) => y[1].bytes - x[1].bytes);
+      console.log(`retainers of new "${values.retainers}" nodes (per connection): bytes count chain`);
+      for (const [key, g] of found.slice(0, Number(values.top))) console.log(`${(g.bytes / n).toFixed(0).padStart(6)} ${(g.count / n).toFixed(2).padStart(6)}  ${key}`);
       return;
     }
     const rows = [...b].map(([key, g]) => {
