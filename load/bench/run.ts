@@ -149,7 +149,10 @@ async function main(): Promise<void> {
     const phases: [string, () => Promise<void>][] = [
       [
         `latency: ${options.levels.join(' → ')} streams × ${options.rate} tok/s`,
-        () => runStreamPhase('latency', { tokenwire: lat[0], baseline: lat[1] }, wires, options.levels.map((s) => ({ streams: s, rate: options.rate, holdMs: options.holdMs })), options, pool as ClientPool, streams, PROMPT),
+        async () => {
+          if (options.levels.length === 0) return;
+          await runStreamPhase('latency', { tokenwire: lat[0], baseline: lat[1] }, wires, options.levels.map((s) => ({ streams: s, rate: options.rate, holdMs: options.holdMs })), options, pool as ClientPool, streams, PROMPT);
+        },
       ],
       [
         `burst: ${options.burst.join(', ') || 'none'} streams opened at once × ${options.rate} tok/s`,
