@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { buildForBench } from './build-for-bench.js';
 import { connectInspector } from './inspector-client.js';
 import { installCleanup, killAllNow } from './processes.js';
-import { builtRunner, ROOT, startServerProcess } from './servers.js';
+import { benchServerEnv, builtRunner, ROOT, startServerProcess } from './servers.js';
 import { openStream, type StreamHandle } from './stream-clients.js';
 import type { Target, Wire } from './types.js';
 
@@ -134,20 +134,8 @@ async function main(): Promise<void> {
   if (!['tokenwire', 'baseline'].includes(target) || !['sse', 'ws', 'http'].includes(wire) || !(n > 0)) throw new Error(USAGE);
   installCleanup(() => killAllNow());
   const build = await buildForBench(values.source ?? ROOT);
-  const env = {
-    LOG_LEVEL: 'silent',
-    MODEL_PROVIDER: 'simulated',
-    SIM_TOKENS_PER_SECOND: '30',
-    SIM_FIRST_TOKEN_MS: '60000',
-    HEARTBEAT_MS: '15000',
-    MAX_STREAMS: '1000000',
-    MAX_STREAMS_PER_CLIENT: '1000000',
-    MAX_STREAMS_PER_SOCKET: '100000',
-    STREAM_STARTS_PER_MINUTE: '1000000',
-    WS_MESSAGES_PER_SECOND: '1000000',
-    STREAM_TTL_MS: '3000',
-    SHUTDOWN_TIMEOUT_MS: '2000',
-  };
+  // The idle servers' environment in the bench: the first token 60 s out.
+  const env = benchServerEnv(30, 60_000);
   const server = await startServerProcess(target, { env, runner: builtRunner(build), inspect: true });
   const inspector = await connectInspector(server.inspectorUrl ?? '', 60_000);
   const snapshot = async (name: string) => {
