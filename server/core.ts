@@ -107,7 +107,18 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const fleet = parts.fleet;
   const approvals = createApprovalGate(fleet?.gateHooks ?? {});
   const log = parts.log;
-  const running = new Set<Promise<void>>();
+  /** Engines (runChat) still running, and what shutdown waits on until none is. */
+  const engines: { running: number; idle?: Promise<void>; markIdle?: () => void } = { running: 0 };
+  const engineEnded = () => {
+    if (--engines.running > 0 || !engines.markIdle) return;
+    engines.markIdle();
+    engines.idle = engines.markIdle = undefined;
+  };
+  // runChat never throws; if it ever did, the engine still counts as ended, and the cause is logged.
+  const engineFailed = (error: unknown) => {
+    engineEnded();
+    log.error({ err: error }, 'engine failed');
+  };
   const auth = parts.authenticator ?? createAuthenticator(config, log);
   const limits = parts.limits ?? fleet?.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
   const audit = parts.audit ?? fleet?.audit ?? createMemoryApprovalAudit(config.AUDIT_MAX_RECORDS);
@@ -187,11 +198,10 @@ export function createCore(config: Config, parts: CoreParts): Core {
     observeStream(stream, metrics, { transport, model: modelLabel(model) });
     metrics.streamsStarted.inc({ transport });
     metrics.streamsActive.inc();
-    // Started on the next turn, so the caller can attach its view before the first frame.
-    const run = Promise.resolve()
-      .then(() => runChat(stream, request, selected, engine))
-      .finally(() => running.delete(run));
-    running.add(run);
+    // Started on the next turn, so the caller can attach its view before the first frame;
+    // counted with shared callbacks, so a parked stream holds no closures here (issue 14).
+    engines.running++;
+    queueMicrotask(() => void runChat(stream, request, selected, engine).then(engineEnded, engineFailed));
     return stream;
   }
 
@@ -284,7 +294,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
       hub.abortAll('shutdown');
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...running]),
+        engines.running === 0 ? undefined : (engines.idle ??= new Promise<void>((resolve) => (engines.markIdle = resolve))),
         new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs))),
       ]);
       clearTimeout(timer);

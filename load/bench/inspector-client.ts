@@ -10,6 +10,8 @@ export interface Inspector {
   collectGarbage(): Promise<void>;
   /** V8 heap in use and committed, bytes (Runtime.getHeapUsage). */
   heapUsage(): Promise<{ used: number; total: number }>;
+  /** Runtime.evaluate in the main context (e.g. v8.writeHeapSnapshot for load/bench/idle-heap.ts); throws on an exception. */
+  evaluate(expression: string): Promise<unknown>;
   close(): void;
 }
 
@@ -54,6 +56,14 @@ export function connectInspector(url: string, timeoutMs = 5_000): Promise<Inspec
         heapUsage: async () => {
           const { usedSize, totalSize } = (await call('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number };
           return { used: usedSize, total: totalSize };
+        },
+        evaluate: async (expression) => {
+          const { result, exceptionDetails } = (await call('Runtime.evaluate', { expression, returnByValue: true })) as {
+            result?: { value?: unknown };
+            exceptionDetails?: { text: string; exception?: { description?: string } };
+          };
+          if (exceptionDetails) throw new Error(`inspector: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
+          return result?.value;
         },
         close: () => socket.terminate(),
       }),

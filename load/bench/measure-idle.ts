@@ -5,7 +5,7 @@ import type { ServerProcess } from './servers.js';
 import type { IdleResult, LevelTask, Wire } from './types.js';
 
 const METHOD: Record<string, string> = {
-  'tokenwire/sse': 'POST /api/chat held open while the stream waits for its first token (SIM_FIRST_TOKEN_MS=60000): a parked stream with its hub entry, log, timer and heartbeat',
+  'tokenwire/sse': 'POST /api/chat held open while the stream waits for its first token (SIM_FIRST_TOKEN_MS=60000): a parked stream with its hub entry, log, engine and its place on the shared token clock and heartbeat',
   'tokenwire/ws': 'WebSocket open on /ws with no stream started',
   'baseline/http': 'POST /chat held open while its first token is scheduled 60 s out (a pending timer and an open response)',
   'baseline/ws': 'WebSocket open on /ws with nothing sent',

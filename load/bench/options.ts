@@ -44,7 +44,8 @@ export const USAGE = `tokenwire bench: SSE and WebSocket against a plain-Express
 
   --quick                 small levels and short holds (ends within 60 s)
   --name <name>           results file name: load/results/<name>.json|.md|.svg (default: quick | full)
-  --levels <n,n,…>        concurrent streams per latency level (default 100,1000,2000,5000; quick 200)
+  --levels <n,n,…|none>   concurrent streams per latency level (default 100,1000,2000,5000; quick 200);
+                          none: no latency levels (e.g. only the idle memory figure)
   --rate <tokens/s>       tokens per second per stream in latency levels (default 30)
   --transports <sse,ws>   tokenwire transports to run (default sse,ws)
   --hold <s>              seconds all streams of a latency level run at once (default 8; quick 2)
@@ -111,7 +112,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   const quick = values.quick ?? false;
 
-  const levels = values.levels ? list(values.levels).map((v) => positiveInt('levels', v, 1)) : quick ? [200] : [100, 1000, 2000, 5000];
+  const levels = values.levels === 'none' ? [] : values.levels ? list(values.levels).map((v) => positiveInt('levels', v, 1)) : quick ? [200] : [100, 1000, 2000, 5000];
   const transports = values.transports ? list(values.transports) : ['sse', 'ws'];
   for (const t of transports) if (t !== 'sse' && t !== 'ws') throw new Error(`--transports takes sse and/or ws, not "${t}"`);
   const holdS = values.hold ? Number(values.hold) : quick ? 2 : 8;

@@ -17,7 +17,7 @@ import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { probeApprovals, probeDisconnects, probeResumes } from './probes.js';
 import { installCleanup, killAllNow } from './processes.js';
 import { machineInfo } from './proc-stats.js';
-import { builtRunner, ROOT, startServerProcess, tsxRunner, type Runner, type ServerProcess } from './servers.js';
+import { benchServerEnv, builtRunner, ROOT, startServerProcess, tsxRunner, type Runner, type ServerProcess } from './servers.js';
 import { runStreamPhase } from './stream-phase.js';
 import { runSaturation, SATURATION_P99_MS } from './saturation.js';
 import { BASELINE_OF, type IdleResult, type ProbeResult, type SaturationResult, type StreamResult, type Target } from './types.js';
@@ -28,26 +28,10 @@ const n = (v: number, digits = 1) => v.toLocaleString('en-US', { maximumFraction
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** The environment every server under test gets; `--server-env` overrides it. */
-function serverEnv(options: BenchOptions, rate: number, firstTokenMs: number): Record<string, string> {
-  return {
-    LOG_LEVEL: 'silent',
-    MODEL_PROVIDER: 'simulated',
-    SIM_TOKENS_PER_SECOND: String(rate),
-    SIM_FIRST_TOKEN_MS: String(firstTokenMs),
-    HEARTBEAT_MS: '15000',
-    MAX_STREAMS: '1000000',
-    // The bench is one client with thousands of streams: per-client limits (issue 12) off.
-    MAX_STREAMS_PER_CLIENT: '1000000',
-    MAX_STREAMS_PER_SOCKET: '100000',
-    STREAM_STARTS_PER_MINUTE: '1000000',
-    WS_MESSAGES_PER_SECOND: '1000000',
-    // Finished streams stay resumable this long; the default (300 s) would carry one level's
-    // logs into the next. README.md, "Caveats".
-    STREAM_TTL_MS: '3000',
-    SHUTDOWN_TIMEOUT_MS: '2000',
-    ...options.serverEnv,
-  };
-}
+const serverEnv = (options: BenchOptions, rate: number, firstTokenMs: number): Record<string, string> => ({
+  ...benchServerEnv(rate, firstTokenMs),
+  ...options.serverEnv,
+});
 
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseOptions>;
@@ -149,7 +133,10 @@ async function main(): Promise<void> {
     const phases: [string, () => Promise<void>][] = [
       [
         `latency: ${options.levels.join(' → ')} streams × ${options.rate} tok/s`,
-        () => runStreamPhase('latency', { tokenwire: lat[0], baseline: lat[1] }, wires, options.levels.map((s) => ({ streams: s, rate: options.rate, holdMs: options.holdMs })), options, pool as ClientPool, streams, PROMPT),
+        async () => {
+          if (options.levels.length === 0) return;
+          await runStreamPhase('latency', { tokenwire: lat[0], baseline: lat[1] }, wires, options.levels.map((s) => ({ streams: s, rate: options.rate, holdMs: options.holdMs })), options, pool as ClientPool, streams, PROMPT);
+        },
       ],
       [
         `burst: ${options.burst.join(', ') || 'none'} streams opened at once × ${options.rate} tok/s`,

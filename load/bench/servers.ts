@@ -9,6 +9,27 @@ import type { Target } from './types.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY: Record<Target, string> = { tokenwire: 'server/main.ts', baseline: 'load/bench/baseline-server.ts' };
 
+/** The environment of every server the bench starts (README "What runs"), before `--server-env`. */
+export function benchServerEnv(rate: number, firstTokenMs: number): Record<string, string> {
+  return {
+    LOG_LEVEL: 'silent',
+    MODEL_PROVIDER: 'simulated',
+    SIM_TOKENS_PER_SECOND: String(rate),
+    SIM_FIRST_TOKEN_MS: String(firstTokenMs),
+    HEARTBEAT_MS: '15000',
+    MAX_STREAMS: '1000000',
+    // The bench is one client with thousands of streams: per-client limits (issue 12) off.
+    MAX_STREAMS_PER_CLIENT: '1000000',
+    MAX_STREAMS_PER_SOCKET: '100000',
+    STREAM_STARTS_PER_MINUTE: '1000000',
+    WS_MESSAGES_PER_SECOND: '1000000',
+    // Finished streams stay resumable this long; the default (300 s) would carry one level's
+    // logs into the next. README.md, "Caveats".
+    STREAM_TTL_MS: '3000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+  };
+}
+
 /** How a repository .ts file is run: compiled ahead (what `npm start` ships) or through tsx. */
 export interface Runner {
   readonly name: 'built' | 'tsx';

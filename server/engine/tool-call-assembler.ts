@@ -28,37 +28,47 @@ const isCompleteJson = (text: string): boolean => {
  * appended twice.
  */
 export function createToolCallAssembler(): ToolCallAssembler {
-  const calls: ModelToolCall[] = [];
-  const byIndex = new Map<number, ModelToolCall>();
-  const byId = new Map<string, ModelToolCall>();
+  return new Assembler();
+}
 
-  const begin = (delta: ToolCallDelta): ModelToolCall => {
+/**
+ * A class (issue 14): every model turn makes one, and most turns never see a tool call, so a
+ * parked stream's assembler is an empty object whose methods live on the prototype, and its
+ * maps are made by the first delta.
+ */
+class Assembler implements ToolCallAssembler {
+  private readonly list: ModelToolCall[] = [];
+  private byIndex: Map<number, ModelToolCall> | undefined;
+  private byId: Map<string, ModelToolCall> | undefined;
+
+  private begin(delta: ToolCallDelta): ModelToolCall {
     const call = { id: delta.id ?? '', name: '', arguments: '' };
-    calls.push(call);
+    this.list.push(call);
     return call;
-  };
+  }
 
-  const target = (delta: ToolCallDelta): ModelToolCall => {
-    const named = delta.id !== undefined ? byId.get(delta.id) : undefined;
+  private target(delta: ToolCallDelta): ModelToolCall {
+    const named = delta.id !== undefined ? this.byId?.get(delta.id) : undefined;
     if (named) return named;
-    const atIndex = delta.index !== undefined ? byIndex.get(delta.index) : undefined;
-    if (atIndex) return delta.id !== undefined && atIndex.id !== '' && atIndex.id !== delta.id ? begin(delta) : atIndex;
-    if (delta.index !== undefined || delta.id !== undefined) return begin(delta);
-    const latest = calls.at(-1);
+    const atIndex = delta.index !== undefined ? this.byIndex?.get(delta.index) : undefined;
+    if (atIndex) return delta.id !== undefined && atIndex.id !== '' && atIndex.id !== delta.id ? this.begin(delta) : atIndex;
+    if (delta.index !== undefined || delta.id !== undefined) return this.begin(delta);
+    const latest = this.list.at(-1);
     const startsAnother = latest !== undefined && delta.name !== undefined && latest.name !== '' && isCompleteJson(latest.arguments);
-    return latest && !startsAnother ? latest : begin(delta);
-  };
+    return latest && !startsAnother ? latest : this.begin(delta);
+  }
 
-  return {
-    add(delta) {
-      const call = target(delta);
-      if (delta.index !== undefined) byIndex.set(delta.index, call);
-      if (delta.id !== undefined && call.id === '') call.id = delta.id;
-      if (call.id !== '') byId.set(call.id, call);
-      if (delta.name !== undefined && delta.name !== call.name) call.name += delta.name;
-      const args = delta.argumentsDelta;
-      if (args !== undefined && !(args === call.arguments && isCompleteJson(args))) call.arguments += args;
-    },
-    calls: () => calls.map((call) => (call.id ? { ...call } : { ...call, id: newCallId() })),
-  };
+  add(delta: ToolCallDelta): void {
+    const call = this.target(delta);
+    if (delta.index !== undefined) (this.byIndex ??= new Map()).set(delta.index, call);
+    if (delta.id !== undefined && call.id === '') call.id = delta.id;
+    if (call.id !== '') (this.byId ??= new Map()).set(call.id, call);
+    if (delta.name !== undefined && delta.name !== call.name) call.name += delta.name;
+    const args = delta.argumentsDelta;
+    if (args !== undefined && !(args === call.arguments && isCompleteJson(args))) call.arguments += args;
+  }
+
+  calls(): ModelToolCall[] {
+    return this.list.map((call) => (call.id ? { ...call } : { ...call, id: newCallId() }));
+  }
 }

@@ -9,6 +9,7 @@ import { addAuditRoutes } from './audit-routes.js';
 import { createAddressOf } from './client-address.js';
 import { sendHttpError, toHttpError } from './http-errors.js';
 import { identify, identityOf } from './identify.js';
+import { nameInstanceOnEveryAnswer } from './instance-header.js';
 import { addInteropRoutes } from './interop-routes.js';
 import { serveStreamSse } from './sse-view.js';
 import { decideApproval, idempotencyKeyOf } from './stream-requests.js';
@@ -26,11 +27,7 @@ export function createApp(core: Core): express.Express {
   const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
   const who = identify(core, createAddressOf(config.TRUST_PROXY));
 
-  // Every answer names the instance that gave it (issue 10: routing you can see).
-  app.use((_req, res, next) => {
-    res.setHeader(HEADERS.instance, core.instanceId);
-    next();
-  });
+  nameInstanceOnEveryAnswer(app, core.instanceId);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, instance: core.instanceId, streams: core.hub.active().length, ...(core.fleet ? { store: core.fleet.available ? 'redis' : 'redis_unavailable' } : { store: 'memory' }) });

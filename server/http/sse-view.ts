@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { authRequestOf } from '../auth/authenticator.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
+import type { Metrics } from '../metrics.js';
 import type { Stream } from '../streams/hub.js';
 import { serveSse } from '../transports/sse.js';
 
@@ -11,8 +12,10 @@ import { serveSse } from '../transports/sse.js';
  */
 export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Response, stream: Stream, afterSeq: number): void {
   const { config, metrics } = core;
+  const counted = countedBy(metrics);
   metrics.connectionsOpen.inc({ transport: 'sse' });
-  res.once('close', () => metrics.connectionsOpen.dec({ transport: 'sse' }));
+  // `close` comes once: `on` spares the wrapper `once` makes per response.
+  res.on('close', counted.resOnClose);
   if (afterSeq >= 0) {
     metrics.resumes.inc({ transport: 'sse' });
     metrics.replayedFrames.inc({ transport: 'sse' }, Math.max(0, stream.lastSeq - afterSeq));
@@ -22,8 +25,23 @@ export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Resp
     retryMs: config.SSE_RETRY_MS,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     afterSeq,
-    onSlowConsumer: () => metrics.slowConsumers.inc({ transport: 'sse' }),
+    onSlowConsumer: counted.onSlowConsumer,
   });
+}
+
+/** The metric callbacks of every SSE view of one process, made once (issue 14: none per stream). */
+const callbacks = new WeakMap<Metrics, { resOnClose: () => void; onSlowConsumer: () => void }>();
+
+function countedBy(metrics: Metrics): { resOnClose: () => void; onSlowConsumer: () => void } {
+  let made = callbacks.get(metrics);
+  if (!made) {
+    made = {
+      resOnClose: () => metrics.connectionsOpen.dec({ transport: 'sse' }),
+      onSlowConsumer: () => metrics.slowConsumers.inc({ transport: 'sse' }),
+    };
+    callbacks.set(metrics, made);
+  }
+  return made;
 }
 
 /** The stream token a request shows; the old `Authorization: Bearer` only while AUTH=none (protocol 1, deprecated). */

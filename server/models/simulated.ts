@@ -2,7 +2,7 @@ import { TokenwireError } from '../../shared/errors.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink } from './provider.js';
 import { answerLength, answerTokens } from './simulated-answers.js';
 import { thinkingTokens, wordTokens } from './simulated-text.js';
-import { createTokenClock } from './token-clock.js';
+import { createTokenClock, type TokenClock } from './token-clock.js';
 
 export interface SimulatedProviderOptions {
   /** The pace unless a request asks for its own (`simulate.tokensPerSecond`). */
@@ -68,6 +68,148 @@ const countWords = (messages: ModelMessage[]): number =>
 /** Behind schedule, this many due tokens go out in one turn before the model yields one. */
 const BEHIND_BURST = 32;
 
+/** What one answer of the simulated model is given. */
+interface RunSetup {
+  request: ModelRequest;
+  sink: ModelSink;
+  clock: TokenClock;
+  intervalMs: number;
+  firstTokenMs: number;
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+}
+
+/**
+ * One answer of the simulated model, from the first token due to `finish`. A class (issue 14):
+ * a stream parked before its first token holds this one object, two bound functions (the
+ * clock's task and the signal's listener) and its promise; what it says is planned when the
+ * first token is due.
+ */
+class SimulatedRun {
+  private readonly setup: RunSetup;
+  private readonly started = performance.now();
+  private readonly failAt: number | undefined;
+  private readonly step: () => void;
+  private readonly onAbort: () => void;
+  private next: Plan | undefined;
+  private thinking = 0;
+  private limit = 0;
+  private answer: Iterator<string> | undefined;
+  private upcoming: IteratorResult<string> | undefined;
+  private thoughts: Generator<string> | undefined;
+  /** Tokens pushed so far, reasoning and answer together: the schedule's index. */
+  private n = 0;
+  private sent = 0;
+  private due: number;
+  private waiting = true;
+  private ended = false;
+
+  constructor(setup: RunSetup) {
+    this.setup = setup;
+    this.failAt = setup.request.simulate?.failAfterTokens;
+    this.due = this.started + setup.firstTokenMs;
+    this.step = this.run.bind(this);
+    this.onAbort = this.signalOnAbort.bind(this);
+    setup.request.signal.addEventListener('abort', this.onAbort, { once: true });
+    setup.clock.at(this.due, this.step);
+  }
+
+  private signalOnAbort(): void {
+    this.end(this.setup.request.signal.reason);
+  }
+
+  private end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.setup.request.signal.removeEventListener('abort', this.onAbort);
+    if (this.waiting) this.setup.clock.cancel(this.due, this.step);
+    this.waiting = false;
+    if (error === undefined) this.setup.resolve();
+    else this.setup.reject(error);
+  }
+
+  private begin(next: Plan): void {
+    const { request } = this.setup;
+    this.next = next;
+    this.thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
+    this.limit = next.kind === 'text' ? Math.min(next.limit, request.maxTokens ?? Infinity) : 0;
+    this.answer = next.kind === 'text' ? next.tokens[Symbol.iterator]() : undefined;
+    this.upcoming = this.limit > 0 ? this.answer?.next() : undefined;
+    this.thoughts = this.thinking > 0 ? thinkingTokens() : undefined;
+  }
+
+  private usage(answered: number) {
+    const prompt = countWords(this.setup.request.messages);
+    const completion = answered + this.thinking;
+    return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, ...(this.thinking ? { reasoningTokens: this.thinking } : {}) };
+  }
+
+  /** Pushes what is due: true when the answer is complete. */
+  private emit(next: Plan): boolean {
+    const { sink } = this.setup;
+    if (next.kind === 'tool') {
+      const args = JSON.stringify(next.args);
+      const id = `sim_${(this.started * 1000).toString(36).replace('.', '')}`;
+      // Streamed in two pieces, as real providers do.
+      sink.event({ type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) });
+      sink.event({ type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) });
+      sink.event({ type: 'finish', reason: 'tool_calls', usage: this.usage(1) });
+      return true;
+    }
+    if (this.thoughts && this.n < this.thinking) {
+      sink.event({ type: 'reasoning', text: this.thoughts.next().value as string });
+      this.n++;
+      return false;
+    }
+    // The answer's next token was read ahead, so `finish` follows the last token at once.
+    if (this.upcoming === undefined || this.upcoming.done || this.sent === this.limit) return this.finish(next);
+    sink.text(this.upcoming.value);
+    this.n++;
+    this.sent++;
+    if (this.failAt !== undefined && this.sent === this.failAt) throw failure();
+    this.upcoming = this.sent < this.limit ? this.answer?.next() : undefined;
+    return this.upcoming === undefined || this.upcoming.done ? this.finish(next) : false;
+  }
+
+  private finish(next: Extract<Plan, { kind: 'text' }>): true {
+    const { sent, limit } = this;
+    const reason: FinishReason = sent === limit && limit === this.setup.request.maxTokens && limit < next.limit ? 'length' : 'stop';
+    this.setup.sink.event({ type: 'finish', reason, usage: this.usage(sent) });
+    return true;
+  }
+
+  /** The clock's task: what is due now, then the next wake-up. */
+  private run(): void {
+    this.waiting = false;
+    if (this.ended) return;
+    const { clock, firstTokenMs, intervalMs, request } = this.setup;
+    try {
+      if (this.n === 0) {
+        if (this.failAt === 0) throw failure();
+        this.begin(plan(request));
+      }
+      const next = this.next as Plan;
+      for (let burst = 1; ; burst++) {
+        if (this.emit(next)) return this.end();
+        // An engine that aborted the stream from inside the sink ends it here.
+        if (this.ended) return;
+        this.due = this.started + firstTokenMs + this.n * intervalMs;
+        if (this.due - performance.now() > 1) {
+          this.waiting = true;
+          clock.at(this.due, this.step);
+          return;
+        }
+        // Behind schedule the model would otherwise hold the loop: timers and I/O get a turn.
+        if (burst === BEHIND_BURST) return clock.soon(this.step);
+      }
+    } catch (error) {
+      this.end(error);
+    }
+  }
+}
+
+const failure = () => new TokenwireError('upstream_error', 'The simulated model failed on request.');
+
 /**
  * The embedded model: deterministic text derived from the prompt, paced at a fixed rate on a
  * drift-free schedule (token i is due at first + i / rate), tool calls for weather and
@@ -81,106 +223,12 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
   const clock = createTokenClock();
 
   function push(request: ModelRequest, sink: ModelSink): Promise<void> {
-    const { signal } = request;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    let resolve!: () => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    const started = performance.now();
+    if (request.signal.aborted) return Promise.reject(request.signal.reason);
     // A request may set its own pace (the demo's pace control), within the schema's bounds.
     const intervalMs = 1000 / (request.simulate?.tokensPerSecond ?? options.tokensPerSecond);
-    const next = plan(request);
-    const failAt = request.simulate?.failAfterTokens;
-    const thinking = next.kind === 'text' ? (request.simulate?.reasoningTokens ?? 0) : 0;
-    const limit = next.kind === 'text' ? Math.min(next.limit, request.maxTokens ?? Infinity) : 0;
-    const answer = next.kind === 'text' ? next.tokens[Symbol.iterator]() : undefined;
-    let upcoming = limit > 0 ? answer?.next() : undefined;
-    const thoughts = thinking > 0 ? thinkingTokens() : undefined;
-    /** Tokens pushed so far, reasoning and answer together: the schedule's index. */
-    let n = 0;
-    let sent = 0;
-    let due = started + options.firstTokenMs;
-    let waiting = false;
-    let ended = false;
-
-    const usage = (answered: number) => {
-      const prompt = countWords(request.messages);
-      const completion = answered + thinking;
-      return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, ...(thinking ? { reasoningTokens: thinking } : {}) };
-    };
-    const end = (error?: unknown) => {
-      if (ended) return;
-      ended = true;
-      signal.removeEventListener('abort', signalOnAbort);
-      if (waiting) clock.cancel(due, step);
-      waiting = false;
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    function signalOnAbort(): void {
-      end(signal.reason);
-    }
-    const fail = () => new TokenwireError('upstream_error', 'The simulated model failed on request.');
-
-    /** Pushes what is due: true when the answer is complete. */
-    function emit(): boolean {
-      if (next.kind === 'tool') {
-        const args = JSON.stringify(next.args);
-        const id = `sim_${(started * 1000).toString(36).replace('.', '')}`;
-        // Streamed in two pieces, as real providers do.
-        sink.event({ type: 'tool_call_delta', index: 0, id, name: next.name, argumentsDelta: args.slice(0, 8) });
-        sink.event({ type: 'tool_call_delta', index: 0, argumentsDelta: args.slice(8) });
-        sink.event({ type: 'finish', reason: 'tool_calls', usage: usage(1) });
-        return true;
-      }
-      if (thoughts && n < thinking) {
-        sink.event({ type: 'reasoning', text: thoughts.next().value as string });
-        n++;
-        return false;
-      }
-      // The answer's next token was read ahead, so `finish` follows the last token at once.
-      if (upcoming === undefined || upcoming.done || sent === limit) return finish();
-      sink.text(upcoming.value);
-      n++;
-      sent++;
-      if (failAt !== undefined && sent === failAt) throw fail();
-      upcoming = sent < limit ? answer?.next() : undefined;
-      return upcoming === undefined || upcoming.done ? finish() : false;
-    }
-
-    function finish(): true {
-      const reason: FinishReason = sent === limit && limit === request.maxTokens && limit < (next as { limit: number }).limit ? 'length' : 'stop';
-      sink.event({ type: 'finish', reason, usage: usage(sent) });
-      return true;
-    }
-
-    function step(): void {
-      waiting = false;
-      if (ended) return;
-      try {
-        if (n === 0 && failAt === 0) throw fail();
-        for (let burst = 1; ; burst++) {
-          if (emit()) return end();
-          // An engine that aborted the stream from inside the sink ends it here.
-          if (ended) return;
-          due = started + options.firstTokenMs + n * intervalMs;
-          if (due - performance.now() > 1) {
-            waiting = true;
-            clock.at(due, step);
-            return;
-          }
-          // Behind schedule the model would otherwise hold the loop: timers and I/O get a turn.
-          if (burst === BEHIND_BURST) return clock.soon(step);
-        }
-      } catch (error) {
-        end(error);
-      }
-    }
-
-    signal.addEventListener('abort', signalOnAbort, { once: true });
-    waiting = true;
-    clock.at(due, step);
-    return promise;
+    return new Promise<void>((resolve, reject) => {
+      new SimulatedRun({ request, sink, clock, intervalMs, firstTokenMs: options.firstTokenMs, resolve, reject });
+    });
   }
 
   return { name: 'simulated', defaultModel, push, stream: (request) => pushedEvents(push, request) };

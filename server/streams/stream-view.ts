@@ -23,23 +23,9 @@ export type ViewStart =
  * detaches again.
  */
 export async function openView(stream: Stream, afterSeq: number): Promise<ViewStart> {
-  const detachViewer = stream.attachViewer();
-  let last = afterSeq;
-  const early: StreamRecord[] = [];
-  let deliver: ((record: StreamRecord) => void) | undefined;
-  const onRecord = (record: StreamRecord) => {
-    if (!deliver) {
-      early.push(record);
-      return;
-    }
-    if (record.frame.seq <= last) return;
-    last = record.frame.seq;
-    deliver(record);
-  };
-  const unsubscribe = stream.subscribe(onRecord);
+  const follower = follow(stream, afterSeq);
   const fail = <T>(result: T): T => {
-    unsubscribe();
-    detachViewer();
+    follower.detach();
     return result;
   };
   /** A read that throws (`store_unavailable`) leaves no viewer or follower behind. */
@@ -52,6 +38,7 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
     }
   };
   const read = await readOrLeave(afterSeq);
+  const early = follower.early;
 
   if (read.status === 'unknown') return fail({ status: 'expired', firstSeq: stream.lastSeq + 1 });
   if (read.status === 'expired') return fail({ status: 'expired', firstSeq: read.firstSeq });
@@ -65,20 +52,58 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
   }
   if (afterSeq > newest) return fail({ status: 'ahead', lastSeq: newest });
 
+  return follower.view(read.records);
+}
+
+/**
+ * The live half of a view, apart from openView's scope (issue 14): a view that runs for minutes
+ * keeps only this (the viewer's detach, its store listener, the last seq it delivered), not the
+ * first read's records or openView's helpers.
+ */
+function follow(stream: Stream, afterSeq: number) {
+  const detachViewer = stream.attachViewer();
+  let last = afterSeq;
+  let early: StreamRecord[] | undefined = [];
+  let deliver: ((record: StreamRecord) => void) | undefined;
+  const onRecord = (record: StreamRecord) => {
+    if (!deliver) {
+      early?.push(record);
+      return;
+    }
+    if (record.frame.seq <= last) return;
+    last = record.frame.seq;
+    deliver(record);
+  };
+  const unsubscribe = stream.subscribe(onRecord);
   let detached = false;
   return {
-    status: 'ok',
-    start(next) {
-      deliver = next;
-      for (const record of [...read.records, ...early.splice(0)]) onRecord(record);
+    /** Live frames that came before `start`, oldest first. */
+    get early(): readonly StreamRecord[] {
+      return early ?? [];
     },
-    detach(reason) {
-      if (detached) return;
-      detached = true;
-      unsubscribe();
-      detachViewer(reason);
+    detach,
+    /** The `ok` start: it delivers `records` (the first read), the early frames, then every live one, each once. */
+    view(records: StreamRecord[] | undefined): Extract<ViewStart, { status: 'ok' }> {
+      return {
+        status: 'ok',
+        start(next) {
+          deliver = next;
+          const first = records ?? [];
+          const waiting = early ?? [];
+          records = early = undefined;
+          for (const record of first) onRecord(record);
+          for (const record of waiting) onRecord(record);
+        },
+        detach,
+      };
     },
   };
+  function detach(reason?: DetachReason): void {
+    if (detached) return;
+    detached = true;
+    unsubscribe();
+    detachViewer(reason);
+  }
 }
 
 /** The typed error a view that cannot start answers with; undefined for `ok` and `ended`. */

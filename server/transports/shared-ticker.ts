@@ -2,6 +2,8 @@
 export interface SharedTicker {
   /** Adds `fn`; returns the function that removes it. */
   add(fn: () => void): () => void;
+  /** Removes `fn`, as the function `add` returned does (for callers that keep no remover per `fn`). */
+  remove(fn: () => void): void;
   readonly size: number;
 }
 
@@ -20,6 +22,13 @@ export function sharedTicker(intervalMs: number): SharedTicker {
   const tick = () => {
     for (const fn of fns) fn();
   };
+  const remove = (fn: () => void) => {
+    fns.delete(fn);
+    if (fns.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
   ticker = {
     add(fn) {
       fns.add(fn);
@@ -27,14 +36,9 @@ export function sharedTicker(intervalMs: number): SharedTicker {
         timer = setInterval(tick, intervalMs);
         timer.unref();
       }
-      return () => {
-        fns.delete(fn);
-        if (fns.size === 0 && timer) {
-          clearInterval(timer);
-          timer = undefined;
-        }
-      };
+      return () => remove(fn);
     },
+    remove,
     get size() {
       return fns.size;
     },

@@ -70,76 +70,101 @@ export const encodeViewError = (streamId: string, seq: number, error: TokenwireE
  * seq actually written, and the stream keeps generating so it can resume.
  */
 export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions): SseView {
-  let ended = false;
-  let blocked = false;
+  const view = new ViewState(opened, sink, options);
+  // The only functions made per view (issue 14): what the store, the ticker and the adapter call.
+  const heartbeat = () => view.beat();
+  view.heartbeat = heartbeat;
+  // One timer for every view with this period (issue 14): an idle view holds no timer of its own.
+  sharedTicker(options.heartbeatMs).add(heartbeat);
+  view.write(encodeSse({ retry: options.retryMs }));
+  view.replaying = true;
+  opened.start((record) => view.send(record));
+  view.replaying = false;
+  view.slack = view.queuedBytes + sink.bufferedBytes;
+  return { drain: () => view.drain(), close: () => view.finish('left') };
+}
+
+/**
+ * A running view's state, its methods on the prototype (issue 14): a view lives as long as its
+ * connection, most of it parked, and helpers made as closures were seven functions and a
+ * context per view.
+ */
+class ViewState {
+  readonly opened: Extract<ViewStart, { status: 'ok' }>;
+  readonly sink: SseSink;
+  readonly options: SseViewOptions;
+  heartbeat: (() => void) | undefined;
+  ended = false;
+  blocked = false;
   // Frames that wait behind a slow reader; consecutive tokens are merged when they go out.
-  let queued: StreamRecord[] = [];
-  let queuedBytes = 0;
-  let written = options.afterSeq;
+  queued: StreamRecord[] = [];
+  queuedBytes = 0;
+  written: number;
   // The catch-up replay may be larger than the bound (it is bounded by the log's budget): it
   // raises the bound by its own size until the reader has taken it.
-  let replaying = false;
-  let slack = 0;
+  replaying = false;
+  slack = 0;
 
-  const finish = (reason: 'left' | 'dropped' = 'left') => {
-    if (ended) return;
-    ended = true;
-    stopHeartbeat();
-    opened.detach(reason);
-  };
+  constructor(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions) {
+    this.opened = opened;
+    this.sink = sink;
+    this.options = options;
+    this.written = options.afterSeq;
+  }
 
-  const write = (chunk: string, seq?: number) => {
-    if (seq !== undefined) written = seq;
-    if (!sink.write(chunk)) blocked = true;
-  };
+  finish(reason: 'left' | 'dropped'): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.heartbeat) sharedTicker(this.options.heartbeatMs).remove(this.heartbeat);
+    this.opened.detach(reason);
+  }
 
-  const take = (): string => {
-    const out = coalesceTokens(queued);
-    queued = [];
-    queuedBytes = 0;
+  beat(): void {
+    if (!this.blocked && !this.ended) this.write(HEARTBEAT);
+  }
+
+  write(chunk: string, seq?: number): void {
+    if (seq !== undefined) this.written = seq;
+    if (!this.sink.write(chunk)) this.blocked = true;
+  }
+
+  take(): string {
+    const out = coalesceTokens(this.queued);
+    this.queued = [];
+    this.queuedBytes = 0;
     return out;
-  };
+  }
 
-  const send = (record: StreamRecord) => {
-    if (ended) return;
-    if (blocked) {
-      queued.push(record);
-      queuedBytes += record.json.length + 32;
-      if (!replaying && queuedBytes + sink.bufferedBytes > options.maxBufferedBytes + slack) {
+  send(record: StreamRecord): void {
+    if (this.ended) return;
+    const { sink, options } = this;
+    if (this.blocked) {
+      this.queued.push(record);
+      this.queuedBytes += record.json.length + 32;
+      if (!this.replaying && this.queuedBytes + sink.bufferedBytes > options.maxBufferedBytes + this.slack) {
         // What is queued is never written: the error names the last frame that was.
         options.onSlowConsumer?.();
-        sink.end(encodeViewError(options.streamId, written, new TokenwireError('slow_consumer')));
-        return finish('dropped');
+        sink.end(encodeViewError(options.streamId, this.written, new TokenwireError('slow_consumer')));
+        return this.finish('dropped');
       }
     } else {
-      write(encodeFrameSse(record.frame, record.json), record.frame.seq);
+      this.write(encodeFrameSse(record.frame, record.json), record.frame.seq);
     }
     if (record.frame.type === 'done') {
       // Whatever waits behind a slow reader still goes out: it is bounded by maxBufferedBytes.
-      sink.end(queued.length ? take() : undefined);
-      finish();
+      sink.end(this.queued.length ? this.take() : undefined);
+      this.finish('left');
     }
-  };
+  }
 
-  // One timer for every view with this period (issue 14): an idle view holds no timer of its own.
-  const stopHeartbeat = sharedTicker(options.heartbeatMs).add(() => !blocked && !ended && write(HEARTBEAT));
-  write(encodeSse({ retry: options.retryMs }));
-  replaying = true;
-  opened.start(send);
-  replaying = false;
-  slack = queuedBytes + sink.bufferedBytes;
-
-  return {
-    drain() {
-      blocked = false;
-      if (!ended && queued.length) {
-        const seq = (queued.at(-1) as StreamRecord).frame.seq;
-        write(take(), seq);
-      }
-      slack = Math.min(slack, sink.bufferedBytes);
-    },
-    close: () => finish(),
-  };
+  drain(): void {
+    this.blocked = false;
+    if (!this.ended && this.queued.length) {
+      const seq = (this.queued.at(-1) as StreamRecord).frame.seq;
+      this.write(this.take(), seq);
+    }
+    this.slack = Math.min(this.slack, this.sink.bufferedBytes);
+  }
 }
 
 /**

@@ -55,22 +55,100 @@ type ViewFormat = { format?: WsFormat | undefined; threadId?: string | undefined
 /** How many streams a socket remembers having started, for approvals and cancel after they end. */
 const MAX_OWNED = 1024;
 
+/** What a session does once its socket sent a first frame: the handlers and the state they share. */
+interface ActiveSession {
+  readonly bufferedBytes: number;
+  readonly viewing: number;
+  readonly handling: Promise<void>;
+  message(data: unknown, isBinary?: boolean): void;
+  /** The socket closed: end every view. */
+  close(): void;
+  /** Sends what is queued (before a 1001 close). */
+  flushAll(): void;
+}
+
+/** What the active part reads of the idle one. */
+interface SessionHost {
+  readonly socket: WsSocket;
+  readonly core: SessionCore;
+  readonly options: WsSessionOptions;
+  readonly ended: boolean;
+}
+
 /**
  * One WebSocket connection: decodes client frames, multiplexes the streams it starts or
  * resumes by stream id, routes tool decisions to the approval gate, and writes frames through
  * a bounded sender. A bad frame gets an `error` frame and the socket stays usable (issue #2).
  * Knows nothing of `ws` itself: upgrade, origin and ping live in ws-server.ts.
+ *
+ * A class, not a factory (issue 14): most sockets sit idle, and an idle session is then this
+ * one small object and two listeners; its methods live on the prototype, and the handlers with
+ * their state (`ActiveSession`) are made when the first frame arrives.
  */
-export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
-  let ended = false;
-  let closed: Promise<void> | undefined;
-  let markClosed: (() => void) | undefined;
-  /** Made when first asked for: most sessions are never shut down by the server. */
-  const closedPromise = () => (closed ??= ended ? Promise.resolve() : new Promise<void>((resolve) => (markClosed = resolve)));
+class Session implements WsSession, SessionHost {
+  ended = false;
+  private active: ActiveSession | undefined;
+  private closedPromise: Promise<void> | undefined;
+  private markClosed: (() => void) | undefined;
 
-  // What a socket needs once it sends its first frame, made then (issue 14): an idle socket
-  // holds the session's functions and nothing else. `owned`: streams this socket started (or
-  // proved the token for): it may decide and cancel them.
+  readonly socket: WsSocket;
+  readonly core: SessionCore;
+  readonly options: WsSessionOptions;
+
+  constructor(socket: WsSocket, core: SessionCore, options: WsSessionOptions) {
+    this.socket = socket;
+    this.core = core;
+    this.options = options;
+    socket.on('message', (data, isBinary) => this.socketOnMessage(data, isBinary));
+    socket.on('close', () => this.socketOnClose());
+  }
+
+  private socketOnMessage(data: unknown, isBinary?: boolean): void {
+    if (this.ended) return;
+    (this.active ??= createActiveSession(this)).message(data, isBinary);
+  }
+
+  private socketOnClose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.active?.close();
+    this.markClosed?.();
+  }
+
+  get bufferedBytes(): number {
+    return this.active ? this.active.bufferedBytes : (this.socket.bufferedAmount ?? 0);
+  }
+
+  get viewing(): number {
+    return this.active?.viewing ?? 0;
+  }
+
+  idle(): Promise<void> {
+    return this.active?.handling ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.ended) {
+      this.active?.flushAll();
+      this.socket.close(1001, 'server shutting down');
+    }
+    return this.closed;
+  }
+
+  /** Made when first asked for: most sessions are never shut down by the server. */
+  get closed(): Promise<void> {
+    return (this.closedPromise ??= this.ended ? Promise.resolve() : new Promise<void>((resolve) => (this.markClosed = resolve)));
+  }
+}
+
+/** A session on `socket` (see Session). */
+export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
+  return new Session(socket, core, options);
+}
+
+/** The handlers of a session whose socket has sent a frame, and the state they share. */
+function createActiveSession(host: SessionHost): ActiveSession {
+  const { socket, core, options } = host;
   let state: { sender: WsSender; views: WsViews; owned: Set<string> } | undefined;
   const live = () => {
     if (state) return state;
@@ -133,7 +211,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
       core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
       return sendError(toTokenwireError(thrown), stream.id);
     }
-    if (ended || outcome.status === 'ok') return;
+    if (host.ended || outcome.status === 'ok') return;
     if (outcome.status === 'ended') {
       if (outcome.done) live().sender.record(outcome.done);
       else sendError(new TokenwireError('stream_expired', 'The stream is no longer kept.'), stream.id);
@@ -173,7 +251,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     }
     // The socket closed while the stream was admitted. Without a key nobody has its id, so nobody
     // can resume it; with one the client starts again with the key: it gets the resume window.
-    if (ended) return void (idempotencyKey === undefined ? stream.abort('client_gone') : stream.attachViewer()('left'));
+    if (host.ended) return void (idempotencyKey === undefined ? stream.abort('client_gone') : stream.attachViewer()('left'));
     own(stream.id);
     // A keyed start repeated on a socket that already views its stream: that view goes on.
     if (state?.views.has(stream.id)) return;
@@ -209,7 +287,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
 
   async function resume(frame: ClientFrameOf<'resume'>): Promise<void> {
     const stream = await core.findStream(frame.streamId);
-    if (ended) return;
+    if (host.ended) return;
     if (!stream) {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} is kept.`), frame.streamId);
       return;
@@ -252,7 +330,7 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
   }
 
   function socketOnMessage(data: unknown, isBinary?: boolean): void {
-    if (ended || !admitMessage()) return;
+    if (!admitMessage()) return;
     const decoded = decodeWsMessage(data, isBinary);
     if (!decoded.ok) {
       const { error, ref } = decoded;
@@ -272,21 +350,10 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
         if (error.code === 'internal') core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
         // Named for what the frame was about (its stream, or a start's client id), so a client
         // with several streams knows which one failed (a retryable store_unavailable, say).
-        if (!ended) sendError(error, 'streamId' in frame ? frame.streamId : frame.type === 'start' ? frame.id : undefined);
+        if (!host.ended) sendError(error, 'streamId' in frame ? frame.streamId : frame.type === 'start' ? frame.id : undefined);
       })
       .finally(() => inFlight--);
   }
-
-  function socketOnClose(): void {
-    if (ended) return;
-    ended = true;
-    state?.views.endAll();
-    state?.owned.clear();
-    markClosed?.();
-  }
-
-  socket.on('message', socketOnMessage);
-  socket.on('close', socketOnClose);
 
   return {
     get bufferedBytes() {
@@ -295,16 +362,14 @@ export function createWsSession(socket: WsSocket, core: SessionCore, options: Ws
     get viewing() {
       return state?.views.size ?? 0;
     },
-    idle: () => handling,
-    shutdown() {
-      if (!ended) {
-        state?.sender.flushAll();
-        socket.close(1001, 'server shutting down');
-      }
-      return closedPromise();
+    get handling() {
+      return handling;
     },
-    get closed() {
-      return closedPromise();
+    message: socketOnMessage,
+    close() {
+      state?.views.endAll();
+      state?.owned.clear();
     },
+    flushAll: () => state?.sender.flushAll(),
   };
 }

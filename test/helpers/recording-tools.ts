@@ -33,7 +33,7 @@ export async function startServerWithTools(
 ): Promise<TestServer & { ws: Awaited<ReturnType<typeof start>>['ws'] }> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', ...env });
   const running = await start(config, { log: createLogger(config), ...parts });
-  return { url: running.url, port: running.port, core: running.core, ws: running.ws, close: () => running.close(1_000) };
+  return { url: running.url, port: running.port, core: running.core, http: running.server, ws: running.ws, close: () => running.close(1_000) };
 }
 
 /** A server whose demo tools record every run, at a fast simulated pace; `runs` fills as tools run. */

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { loadConfig } from '../../server/config.js';
 import type { Core, CoreParts } from '../../server/core.js';
 import { createLogger } from '../../server/log.js';
@@ -7,6 +8,8 @@ export interface TestServer {
   url: string;
   port: number;
   core: Core;
+  /** The node:http server under Express and /ws (for tests that watch its events). */
+  http: Server;
   close(): Promise<void>;
 }
 
@@ -17,5 +20,5 @@ export interface TestServer {
 export async function startServer(env: Record<string, string> = {}, parts: Partial<CoreParts> = {}): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', ...env });
   const running = await start(config, { log: createLogger(config), ...parts });
-  return { url: running.url, port: running.port, core: running.core, close: () => running.close(1_000) };
+  return { url: running.url, port: running.port, core: running.core, http: running.server, close: () => running.close(1_000) };
 }

@@ -25,6 +25,18 @@ describe('shared ticker', () => {
     expect(vi.getTimerCount()).toBe(0);
     expect(sharedTicker(1_000)).toBe(ticker);
   });
+
+  it('remove(fn) takes a function out as its remover does, and the last one stops the timer', () => {
+    const ticker = sharedTicker(500);
+    const ran: string[] = [];
+    const a = () => void ran.push('a');
+    ticker.add(a);
+    vi.advanceTimersByTime(500);
+    ticker.remove(a);
+    vi.advanceTimersByTime(1_000);
+    expect(ran).toEqual(['a']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
 
 describe('cork for the turn', () => {

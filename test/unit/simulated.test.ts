@@ -58,6 +58,22 @@ describe('simulated model', () => {
     await expect(run).rejects.toThrow('gone');
     expect(seen).toHaveLength(1);
   });
+
+  // Issue 14: a parked run plans its answer only when the first token is due; the abort must
+  // still end it at once, not at that time.
+  it('ends a run parked before its first token as soon as it is aborted', async () => {
+    const parked = createSimulatedProvider({ tokensPerSecond: 30, firstTokenMs: 60_000 });
+    const controller = new AbortController();
+    const events: string[] = [];
+    const run = parked.push?.(
+      { messages: [{ role: 'user', content: 'Tell me a story' }], tools: [], signal: controller.signal },
+      { text: (t) => void events.push(t), event: (e) => void events.push(e.type) },
+    );
+    const reason = new Error('client gone');
+    setImmediate(() => controller.abort(reason));
+    await expect(run).rejects.toBe(reason);
+    expect(events).toEqual([]);
+  });
 });
 
 describe('simulated model behind its schedule', () => {
