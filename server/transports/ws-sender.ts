@@ -1,5 +1,9 @@
 import type { StreamRecord } from '../streams/hub.js';
 import { corkForTurn, uncorkNow, type Corkable } from './turn-cork.js';
+import { textFrame } from './ws-text-frame.js';
+
+/** What the sender writes frames to: `ws`'s net.Socket under a WebSocket. */
+type RawSocket = Corkable & { write(frame: Uint8Array, cb: (error?: Error | null) => void): boolean };
 
 /** What the sender needs of a socket; `ws`'s WebSocket has it, a test double can too. */
 export interface SenderSocket {
@@ -74,14 +78,21 @@ export function createWsSender(socket: SenderSocket, options: WsSenderOptions): 
   // the server's CPU (bench: 100 streams x 2000 tok/s went from 93k to 200k tok/s delivered).
   // One nextTick uncorks every socket of the turn (turn-cork.ts, shared with SSE). `_socket` is
   // ws's own handle on the net.Socket; a socket without it (tests' mocks) is not corked.
-  const raw = (socket as unknown as { _socket?: Corkable })._socket;
+  // With it, each message goes to the net.Socket as one ready-made frame (ws-text-frame.ts), in
+  // order with what ws itself writes there (pings, the close frame): tokenwire's server never
+  // compresses, so ws's sender holds nothing back that a frame could overtake.
+  const raw = (socket as unknown as { _socket?: RawSocket })._socket;
   const write = (json: string) => {
     if (socket.readyState !== OPEN) return;
-    if (raw) corkForTurn(raw);
-    socket.send(json, socketOnWritten);
+    if (!raw) {
+      socket.send(json, socketOnWritten);
+      return;
+    }
+    corkForTurn(raw);
+    raw.write(textFrame(json), socketOnWritten);
     // Hold at most a few frames' worth: a long catch-up replay in one turn must leave as it is
     // written, or the corked bytes alone would trip MAX_BUFFERED_BYTES.
-    if (raw && socketBytes() >= CORK_FLUSH_BYTES) uncorkNow(raw);
+    if (socketBytes() >= CORK_FLUSH_BYTES) uncorkNow(raw);
   };
 
   function pump(all: boolean): void {
