@@ -108,7 +108,8 @@ export function createWsSender(socket: SenderSocket, options: WsSenderOptions): 
       }
     }
     if (head === queue.length) {
-      queue = [];
+      // Every write's callback lands here: an empty queue stays the same array.
+      if (head > 0) queue = [];
       head = 0;
     } else if (head > 1024 && head * 2 > queue.length) {
       queue = queue.slice(head);
