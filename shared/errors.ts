@@ -41,6 +41,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The wait (ms) an error without its own suggests before a retry: `Retry-After` on HTTP,
+ * `retryAfterMs` on a WebSocket error frame. Redis reconnects in well under a second.
+ */
+const DEFAULT_RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = { store_unavailable: 1_000 };
+
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
 /** The one error type of tokenwire: a stable code, a message safe for the wire, and a cause for logs. */
@@ -58,7 +64,7 @@ export class TokenwireError extends Error {
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.status = ERROR_CODES[code].status;
-    this.retryAfterMs = options?.retryAfterMs;
+    this.retryAfterMs = options?.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS[code];
   }
 
   /** The body every HTTP error response carries: `{ error: { code, message } }`. */

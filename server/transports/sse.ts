@@ -34,7 +34,8 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   } catch (thrown) {
     // The store could not be read (`store_unavailable` while Redis is away): a typed answer.
     const error = toTokenwireError(thrown);
-    if (!gone && !res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(error.toJSON()));
+    const retryAfter = error.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } : {};
+    if (!gone && !res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...retryAfter }).end(JSON.stringify(error.toJSON()));
     return;
   } finally {
     res.off('close', resOnEarlyClose);

@@ -318,16 +318,17 @@ describe('faults with two instances on Redis behind nginx in round robin', () =>
     const refused = await waitFor(async () => {
       const res = await fetch(`${nginx.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat(3)) });
       const body = await res.text();
-      return res.status === 503 ? body : undefined;
+      return res.status === 503 ? `${res.headers.get('retry-after')} ${body}` : undefined;
     }, 'a 503 while Redis is away');
-    expect(JSON.parse(refused)).toMatchObject({ error: { code: 'store_unavailable' } });
+    expect(refused.startsWith('1 ')).toBe(true);
+    expect(JSON.parse(refused.slice(2))).toMatchObject({ error: { code: 'store_unavailable' } });
     // The instance that does not run the stream finds it through Redis: while Redis is away it
     // answers at once with the typed, retryable error instead of queueing the lookup.
     const elsewhere = replicas.find((r) => r !== undefined && !r.url.endsWith(`:${replicaPortOf(first.instanceId)}`))!;
     const token = first.streamToken ?? '';
     for (const [method, path] of [['GET', `/api/streams/${first.streamId}?token=${token}`], ['DELETE', `/api/streams/${first.streamId}?token=${token}`], ['GET', `/api/streams/${first.streamId}/approvals?token=${token}`]] as const) {
       const res = await fetch(`${elsewhere.url}${path}`, { method, signal: AbortSignal.timeout(3_000) });
-      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code], `${method} ${path}`).toEqual([503, 'store_unavailable']);
+      expect([res.status, res.headers.get('retry-after'), ((await res.json()) as { error: { code: string } }).error.code], `${method} ${path}`).toEqual([503, '1', 'store_unavailable']);
     }
     const decided = await fetch(`${elsewhere.url}/api/approvals/call_x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve', token }), signal: AbortSignal.timeout(3_000) });
     expect(decided.status).toBe(503);
