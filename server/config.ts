@@ -18,6 +18,16 @@ const list = z
       .filter(Boolean),
   );
 
+/** `http(s)://host[:port]`, as a browser's `Origin` header names a page (RFC 6454 §6.1): no path, query or fragment. */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+}
+
 /** Every setting tokenwire reads from the environment, with its default. The README lists them. */
 const Env = z.object({
   /** An empty `PORT=` is a mistake, not "any port" (issue 13); 0 asks the OS for a free one. */
@@ -167,6 +177,11 @@ function crossChecks(config: z.infer<typeof Env>): string[] {
   }
   if (config.WORKERS !== 1 && config.REDIS_URL === undefined) {
     problems.push(`WORKERS=${config.WORKERS}: more than one process needs REDIS_URL (the processes share streams, control and limits through Redis)`);
+  }
+  // An entry that is no origin would never match a browser's Origin header: the socket refused, silently.
+  const notOrigins = config.ALLOWED_ORIGINS.filter((entry) => !isOrigin(entry));
+  if (notOrigins.length > 0) {
+    problems.push(`ALLOWED_ORIGINS=${JSON.stringify(config.ALLOWED_ORIGINS.join(','))}: ${notOrigins.map((e) => JSON.stringify(e)).join(', ')} is not an origin; give http(s)://host[:port] entries, comma-separated`);
   }
   try {
     proxyaddr.compile([...config.TRUST_PROXY]);

@@ -19,10 +19,10 @@ describe('loadConfig', () => {
   });
 
   it('coerces numbers and splits the origin list', () => {
-    const config = loadConfig({ PORT: '8080', SIM_TOKENS_PER_SECOND: '200', ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
+    const config = loadConfig({ PORT: '8080', SIM_TOKENS_PER_SECOND: '200', ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443/' });
     expect(config.PORT).toBe(8080);
     expect(config.SIM_TOKENS_PER_SECOND).toBe(200);
-    expect(config.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example:8443/']);
   });
 
   it.each([
@@ -74,6 +74,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'not a cidr///' }, /TRUST_PROXY="not a cidr\/\/\/": invalid IP address.*names \(loopback/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL="http:\/\/x": a Redis URL: redis:\/\//],
     [{ WORKERS: 'abc' }, /WORKERS="abc": a whole number from 1 to 256, or auto/],
+    [{ ALLOWED_ORIGINS: 'not-an-origin' }, /ALLOWED_ORIGINS="not-an-origin": "not-an-origin" is not an origin; give http\(s\):\/\/host/],
+    [{ ALLOWED_ORIGINS: 'https://ok.example, https://app.example/chat, ftp://x.example' }, /"https:\/\/app.example\/chat", "ftp:\/\/x.example" is not an origin/],
   ])('refuses inconsistent settings: %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
