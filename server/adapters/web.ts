@@ -102,11 +102,15 @@ async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } 
   if (!(request.headers.get('content-type') ?? '').includes('application/json')) {
     return { ok: false, error: new TokenwireError('invalid_request', 'Send the body as application/json.') };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: await request.json() };
+    value = await request.json();
   } catch {
     return { ok: false, error: new TokenwireError('invalid_request', 'The body is not valid JSON.') };
   }
+  // As express.json() on the Node routes: a JSON object (or array, which the schema refuses).
+  if (typeof value !== 'object' || value === null) return { ok: false, error: new TokenwireError('invalid_request', 'The body must be a JSON object.') };
+  return { ok: true, value };
 }
 
 /** Answers a typed error as the Express routes do: its status, JSON body and headers, counted. */

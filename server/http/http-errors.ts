@@ -28,6 +28,15 @@ const MESSAGE_BY_TYPE: Readonly<Record<string, string>> = {
   'stream.encoding.set': 'The body could not be read.',
 };
 
+const parsesAsJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * One rule for every error an HTTP request can raise (issue 12): ours as they are; any error
  * that carries a 4xx status (body-parser, the router's percent-decoding, http-errors) or is a
@@ -36,7 +45,11 @@ const MESSAGE_BY_TYPE: Readonly<Record<string, string>> = {
 export function toHttpError(error: unknown): TokenwireError {
   if (isTokenwireError(error)) return error;
   if (error instanceof URIError) return new TokenwireError('invalid_request', 'The URL has invalid percent-encoding.');
-  const { status, statusCode, type, code: cause } = (error ?? {}) as { status?: unknown; statusCode?: unknown; type?: unknown; code?: unknown };
+  const { status, statusCode, type, code: cause, body } = (error ?? {}) as { status?: unknown; statusCode?: unknown; type?: unknown; code?: unknown; body?: unknown };
+  // express.json() takes only an object or an array (strict): `null` or `"text"` is JSON all the same.
+  if (type === 'entity.parse.failed' && typeof body === 'string' && parsesAsJson(body)) {
+    return new TokenwireError('invalid_request', 'The body must be a JSON object.', { cause: error });
+  }
   const code = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;
   if (code !== undefined && code >= 400 && code < 500) {
     const ours = CODE_BY_STATUS[code] ?? 'invalid_request';

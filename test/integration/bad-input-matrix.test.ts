@@ -45,6 +45,15 @@ const expectCanaryComplete = (frames: ServerFrame[]) => {
   expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
 };
 
+describe('bad HTTP input: what the answer says', () => {
+  it('names JSON that is not an object as such, and a body that is not JSON as not JSON', async () => {
+    for (const [body, message] of [['null', 'The body must be a JSON object.'], ['"x"', 'The body must be a JSON object.'], ['{"messages":', 'The body is not valid JSON.']] as const) {
+      const response = await rawRequest(server.port, `POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      expect([response.status, JSON.parse(response.body)], body).toEqual([400, { error: { code: 'invalid_request', message } }]);
+    }
+  });
+});
+
 describe('bad HTTP input: typed 4xx for each kind, canary SSE stream untouched', () => {
   it('answers every kind with its typed 4xx while the canary completes with every token', async () => {
     const canary = await postSse(`${server.url}/api/chat`, chat);
