@@ -1,4 +1,5 @@
 import { newCallId } from '../../shared/ids.js';
+import { isJson } from '../../shared/json.js';
 import type { ModelEvent, ModelToolCall } from '../models/provider.js';
 
 type ToolCallDelta = Omit<Extract<ModelEvent, { type: 'tool_call_delta' }>, 'type'>;
@@ -9,15 +10,6 @@ export interface ToolCallAssembler {
   /** The calls in the order they began; a call the upstream gave no id gets one. */
   calls(): ModelToolCall[];
 }
-
-const isCompleteJson = (text: string): boolean => {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Assembles tool calls from deltas of any OpenAI-compatible server, by kind rather than case
@@ -54,7 +46,7 @@ class Assembler implements ToolCallAssembler {
     if (atIndex) return delta.id !== undefined && atIndex.id !== '' && atIndex.id !== delta.id ? this.begin(delta) : atIndex;
     if (delta.index !== undefined || delta.id !== undefined) return this.begin(delta);
     const latest = this.list.at(-1);
-    const startsAnother = latest !== undefined && delta.name !== undefined && latest.name !== '' && isCompleteJson(latest.arguments);
+    const startsAnother = latest !== undefined && delta.name !== undefined && latest.name !== '' && isJson(latest.arguments);
     return latest && !startsAnother ? latest : this.begin(delta);
   }
 
@@ -65,7 +57,7 @@ class Assembler implements ToolCallAssembler {
     if (call.id !== '') (this.byId ??= new Map()).set(call.id, call);
     if (delta.name !== undefined && delta.name !== call.name) call.name += delta.name;
     const args = delta.argumentsDelta;
-    if (args !== undefined && !(args === call.arguments && isCompleteJson(args))) call.arguments += args;
+    if (args !== undefined && !(args === call.arguments && isJson(args))) call.arguments += args;
   }
 
   calls(): ModelToolCall[] {

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { isTokenwireError, toTokenwireError, TokenwireError, type ErrorCode } from '../../shared/errors.js';
+import { isJson } from '../../shared/json.js';
 import type { Metrics } from '../metrics.js';
 
 /** Our code for each client status a library (body-parser, the router, Node's parser) may answer. */
@@ -28,15 +29,6 @@ const MESSAGE_BY_TYPE: Readonly<Record<string, string>> = {
   'stream.encoding.set': 'The body could not be read.',
 };
 
-const parsesAsJson = (text: string): boolean => {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * One rule for every error an HTTP request can raise (issue 12): ours as they are; any error
  * that carries a 4xx status (body-parser, the router's percent-decoding, http-errors) or is a
@@ -47,7 +39,7 @@ export function toHttpError(error: unknown): TokenwireError {
   if (error instanceof URIError) return new TokenwireError('invalid_request', 'The URL has invalid percent-encoding.');
   const { status, statusCode, type, code: cause, body } = (error ?? {}) as { status?: unknown; statusCode?: unknown; type?: unknown; code?: unknown; body?: unknown };
   // express.json() takes only an object or an array (strict): `null` or `"text"` is JSON all the same.
-  if (type === 'entity.parse.failed' && typeof body === 'string' && parsesAsJson(body)) {
+  if (type === 'entity.parse.failed' && typeof body === 'string' && isJson(body)) {
     return new TokenwireError('invalid_request', 'The body must be a JSON object.', { cause: error });
   }
   const code = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;
