@@ -1,0 +1,206 @@
+/**
+ * The cost of a stream's start (issue 14, "absorb a burst"): N streams opened at once over new
+ * loopback connections against a compiled tokenwire server and the baseline, SSE/HTTP and
+ * WebSocket. A start is POST /api/chat (or the WebSocket upgrade and its `start` frame) up to
+ * the first token received; the streams then stay open, paced so slowly that no second token
+ * comes, and stay open through the later rounds (a start must not cost more with more streams
+ * open), until the server is stopped. Prints the server's CPU per start (every
+ * thread's on-CPU time from /proc/<pid>/task/∗/schedstat, nanosecond resolution) from the first
+ * connection of a round to its last first token, the round's TTFT p50/p99, and tokenwire ÷
+ * baseline. The first round of each server is a warm-up and is not counted.
+ *
+ *   npx tsx load/bench/start-path.ts [--wire sse|ws|both] [--burst 1000] [--rounds 3] [--target both|tokenwire|baseline]
+ *                                    [--profile <dir>]   # V8 CPU profiles (100 µs samples) of the servers
+ *                                    [--source <dir>]    # compile the servers from a copy of the tree (A/B)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { buildForBench } from './build-for-bench.js';
+import { killAllNow } from './processes.js';
+import { builtRunner, ROOT, startServerProcess, type ServerProcess } from './servers.js';
+import type { Target } from './types.js';
+
+const { values } = parseArgs({
+  options: {
+    wire: { type: 'string' },
+    burst: { type: 'string' },
+    rounds: { type: 'string' },
+    target: { type: 'string' },
+    profile: { type: 'string' },
+    source: { type: 'string' },
+  },
+});
+const wires = values.wire === 'sse' || values.wire === 'ws' ? [values.wire] : ['sse', 'ws'];
+const targets: Target[] = values.target === 'tokenwire' || values.target === 'baseline' ? [values.target] : ['tokenwire', 'baseline'];
+const burst = Number(values.burst ?? 1000);
+const rounds = Number(values.rounds ?? 3);
+const PROMPT = 'Tell me a story about a lighthouse keeper.';
+/** Far more tokens than a round lasts: the stream stays open after its first token. */
+const TOKENS = 1000;
+
+/** On-CPU nanoseconds of every thread of `pid` so far (schedstat's first field). */
+function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns;
+}
+
+interface Opened {
+  /** Resolves with the time to first token (ms) or rejects with why there was none. */
+  first: Promise<number>;
+  close(): Promise<void>;
+}
+
+function openHttp(target: Target, port: number): Opened {
+  const started = performance.now();
+  const body =
+    target === 'tokenwire'
+      ? JSON.stringify({ messages: [{ role: 'user', content: PROMPT }], options: { simulate: { tokens: TOKENS } } })
+      : JSON.stringify({ prompt: PROMPT, tokens: TOKENS });
+  let req!: ClientRequest;
+  const first = new Promise<number>((resolve, reject) => {
+    req = request(
+      { host: '127.0.0.1', port, path: target === 'tokenwire' ? '/api/chat' : '/chat', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new Error(`http ${res.statusCode}`));
+        }
+        // tokenwire writes `retry:` and the `start` frame before the first token.
+        res.on('data', (chunk: Buffer) => {
+          if (target === 'baseline' || chunk.includes('event: token')) resolve(performance.now() - started);
+        });
+        res.on('error', () => {});
+      },
+    );
+    req.on('error', reject);
+  });
+  first.catch(() => {});
+  const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
+  req.end(body);
+  return {
+    first,
+    close: () => {
+      req.destroy();
+      return closed;
+    },
+  };
+}
+
+function openWs(target: Target, port: number): Opened {
+  const started = performance.now();
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false, origin: `http://127.0.0.1:${port}` });
+  const first = new Promise<number>((resolve, reject) => {
+    socket.on('open', () => {
+      socket.send(
+        target === 'tokenwire'
+          ? JSON.stringify({ type: 'start', id: 'c1', messages: [{ role: 'user', content: PROMPT }], options: { simulate: { tokens: TOKENS } } })
+          : JSON.stringify({ prompt: PROMPT, tokens: TOKENS }),
+      );
+    });
+    socket.on('message', (data: Buffer) => {
+      if (target === 'baseline' || data.toString('latin1', 0, 16) === '{"type":"token",') resolve(performance.now() - started);
+    });
+    socket.on('error', reject);
+    socket.on('close', (code) => reject(new Error(`closed ${code}`)));
+  });
+  first.catch(() => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    first,
+    close: () => {
+      socket.terminate();
+      return closed;
+    },
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+/** Waits until the server used less than 2 ms of CPU in 100 ms: the previous round's closes are done. */
+async function settle(pid: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const before = cpuNs(pid);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (cpuNs(pid) - before < 2e6) return;
+  }
+}
+
+async function round(server: ServerProcess, wire: string, open: Opened[]): Promise<{ usPerStart: number; ttftP50: number; ttftP99: number; failed: number }> {
+  await settle(server.pid);
+  const cpu0 = cpuNs(server.pid);
+  const openOne = wire === 'ws' ? openWs : openHttp;
+  const streams: Opened[] = [];
+  for (let i = 0; i < burst; i++) streams.push(openOne(server.target, server.port));
+  open.push(...streams);
+  const outcomes = await Promise.allSettled(streams.map((s) => s.first));
+  const cpu = cpuNs(server.pid) - cpu0;
+  const ttft = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])).sort((a, b) => a - b);
+  return { usPerStart: cpu / 1e3 / burst, ttftP50: percentile(ttft, 50), ttftP99: percentile(ttft, 99), failed: burst - ttft.length };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+// `--source <dir>`: the servers compiled from a copy of the tree (an A/B of a change), as in run.ts.
+const build = await buildForBench(values.source ?? ROOT);
+const results = new Map<string, number>();
+try {
+  for (const wire of wires) {
+    for (const target of targets) {
+      const env = {
+        LOG_LEVEL: 'silent',
+        MODEL_PROVIDER: 'simulated',
+        // One token now, the next in 100 s: a round measures starts, not tokens.
+        SIM_TOKENS_PER_SECOND: '0.01',
+        SIM_FIRST_TOKEN_MS: '0',
+        HEARTBEAT_MS: '15000',
+        MAX_STREAMS: '1000000',
+        STREAM_TTL_MS: '3000',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        // One client with a thousand streams, as in run.ts: per-client limits (issue 12) off.
+        MAX_STREAMS_PER_CLIENT: '1000000',
+        STREAM_STARTS_PER_MINUTE: '1000000',
+      };
+      const spawnedAt = performance.now();
+      const server = await startServerProcess(target, {
+        env,
+        runner: builtRunner(build),
+        ...(values.profile ? { cpuProfileDir: values.profile, cpuProfileIntervalUs: 100, label: `${target}-${wire}` } : {}),
+      });
+      const open: Opened[] = [];
+      try {
+        const measured: Awaited<ReturnType<typeof round>>[] = [];
+        let from = 0;
+        for (let r = 0; r <= rounds; r++) {
+          if (r === 1) from = (performance.now() - spawnedAt) / 1000;
+          const result = await round(server, wire, open);
+          const line = `${target.padEnd(9)} ${wire.padEnd(3)} round ${r}${r === 0 ? ' (warm-up)' : ''}: ${result.usPerStart.toFixed(0)} µs CPU per start, TTFT p50 ${result.ttftP50.toFixed(0)} ms p99 ${result.ttftP99.toFixed(0)} ms${result.failed ? `, ${result.failed} failed` : ''}`;
+          process.stdout.write(`${line}\n`);
+          if (r > 0) measured.push(result);
+        }
+        results.set(`${target} ${wire}`, median(measured.map((m) => m.usPerStart)));
+        // The profile's seconds are the process's (give or take its start-up): the measured rounds, without the closes.
+        if (values.profile) process.stdout.write(`  profile window: --from ${from.toFixed(1)} --to ${((performance.now() - spawnedAt) / 1000).toFixed(1)}\n`);
+      } finally {
+        await Promise.all(open.map((s) => s.close()));
+        await server.stop();
+      }
+    }
+    const tw = results.get(`tokenwire ${wire}`);
+    const base = results.get(`baseline ${wire}`);
+    if (tw !== undefined && base !== undefined) {
+      process.stdout.write(`${wire}: ${burst} starts at once, median CPU per start tokenwire ${tw.toFixed(0)} µs vs baseline ${base.toFixed(0)} µs = ${(tw / base).toFixed(2)}×\n`);
+    }
+  }
+} finally {
+  await build.remove();
+  killAllNow();
+}
