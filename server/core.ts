@@ -99,8 +99,9 @@ export interface CoreParts {
 
 /**
  * Stream starts run per turn of the event loop before the rest wait for the next (issue 14):
- * about 3 ms of start work on the bench's machine, below the baseline's added inter-token p99
- * in a burst of 1,000.
+ * at the 250–300 µs a whole start costs on the bench's machine (load/bench/start-path.ts),
+ * at most about 4 ms of start work between two runs of the token timers, below the baseline's
+ * added inter-token p99 in a burst of 1,000.
  */
 const STARTS_PER_TURN = 16;
 
