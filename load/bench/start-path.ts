@@ -23,7 +23,7 @@ import { isMainThread, parentPort, Worker, workerData, type MessagePort } from '
 import WebSocket from 'ws';
 import { buildForBench } from './build-for-bench.js';
 import { killAllNow } from './processes.js';
-import { builtRunner, ROOT, startServerProcess, type ServerProcess } from './servers.js';
+import { benchServerEnv, builtRunner, ROOT, startServerProcess, type ServerProcess } from './servers.js';
 import type { Target } from './types.js';
 
 const { values } = parseArgs({
@@ -283,20 +283,8 @@ else {
   try {
     for (const wire of wires) {
       for (const target of targets) {
-        const env = {
-          LOG_LEVEL: 'silent',
-          MODEL_PROVIDER: 'simulated',
-          // One token now, the next in 100 s: a round measures starts, not tokens.
-          SIM_TOKENS_PER_SECOND: '0.01',
-          SIM_FIRST_TOKEN_MS: '0',
-          HEARTBEAT_MS: '15000',
-          MAX_STREAMS: '1000000',
-          STREAM_TTL_MS: '3000',
-          SHUTDOWN_TIMEOUT_MS: '2000',
-          // One client with a thousand streams, as in run.ts: per-client limits (issue 12) off.
-          MAX_STREAMS_PER_CLIENT: '1000000',
-          STREAM_STARTS_PER_MINUTE: '1000000',
-        };
+        // One token now, the next in 100 s: a round measures starts, not tokens.
+        const env = benchServerEnv(0.01, 0);
         const spawnedAt = performance.now();
         const server = await startServerProcess(target, {
           env,
