@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createProvider } from './models/index.js';
 import { clientKey, createMemoryClientLimits, type ClientLimits, type SharedClientLimits } from './limits/client-limits.js';
-import { createStartPacer } from './limits/start-pacer.js';
+import { createStartPacer, type StartPacer } from './limits/start-pacer.js';
 import type { ModelProvider } from './models/provider.js';
 import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
@@ -53,6 +53,11 @@ export interface Core {
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, if any instance knows the call. */
   streamOfCall(callId: string): Promise<string | undefined>;
+  /**
+   * Paces a burst's start work per turn of the event loop (issue 14): `startChat` waits its
+   * turn, and so does a transport's own per-start work (the WebSocket upgrade).
+   */
+  readonly startPacer: StartPacer;
   /** True from `drain()` on: /readyz answers 503 and new chats get `server_shutdown`. */
   readonly draining: boolean;
   drain(): void;
@@ -259,6 +264,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     audit,
     instanceId,
     fleet,
+    startPacer: pacer,
     async findStream(id) {
       const local = hub.get(id);
       if (local) return local;

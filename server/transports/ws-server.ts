@@ -107,8 +107,14 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
       log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
       return refuseUpgrade(socket, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));
     }
-    void authenticateUpgrade(req, socket).then((identity) => {
-      if (identity) wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws, identity));
+    void authenticateUpgrade(req, socket).then(async (identity) => {
+      if (!identity) return;
+      // A burst's upgrades take turns with running streams' tokens, as their starts do (issue 14).
+      const turn = core.startPacer.turn();
+      if (turn) await turn;
+      if (socket.destroyed) return;
+      if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
+      wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws, identity));
     });
   }
 

@@ -39,6 +39,18 @@ describe('a burst of starts (issue 14: paced across turns)', () => {
     for (const frames of streams) expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
 
+  it('upgrades every one of 60 WebSockets opened at once, each streaming its start', async () => {
+    server = await startServer(OPEN_LIMITS);
+    const url = server.url;
+    const sockets = await Promise.all(Array.from({ length: 60 }, () => connectWs(url)));
+    for (const [i, socket] of sockets.entries()) socket.send({ type: 'start', id: 'c1', ...chat(i) });
+    for (const socket of sockets) {
+      await socket.waitForFrame((f) => f.type === 'done', 10_000);
+      expect(types(socket.frames)).toEqual(['start', 'token', 'token', 'token', 'done']);
+      socket.close();
+    }
+  });
+
   it('gives every start of 10 WebSockets × 20 start frames at once its stream, named by its client id', async () => {
     server = await startServer(OPEN_LIMITS);
     const url = server.url;
