@@ -7,6 +7,7 @@
  *
  *   POST /chat  {"prompt": "...", "tokens": N}  → text/plain, one "<token>\n" per write
  *   GET  /ws    send {"prompt": "...", "tokens": N} → N text messages, then close 1000
+ *   either may add "tokensPerSecond": its own pace instead of SIM_TOKENS_PER_SECOND
  *
  * Environment: PORT, HOST, SIM_TOKENS_PER_SECOND, SIM_FIRST_TOKEN_MS (as tokenwire reads them).
  */
@@ -19,10 +20,12 @@ const port = Number(process.env.PORT ?? 3001);
 const host = process.env.HOST ?? '127.0.0.1';
 const rate = Number(process.env.SIM_TOKENS_PER_SECOND ?? 30);
 const firstTokenMs = Number(process.env.SIM_FIRST_TOKEN_MS ?? 0);
-const intervalMs = 1000 / rate;
+const defaultIntervalMs = 1000 / rate;
+/** A request's own pace (start-path.ts's running streams), as tokenwire's `simulate.tokensPerSecond`. */
+const intervalOf = (tokensPerSecond: unknown) => (typeof tokensPerSecond === 'number' && tokensPerSecond > 0 ? 1000 / tokensPerSecond : defaultIntervalMs);
 
 /** Calls `write` for each token on the simulated model's schedule; returns a function that stops it. */
-function schedule(prompt: string, tokens: number, write: (token: string) => void, end: () => void): () => void {
+function schedule(prompt: string, tokens: number, write: (token: string) => void, end: () => void, intervalMs = defaultIntervalMs): () => void {
   const words = storyTokens(prompt);
   const started = performance.now();
   let sent = 0;
@@ -51,10 +54,10 @@ app.get('/healthz', (_req, res) => {
   res.json({ ok: true });
 });
 app.post('/chat', express.json(), (req, res) => {
-  const { prompt = '', tokens = 50 } = req.body as { prompt?: string; tokens?: number };
+  const { prompt = '', tokens = 50, tokensPerSecond } = req.body as { prompt?: string; tokens?: number; tokensPerSecond?: number };
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
-  const stop = schedule(prompt, tokens, (token) => res.write(`${token}\n`), () => res.end());
+  const stop = schedule(prompt, tokens, (token) => res.write(`${token}\n`), () => res.end(), intervalOf(tokensPerSecond));
   res.on('close', stop);
 });
 
@@ -64,8 +67,8 @@ const wss = new WebSocketServer({ server, path: '/ws' });
 wss.on('connection', (socket) => {
   let stop: (() => void) | undefined;
   socket.once('message', (data) => {
-    const { prompt = '', tokens = 50 } = JSON.parse(String(data)) as { prompt?: string; tokens?: number };
-    stop = schedule(prompt, tokens, (token) => socket.send(token), () => socket.close(1000));
+    const { prompt = '', tokens = 50, tokensPerSecond } = JSON.parse(String(data)) as { prompt?: string; tokens?: number; tokensPerSecond?: number };
+    stop = schedule(prompt, tokens, (token) => socket.send(token), () => socket.close(1000), intervalOf(tokensPerSecond));
   });
   socket.on('close', () => stop?.());
   socket.on('error', () => stop?.());

@@ -60,6 +60,8 @@ export interface StartOptions {
   runner: Runner;
   /** Write a V8 CPU profile (.cpuprofile) into this directory when the process exits. */
   cpuProfileDir?: string | undefined;
+  /** With `cpuProfileDir`: V8's sampling interval in µs (default 1000); 100 sees short per-start work. */
+  cpuProfileIntervalUs?: number | undefined;
   /** Open the inspector on 127.0.0.1 and a free port (for forced GCs and heap readings). */
   inspect?: boolean;
   /** Names the server's profile directory, e.g. tokenwire-latency. */
@@ -135,6 +137,7 @@ async function startOnce(target: Target, options: StartOptions, port: number): P
   // One directory per server: each thread (main, and tsx's loader thread) writes its own
   // profile under Node's default name (pid, thread id, sequence); the main thread's is the largest.
   if (options.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, options.label ?? target)}`);
+  if (options.cpuProfileDir && options.cpuProfileIntervalUs) args.push(`--cpu-prof-interval=${options.cpuProfileIntervalUs}`);
   args.push(...options.runner.args(ENTRY[target]));
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child, `${target} server`);

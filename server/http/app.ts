@@ -47,7 +47,9 @@ export function createApp(core: Core): express.Express {
   app.use('/api', who);
 
   app.post('/api/chat', json, async (req: Request, res: Response) => {
-    if (!req.is('application/json')) {
+    // express.json() leaves no body unless the request had one of type application/json: the
+    // type was checked once there, not again per start (issue 14).
+    if (req.body === undefined) {
       sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
       return;
     }

@@ -6,6 +6,9 @@ import proxyaddr from 'proxy-addr';
  * TRUST_PROXY (proxy-addr's names and CIDRs), the address they forwarded in X-Forwarded-For.
  */
 export function createAddressOf(trustProxy: readonly string[]): (request: IncomingMessage) => string {
+  // No proxy is trusted: the peer is the client, and X-Forwarded-For is not read (a start's
+  // work, issue 14). proxy-addr answers the same, after parsing the header.
+  if (trustProxy.length === 0) return (request) => request.socket?.remoteAddress ?? 'unknown';
   const trust = proxyaddr.compile([...trustProxy]);
   return (request) => {
     try {

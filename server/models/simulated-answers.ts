@@ -49,6 +49,9 @@ const CANNED: readonly CannedAnswer[] = [
   },
 ];
 
+/** Each canned answer's word tokens, split once rather than per start (issue 14). */
+const CANNED_TOKENS: readonly string[][] = CANNED.map((answer) => wordTokens(answer.text));
+
 /** How many words the generated story has at least: 48 to 95, by the prompt. */
 const storyLength = (seed: string): number => 48 + (hashText(seed) % 48);
 
@@ -71,8 +74,24 @@ export function answerText(prompt: string): string {
  * The answer as word tokens, then, for a caller that asked for more tokens than the answer has
  * (`simulate.tokens`), a story that goes on for ever; each token but the first has its space.
  */
-export const answerTokens = (prompt: string): IterableIterator<string> =>
-  sentenceTokens(wordTokens(answerText(prompt)), storySentences(`${prompt}\u0000more`));
+export function answerTokens(prompt: string): IterableIterator<string> {
+  const more = storySentences(`${prompt}\u0000more`);
+  const canned = CANNED.findIndex((answer) => answer.match.test(prompt));
+  if (canned >= 0) return sentenceTokens(CANNED_TOKENS[canned] as string[], more);
+  // answerText's story a sentence at a time: a start costs its first sentence, not the whole text (issue 14).
+  const story = storySentences(prompt);
+  const want = storyLength(prompt);
+  let words = 0;
+  const sentences: Iterator<string> = {
+    next() {
+      if (words >= want) return more.next();
+      const sentence = story.next().value as string;
+      words += sentence.split(' ').length;
+      return { value: sentence, done: false };
+    },
+  };
+  return sentenceTokens(wordTokens(sentences.next().value as string), sentences);
+}
 
 /** How many tokens the answer has when nobody asks for a length. */
 export const answerLength = (prompt: string): number => answerText(prompt).split(' ').length;

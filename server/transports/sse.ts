@@ -47,10 +47,14 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   }
   if (gone) return start.detach();
 
-  res.writeHead(200, { ...sseResponseHeaders(stream.id), connection: 'keep-alive' });
-  res.flushHeaders();
-  // The catch-up replay leaves in one write.
+  const headers = sseResponseHeaders(stream.id);
+  headers.connection = 'keep-alive';
+  res.writeHead(200, headers);
+  // Corked first, then flushed: the head is handed to the socket before the view writes to it,
+  // and leaves with `retry:` and the catch-up replay (the `start` frame at least) in one write
+  // this turn, not in a syscall of its own per start (issue 14).
   res.cork();
+  res.flushHeaders();
   // HTTP/1.1 answers are chunked and own their socket once their head is out: the view writes
   // whole chunks to it. HTTP/1.0, HEAD and a response still queued behind another go through
   // `res.write`.

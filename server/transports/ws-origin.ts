@@ -36,3 +36,24 @@ export function isOriginAllowed(header: string | undefined, policy: OriginPolicy
   if (LOOPBACK.has(new URL(origin).hostname)) return true;
   return policy.publicUrl !== undefined && normalise(policy.publicUrl) === origin;
 }
+
+/** Origins whose answer a check keeps; past this it starts over (a flood of made-up origins). */
+const REMEMBERED_ORIGINS = 256;
+
+/**
+ * `isOriginAllowed` for one policy, remembering its answer per `Origin` value: a site's sockets
+ * all send the same one, and two URL parses per upgrade were a start's cost (issue 14).
+ */
+export function createOriginCheck(policy: OriginPolicy): (header: string | undefined) => boolean {
+  const known = new Map<string, boolean>();
+  return (header) => {
+    if (header === undefined) return true;
+    let allowed = known.get(header);
+    if (allowed === undefined) {
+      allowed = isOriginAllowed(header, policy);
+      if (known.size >= REMEMBERED_ORIGINS) known.clear();
+      known.set(header, allowed);
+    }
+    return allowed;
+  };
+}

@@ -10,7 +10,7 @@ import type { Core } from '../core.js';
 import { createAddressOf } from '../http/client-address.js';
 import { rawErrorResponse } from '../http/client-error.js';
 import { createHeartbeat } from './ws-heartbeat.js';
-import { isOriginAllowed } from './ws-origin.js';
+import { createOriginCheck } from './ws-origin.js';
 import { createWsSession, type WsSession } from './ws-session.js';
 
 /** The path browsers open a WebSocket on. */
@@ -58,7 +58,7 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
   const highWaterBytes = Math.min(64 * 1024, Math.floor(config.MAX_BUFFERED_BYTES / 4));
   let accepting = true;
   const addressOf = createAddressOf(config.TRUST_PROXY);
-  const originPolicy = { allowed: config.ALLOWED_ORIGINS, publicUrl: config.PUBLIC_URL };
+  const originAllowed = createOriginCheck({ allowed: config.ALLOWED_ORIGINS, publicUrl: config.PUBLIC_URL });
 
   const maxBufferedBytes = () => {
     let max = 0;
@@ -103,12 +103,18 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
     }
     if (path !== WS_PATH) return refuseUpgrade(socket, new TokenwireError('not_found'));
     if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
-    if (!isOriginAllowed(req.headers.origin, originPolicy)) {
+    if (!originAllowed(req.headers.origin)) {
       log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
       return refuseUpgrade(socket, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));
     }
-    void authenticateUpgrade(req, socket).then((identity) => {
-      if (identity) wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws, identity));
+    void authenticateUpgrade(req, socket).then(async (identity) => {
+      if (!identity) return;
+      // A burst's upgrades take turns with running streams' tokens, as their starts do (issue 14).
+      const turn = core.startPacer.turn();
+      if (turn) await turn;
+      if (socket.destroyed) return;
+      if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
+      wss.handleUpgrade(req, socket, head, (ws) => wssOnConnection(ws, identity));
     });
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../server/models/simulated.js';
+import { answerLength, answerText, answerTokens } from '../../server/models/simulated-answers.js';
 import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
 
 const fast = createSimulatedProvider({ tokensPerSecond: 100_000, firstTokenMs: 0 });
@@ -74,6 +75,39 @@ describe('simulated model', () => {
     await expect(run).rejects.toBe(reason);
     expect(events).toEqual([]);
   });
+});
+
+describe('simulated model in a burst of starts (issue 14)', () => {
+  it('pushes a first token that is already due at once, in the start\'s own turn', async () => {
+    const now = createSimulatedProvider({ tokensPerSecond: 1, firstTokenMs: 0 });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const done = now.push?.({ messages: [{ role: 'user', content: 'x' }], tools: [], signal: controller.signal, simulate: { tokens: 3 } }, { text: (t) => seen.push(t), event: () => {} });
+    // Synchronously: it shares the write of the stream's `start` frame.
+    expect(seen).toHaveLength(1);
+    controller.abort(new Error('gone'));
+    await expect(done).rejects.toThrow('gone');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('waits for a first token that is not yet due', async () => {
+    const later = createSimulatedProvider({ tokensPerSecond: 1_000, firstTokenMs: 20 });
+    const seen: string[] = [];
+    const done = later.push?.({ messages: [{ role: 'user', content: 'x' }], tools: [], signal: new AbortController().signal, simulate: { tokens: 2 } }, { text: (t) => seen.push(t), event: () => {} });
+    expect(seen).toHaveLength(0);
+    await done;
+    expect(seen).toHaveLength(2);
+  });
+
+  it.each(['Tell me a story about a lighthouse.', 'Explain streaming in one paragraph.', 'x', 'Something else entirely'])(
+    'streams the same answer a sentence at a time as answerText says whole: %s',
+    (prompt) => {
+      const tokens = answerTokens(prompt);
+      const words = Array.from({ length: answerLength(prompt) }, () => tokens.next().value as string);
+      expect(words.join('')).toBe(answerText(prompt));
+      expect(tokens.next().value).toMatch(/^ \S/);
+    },
+  );
 });
 
 describe('simulated model behind its schedule', () => {

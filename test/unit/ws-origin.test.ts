@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOriginAllowed } from '../../server/transports/ws-origin.js';
+import { createOriginCheck, isOriginAllowed } from '../../server/transports/ws-origin.js';
 
 describe('isOriginAllowed with ALLOWED_ORIGINS empty (the default)', () => {
   const policy = { allowed: [] };
@@ -60,5 +60,23 @@ describe('isOriginAllowed with ALLOWED_ORIGINS set', () => {
 
   it('still allows clients without Origin', () => {
     expect(isOriginAllowed(undefined, policy)).toBe(true);
+  });
+});
+
+describe('createOriginCheck (issue 14: one answer per Origin value)', () => {
+  it('answers as isOriginAllowed does, the first time and again', () => {
+    const policy = { allowed: [], publicUrl: 'https://chat.example.com' };
+    const allowed = createOriginCheck(policy);
+    for (const origin of ['http://localhost:3000', 'https://chat.example.com', 'https://evil.example', 'null', undefined]) {
+      expect(allowed(origin)).toBe(isOriginAllowed(origin, policy));
+      expect(allowed(origin)).toBe(isOriginAllowed(origin, policy));
+    }
+  });
+
+  it('still refuses a foreign origin after many others filled its memory', () => {
+    const allowed = createOriginCheck({ allowed: [] });
+    for (let i = 0; i < 1_000; i++) expect(allowed(`https://site${i}.example`)).toBe(false);
+    expect(allowed('http://127.0.0.1:8080')).toBe(true);
+    expect(allowed('https://evil.example')).toBe(false);
   });
 });
