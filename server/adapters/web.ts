@@ -100,7 +100,7 @@ const viewOptions = (core: Core) => ({
 
 async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } | { ok: false; error: TokenwireError }> {
   if (!(request.headers.get('content-type') ?? '').includes('application/json')) {
-    return { ok: false, error: new TokenwireError('invalid_request', 'Send the body as application/json.') };
+    return { ok: false, error: new TokenwireError('unsupported_media_type', 'Send the body as application/json.') };
   }
   let value: unknown;
   try {

@@ -50,7 +50,7 @@ export function createApp(core: Core): express.Express {
     // express.json() leaves no body unless the request had one of type application/json: the
     // type was checked once there, not again per start (issue 14).
     if (req.body === undefined) {
-      sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
+      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
       return;
     }
     const body = parseWith(ChatRequest, req.body);
@@ -69,7 +69,7 @@ export function createApp(core: Core): express.Express {
   // decision, or `{ error: { code, message } }` with the code's status (issue #3).
   app.post('/api/approvals/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
     if (!req.is('application/json')) {
-      sendError(res, new TokenwireError('invalid_request', 'Send the body as application/json.'));
+      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
       return;
     }
     const decided = await decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });

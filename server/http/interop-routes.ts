@@ -60,7 +60,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
 
   app.post('/api/ai-sdk/chat', json, (req, res) =>
     run(res, async () => {
-      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      if (!req.is('application/json')) throw new TokenwireError('unsupported_media_type', 'Send the body as application/json.');
       const body = parseWith(AiSdkChatBody, req.body);
       if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
       const key = chatKey(body.value.id);
@@ -138,7 +138,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
 
   app.post('/api/ag-ui', json, (req, res) =>
     run(res, async () => {
-      if (!req.is('application/json')) throw new TokenwireError('invalid_request', 'Send the body as application/json.');
+      if (!req.is('application/json')) throw new TokenwireError('unsupported_media_type', 'Send the body as application/json.');
       const parsed = parseRunAgentInput(req.body);
       if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
       const input = parsed.value;

@@ -122,19 +122,20 @@ describe('tool approval over SSE + POST /api/approvals/:callId', () => {
     expect(await response.json()).toMatchObject({ error: { code: 'unknown_call' } });
   });
 
-  it('answers a body that is not a decision, not JSON, or not application/json with 400 invalid_request', async () => {
+  it('answers a body that is not a decision or not JSON with 400 invalid_request, one not application/json with 415', async () => {
     await start();
     const { token, call } = await weatherChat();
     const bad = [
       decide(call.callId, { decision: 'maybe', token }),
       decide(call.callId, { decision: 'approve', token, extra: 1 }),
       decide(call.callId, '{"decision":'),
-      fetch(`${server?.url}/api/approvals/${call.callId}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'approve' }),
     ];
     for (const response of await Promise.all(bad)) {
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: { code: 'invalid_request' } });
     }
+    const plain = await fetch(`${server?.url}/api/approvals/${call.callId}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'approve' });
+    expect([plain.status, await plain.json()]).toEqual([415, { error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } }]);
     expect(runs).toEqual([]);
   });
 
