@@ -21,6 +21,24 @@ describe('stream hub', () => {
     expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 2 });
   });
 
+  it('appendToken (its JSON prefix made by the first token) gives the same bytes as append, live and on read', async () => {
+    const stream = make().create({ model: 'm', transport: 'sse' });
+    const live: string[] = [];
+    stream.subscribe((r) => live.push(r.json));
+    stream.appendToken('a "quoted"');
+    stream.appendToken('b');
+    stream.append({ type: 'token', text: 'c' });
+    const expected = [
+      `{"type":"token","streamId":"${stream.id}","seq":1,"text":"a \\"quoted\\""}`,
+      `{"type":"token","streamId":"${stream.id}","seq":2,"text":"b"}`,
+      `{"type":"token","streamId":"${stream.id}","seq":3,"text":"c"}`,
+    ];
+    expect(live).toEqual(expected);
+    const read = await stream.read(0);
+    expect(read.status === 'ok' ? read.records.map((r) => r.json) : []).toEqual(expected);
+    expect(stream.lastSeq).toBe(3);
+  });
+
   it('accepts exactly one done and ignores frames after it', () => {
     const stream = make().create({ model: 'm', transport: 'ws', clientId: 'c1' });
     const seen: string[] = [];
