@@ -9,6 +9,8 @@ import { createTestHub, loggedFrames } from '../helpers/hub.js';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest } from '../../shared/protocol.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
+import { calculate } from '../../server/tools/calculate.js';
+import type { ModelRequest, ModelSink } from '../../server/models/provider.js';
 
 const log = createLogger({ LOG_LEVEL: 'silent' });
 let hub: Hub;
@@ -147,5 +149,78 @@ describe('runChat', () => {
     expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
     expect((await frames(stream)).at(-1)).toMatchObject({ reason });
     expect(provider.requests).toHaveLength(1);
+  });
+
+  describe('with a provider that pushes', () => {
+    /** A pushing model whose turns the test writes; `requests` keeps what each turn was asked. */
+    function pushingProvider(turns: ((request: ModelRequest, sink: ModelSink) => Promise<void>)[]): ModelProvider & { requests: ModelRequest[] } {
+      const requests: ModelRequest[] = [];
+      return {
+        name: 'simulated',
+        defaultModel: 'pushed',
+        requests,
+        stream: () => {
+          throw new Error('the engine must use push');
+        },
+        push(request, sink) {
+          // A snapshot: the engine may add to its conversation after the turn.
+          requests.push({ ...request, messages: [...request.messages] });
+          const turn = turns[requests.length - 1];
+          if (!turn) throw new Error(`no pushed turn ${requests.length}`);
+          return turn(request, sink);
+        },
+      };
+    }
+
+    it('a tool round sends the turn\'s whole text back as the assistant message, and leaves the request\'s messages alone', async () => {
+      // More tokens than the sink joins at a time (256), so the text crosses a join.
+      const words = Array.from({ length: 300 }, (_, i) => `w${i} `);
+      const provider = pushingProvider([
+        async (_request, sink) => {
+          for (const word of words) sink.text(word);
+          sink.event({ type: 'tool_call_delta', index: 0, id: 'c1', name: 'calculate', argumentsDelta: '{"expression":' });
+          sink.event({ type: 'tool_call_delta', index: 0, argumentsDelta: '"2+3"}' });
+          sink.event({ type: 'finish', reason: 'tool_calls' });
+        },
+        async (_request, sink) => {
+          sink.text('Five.');
+          sink.event({ type: 'finish', reason: 'stop' });
+        },
+      ]);
+      const { stream, deps, metrics } = setup(provider);
+      const asked: ChatRequest = { messages: [{ role: 'user', content: 'what is 2+3' }] };
+      await runChat(stream, asked, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, deps);
+      expect(provider.requests[1]?.messages).toEqual([
+        { role: 'user', content: 'what is 2+3' },
+        { role: 'assistant', content: words.join(''), toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"2+3"}' }] },
+        { role: 'tool', toolCallId: 'c1', content: expect.stringContaining('"ok":true') },
+      ]);
+      expect(asked.messages).toHaveLength(1);
+      const logged = await frames(stream);
+      expect(logged.filter((f) => f.type === 'token')).toHaveLength(301);
+      expect(logged.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+      expect(metrics.tally.tokens).toBe(301);
+    });
+
+    it('an abort reaches the model through its request\'s signal, and the stream ends with done cancelled', async () => {
+      let asked: () => void = () => {};
+      const waiting = new Promise<void>((resolve) => (asked = resolve));
+      const provider = pushingProvider([
+        (request) =>
+          new Promise<void>((_resolve, reject) => {
+            request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
+            asked();
+          }),
+      ]);
+      const { stream, deps, metrics } = setup(provider);
+      const ran = runChat(stream, request, { tools: [], specs: [] }, deps);
+      await waiting;
+      stream.abort('cancelled');
+      await ran;
+      expect(provider.requests[0]?.signal.aborted).toBe(true);
+      expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
+      expect((await frames(stream)).at(-1)).toMatchObject({ reason: 'cancelled' });
+      expect((await metrics.upstreamAborts.get()).values[0]).toMatchObject({ value: 1, labels: { cause: 'cancelled' } });
+    });
   });
 });
