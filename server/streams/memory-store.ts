@@ -34,7 +34,12 @@ interface Log {
   head: number;
   base: number;
   bytes: number;
-  listeners: Set<StoreListener>;
+  /**
+   * Its follower, or with more than one all of them in `listeners` (then `listener` is unset):
+   * a log is mostly followed by one view, and a Set for it was ~150 B a parked stream (issue 14).
+   */
+  listener: StoreListener | undefined;
+  listeners: Set<StoreListener> | undefined;
   /** The token JSON prefix for rebuilding records, made at the first read that needs it. */
   prefix: string | undefined;
 }
@@ -62,6 +67,15 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
     if (typeof entry !== 'string') return entry;
     log.prefix ??= tokenJsonPrefix(log.id);
     return tokenRecord(log.id, log.prefix, log.base + index, entry);
+  };
+
+  /** Hands a record to one follower; a follower that throws is reported, and the others still hear of it. */
+  const notify = (listener: StoreListener, record: StreamRecord, streamId: string) => {
+    try {
+      listener(record);
+    } catch (error) {
+      options.onListenerError?.(error, streamId);
+    }
   };
 
   /** Drops a log's oldest records until it holds at most `bytes` and `frames`; keeps the newest one. */
@@ -101,7 +115,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
 
   return {
     open(streamId) {
-      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listeners: new Set(), prefix: undefined });
+      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listener: undefined, listeners: undefined, prefix: undefined });
     },
     append(streamId, record, tokenText) {
       const log = logs.get(streamId);
@@ -110,20 +124,18 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       // Only the text of a token whose seq is where the log expects it: it is rebuilt from that.
       const entry = tokenText !== undefined && record.frame.seq === log.base + log.entries.length ? tokenText : record;
       const bytes = entryBytes(entry);
-      log.entries.push(entry);
+      // The first entry in an array of its own size: a push into `[]` makes room for 17, and a
+      // parked stream's log holds only its `start` (issue 14).
+      if (log.entries.length === 0) log.entries = [entry];
+      else log.entries.push(entry);
       log.bytes += bytes;
       total += bytes;
       if (log.bytes > options.maxStreamBytes || size(log) > options.maxFrames) {
         if (trim(log, options.maxStreamBytes * HYSTERESIS, Math.floor(options.maxFrames * HYSTERESIS))) options.onEvict?.('stream_cap', streamId);
       }
       enforceTotal();
-      for (const listener of log.listeners) {
-        try {
-          listener(record);
-        } catch (error) {
-          options.onListenerError?.(error, streamId);
-        }
-      }
+      if (log.listener) notify(log.listener, record, streamId);
+      else if (log.listeners) for (const listener of log.listeners) notify(listener, record, streamId);
     },
     read(streamId, afterSeq): Promise<StoreRead> {
       const log = logs.get(streamId);
@@ -141,9 +153,18 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       });
     },
     follow(streamId, listener) {
-      const listeners = logs.get(streamId)?.listeners;
-      listeners?.add(listener);
-      return () => listeners?.delete(listener);
+      const log = logs.get(streamId);
+      if (!log) return () => {};
+      if (log.listeners) log.listeners.add(listener);
+      else if (!log.listener || log.listener === listener) log.listener = listener;
+      else {
+        log.listeners = new Set([log.listener, listener]);
+        log.listener = undefined;
+      }
+      return () => {
+        if (log.listener === listener) log.listener = undefined;
+        else log.listeners?.delete(listener);
+      };
     },
     finish(streamId) {
       const log = logs.get(streamId);
@@ -156,7 +177,8 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       total -= log.bytes;
       logs.delete(streamId);
       finished.delete(streamId);
-      log.listeners.clear();
+      log.listener = undefined;
+      log.listeners?.clear();
     },
     get retainedBytes() {
       return total;
