@@ -35,11 +35,11 @@ interface Log {
   base: number;
   bytes: number;
   /**
-   * Its follower, or with more than one all of them in `listeners` (then `listener` is unset):
-   * a log is mostly followed by one view, and a Set for it was ~150 B a parked stream (issue 14).
+   * Its followers in the order they came, replaced (never changed) when one comes or goes, so
+   * an append walks the array it started with. An array, not a Set: a parked stream has two
+   * (its view and its metrics), and a Set's hash table for them was ~130 B (issue 14).
    */
-  listener: StoreListener | undefined;
-  listeners: Set<StoreListener> | undefined;
+  listeners: readonly StoreListener[] | undefined;
   /** The token JSON prefix for rebuilding records, made at the first read that needs it. */
   prefix: string | undefined;
 }
@@ -67,15 +67,6 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
     if (typeof entry !== 'string') return entry;
     log.prefix ??= tokenJsonPrefix(log.id);
     return tokenRecord(log.id, log.prefix, log.base + index, entry);
-  };
-
-  /** Hands a record to one follower; a follower that throws is reported, and the others still hear of it. */
-  const notify = (listener: StoreListener, record: StreamRecord, streamId: string) => {
-    try {
-      listener(record);
-    } catch (error) {
-      options.onListenerError?.(error, streamId);
-    }
   };
 
   /** Drops a log's oldest records until it holds at most `bytes` and `frames`; keeps the newest one. */
@@ -115,7 +106,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
 
   return {
     open(streamId) {
-      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listener: undefined, listeners: undefined, prefix: undefined });
+      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listeners: undefined, prefix: undefined });
     },
     append(streamId, record, tokenText) {
       const log = logs.get(streamId);
@@ -134,8 +125,17 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
         if (trim(log, options.maxStreamBytes * HYSTERESIS, Math.floor(options.maxFrames * HYSTERESIS))) options.onEvict?.('stream_cap', streamId);
       }
       enforceTotal();
-      if (log.listener) notify(log.listener, record, streamId);
-      else if (log.listeners) for (const listener of log.listeners) notify(listener, record, streamId);
+      const listeners = log.listeners;
+      if (!listeners) return;
+      for (const listener of listeners) {
+        // One that left during this append (a Set's iteration would skip it too) is not told.
+        if (log.listeners !== listeners && !log.listeners?.includes(listener)) continue;
+        try {
+          listener(record);
+        } catch (error) {
+          options.onListenerError?.(error, streamId);
+        }
+      }
     },
     read(streamId, afterSeq): Promise<StoreRead> {
       const log = logs.get(streamId);
@@ -155,15 +155,10 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
     follow(streamId, listener) {
       const log = logs.get(streamId);
       if (!log) return () => {};
-      if (log.listeners) log.listeners.add(listener);
-      else if (!log.listener || log.listener === listener) log.listener = listener;
-      else {
-        log.listeners = new Set([log.listener, listener]);
-        log.listener = undefined;
-      }
+      if (!log.listeners?.includes(listener)) log.listeners = [...(log.listeners ?? []), listener];
       return () => {
-        if (log.listener === listener) log.listener = undefined;
-        else log.listeners?.delete(listener);
+        const left = log.listeners?.filter((l) => l !== listener);
+        if (left?.length !== log.listeners?.length) log.listeners = left?.length ? left : undefined;
       };
     },
     finish(streamId) {
@@ -177,8 +172,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       total -= log.bytes;
       logs.delete(streamId);
       finished.delete(streamId);
-      log.listener = undefined;
-      log.listeners?.clear();
+      log.listeners = undefined;
     },
     get retainedBytes() {
       return total;

@@ -60,6 +60,21 @@ describe('memory stream store', () => {
     expect(again).toEqual([4]);
   });
 
+  it('a follower that another one unfollows during an append is not told of that record', () => {
+    const { store } = make();
+    store.open('a');
+    const heard: string[] = [];
+    let unfollowLate = () => {};
+    store.follow('a', () => {
+      heard.push('early');
+      unfollowLate();
+    });
+    unfollowLate = store.follow('a', () => heard.push('late'));
+    store.append('a', record('a', 0));
+    store.append('a', record('a', 1));
+    expect(heard).toEqual(['early', 'early']);
+  });
+
   it('a log opened fresh keeps growing past its first entry', async () => {
     const { store, fill } = make();
     fill('a', 40);
