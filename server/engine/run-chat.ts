@@ -75,18 +75,36 @@ class TurnSink implements ModelSink {
   }
 }
 
-/** The model request of a turn: the conversation so far, the tools offered and the chat's options. */
-function modelRequestOf(stream: Stream, request: ChatRequest, messages: ModelMessage[], specs: ModelToolSpec[]): ModelRequest {
-  const options = request.options ?? {};
-  return {
-    messages,
-    tools: specs,
-    signal: stream.signal,
-    ...(options.model !== undefined ? { model: options.model } : {}),
-    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-    ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-    ...(options.simulate !== undefined ? { simulate: options.simulate } : {}),
-  };
+/**
+ * The model request of a turn: the conversation so far, the tools offered and the chat's
+ * options. Its `signal` is the stream's, read when a provider needs it; a provider that
+ * registers `onAbort` instead leaves a parked stream without an AbortSignal (issue 14).
+ */
+class TurnRequest implements ModelRequest {
+  declare model?: string;
+  declare temperature?: number;
+  declare maxTokens?: number;
+  declare simulate?: ModelRequest['simulate'];
+
+  constructor(
+    private readonly stream: Stream,
+    readonly messages: ModelMessage[],
+    readonly tools: ModelToolSpec[],
+    options: ChatRequest['options'] = {},
+  ) {
+    if (options.model !== undefined) this.model = options.model;
+    if (options.temperature !== undefined) this.temperature = options.temperature;
+    if (options.maxTokens !== undefined) this.maxTokens = options.maxTokens;
+    if (options.simulate !== undefined) this.simulate = options.simulate;
+  }
+
+  get signal(): AbortSignal {
+    return this.stream.signal;
+  }
+
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.stream.onAbort(listener);
+  }
 }
 
 /** A provider without `push`: its async iterator's events into the turn's sink. */
@@ -127,7 +145,7 @@ export async function runChat(stream: Stream, request: ChatRequest, selected: { 
       // The turn is awaited here, not in a function of its own (issue 14): a stream parked
       // before its first token holds one suspended function, its sink and the model's promise.
       const sink = new TurnSink(stream);
-      const modelRequest = modelRequestOf(stream, request, messages, selected.specs);
+      const modelRequest = new TurnRequest(stream, messages, selected.specs, request.options);
       if (provider.push) {
         // The per-token path: no event object, promise or metric call per token; the provider
         // stops on the stream's signal itself.

@@ -29,6 +29,12 @@ export interface Stream {
   readonly id: string;
   /** Aborts the upstream model request and any running tool. */
   readonly signal: AbortSignal;
+  /**
+   * Sets the one function called when generation is aborted (at once if it already was), or
+   * clears it: a model turn's stop switch without a listener on `signal` (issue 14: a parked
+   * stream's signal and its listener were ~0.35 KiB). A later call replaces it.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void;
   /** The stream's capability for anonymous use (`streamToken` on the wire). */
   readonly approvalToken: string;
   /** The authenticated subject that started the stream; only it may view or control it. */
@@ -123,7 +129,9 @@ class HubStream implements Stream {
   private viewers = 0;
   private graceTimer: NodeJS.Timeout | undefined = undefined;
   private tokenPrefix: string | undefined = undefined;
-  private readonly controller = new AbortController();
+  /** Made by the first read of `signal` or by `abort`: a parked stream's model waits on `onAbort`. */
+  private controller: AbortController | undefined = undefined;
+  private abortListener: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(
     private readonly hub: HubShared,
@@ -133,7 +141,12 @@ class HubStream implements Stream {
   ) {}
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    if (listener && this.controller?.signal.aborted) return listener(this.controller.signal.reason);
+    this.abortListener = listener;
   }
 
   append(body: FrameBody): StreamRecord | undefined {
@@ -183,9 +196,13 @@ class HubStream implements Stream {
   }
 
   abort(cause: AbortCause): void {
-    if (this.controller.signal.aborted || this.done) return;
+    if (this.controller?.signal.aborted || this.done) return;
     this.abortedAt = performance.now();
-    this.controller.abort(new StreamAbort(cause));
+    const { signal } = this;
+    (this.controller as AbortController).abort(new StreamAbort(cause));
+    const listener = this.abortListener;
+    this.abortListener = undefined;
+    listener?.(signal.reason);
   }
 
   private clearGrace(): void {

@@ -39,6 +39,26 @@ describe('stream hub', () => {
     expect(stream.lastSeq).toBe(3);
   });
 
+  it('onAbort: the one listener set hears the abort once with its reason, a later one replaces it, and after the abort it is called at once', () => {
+    const stream = make().create({ model: 'm', transport: 'sse' });
+    const heard: string[] = [];
+    const cause = (reason: unknown) => (reason as StreamAbort).abortCause;
+    stream.onAbort(() => heard.push('replaced'));
+    stream.onAbort((reason) => heard.push(`first ${cause(reason)}`));
+    stream.abort('cancelled');
+    stream.abort('shutdown');
+    stream.onAbort((reason) => heard.push(`late ${cause(reason)}`));
+    expect(heard).toEqual(['first cancelled', 'late cancelled']);
+    expect(stream.signal.aborted).toBe(true);
+
+    const cleared = hub.create({ model: 'm', transport: 'sse' });
+    cleared.onAbort(() => heard.push('cleared'));
+    cleared.onAbort(undefined);
+    cleared.abort('client_gone');
+    expect(heard).not.toContain('cleared');
+    expect((cleared.signal.reason as StreamAbort).abortCause).toBe('client_gone');
+  });
+
   it('accepts exactly one done and ignores frames after it', () => {
     const stream = make().create({ model: 'm', transport: 'ws', clientId: 'c1' });
     const seen: string[] = [];

@@ -10,7 +10,8 @@ import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest } from '../../shared/protocol.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
 import { calculate } from '../../server/tools/calculate.js';
-import type { ModelRequest, ModelSink } from '../../server/models/provider.js';
+import type { ModelMessage, ModelRequest, ModelSink } from '../../server/models/provider.js';
+import { createSimulatedProvider } from '../../server/models/simulated.js';
 
 const log = createLogger({ LOG_LEVEL: 'silent' });
 let hub: Hub;
@@ -153,18 +154,21 @@ describe('runChat', () => {
 
   describe('with a provider that pushes', () => {
     /** A pushing model whose turns the test writes; `requests` keeps what each turn was asked. */
-    function pushingProvider(turns: ((request: ModelRequest, sink: ModelSink) => Promise<void>)[]): ModelProvider & { requests: ModelRequest[] } {
+    function pushingProvider(turns: ((request: ModelRequest, sink: ModelSink) => Promise<void>)[]): ModelProvider & { requests: ModelRequest[]; conversations: ModelMessage[][] } {
       const requests: ModelRequest[] = [];
+      const conversations: ModelMessage[][] = [];
       return {
         name: 'simulated',
         defaultModel: 'pushed',
         requests,
+        conversations,
         stream: () => {
           throw new Error('the engine must use push');
         },
         push(request, sink) {
+          requests.push(request);
           // A snapshot: the engine may add to its conversation after the turn.
-          requests.push({ ...request, messages: [...request.messages] });
+          conversations.push([...request.messages]);
           const turn = turns[requests.length - 1];
           if (!turn) throw new Error(`no pushed turn ${requests.length}`);
           return turn(request, sink);
@@ -190,7 +194,7 @@ describe('runChat', () => {
       const { stream, deps, metrics } = setup(provider);
       const asked: ChatRequest = { messages: [{ role: 'user', content: 'what is 2+3' }] };
       await runChat(stream, asked, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, deps);
-      expect(provider.requests[1]?.messages).toEqual([
+      expect(provider.conversations[1]).toEqual([
         { role: 'user', content: 'what is 2+3' },
         { role: 'assistant', content: words.join(''), toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"2+3"}' }] },
         { role: 'tool', toolCallId: 'c1', content: expect.stringContaining('"ok":true') },
@@ -222,5 +226,24 @@ describe('runChat', () => {
       expect((await frames(stream)).at(-1)).toMatchObject({ reason: 'cancelled' });
       expect((await metrics.upstreamAborts.get()).values[0]).toMatchObject({ value: 1, labels: { cause: 'cancelled' } });
     });
+
+    it.each(['parked', 'already aborted'] as const)(
+      'the simulated model, %s: an abort reaches it without an AbortSignal, and the stream ends with done cancelled at once',
+      async (when) => {
+        // The first token is a minute away: only the abort can end this turn within the test.
+        const { stream, deps } = setup(createSimulatedProvider({ tokensPerSecond: 30, firstTokenMs: 60_000 }));
+        if (when === 'already aborted') stream.abort('cancelled');
+        const ran = runChat(stream, request, { tools: [], specs: [] }, deps);
+        if (when === 'parked') {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          expect(stream.done).toBe(false);
+          stream.abort('client_gone');
+        }
+        await ran;
+        expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
+        expect((await frames(stream)).at(-1)).toMatchObject({ reason: 'cancelled' });
+        expect(stream.signal.aborted).toBe(true);
+      },
+    );
   });
 });
