@@ -81,7 +81,7 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
   opened.start((record) => view.send(record));
   view.replaying = false;
   view.slack = view.queuedBytes + sink.bufferedBytes;
-  return { drain: () => view.drain(), close: () => view.finish('left') };
+  return view;
 }
 
 /**
@@ -89,7 +89,7 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
  * connection, most of it parked, and helpers made as closures were seven functions and a
  * context per view.
  */
-class ViewState {
+class ViewState implements SseView {
   readonly opened: Extract<ViewStart, { status: 'ok' }>;
   readonly sink: SseSink;
   readonly options: SseViewOptions;
@@ -117,6 +117,10 @@ class ViewState {
     this.ended = true;
     if (this.heartbeat) sharedTicker(this.options.heartbeatMs).remove(this.heartbeat);
     this.opened.detach(reason);
+  }
+
+  close(): void {
+    this.finish('left');
   }
 
   beat(): void {
