@@ -134,53 +134,103 @@ const appendDone = (stream: Stream, reason: DoneReason, usage: Usage | undefined
  * `done` with reason `error`; an abort becomes `done` with reason `cancelled` (or, on
  * shutdown and for slow consumers, an error first).
  */
-export async function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
-  // The request's messages are the conversation until a tool round adds to it (then a copy).
-  let messages: ModelMessage[] = request.messages;
-  let usage: Usage | undefined;
-  const { provider } = deps;
+export function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
+  const chat = new ChatRun(stream, request, selected, deps);
+  // The first turn is chained, not awaited (issue 14): a stream parked before its first token
+  // holds the chat's state and the model's promise, not a suspended async function (its
+  // register file, its await's closures). Tool rounds run in an async function.
   try {
-    // `toolRounds` counts rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one.
-    for (let toolRounds = 0; ; toolRounds++) {
-      // The turn is awaited here, not in a function of its own (issue 14): a stream parked
-      // before its first token holds one suspended function, its sink and the model's promise.
-      const sink = new TurnSink(stream);
-      const modelRequest = new TurnRequest(stream, messages, selected.specs, request.options);
-      if (provider.push) {
-        // The per-token path: no event object, promise or metric call per token; the provider
-        // stops on the stream's signal itself.
-        try {
-          await provider.push(modelRequest, sink);
-        } finally {
-          deps.metrics.tally.tokens += sink.tokens;
-        }
-      } else {
-        await pullTurn(stream, modelRequest, sink, deps);
-      }
-      const turn = sink.turn();
-      usage = addUsage(usage, turn.usage);
-      // A turn cut short ends the stream with that reason: its tool calls may be partial, and
-      // running them would start another paid turn.
-      if (turn.finish === 'length' || turn.finish === 'content_filter') {
-        appendDone(stream, turn.finish, usage);
-        return;
-      }
-      if (turn.toolCalls.length === 0) {
-        appendDone(stream, turn.finish === 'tool_calls' ? 'stop' : turn.finish, usage);
-        return;
-      }
-      if (toolRounds >= deps.maxToolRounds) {
-        appendDone(stream, 'tool_rounds', usage);
-        return;
-      }
-      if (messages === request.messages) messages = [...messages];
-      messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
-      for (const call of turn.toolCalls) {
-        const outcome = await handleToolCall(stream, call, selected.tools, deps);
-        messages.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(outcome) });
-      }
-    }
+    return chat.modelTurn().then(chat.afterFirstTurn.bind(chat), chat.fail.bind(chat));
   } catch (thrown) {
+    chat.fail(thrown);
+    return Promise.resolve();
+  }
+}
+
+/** One chat's state between its model turns. */
+class ChatRun {
+  /** The request's messages are the conversation until a tool round adds to it (then a copy). */
+  private messages: ModelMessage[];
+  private usage: Usage | undefined = undefined;
+  private sink: TurnSink | undefined = undefined;
+  /** Rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one. */
+  private toolRounds = 0;
+
+  constructor(
+    private readonly stream: Stream,
+    private readonly request: ChatRequest,
+    private readonly selected: { tools: Tool[]; specs: ModelToolSpec[] },
+    private readonly deps: EngineDeps,
+  ) {
+    this.messages = request.messages;
+  }
+
+  /** Asks the model for the next turn; its text goes into the stream as it comes. */
+  modelTurn(): Promise<void> {
+    const { stream, deps } = this;
+    const sink = (this.sink = new TurnSink(stream));
+    const modelRequest = new TurnRequest(stream, this.messages, this.selected.specs, this.request.options);
+    // The per-token path: no event object, promise or metric call per token; the provider
+    // stops on the stream's abort itself. Its tokens are counted when the turn settles.
+    if (deps.provider.push) return deps.provider.push(modelRequest, sink);
+    return pullTurn(stream, modelRequest, sink, deps);
+  }
+
+  afterFirstTurn(): Promise<void> | undefined {
+    try {
+      const turn = this.turnEnded();
+      return turn && this.runToolRounds(turn);
+    } catch (thrown) {
+      this.fail(thrown);
+      return undefined;
+    }
+  }
+
+  /** Tool rounds, each followed by a model turn, until a turn ends the chat. */
+  private async runToolRounds(first: Turn): Promise<void> {
+    const { stream, selected, deps } = this;
+    try {
+      for (let turn: Turn | undefined = first; turn; turn = this.turnEnded()) {
+        if (this.messages === this.request.messages) this.messages = [...this.messages];
+        this.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
+        for (const call of turn.toolCalls) {
+          const outcome = await handleToolCall(stream, call, selected.tools, deps);
+          this.messages.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(outcome) });
+        }
+        this.toolRounds++;
+        await this.modelTurn();
+      }
+    } catch (thrown) {
+      this.fail(thrown);
+    }
+  }
+
+  /** A pushing provider's tokens of the turn, into the process's tally. */
+  private countTokens(): void {
+    if (!this.deps.provider.push || !this.sink) return;
+    this.deps.metrics.tally.tokens += this.sink.tokens;
+    this.sink.tokens = 0;
+  }
+
+  /** The turn that just ended, if the chat goes on with its tool calls; else the chat's `done` is appended. */
+  private turnEnded(): Turn | undefined {
+    this.countTokens();
+    const { stream, deps } = this;
+    const turn = (this.sink as TurnSink).turn();
+    const usage = (this.usage = addUsage(this.usage, turn.usage));
+    // A turn cut short ends the stream with that reason: its tool calls may be partial, and
+    // running them would start another paid turn.
+    if (turn.finish === 'length' || turn.finish === 'content_filter') appendDone(stream, turn.finish, usage);
+    else if (turn.toolCalls.length === 0) appendDone(stream, turn.finish === 'tool_calls' ? 'stop' : turn.finish, usage);
+    else if (this.toolRounds >= deps.maxToolRounds) appendDone(stream, 'tool_rounds', usage);
+    else return turn;
+    return undefined;
+  }
+
+  /** The last frames of a chat that failed or was aborted. */
+  fail(thrown: unknown): void {
+    this.countTokens();
+    const { stream, deps, usage } = this;
     if (stream.signal.aborted) {
       const cause = stream.signal.reason instanceof StreamAbort ? stream.signal.reason.abortCause : 'cancelled';
       deps.metrics.upstreamAborts.inc({ cause });

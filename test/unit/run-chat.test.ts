@@ -206,6 +206,53 @@ describe('runChat', () => {
       expect(metrics.tally.tokens).toBe(301);
     });
 
+    it('stops at MAX_TOOL_ROUNDS with done tool_rounds, counting every turn\'s tokens', async () => {
+      const toolTurn = async (_request: ModelRequest, sink: ModelSink) => {
+        sink.text('Checking.');
+        sink.event({ type: 'tool_call_delta', index: 0, id: `c${provider.requests.length}`, name: 'calculate', argumentsDelta: '{"expression":"1+1"}' });
+        sink.event({ type: 'finish', reason: 'tool_calls' });
+      };
+      const provider = pushingProvider([toolTurn, toolTurn, toolTurn, toolTurn]);
+      const { stream, deps, metrics } = setup(provider);
+      await runChat(stream, request, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, { ...deps, maxToolRounds: 2 });
+      expect(provider.requests).toHaveLength(3);
+      expect((await frames(stream)).filter((f) => f.type === 'tool_result')).toHaveLength(2);
+      expect((await frames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'tool_rounds' });
+      expect(metrics.tally.tokens).toBe(3);
+    });
+
+    it('a model that fails in a later turn, or throws at once, ends the stream with error then done error', async () => {
+      const failing = pushingProvider([
+        async (_request, sink) => {
+          sink.event({ type: 'tool_call_delta', index: 0, id: 'c1', name: 'calculate', argumentsDelta: '{"expression":"1+1"}' });
+          sink.event({ type: 'finish', reason: 'tool_calls' });
+        },
+        async (_request, sink) => {
+          sink.text('half');
+          throw new TokenwireError('upstream_error');
+        },
+      ]);
+      const later = setup(failing);
+      await runChat(later.stream, request, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, later.deps);
+      expect((await frames(later.stream)).slice(-2)).toEqual([
+        expect.objectContaining({ type: 'error', code: 'upstream_error' }),
+        expect.objectContaining({ type: 'done', reason: 'error' }),
+      ]);
+      expect(later.metrics.tally.tokens).toBe(1);
+
+      const throwing = pushingProvider([
+        () => {
+          throw new Error('not a promise');
+        },
+      ]);
+      const atOnce = setup(throwing);
+      await expect(runChat(atOnce.stream, request, { tools: [], specs: [] }, atOnce.deps)).resolves.toBeUndefined();
+      expect((await frames(atOnce.stream)).slice(-2)).toEqual([
+        expect.objectContaining({ type: 'error', code: 'internal' }),
+        expect.objectContaining({ type: 'done', reason: 'error' }),
+      ]);
+    });
+
     it('an abort reaches the model through its request\'s signal, and the stream ends with done cancelled', async () => {
       let asked: () => void = () => {};
       const waiting = new Promise<void>((resolve) => (asked = resolve));
