@@ -147,10 +147,17 @@ export function runChat(stream: Stream, request: ChatRequest, selected: { tools:
   }
 }
 
+const NO_TOOLS: { tools: Tool[]; specs: ModelToolSpec[] } = { tools: [], specs: [] };
+
 /** One chat's state between its model turns. */
 class ChatRun {
   /** The request's messages are the conversation until a tool round adds to it (then a copy). */
   private messages: ModelMessage[];
+  private copied = false;
+  // What the chat needs of its request and tools, not the objects themselves: a parked
+  // stream keeps no request object, and a chat without tools shares one empty selection.
+  private readonly options: ChatRequest['options'];
+  private readonly selected: { tools: Tool[]; specs: ModelToolSpec[] };
   private usage: Usage | undefined = undefined;
   private sink: TurnSink | undefined = undefined;
   /** Rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one. */
@@ -158,18 +165,20 @@ class ChatRun {
 
   constructor(
     private readonly stream: Stream,
-    private readonly request: ChatRequest,
-    private readonly selected: { tools: Tool[]; specs: ModelToolSpec[] },
+    request: ChatRequest,
+    selected: { tools: Tool[]; specs: ModelToolSpec[] },
     private readonly deps: EngineDeps,
   ) {
     this.messages = request.messages;
+    this.options = request.options;
+    this.selected = selected.tools.length || selected.specs.length ? selected : NO_TOOLS;
   }
 
   /** Asks the model for the next turn; its text goes into the stream as it comes. */
   modelTurn(): Promise<void> {
     const { stream, deps } = this;
     const sink = (this.sink = new TurnSink(stream));
-    const modelRequest = new TurnRequest(stream, this.messages, this.selected.specs, this.request.options);
+    const modelRequest = new TurnRequest(stream, this.messages, this.selected.specs, this.options);
     // The per-token path: no event object, promise or metric call per token; the provider
     // stops on the stream's abort itself. Its tokens are counted when the turn settles.
     if (deps.provider.push) return deps.provider.push(modelRequest, sink);
@@ -191,7 +200,10 @@ class ChatRun {
     const { stream, selected, deps } = this;
     try {
       for (let turn: Turn | undefined = first; turn; turn = this.turnEnded()) {
-        if (this.messages === this.request.messages) this.messages = [...this.messages];
+        if (!this.copied) {
+          this.messages = [...this.messages];
+          this.copied = true;
+        }
         this.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
         for (const call of turn.toolCalls) {
           const outcome = await handleToolCall(stream, call, selected.tools, deps);
