@@ -1,6 +1,6 @@
 import type { Transport } from '../shared/protocol.js';
 import type { Metrics } from './metrics.js';
-import type { Stream } from './streams/hub.js';
+import type { Stream, StreamRecord } from './streams/hub.js';
 
 /** Models named on metrics before the rest share `other`: the model name comes from clients. */
 const MAX_MODEL_LABELS = 32;
@@ -24,26 +24,45 @@ export function createModelLabel(max = MAX_MODEL_LABELS): (model: string) => str
  * whose labels were resolved once (token-histogram.ts).
  */
 export function observeStream(stream: Stream, metrics: Metrics, labels: { transport: Transport; model: string }): void {
-  const ttft = metrics.timeToFirstToken.labels(labels);
-  const gap = metrics.interTokenGap.labels(labels);
-  const acceptedAt = performance.now();
-  let first = true;
-  // A field, not a `let`: a double assigned to a closure's variable is a new heap number per
-  // token, a field's is updated in place (issue 14: 17 B of garbage per token).
-  const clock = { last: Number.NaN };
-  const unsubscribe = stream.subscribe(({ frame }) => {
+  new StreamTimer(stream, metrics, metrics.timeToFirstToken.labels(labels), metrics.interTokenGap.labels(labels));
+}
+
+type Histogram = ReturnType<Metrics['timeToFirstToken']['labels']>;
+
+/**
+ * One stream's timing state. A class (issue 14): as a closure it was a function, its scope and
+ * a clock object for every stream, parked ones too; here one object and its bound listener.
+ * `last` is a field: a double assigned to a closure's variable is a new heap number per token,
+ * a field's is updated in place (17 B of garbage per token).
+ */
+class StreamTimer {
+  private readonly acceptedAt = performance.now();
+  private first = true;
+  private last = Number.NaN;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    stream: Stream,
+    private readonly metrics: Metrics,
+    private readonly ttft: Histogram,
+    private readonly gap: Histogram,
+  ) {
+    this.unsubscribe = stream.subscribe(this.onRecord.bind(this));
+  }
+
+  private onRecord({ frame }: StreamRecord): void {
     if (frame.type === 'token') {
       const now = performance.now();
-      if (first) ttft.observe((now - acceptedAt) / 1000);
-      else if (!Number.isNaN(clock.last)) gap.observe((now - clock.last) / 1000);
-      first = false;
-      clock.last = now;
+      if (this.first) this.ttft.observe((now - this.acceptedAt) / 1000);
+      else if (!Number.isNaN(this.last)) this.gap.observe((now - this.last) / 1000);
+      this.first = false;
+      this.last = now;
     } else if (frame.type === 'tool_call' || frame.type === 'tool_result') {
-      clock.last = Number.NaN;
+      this.last = Number.NaN;
     } else if (frame.type === 'error') {
-      metrics.errors.inc({ code: frame.code });
+      this.metrics.errors.inc({ code: frame.code });
     } else if (frame.type === 'done') {
-      unsubscribe();
+      this.unsubscribe();
     }
-  });
+  }
 }

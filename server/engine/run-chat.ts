@@ -1,11 +1,11 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolCall, ModelToolSpec } from '../models/provider.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
-import { createToolCallAssembler } from './tool-call-assembler.js';
+import { createToolCallAssembler, type ToolCallAssembler } from './tool-call-assembler.js';
 
 export interface EngineDeps extends ToolCallDeps {
   provider: ModelProvider;
@@ -30,74 +30,103 @@ const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined
       : {}),
   };
 
-/** Tokens of a turn's text joined at a time (see `addText`). */
+/** Tokens of a turn's text joined at a time (see `TurnSink.text`). */
 const TEXT_CHUNK = 256;
 
-/** One model request: streams its text as token frames and assembles its tool calls from deltas. */
-async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMessage[], specs: ModelToolSpec[], deps: EngineDeps): Promise<Turn> {
-  const options = request.options ?? {};
-  const calls = createToolCallAssembler();
-  let finish: Extract<ModelEvent, { type: 'finish' }> | undefined;
+/**
+ * One model turn's sink: streams its text as token frames and assembles its tool calls from
+ * deltas. A class (issue 14): a stream parked before its first token holds this one object
+ * (methods on the prototype), not a suspended turn function with its closures and promises.
+ */
+class TurnSink implements ModelSink {
+  /** Text tokens pushed so far. */
+  tokens = 0;
   // The turn's text, for the assistant message of a tool round. `text += token` kept a cons
   // string per token alive for the whole turn (scavenge work, issue 14): tokens wait in an
   // array and are joined into one flat string every TEXT_CHUNK of them.
-  let text = '';
-  let pending: string[] = [];
-  const addText = (token: string) => {
-    if (pending.push(token) < TEXT_CHUNK) return;
-    text += pending.join('');
-    pending = [];
-  };
-  const modelRequest: ModelRequest = {
-    messages,
-    tools: specs,
-    signal: stream.signal,
-    ...(options.model !== undefined ? { model: options.model } : {}),
-    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-    ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-    ...(options.simulate !== undefined ? { simulate: options.simulate } : {}),
-  };
-  const onEvent = (event: Exclude<ModelEvent, { type: 'text' }>) => {
-    if (event.type === 'reasoning') stream.append({ type: 'reasoning', text: event.text });
-    else if (event.type === 'tool_call_delta') calls.add(event);
-    else finish = event;
-  };
-  if (deps.provider.push) {
-    // The per-token path (issue 14): no event object, promise or metric call per token; the
-    // provider stops on the stream's signal itself.
-    let tokens = 0;
-    try {
-      await deps.provider.push(modelRequest, {
-        text(token) {
-          tokens++;
-          addText(token);
-          stream.appendToken(token);
-        },
-        event: onEvent,
-      });
-    } finally {
-      deps.metrics.tally.tokens += tokens;
+  private joined = '';
+  private pending: string[] | undefined = undefined;
+  private calls: ToolCallAssembler | undefined = undefined;
+  private finish: Extract<ModelEvent, { type: 'finish' }> | undefined = undefined;
+
+  constructor(private readonly stream: Stream) {}
+
+  text(token: string): void {
+    this.tokens++;
+    const pending = (this.pending ??= []);
+    if (pending.push(token) >= TEXT_CHUNK) {
+      this.joined += pending.join('');
+      pending.length = 0;
     }
-  } else {
-    for await (const event of deps.provider.stream(modelRequest)) {
-      if (stream.signal.aborted) {
-        // Already produced (and billed) upstream, but nobody will read it.
-        if (event.type === 'text' || event.type === 'reasoning') deps.metrics.tokensAfterDisconnect.inc();
-        throw stream.signal.reason;
-      }
-      if (event.type === 'text') {
-        deps.metrics.tally.tokens++;
-        addText(event.text);
-        stream.appendToken(event.text);
-      } else {
-        onEvent(event);
-      }
+    this.stream.appendToken(token);
+  }
+
+  event(event: Exclude<ModelEvent, { type: 'text' }>): void {
+    if (event.type === 'reasoning') this.stream.append({ type: 'reasoning', text: event.text });
+    else if (event.type === 'tool_call_delta') (this.calls ??= createToolCallAssembler()).add(event);
+    else this.finish = event;
+  }
+
+  /** The turn as it ended; a provider must say how the answer ended, one that did not is never reported as a stop. */
+  turn(): Turn {
+    if (!this.finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
+    const text = this.pending ? this.joined + this.pending.join('') : this.joined;
+    return { text, toolCalls: this.calls?.calls() ?? [], finish: this.finish.reason, usage: this.finish.usage };
+  }
+}
+
+/**
+ * The model request of a turn: the conversation so far, the tools offered and the chat's
+ * options. Its `signal` is the stream's, read when a provider needs it; a provider that
+ * registers `onAbort` instead leaves a parked stream without an AbortSignal (issue 14).
+ */
+class TurnRequest implements ModelRequest {
+  declare model?: string;
+  declare temperature?: number;
+  declare maxTokens?: number;
+  declare simulate?: ModelRequest['simulate'];
+
+  constructor(
+    private readonly stream: Stream,
+    readonly messages: ModelMessage[],
+    readonly tools: ModelToolSpec[],
+    options: ChatRequest['options'] = {},
+  ) {
+    if (options.model !== undefined) this.model = options.model;
+    if (options.temperature !== undefined) this.temperature = options.temperature;
+    if (options.maxTokens !== undefined) this.maxTokens = options.maxTokens;
+    if (options.simulate !== undefined) this.simulate = options.simulate;
+  }
+
+  get signal(): AbortSignal {
+    return this.stream.signal;
+  }
+
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.stream.onAbort(listener);
+  }
+}
+
+/** A provider without `push`: its async iterator's events into the turn's sink. */
+async function pullTurn(stream: Stream, modelRequest: ModelRequest, sink: TurnSink, deps: EngineDeps): Promise<void> {
+  for await (const event of deps.provider.stream(modelRequest)) {
+    if (stream.signal.aborted) {
+      // Already produced (and billed) upstream, but nobody will read it.
+      if (event.type === 'text' || event.type === 'reasoning') deps.metrics.tokensAfterDisconnect.inc();
+      throw stream.signal.reason;
+    }
+    if (event.type === 'text') {
+      deps.metrics.tally.tokens++;
+      sink.text(event.text);
+    } else {
+      sink.event(event);
     }
   }
-  // A provider must say how the answer ended; one that did not is never reported as a stop.
-  if (!finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
-  return { text: text + pending.join(''), toolCalls: calls.calls(), finish: finish.reason, usage: finish.usage };
 }
+
+/** Appends the stream's one `done`, with the usage of every turn so far. */
+const appendDone = (stream: Stream, reason: DoneReason, usage: Usage | undefined) =>
+  stream.append({ type: 'done', reason, ...(usage ? { usage } : {}) });
 
 /**
  * Runs one chat to its end and writes it into the stream: model turns, tool calls with their
@@ -105,36 +134,115 @@ async function modelTurn(stream: Stream, request: ChatRequest, messages: ModelMe
  * `done` with reason `error`; an abort becomes `done` with reason `cancelled` (or, on
  * shutdown and for slow consumers, an error first).
  */
-export async function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
-  const messages: ModelMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content }));
-  let usage: Usage | undefined;
-  const done = (reason: DoneReason) => stream.append({ type: 'done', reason, ...(usage ? { usage } : {}) });
+export function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
+  const chat = new ChatRun(stream, request, selected, deps);
+  // The first turn is chained, not awaited (issue 14): a stream parked before its first token
+  // holds the chat's state and the model's promise, not a suspended async function (its
+  // register file, its await's closures). Tool rounds run in an async function.
   try {
-    // `toolRounds` counts rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one.
-    for (let toolRounds = 0; ; toolRounds++) {
-      const turn = await modelTurn(stream, request, messages, selected.specs, deps);
-      usage = addUsage(usage, turn.usage);
-      // A turn cut short ends the stream with that reason: its tool calls may be partial, and
-      // running them would start another paid turn.
-      if (turn.finish === 'length' || turn.finish === 'content_filter') {
-        done(turn.finish);
-        return;
-      }
-      if (turn.toolCalls.length === 0) {
-        done(turn.finish === 'tool_calls' ? 'stop' : turn.finish);
-        return;
-      }
-      if (toolRounds >= deps.maxToolRounds) {
-        done('tool_rounds');
-        return;
-      }
-      messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
-      for (const call of turn.toolCalls) {
-        const outcome = await handleToolCall(stream, call, selected.tools, deps);
-        messages.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(outcome) });
-      }
-    }
+    return chat.modelTurn().then(chat.afterFirstTurn.bind(chat), chat.fail.bind(chat));
   } catch (thrown) {
+    chat.fail(thrown);
+    return Promise.resolve();
+  }
+}
+
+const NO_TOOLS: { tools: Tool[]; specs: ModelToolSpec[] } = { tools: [], specs: [] };
+
+/** One chat's state between its model turns. */
+class ChatRun {
+  /** The request's messages are the conversation until a tool round adds to it (then a copy). */
+  private messages: ModelMessage[];
+  private copied = false;
+  // What the chat needs of its request and tools, not the objects themselves: a parked
+  // stream keeps no request object, and a chat without tools shares one empty selection.
+  private readonly options: ChatRequest['options'];
+  private readonly selected: { tools: Tool[]; specs: ModelToolSpec[] };
+  private usage: Usage | undefined = undefined;
+  private sink: TurnSink | undefined = undefined;
+  /** Rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one. */
+  private toolRounds = 0;
+
+  constructor(
+    private readonly stream: Stream,
+    request: ChatRequest,
+    selected: { tools: Tool[]; specs: ModelToolSpec[] },
+    private readonly deps: EngineDeps,
+  ) {
+    this.messages = request.messages;
+    this.options = request.options;
+    this.selected = selected.tools.length || selected.specs.length ? selected : NO_TOOLS;
+  }
+
+  /** Asks the model for the next turn; its text goes into the stream as it comes. */
+  modelTurn(): Promise<void> {
+    const { stream, deps } = this;
+    const sink = (this.sink = new TurnSink(stream));
+    const modelRequest = new TurnRequest(stream, this.messages, this.selected.specs, this.options);
+    // The per-token path: no event object, promise or metric call per token; the provider
+    // stops on the stream's abort itself. Its tokens are counted when the turn settles.
+    if (deps.provider.push) return deps.provider.push(modelRequest, sink);
+    return pullTurn(stream, modelRequest, sink, deps);
+  }
+
+  afterFirstTurn(): Promise<void> | undefined {
+    try {
+      const turn = this.turnEnded();
+      return turn && this.runToolRounds(turn);
+    } catch (thrown) {
+      this.fail(thrown);
+      return undefined;
+    }
+  }
+
+  /** Tool rounds, each followed by a model turn, until a turn ends the chat. */
+  private async runToolRounds(first: Turn): Promise<void> {
+    const { stream, selected, deps } = this;
+    try {
+      for (let turn: Turn | undefined = first; turn; turn = this.turnEnded()) {
+        if (!this.copied) {
+          this.messages = [...this.messages];
+          this.copied = true;
+        }
+        this.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
+        for (const call of turn.toolCalls) {
+          const outcome = await handleToolCall(stream, call, selected.tools, deps);
+          this.messages.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(outcome) });
+        }
+        this.toolRounds++;
+        await this.modelTurn();
+      }
+    } catch (thrown) {
+      this.fail(thrown);
+    }
+  }
+
+  /** A pushing provider's tokens of the turn, into the process's tally. */
+  private countTokens(): void {
+    if (!this.deps.provider.push || !this.sink) return;
+    this.deps.metrics.tally.tokens += this.sink.tokens;
+    this.sink.tokens = 0;
+  }
+
+  /** The turn that just ended, if the chat goes on with its tool calls; else the chat's `done` is appended. */
+  private turnEnded(): Turn | undefined {
+    this.countTokens();
+    const { stream, deps } = this;
+    const turn = (this.sink as TurnSink).turn();
+    const usage = (this.usage = addUsage(this.usage, turn.usage));
+    // A turn cut short ends the stream with that reason: its tool calls may be partial, and
+    // running them would start another paid turn.
+    if (turn.finish === 'length' || turn.finish === 'content_filter') appendDone(stream, turn.finish, usage);
+    else if (turn.toolCalls.length === 0) appendDone(stream, turn.finish === 'tool_calls' ? 'stop' : turn.finish, usage);
+    else if (this.toolRounds >= deps.maxToolRounds) appendDone(stream, 'tool_rounds', usage);
+    else return turn;
+    return undefined;
+  }
+
+  /** The last frames of a chat that failed or was aborted. */
+  fail(thrown: unknown): void {
+    this.countTokens();
+    const { stream, deps, usage } = this;
     if (stream.signal.aborted) {
       const cause = stream.signal.reason instanceof StreamAbort ? stream.signal.reason.abortCause : 'cancelled';
       deps.metrics.upstreamAborts.inc({ cause });
@@ -142,15 +250,15 @@ export async function runChat(stream: Stream, request: ChatRequest, selected: { 
       if (cause === 'shutdown' || cause === 'slow_consumer' || cause === 'owner_lost') {
         const error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : cause);
         stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
-        done('error');
+        appendDone(stream, 'error', usage);
       } else {
-        done('cancelled');
+        appendDone(stream, 'cancelled', usage);
       }
       return;
     }
     const error = toTokenwireError(thrown);
     deps.log.warn({ err: error.cause ?? error, streamId: stream.id, code: error.code }, 'stream failed');
     stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
-    done('error');
+    appendDone(stream, 'error', usage);
   }
 }

@@ -54,6 +54,7 @@ export function createApp(core: Core): express.Express {
       return;
     }
     const body = parseWith(ChatRequest, req.body);
+    req.body = undefined; // Parsed: a stream's connection would keep a second copy of its request (issue 14).
     if (!body.ok) {
       sendError(res, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
       return;

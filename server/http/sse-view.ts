@@ -13,6 +13,9 @@ import { serveSse } from '../transports/sse.js';
 export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Response, stream: Stream, afterSeq: number): void {
   const { config, metrics } = core;
   const counted = countedBy(metrics);
+  // The view outlives its route: Express's continuation (`req.next`, with the router's state
+  // and closures, ~0.5 KiB) is never called again (issue 14).
+  res.req.next = undefined;
   metrics.connectionsOpen.inc({ transport: 'sse' });
   // `close` comes once: `on` spares the wrapper `once` makes per response.
   res.on('close', counted.resOnClose);

@@ -46,7 +46,13 @@ export interface ModelRequest {
   maxTokens?: number;
   simulate?: z.infer<typeof SimulateOptions>;
   /** Aborting it must end the upstream request at once (the socket closes). */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /**
+   * Where a provider may instead register the one function that stops it on abort, called at
+   * once if the request already is aborted (issue 14: the engine's requests make `signal` only
+   * when it is read, so a parked stream holds no AbortSignal and no listener on it).
+   */
+  onAbort?(listener: ((reason: unknown) => void) | undefined): void;
 }
 
 /** Where a provider that pushes (`ModelProvider.push`) hands its events, in order. */

@@ -90,7 +90,7 @@ class SimulatedRun {
   private readonly started = performance.now();
   private readonly failAt: number | undefined;
   private readonly step: () => void;
-  private readonly onAbort: () => void;
+  private readonly onAbort: (reason: unknown) => void;
   private next: Plan | undefined;
   private thinking = 0;
   private limit = 0;
@@ -109,8 +109,12 @@ class SimulatedRun {
     this.failAt = setup.request.simulate?.failAfterTokens;
     this.due = this.started + setup.firstTokenMs;
     this.step = this.run.bind(this);
-    this.onAbort = this.signalOnAbort.bind(this);
-    setup.request.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.onAbort = this.requestOnAbort.bind(this);
+    // The engine's requests offer `onAbort` (called at once if already aborted): no AbortSignal
+    // and no listener on one while the stream waits for its first token (issue 14).
+    if (setup.request.onAbort) setup.request.onAbort(this.onAbort);
+    else setup.request.signal.addEventListener('abort', this.onAbort, { once: true });
+    if (this.ended) return;
     // A first token already due (SIM_FIRST_TOKEN_MS=0) goes out now, in its start's turn and
     // write, not in one timer turn with every stream started meanwhile (issue 14): the clock
     // takes only times still to come.
@@ -118,14 +122,17 @@ class SimulatedRun {
     else this.run();
   }
 
-  private signalOnAbort(): void {
-    this.end(this.setup.request.signal.reason);
+  /** From `onAbort`, the abort's reason; from the signal, its `abort` event. */
+  private requestOnAbort(reason: unknown): void {
+    this.end(reason instanceof Event ? this.setup.request.signal.reason : reason);
   }
 
   private end(error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.setup.request.signal.removeEventListener('abort', this.onAbort);
+    const { request } = this.setup;
+    if (request.onAbort) request.onAbort(undefined);
+    else request.signal.removeEventListener('abort', this.onAbort);
     if (this.waiting) this.setup.clock.cancel(this.due, this.step);
     this.waiting = false;
     if (error === undefined) this.setup.resolve();
@@ -227,7 +234,8 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mode
   const clock = createTokenClock();
 
   function push(request: ModelRequest, sink: ModelSink): Promise<void> {
-    if (request.signal.aborted) return Promise.reject(request.signal.reason);
+    // A request with `onAbort` is told at once if it already is aborted (see SimulatedRun).
+    if (!request.onAbort && request.signal.aborted) return Promise.reject(request.signal.reason);
     // A request may set its own pace (the demo's pace control), within the schema's bounds.
     const intervalMs = 1000 / (request.simulate?.tokensPerSecond ?? options.tokensPerSecond);
     return new Promise<void>((resolve, reject) => {

@@ -48,6 +48,8 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
   return {
     id,
     signal: never.signal,
+    // Never aborted here: its generation runs on its owner.
+    onAbort: () => {},
     approvalToken: meta.token,
     subject: meta.subject,
     createdAt: meta.createdAt,

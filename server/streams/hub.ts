@@ -29,6 +29,12 @@ export interface Stream {
   readonly id: string;
   /** Aborts the upstream model request and any running tool. */
   readonly signal: AbortSignal;
+  /**
+   * Sets the one function called when generation is aborted (at once if it already was), or
+   * clears it: a model turn's stop switch without a listener on `signal` (issue 14: a parked
+   * stream's signal and its listener were ~0.35 KiB). A later call replaces it.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void;
   /** The stream's capability for anonymous use (`streamToken` on the wire). */
   readonly approvalToken: string;
   /** The authenticated subject that started the stream; only it may view or control it. */
@@ -96,104 +102,155 @@ export interface Hub {
   close(): void;
 }
 
+/** What every stream of one hub shares: its options, its store, and the hub's bookkeeping. */
+interface HubShared {
+  readonly options: HubOptions;
+  readonly store: StreamStore;
+  /** Runs `fn` after `ms` on an unref'd timer the hub clears on close. */
+  later(ms: number, fn: () => void): NodeJS.Timeout;
+  forget(timer: NodeJS.Timeout): void;
+  /** The stream is done: it no longer counts against `maxStreams`. */
+  release(): void;
+  /** The stream appended its `done`. */
+  ended(stream: HubStream, frame: Extract<ServerFrame, { type: 'done' }>): void;
+}
+
+/**
+ * A stream of this process. A class, not a factory (issue 14): a stream parked before its
+ * first token kept seven closures and their scope; here its methods live on the prototype and
+ * the token JSON prefix is made by the first token.
+ */
+class HubStream implements Stream {
+  readonly approvalToken = newApprovalToken();
+  readonly createdAt = Date.now();
+  done = false;
+  lastSeq = -1;
+  abortedAt: number | undefined = undefined;
+  private viewers = 0;
+  private graceTimer: NodeJS.Timeout | undefined = undefined;
+  private tokenPrefix: string | undefined = undefined;
+  /** Made by the first read of `signal` or by `abort`: a parked stream's model waits on `onAbort`. */
+  private controller: AbortController | undefined = undefined;
+  private abortListener: ((reason: unknown) => void) | undefined = undefined;
+
+  constructor(
+    private readonly hub: HubShared,
+    readonly id: string,
+    readonly subject: string | undefined,
+    readonly graceMs: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    if (listener && this.controller?.signal.aborted) return listener(this.controller.signal.reason);
+    this.abortListener = listener;
+  }
+
+  append(body: FrameBody): StreamRecord | undefined {
+    if (this.done) return undefined;
+    const seq = ++this.lastSeq;
+    // `type` first on the wire, then the stream's coordinates, then the body.
+    const frame = Object.assign({ type: body.type, streamId: this.id, seq }, body) as ServerFrame;
+    const record = { frame, json: JSON.stringify(frame) };
+    if (frame.type === 'done') {
+      this.done = true;
+      this.hub.release();
+      this.clearGrace();
+    }
+    this.hub.store.append(this.id, record);
+    if (frame.type === 'done') this.hub.ended(this, frame);
+    return record;
+  }
+
+  appendToken(text: string): void {
+    if (this.done) return;
+    const seq = ++this.lastSeq;
+    // The store may keep only `text`: a kept record per token was most of what a scavenge
+    // had to copy, and its pauses were the inter-token p99 (issue 14).
+    this.hub.store.append(this.id, tokenRecord(this.id, (this.tokenPrefix ??= tokenJsonPrefix(this.id)), seq, text), text);
+  }
+
+  read(afterSeq: number): Promise<StoreRead> {
+    return this.hub.store.read(this.id, afterSeq);
+  }
+
+  subscribe(listener: StreamListener): () => void {
+    return this.hub.store.follow(this.id, listener);
+  }
+
+  attachViewer(): (reason?: DetachReason) => void {
+    this.viewers++;
+    this.clearGrace();
+    let attached = true;
+    return (reason = 'left') => {
+      if (!attached) return;
+      attached = false;
+      if (--this.viewers > 0 || this.done) return;
+      const windowMs = reason === 'dropped' ? Math.max(this.graceMs, this.hub.options.droppedGraceMs) : this.graceMs;
+      if (windowMs <= 0) this.abort('client_gone');
+      else this.graceTimer = this.hub.later(windowMs, () => this.viewers === 0 && this.abort('client_gone'));
+    };
+  }
+
+  abort(cause: AbortCause): void {
+    if (this.controller?.signal.aborted || this.done) return;
+    this.abortedAt = performance.now();
+    const { signal } = this;
+    (this.controller as AbortController).abort(new StreamAbort(cause));
+    const listener = this.abortListener;
+    this.abortListener = undefined;
+    listener?.(signal.reason);
+  }
+
+  private clearGrace(): void {
+    if (!this.graceTimer) return;
+    clearTimeout(this.graceTimer);
+    this.hub.forget(this.graceTimer);
+    this.graceTimer = undefined;
+  }
+}
+
 /** Streams by id, each with its log, its viewers and the policy that aborts a stream nobody watches. */
 export function createHub(options: HubOptions): Hub {
   const streams = new Map<string, Stream>();
   const timers = new Set<NodeJS.Timeout>();
   let live = 0;
-
-  const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    timers.add(timer);
-    return timer;
-  };
-
   const { store } = options;
+
+  const shared: HubShared = {
+    options,
+    store,
+    later(ms, fn) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        fn();
+      }, ms);
+      timer.unref();
+      timers.add(timer);
+      return timer;
+    },
+    forget: (timer) => timers.delete(timer),
+    release: () => void live--,
+    ended(stream, frame) {
+      store.finish(stream.id);
+      shared.later(options.ttlMs, () => {
+        streams.delete(stream.id);
+        store.expire(stream.id);
+      });
+      options.onDone?.(stream, frame);
+    },
+  };
 
   function create({ model, transport, clientId, graceMs: asked = 0, subject }: CreateStreamOptions): Stream {
     if (live >= options.maxStreams) throw new TokenwireError('too_many_streams');
     live++;
 
     const id = newStreamId();
-    const controller = new AbortController();
-    const graceMs = Math.min(asked, options.maxGraceMs);
     store.open(id);
-    let viewers = 0;
-    let graceTimer: NodeJS.Timeout | undefined;
-
-    const tokenPrefix = tokenJsonPrefix(id);
-    const commit = (record: StreamRecord): StreamRecord => {
-      const { frame } = record;
-      if (frame.type === 'done') {
-        stream.done = true;
-        live--;
-        if (graceTimer) clearTimeout(graceTimer);
-      }
-      store.append(id, record);
-      if (frame.type === 'done') {
-        store.finish(id);
-        later(options.ttlMs, () => {
-          streams.delete(id);
-          store.expire(id);
-        });
-        options.onDone?.(stream, frame);
-      }
-      return record;
-    };
-
-    const stream: Stream = {
-      id,
-      signal: controller.signal,
-      approvalToken: newApprovalToken(),
-      subject,
-      createdAt: Date.now(),
-      graceMs,
-      done: false,
-      lastSeq: -1,
-      abortedAt: undefined,
-      append(body) {
-        if (stream.done) return undefined;
-        const seq = ++stream.lastSeq;
-        // `type` first on the wire, then the stream's coordinates, then the body.
-        const frame = Object.assign({ type: body.type, streamId: id, seq }, body) as ServerFrame;
-        return commit({ frame, json: JSON.stringify(frame) });
-      },
-      appendToken(text) {
-        if (stream.done) return;
-        const seq = ++stream.lastSeq;
-        // The store may keep only `text`: a kept record per token was most of what a scavenge
-        // had to copy, and its pauses were the inter-token p99 (issue 14).
-        store.append(id, tokenRecord(id, tokenPrefix, seq, text), text);
-      },
-      read: (afterSeq) => store.read(id, afterSeq),
-      subscribe: (listener) => store.follow(id, listener),
-      attachViewer() {
-        viewers++;
-        if (graceTimer) {
-          clearTimeout(graceTimer);
-          timers.delete(graceTimer);
-          graceTimer = undefined;
-        }
-        let attached = true;
-        return (reason = 'left') => {
-          if (!attached) return;
-          attached = false;
-          if (--viewers > 0 || stream.done) return;
-          const windowMs = reason === 'dropped' ? Math.max(graceMs, options.droppedGraceMs) : graceMs;
-          if (windowMs <= 0) stream.abort('client_gone');
-          else graceTimer = later(windowMs, () => viewers === 0 && stream.abort('client_gone'));
-        };
-      },
-      abort(cause) {
-        if (controller.signal.aborted || stream.done) return;
-        stream.abortedAt = performance.now();
-        controller.abort(new StreamAbort(cause));
-      },
-    };
+    const stream = new HubStream(shared, id, subject, Math.min(asked, options.maxGraceMs));
     streams.set(id, stream);
     options.onCreate?.(stream);
     stream.append({

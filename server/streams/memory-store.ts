@@ -34,7 +34,12 @@ interface Log {
   head: number;
   base: number;
   bytes: number;
-  listeners: Set<StoreListener>;
+  /**
+   * Its followers in the order they came, replaced (never changed) when one comes or goes, so
+   * an append walks the array it started with. An array, not a Set: a parked stream has two
+   * (its view and its metrics), and a Set's hash table for them was ~130 B (issue 14).
+   */
+  listeners: readonly StoreListener[] | undefined;
   /** The token JSON prefix for rebuilding records, made at the first read that needs it. */
   prefix: string | undefined;
 }
@@ -101,7 +106,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
 
   return {
     open(streamId) {
-      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listeners: new Set(), prefix: undefined });
+      if (!logs.has(streamId)) logs.set(streamId, { id: streamId, entries: [], head: 0, base: 0, bytes: 0, listeners: undefined, prefix: undefined });
     },
     append(streamId, record, tokenText) {
       const log = logs.get(streamId);
@@ -110,14 +115,21 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       // Only the text of a token whose seq is where the log expects it: it is rebuilt from that.
       const entry = tokenText !== undefined && record.frame.seq === log.base + log.entries.length ? tokenText : record;
       const bytes = entryBytes(entry);
-      log.entries.push(entry);
+      // The first entry in an array of its own size: a push into `[]` makes room for 17, and a
+      // parked stream's log holds only its `start` (issue 14).
+      if (log.entries.length === 0) log.entries = [entry];
+      else log.entries.push(entry);
       log.bytes += bytes;
       total += bytes;
       if (log.bytes > options.maxStreamBytes || size(log) > options.maxFrames) {
         if (trim(log, options.maxStreamBytes * HYSTERESIS, Math.floor(options.maxFrames * HYSTERESIS))) options.onEvict?.('stream_cap', streamId);
       }
       enforceTotal();
-      for (const listener of log.listeners) {
+      const listeners = log.listeners;
+      if (!listeners) return;
+      for (const listener of listeners) {
+        // One that left during this append (a Set's iteration would skip it too) is not told.
+        if (log.listeners !== listeners && !log.listeners?.includes(listener)) continue;
         try {
           listener(record);
         } catch (error) {
@@ -141,9 +153,13 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       });
     },
     follow(streamId, listener) {
-      const listeners = logs.get(streamId)?.listeners;
-      listeners?.add(listener);
-      return () => listeners?.delete(listener);
+      const log = logs.get(streamId);
+      if (!log) return () => {};
+      if (!log.listeners?.includes(listener)) log.listeners = [...(log.listeners ?? []), listener];
+      return () => {
+        const left = log.listeners?.filter((l) => l !== listener);
+        if (left?.length !== log.listeners?.length) log.listeners = left?.length ? left : undefined;
+      };
     },
     finish(streamId) {
       const log = logs.get(streamId);
@@ -156,7 +172,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       total -= log.bytes;
       logs.delete(streamId);
       finished.delete(streamId);
-      log.listeners.clear();
+      log.listeners = undefined;
     },
     get retainedBytes() {
       return total;

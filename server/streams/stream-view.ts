@@ -23,7 +23,7 @@ export type ViewStart =
  * detaches again.
  */
 export async function openView(stream: Stream, afterSeq: number): Promise<ViewStart> {
-  const follower = follow(stream, afterSeq);
+  const follower = new Follower(stream, afterSeq);
   const fail = <T>(result: T): T => {
     follower.detach();
     return result;
@@ -58,51 +58,64 @@ export async function openView(stream: Stream, afterSeq: number): Promise<ViewSt
 /**
  * The live half of a view, apart from openView's scope (issue 14): a view that runs for minutes
  * keeps only this (the viewer's detach, its store listener, the last seq it delivered), not the
- * first read's records or openView's helpers.
+ * first read's records or openView's helpers. A class: as closures it was four functions and
+ * two scopes per view; here it is one object, its `ok` start, and one bound listener.
  */
-function follow(stream: Stream, afterSeq: number) {
-  const detachViewer = stream.attachViewer();
-  let last = afterSeq;
-  let early: StreamRecord[] | undefined = [];
-  let deliver: ((record: StreamRecord) => void) | undefined;
-  const onRecord = (record: StreamRecord) => {
-    if (!deliver) {
-      early?.push(record);
+class Follower {
+  readonly status = 'ok';
+  /** Live frames that came before `start`, oldest first; undefined once started. */
+  private waiting: StreamRecord[] | undefined = [];
+  /** The first read's records, kept from `view` until `start`. */
+  private records: StreamRecord[] | undefined = undefined;
+  private deliver: ((record: StreamRecord) => void) | undefined = undefined;
+  private detached = false;
+  private readonly detachViewer: (reason?: DetachReason) => void;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    stream: Stream,
+    /** The last seq handed over (or the view's resume point). */
+    private last: number,
+  ) {
+    this.detachViewer = stream.attachViewer();
+    this.unsubscribe = stream.subscribe(this.onRecord.bind(this));
+  }
+
+  /** Live frames that came before `start`, oldest first. */
+  get early(): readonly StreamRecord[] {
+    return this.waiting ?? [];
+  }
+
+  /** The `ok` start: it delivers `records` (the first read), the early frames, then every live one, each once. */
+  view(records: StreamRecord[]): Extract<ViewStart, { status: 'ok' }> {
+    this.records = records;
+    return this;
+  }
+
+  start(next: (record: StreamRecord) => void): void {
+    this.deliver = next;
+    const first = this.records ?? [];
+    const waiting = this.waiting ?? [];
+    this.records = this.waiting = undefined;
+    for (const record of first) this.onRecord(record);
+    for (const record of waiting) this.onRecord(record);
+  }
+
+  detach(reason?: DetachReason): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.unsubscribe();
+    this.detachViewer(reason);
+  }
+
+  private onRecord(record: StreamRecord): void {
+    if (!this.deliver) {
+      this.waiting?.push(record);
       return;
     }
-    if (record.frame.seq <= last) return;
-    last = record.frame.seq;
-    deliver(record);
-  };
-  const unsubscribe = stream.subscribe(onRecord);
-  let detached = false;
-  return {
-    /** Live frames that came before `start`, oldest first. */
-    get early(): readonly StreamRecord[] {
-      return early ?? [];
-    },
-    detach,
-    /** The `ok` start: it delivers `records` (the first read), the early frames, then every live one, each once. */
-    view(records: StreamRecord[] | undefined): Extract<ViewStart, { status: 'ok' }> {
-      return {
-        status: 'ok',
-        start(next) {
-          deliver = next;
-          const first = records ?? [];
-          const waiting = early ?? [];
-          records = early = undefined;
-          for (const record of first) onRecord(record);
-          for (const record of waiting) onRecord(record);
-        },
-        detach,
-      };
-    },
-  };
-  function detach(reason?: DetachReason): void {
-    if (detached) return;
-    detached = true;
-    unsubscribe();
-    detachViewer(reason);
+    if (record.frame.seq <= this.last) return;
+    this.last = record.frame.seq;
+    this.deliver(record);
   }
 }
 

@@ -71,17 +71,18 @@ export const encodeViewError = (streamId: string, seq: number, error: TokenwireE
  */
 export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions): SseView {
   const view = new ViewState(opened, sink, options);
-  // The only functions made per view (issue 14): what the store, the ticker and the adapter call.
-  const heartbeat = () => view.beat();
+  // The only functions made per view (issue 14): what the ticker and the store call, bound
+  // (no scope of their own).
+  const heartbeat = view.beat.bind(view);
   view.heartbeat = heartbeat;
   // One timer for every view with this period (issue 14): an idle view holds no timer of its own.
   sharedTicker(options.heartbeatMs).add(heartbeat);
   view.write(encodeSse({ retry: options.retryMs }));
   view.replaying = true;
-  opened.start((record) => view.send(record));
+  opened.start(view.send.bind(view));
   view.replaying = false;
   view.slack = view.queuedBytes + sink.bufferedBytes;
-  return { drain: () => view.drain(), close: () => view.finish('left') };
+  return view;
 }
 
 /**
@@ -89,10 +90,14 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
  * connection, most of it parked, and helpers made as closures were seven functions and a
  * context per view.
  */
-class ViewState {
+class ViewState implements SseView {
   readonly opened: Extract<ViewStart, { status: 'ok' }>;
   readonly sink: SseSink;
-  readonly options: SseViewOptions;
+  // The options it uses as fields, not the options object (a copy per view, issue 14).
+  readonly streamId: string;
+  readonly heartbeatMs: number;
+  readonly maxBufferedBytes: number;
+  readonly onSlowConsumer: (() => void) | undefined;
   heartbeat: (() => void) | undefined;
   ended = false;
   blocked = false;
@@ -108,15 +113,22 @@ class ViewState {
   constructor(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions) {
     this.opened = opened;
     this.sink = sink;
-    this.options = options;
+    this.streamId = options.streamId;
+    this.heartbeatMs = options.heartbeatMs;
+    this.maxBufferedBytes = options.maxBufferedBytes;
+    this.onSlowConsumer = options.onSlowConsumer;
     this.written = options.afterSeq;
   }
 
   finish(reason: 'left' | 'dropped'): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.heartbeat) sharedTicker(this.options.heartbeatMs).remove(this.heartbeat);
+    if (this.heartbeat) sharedTicker(this.heartbeatMs).remove(this.heartbeat);
     this.opened.detach(reason);
+  }
+
+  close(): void {
+    this.finish('left');
   }
 
   beat(): void {
@@ -137,14 +149,14 @@ class ViewState {
 
   send(record: StreamRecord): void {
     if (this.ended) return;
-    const { sink, options } = this;
+    const { sink } = this;
     if (this.blocked) {
       this.queued.push(record);
       this.queuedBytes += record.json.length + 32;
-      if (!this.replaying && this.queuedBytes + sink.bufferedBytes > options.maxBufferedBytes + this.slack) {
+      if (!this.replaying && this.queuedBytes + sink.bufferedBytes > this.maxBufferedBytes + this.slack) {
         // What is queued is never written: the error names the last frame that was.
-        options.onSlowConsumer?.();
-        sink.end(encodeViewError(options.streamId, this.written, new TokenwireError('slow_consumer')));
+        this.onSlowConsumer?.();
+        sink.end(encodeViewError(this.streamId, this.written, new TokenwireError('slow_consumer')));
         return this.finish('dropped');
       }
     } else {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { toTokenwireError } from '../../shared/errors.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
-import { answerWithoutView, runSseView, sseResponseHeaders, type SseSink } from './sse-view.js';
+import { answerWithoutView, runSseView, sseResponseHeaders, type SseSink, type SseView } from './sse-view.js';
 import { corkForTurn } from './turn-cork.js';
 
 export { coalesceTokens, encodeViewError } from './sse-view.js';
@@ -61,15 +61,39 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   const socket = res.chunkedEncoding ? res.socket : null;
   const view = runSseView(start, socket ? new ChunkedSocketSink(res, socket) : new ResponseSink(res), { ...options, streamId: stream.id });
   process.nextTick(() => res.uncork());
+  views.set(res, view);
   if (socket) {
-    socket.on('drain', view.drain);
-    // The socket may serve the next request on the connection: the view lets go of it.
-    res.once('close', () => socket.off('drain', view.drain));
+    views.set(socket, view);
+    drainingSocket.set(res, socket);
+    socket.on('drain', emitterOnDrain);
   } else {
-    res.on('drain', view.drain);
+    res.on('drain', emitterOnDrain);
   }
   // Closed before `done` was written: the client went away (after `end` this is a no-op).
-  res.on('close', view.close);
+  res.on('close', resOnClose);
+}
+
+/**
+ * Each response's view (and its socket's, when the view writes to the socket), for listeners
+ * shared by every response (issue 14): closures per open view were ~0.2 KiB. An emitter calls
+ * its listeners with `this` = itself.
+ */
+const views = new WeakMap<ServerResponse | Socket, SseView>();
+/** The socket a chunked view listens to for `drain`, until its response closes. */
+const drainingSocket = new WeakMap<ServerResponse, Socket>();
+
+function emitterOnDrain(this: ServerResponse | Socket): void {
+  views.get(this)?.drain();
+}
+
+function resOnClose(this: ServerResponse): void {
+  // The socket may serve the next request on the connection: the view lets go of it.
+  const socket = drainingSocket.get(this);
+  if (socket) {
+    socket.off('drain', emitterOnDrain);
+    views.delete(socket);
+  }
+  views.get(this)?.close();
 }
 
 /**

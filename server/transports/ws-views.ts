@@ -92,7 +92,7 @@ export function createWsViews(sender: WsSender, showsToken: (streamId: string) =
         end(current);
         return start;
       }
-      current.detach = start.detach;
+      current.detach = (reason) => start.detach(reason);
       // Replaced or the socket closed while the log was read.
       if (current.ended) start.detach();
       else {

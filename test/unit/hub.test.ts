@@ -21,6 +21,44 @@ describe('stream hub', () => {
     expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 2 });
   });
 
+  it('appendToken (its JSON prefix made by the first token) gives the same bytes as append, live and on read', async () => {
+    const stream = make().create({ model: 'm', transport: 'sse' });
+    const live: string[] = [];
+    stream.subscribe((r) => live.push(r.json));
+    stream.appendToken('a "quoted"');
+    stream.appendToken('b');
+    stream.append({ type: 'token', text: 'c' });
+    const expected = [
+      `{"type":"token","streamId":"${stream.id}","seq":1,"text":"a \\"quoted\\""}`,
+      `{"type":"token","streamId":"${stream.id}","seq":2,"text":"b"}`,
+      `{"type":"token","streamId":"${stream.id}","seq":3,"text":"c"}`,
+    ];
+    expect(live).toEqual(expected);
+    const read = await stream.read(0);
+    expect(read.status === 'ok' ? read.records.map((r) => r.json) : []).toEqual(expected);
+    expect(stream.lastSeq).toBe(3);
+  });
+
+  it('onAbort: the one listener set hears the abort once with its reason, a later one replaces it, and after the abort it is called at once', () => {
+    const stream = make().create({ model: 'm', transport: 'sse' });
+    const heard: string[] = [];
+    const cause = (reason: unknown) => (reason as StreamAbort).abortCause;
+    stream.onAbort(() => heard.push('replaced'));
+    stream.onAbort((reason) => heard.push(`first ${cause(reason)}`));
+    stream.abort('cancelled');
+    stream.abort('shutdown');
+    stream.onAbort((reason) => heard.push(`late ${cause(reason)}`));
+    expect(heard).toEqual(['first cancelled', 'late cancelled']);
+    expect(stream.signal.aborted).toBe(true);
+
+    const cleared = hub.create({ model: 'm', transport: 'sse' });
+    cleared.onAbort(() => heard.push('cleared'));
+    cleared.onAbort(undefined);
+    cleared.abort('client_gone');
+    expect(heard).not.toContain('cleared');
+    expect((cleared.signal.reason as StreamAbort).abortCause).toBe('client_gone');
+  });
+
   it('accepts exactly one done and ignores frames after it', () => {
     const stream = make().create({ model: 'm', transport: 'ws', clientId: 'c1' });
     const seen: string[] = [];

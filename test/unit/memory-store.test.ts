@@ -32,6 +32,56 @@ describe('memory stream store', () => {
     expect(store.retainedBytes).toBe(0);
   });
 
+  it('a log followed by one, then three followers: each hears every record after it followed, in order, until it unfollows', () => {
+    const { store } = make({ onListenerError: () => {} });
+    store.open('a');
+    const heard: Record<string, number[]> = { one: [], two: [], three: [] };
+    const hear = (name: string) => (r: StreamRecord) => void heard[name]?.push(r.frame.seq);
+    const one = store.follow('a', hear('one'));
+    store.append('a', record('a', 0));
+    const two = store.follow('a', hear('two'));
+    store.follow('a', (r) => {
+      hear('three')(r);
+      throw new Error('a failing follower');
+    });
+    store.append('a', record('a', 1));
+    one();
+    one();
+    store.append('a', record('a', 2));
+    two();
+    store.append('a', record('a', 3));
+    expect(heard).toEqual({ one: [0, 1], two: [1, 2], three: [1, 2, 3] });
+    // Following again after everyone left still works, and expire ends it.
+    const again: number[] = [];
+    store.follow('a', (r) => void again.push(r.frame.seq));
+    store.append('a', record('a', 4));
+    store.expire('a');
+    store.append('a', record('a', 5));
+    expect(again).toEqual([4]);
+  });
+
+  it('a follower that another one unfollows during an append is not told of that record', () => {
+    const { store } = make();
+    store.open('a');
+    const heard: string[] = [];
+    let unfollowLate = () => {};
+    store.follow('a', () => {
+      heard.push('early');
+      unfollowLate();
+    });
+    unfollowLate = store.follow('a', () => heard.push('late'));
+    store.append('a', record('a', 0));
+    store.append('a', record('a', 1));
+    expect(heard).toEqual(['early', 'early']);
+  });
+
+  it('a log opened fresh keeps growing past its first entry', async () => {
+    const { store, fill } = make();
+    fill('a', 40);
+    const read = await store.read('a', -1);
+    expect(read.status === 'ok' ? read.records.map((r) => r.frame.seq) : []).toEqual([...Array(40).keys()]);
+  });
+
   it('trims one log past its byte budget, oldest frames first', async () => {
     const { store, fill, evicted } = make({ maxStreamBytes: 20 * TOKEN_BYTES });
     fill('a', 100);

@@ -9,6 +9,9 @@ import { createTestHub, loggedFrames } from '../helpers/hub.js';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest } from '../../shared/protocol.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
+import { calculate } from '../../server/tools/calculate.js';
+import type { ModelMessage, ModelRequest, ModelSink } from '../../server/models/provider.js';
+import { createSimulatedProvider } from '../../server/models/simulated.js';
 
 const log = createLogger({ LOG_LEVEL: 'silent' });
 let hub: Hub;
@@ -147,5 +150,147 @@ describe('runChat', () => {
     expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
     expect((await frames(stream)).at(-1)).toMatchObject({ reason });
     expect(provider.requests).toHaveLength(1);
+  });
+
+  describe('with a provider that pushes', () => {
+    /** A pushing model whose turns the test writes; `requests` keeps what each turn was asked. */
+    function pushingProvider(turns: ((request: ModelRequest, sink: ModelSink) => Promise<void>)[]): ModelProvider & { requests: ModelRequest[]; conversations: ModelMessage[][] } {
+      const requests: ModelRequest[] = [];
+      const conversations: ModelMessage[][] = [];
+      return {
+        name: 'simulated',
+        defaultModel: 'pushed',
+        requests,
+        conversations,
+        stream: () => {
+          throw new Error('the engine must use push');
+        },
+        push(request, sink) {
+          requests.push(request);
+          // A snapshot: the engine may add to its conversation after the turn.
+          conversations.push([...request.messages]);
+          const turn = turns[requests.length - 1];
+          if (!turn) throw new Error(`no pushed turn ${requests.length}`);
+          return turn(request, sink);
+        },
+      };
+    }
+
+    it('a tool round sends the turn\'s whole text back as the assistant message, and leaves the request\'s messages alone', async () => {
+      // More tokens than the sink joins at a time (256), so the text crosses a join.
+      const words = Array.from({ length: 300 }, (_, i) => `w${i} `);
+      const provider = pushingProvider([
+        async (_request, sink) => {
+          for (const word of words) sink.text(word);
+          sink.event({ type: 'tool_call_delta', index: 0, id: 'c1', name: 'calculate', argumentsDelta: '{"expression":' });
+          sink.event({ type: 'tool_call_delta', index: 0, argumentsDelta: '"2+3"}' });
+          sink.event({ type: 'finish', reason: 'tool_calls' });
+        },
+        async (_request, sink) => {
+          sink.text('Five.');
+          sink.event({ type: 'finish', reason: 'stop' });
+        },
+      ]);
+      const { stream, deps, metrics } = setup(provider);
+      const asked: ChatRequest = { messages: [{ role: 'user', content: 'what is 2+3' }] };
+      await runChat(stream, asked, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, deps);
+      expect(provider.conversations[1]).toEqual([
+        { role: 'user', content: 'what is 2+3' },
+        { role: 'assistant', content: words.join(''), toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"2+3"}' }] },
+        { role: 'tool', toolCallId: 'c1', content: expect.stringContaining('"ok":true') },
+      ]);
+      expect(asked.messages).toHaveLength(1);
+      const logged = await frames(stream);
+      expect(logged.filter((f) => f.type === 'token')).toHaveLength(301);
+      expect(logged.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+      expect(metrics.tally.tokens).toBe(301);
+    });
+
+    it('stops at MAX_TOOL_ROUNDS with done tool_rounds, counting every turn\'s tokens', async () => {
+      const toolTurn = async (_request: ModelRequest, sink: ModelSink) => {
+        sink.text('Checking.');
+        sink.event({ type: 'tool_call_delta', index: 0, id: `c${provider.requests.length}`, name: 'calculate', argumentsDelta: '{"expression":"1+1"}' });
+        sink.event({ type: 'finish', reason: 'tool_calls' });
+      };
+      const provider = pushingProvider([toolTurn, toolTurn, toolTurn, toolTurn]);
+      const { stream, deps, metrics } = setup(provider);
+      await runChat(stream, request, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, { ...deps, maxToolRounds: 2 });
+      expect(provider.requests).toHaveLength(3);
+      expect((await frames(stream)).filter((f) => f.type === 'tool_result')).toHaveLength(2);
+      expect((await frames(stream)).at(-1)).toMatchObject({ type: 'done', reason: 'tool_rounds' });
+      expect(metrics.tally.tokens).toBe(3);
+    });
+
+    it('a model that fails in a later turn, or throws at once, ends the stream with error then done error', async () => {
+      const failing = pushingProvider([
+        async (_request, sink) => {
+          sink.event({ type: 'tool_call_delta', index: 0, id: 'c1', name: 'calculate', argumentsDelta: '{"expression":"1+1"}' });
+          sink.event({ type: 'finish', reason: 'tool_calls' });
+        },
+        async (_request, sink) => {
+          sink.text('half');
+          throw new TokenwireError('upstream_error');
+        },
+      ]);
+      const later = setup(failing);
+      await runChat(later.stream, request, { tools: [calculate], specs: [{ name: 'calculate', description: 'd', parameters: {} }] }, later.deps);
+      expect((await frames(later.stream)).slice(-2)).toEqual([
+        expect.objectContaining({ type: 'error', code: 'upstream_error' }),
+        expect.objectContaining({ type: 'done', reason: 'error' }),
+      ]);
+      expect(later.metrics.tally.tokens).toBe(1);
+
+      const throwing = pushingProvider([
+        () => {
+          throw new Error('not a promise');
+        },
+      ]);
+      const atOnce = setup(throwing);
+      await expect(runChat(atOnce.stream, request, { tools: [], specs: [] }, atOnce.deps)).resolves.toBeUndefined();
+      expect((await frames(atOnce.stream)).slice(-2)).toEqual([
+        expect.objectContaining({ type: 'error', code: 'internal' }),
+        expect.objectContaining({ type: 'done', reason: 'error' }),
+      ]);
+    });
+
+    it('an abort reaches the model through its request\'s signal, and the stream ends with done cancelled', async () => {
+      let asked: () => void = () => {};
+      const waiting = new Promise<void>((resolve) => (asked = resolve));
+      const provider = pushingProvider([
+        (request) =>
+          new Promise<void>((_resolve, reject) => {
+            request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
+            asked();
+          }),
+      ]);
+      const { stream, deps, metrics } = setup(provider);
+      const ran = runChat(stream, request, { tools: [], specs: [] }, deps);
+      await waiting;
+      stream.abort('cancelled');
+      await ran;
+      expect(provider.requests[0]?.signal.aborted).toBe(true);
+      expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
+      expect((await frames(stream)).at(-1)).toMatchObject({ reason: 'cancelled' });
+      expect((await metrics.upstreamAborts.get()).values[0]).toMatchObject({ value: 1, labels: { cause: 'cancelled' } });
+    });
+
+    it.each(['parked', 'already aborted'] as const)(
+      'the simulated model, %s: an abort reaches it without an AbortSignal, and the stream ends with done cancelled at once',
+      async (when) => {
+        // The first token is a minute away: only the abort can end this turn within the test.
+        const { stream, deps } = setup(createSimulatedProvider({ tokensPerSecond: 30, firstTokenMs: 60_000 }));
+        if (when === 'already aborted') stream.abort('cancelled');
+        const ran = runChat(stream, request, { tools: [], specs: [] }, deps);
+        if (when === 'parked') {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          expect(stream.done).toBe(false);
+          stream.abort('client_gone');
+        }
+        await ran;
+        expect((await frames(stream)).map((f) => f.type)).toEqual(['start', 'done']);
+        expect((await frames(stream)).at(-1)).toMatchObject({ reason: 'cancelled' });
+        expect(stream.signal.aborted).toBe(true);
+      },
+    );
   });
 });
