@@ -118,11 +118,11 @@ describe('bad requests get a 400 with a typed error before any stream', () => {
     expect(server.core.hub.size).toBe(0);
   });
 
-  it('a body that is not JSON by content type', async () => {
+  it('a body that is not JSON by content type gets 415 unsupported_media_type', async () => {
     server = await startServer();
     const res = await post(server.url, 'messages=hi', 'application/x-www-form-urlencoded');
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
   });
 
   it('a body over the size limit gets 413 payload_too_large', async () => {
