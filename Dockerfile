@@ -29,4 +29,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful shutdown: open streams end with server_shutdown + done.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/server/main.js"]
+# V8's young generation capped at 4 MiB semi-spaces (scripts/node-flags.json, as npm start and
+# the bench run it): shorter scavenge pauses, the inter-token p99 (README, "What happens in production").
+CMD ["node", "--max-semi-space-size=4", "dist/server/main.js"]

@@ -2,7 +2,7 @@
 // `npm start`: build when the build is missing or older than the sources, then run the server
 // (the simulated model unless OPENAI_API_KEY is set) and point the user at the demo once it listens.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openInBrowser, runServer } from './announce.mjs';
@@ -28,8 +28,11 @@ if (built < sources) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+// The V8 flags tokenwire runs with everywhere (the Dockerfile's CMD, the bench): see
+// scripts/node-flags.json and README "What happens in production".
+const nodeFlags = JSON.parse(readFileSync(join(root, 'scripts/node-flags.json'), 'utf8'));
 // TOKENWIRE_NO_OPEN=1 keeps the browser closed.
-const server = runServer(process.execPath, ['--enable-source-maps', entry], {
+const server = runServer(process.execPath, [...nodeFlags, '--enable-source-maps', entry], {
   cwd: root,
   onListening(url) {
     console.log(`tokenwire: demo at ${url}  (Ctrl-C stops the server)`);

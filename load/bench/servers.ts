@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,8 @@ import type { Target } from './types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY: Record<Target, string> = { tokenwire: 'server/main.ts', baseline: 'load/bench/baseline-server.ts' };
+/** scripts/node-flags.json: the V8 flags tokenwire is run with. */
+export const NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'scripts/node-flags.json'), 'utf8')) as string[];
 
 /** The environment of every server the bench starts (README "What runs"), before `--server-env`. */
 export function benchServerEnv(rate: number, firstTokenMs: number): Record<string, string> {
@@ -138,7 +141,9 @@ async function startOnce(target: Target, options: StartOptions, port: number): P
   // profile under Node's default name (pid, thread id, sequence); the main thread's is the largest.
   if (options.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, options.label ?? target)}`);
   if (options.cpuProfileDir && options.cpuProfileIntervalUs) args.push(`--cpu-prof-interval=${options.cpuProfileIntervalUs}`);
-  args.push(...options.runner.args(ENTRY[target]));
+  // tokenwire's V8 flags (as npm start and the Dockerfile run it), for the baseline as well: the
+  // ratios then compare code on the same runtime settings.
+  args.push(...NODE_FLAGS, ...options.runner.args(ENTRY[target]));
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child, `${target} server`);
   let tail = '';

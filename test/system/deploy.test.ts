@@ -126,7 +126,9 @@ describe('Dockerfile', () => {
     expect(instructions.slice(0, instructions.indexOf(runtime[0]!))).toEqual(expect.arrayContaining(['RUN npm ci --no-audit --no-fund', 'RUN npm run build']));
     expect(runtime).toEqual(expect.arrayContaining([expect.stringMatching(/^RUN npm ci --omit=dev\b/), 'COPY --from=build /app/dist ./dist', 'USER node']));
     expect(runtime.find((i) => i.startsWith('ENV '))).toMatch(/\bHOST=0\.0\.0\.0\b/);
-    expect(runtime.at(-1)).toBe('CMD ["node", "dist/server/main.js"]');
+    // The same V8 flags as npm start and the bench (scripts/node-flags.json).
+    const flags = JSON.parse(readFileSync(join(root, 'scripts/node-flags.json'), 'utf8')) as string[];
+    expect(runtime.at(-1)).toBe(`CMD ${JSON.stringify(['node', ...flags, 'dist/server/main.js']).replaceAll(',', ', ')}`);
     // The build writes dist/server/main.js: tsconfig.build.json emits server/ under dist/ from the root.
     const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string }; include: string[] };
     expect(build.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
