@@ -154,12 +154,15 @@ function openWs(target: Target, port: number, pace?: Pace): Opened {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
+/** The window over which `settle` samples the server's CPU (a measurement period, not a wait for an event). */
+const SETTLE_WINDOW_MS = 100;
+
 /** Waits until the server used less than 2 ms of CPU in 100 ms beyond its running streams': the previous round is done. */
 async function settle(pid: number): Promise<void> {
   const allowance = 2e6 + running * RUNNING_RATE * 0.1 * 30e3;
   for (let i = 0; i < 50; i++) {
     const before = cpuNs(pid);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_WINDOW_MS));
     if (cpuNs(pid) - before < allowance) return;
   }
 }
