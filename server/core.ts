@@ -71,7 +71,7 @@ export interface Core {
    * the stream the first start made (view it from seq -1); the key with another request throws
    * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept.
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string }): Promise<Stream>;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean }): Promise<Stream>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -81,6 +81,8 @@ interface StartOptions {
   transport: Transport;
   clientId?: string | undefined;
   identity?: Identity | undefined;
+  /** Whether the asking client has left (its connection closed): checked once its start's turn comes. */
+  gone?: (() => boolean) | undefined;
 }
 
 export interface CoreParts {
@@ -191,11 +193,15 @@ export function createCore(config: Config, parts: CoreParts): Core {
     auditApproval,
   };
 
-  async function startStream(request: ChatRequest, { transport, clientId, identity }: StartOptions): Promise<Stream> {
+  async function startStream(request: ChatRequest, { transport, clientId, identity, gone }: StartOptions): Promise<Stream> {
     // A burst's starts take turns with running streams' tokens (issue 14); the request was
     // validated before, so a bad one is answered at once, however many starts wait.
     const turn = pacer.turn();
-    if (turn) await turn;
+    if (turn) {
+      await turn;
+      // A client that left while its start waited gets no stream: nobody could view or resume it.
+      if (gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
+    }
     if (draining) throw new TokenwireError('server_shutdown');
     // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
     storeAvailable();

@@ -147,7 +147,7 @@ export function createChatHandler(core: Core, options: WebHandlerOptions = {}): 
     const idempotencyKey = idempotencyKeyOf(request.headers.get(HEADERS.idempotencyKey));
     if (idempotencyKey instanceof TokenwireError) return errorAnswer(core, idempotencyKey);
     try {
-      const stream = await core.startChat(body.value, { transport: 'sse', ...(identity ? { identity } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+      const stream = await core.startChat(body.value, { transport: 'sse', gone: () => request.signal.aborted, ...(identity ? { identity } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
       return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
     } catch (error) {
       return errorAnswer(core, toTokenwireError(error));

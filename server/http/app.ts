@@ -61,7 +61,7 @@ export function createApp(core: Core): express.Express {
     }
     const idempotencyKey = idempotencyKeyOf(req.get(HEADERS.idempotencyKey));
     if (idempotencyKey instanceof TokenwireError) return void sendError(res, idempotencyKey);
-    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
     serveStreamSse(core, res, stream, -1);
   });
 

@@ -84,7 +84,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
       }
       const request = toChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
-      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed });
       conversations.set(key, { streamId: stream.id, fromSeq: -1 });
       return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
     }),
@@ -170,7 +170,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
 
       const request = agUiChatRequest(input);
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
-      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res) });
+      const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed });
       const entry = { streamId: stream.id, fromSeq: -1 };
       conversations.set(threadKey(input.threadId), entry);
       conversations.set(key, entry);

@@ -239,6 +239,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
       stream = await core.startChat(request, {
         transport: 'ws',
         clientId: id,
+        gone: () => host.ended,
         ...(options.identity ? { identity: options.identity } : {}),
         ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       });

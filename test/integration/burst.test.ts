@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerFrame } from '../../shared/protocol.js';
+import type { ChatRequest, ServerFrame } from '../../shared/protocol.js';
 import { postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs, framesOf } from '../helpers/ws-client.js';
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 // One client opens every stream: per-client limits would refuse most of a burst.
 const OPEN_LIMITS = { MAX_STREAMS_PER_CLIENT: '10000', STREAM_STARTS_PER_MINUTE: '100000', MAX_STREAMS_PER_SOCKET: '1000', WS_MESSAGES_PER_SECOND: '10000' };
-const chat = (i: number) => ({ messages: [{ role: 'user', content: `Tell me a story ${i}` }], options: { simulate: { tokens: 3 } } });
+const chat = (i: number): ChatRequest => ({ messages: [{ role: 'user', content: `Tell me a story ${i}` }], options: { simulate: { tokens: 3 } } });
 const types = (frames: ServerFrame[]) => frames.map((f) => f.type);
 
 describe('a burst of starts (issue 14: paced across turns)', () => {
@@ -24,6 +24,20 @@ describe('a burst of starts (issue 14: paced across turns)', () => {
     expect(sessions.every((s) => s.status === 200)).toBe(true);
     for (const frames of streams) expect(types(frames)).toEqual(['start', 'token', 'token', 'token', 'done']);
     expect(new Set(streams.map((frames) => frames[0]?.streamId)).size).toBe(200);
+  });
+
+  it('makes no stream for a client that left while its start waited for a turn', async () => {
+    server = await startServer(OPEN_LIMITS);
+    const { core } = server;
+    // This turn's starts are used up: the next one waits for a later turn.
+    while (core.startPacer.turn() === undefined);
+    const left = core.startChat(chat(0), { transport: 'sse', gone: () => true });
+    const stayed = core.startChat(chat(1), { transport: 'sse', gone: () => false });
+    expect(core.startPacer.waiting).toBeGreaterThanOrEqual(2);
+    await expect(left).rejects.toMatchObject({ code: 'connection_lost' });
+    const stream = await stayed;
+    expect(core.hub.size).toBe(1);
+    expect(core.hub.get(stream.id)).toBe(stream);
   });
 
   it('answers a bad body among the burst with its typed error, and the rest still stream', async () => {
