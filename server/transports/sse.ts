@@ -46,6 +46,13 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
     return;
   }
   if (gone) return start.detach();
+  if (res.req.method === 'HEAD') {
+    // A HEAD learns what a GET would get and ends: it is no viewer (it would hold the
+    // connection, and the stream's abort policy, until the stream ended).
+    start.detach();
+    res.writeHead(200, { ...sseResponseHeaders(stream.id), connection: 'keep-alive' }).end();
+    return;
+  }
 
   const headers = sseResponseHeaders(stream.id);
   headers.connection = 'keep-alive';

@@ -1,7 +1,8 @@
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelEvent } from '../../server/models/provider.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { waitFor } from '../helpers/events.js';
+import { openSocket, rawRequest } from '../helpers/raw-http.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -82,6 +83,22 @@ describe('SSE on the wire: chunked framing written by the view', () => {
       expect(head.res.statusCode).toBe(200);
       expect(head.res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
       expect(head.body).toBe('');
+      // On a live stream too: the HEAD ends at once, and the connection serves the next request.
+      // On a live stream (its own viewer elsewhere) the HEAD ends at once: a request pipelined
+      // behind it on the same connection is answered, and the stream goes on.
+      const live = await server.core.startChat({ messages: [{ role: 'user', content: 'a long one' }], options: { simulate: { tokens: 100_000, tokensPerSecond: 5 } } }, { transport: 'sse' });
+      const leave = live.attachViewer();
+      const socket = await openSocket(server.port);
+      let raw = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (raw += chunk));
+      socket.write(`HEAD /api/streams/${live.id}?token=${live.approvalToken} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await waitFor(() => raw.includes('"ok":true'), 'the pipelined /healthz answer');
+      socket.destroy();
+      expect(raw.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+      expect(raw).toMatch(/content-type: text\/event-stream; charset=utf-8\r\n/i);
+      expect(live.done).toBe(false);
+      leave();
     } finally {
       agent.destroy();
     }
