@@ -108,8 +108,8 @@ async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } 
   } catch {
     return { ok: false, error: new TokenwireError('invalid_request', 'The body is not valid JSON.') };
   }
-  // As express.json() on the Node routes: a JSON object (or array, which the schema refuses).
-  if (typeof value !== 'object' || value === null) return { ok: false, error: new TokenwireError('invalid_request', 'The body must be a JSON object.') };
+  // As on the Node routes: a JSON object.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: new TokenwireError('invalid_request', 'The body must be a JSON object.') };
   return { ok: true, value };
 }
 

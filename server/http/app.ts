@@ -50,7 +50,13 @@ export function createApp(core: Core): express.Express {
     // express.json() leaves no body unless the request had one of type application/json: the
     // type was checked once there, not again per start (issue 14).
     if (req.body === undefined) {
-      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
+      // No body at all (no Content-Length, no chunks) is not a type problem.
+      const error = /^application\/json\s*(?:;|$)/i.test(req.get('content-type') ?? '') ? new TokenwireError('invalid_request', 'The body is empty: send the chat request as JSON.') : new TokenwireError('unsupported_media_type', 'Send the body as application/json.');
+      sendError(res, error);
+      return;
+    }
+    if (Array.isArray(req.body)) {
+      sendError(res, new TokenwireError('invalid_request', 'The body must be a JSON object.'));
       return;
     }
     const body = parseWith(ChatRequest, req.body);

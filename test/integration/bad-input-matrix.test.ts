@@ -47,10 +47,13 @@ const expectCanaryComplete = (frames: ServerFrame[]) => {
 
 describe('bad HTTP input: what the answer says', () => {
   it('names JSON that is not an object as such, and a body that is not JSON as not JSON', async () => {
-    for (const [body, message] of [['null', 'The body must be a JSON object.'], ['"x"', 'The body must be a JSON object.'], ['{"messages":', 'The body is not valid JSON.']] as const) {
+    for (const [body, message] of [['null', 'The body must be a JSON object.'], ['"x"', 'The body must be a JSON object.'], ['[1]', 'The body must be a JSON object.'], ['{"messages":', 'The body is not valid JSON.']] as const) {
       const response = await rawRequest(server.port, `POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
       expect([response.status, JSON.parse(response.body)], body).toEqual([400, { error: { code: 'invalid_request', message } }]);
     }
+    // JSON by type with no body at all (no Content-Length, no chunks): empty, not the wrong type.
+    const empty = await rawRequest(server.port, 'POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n');
+    expect([empty.status, JSON.parse(empty.body)]).toEqual([400, { error: { code: 'invalid_request', message: 'The body is empty: send the chat request as JSON.' } }]);
   });
 });
 

@@ -66,7 +66,7 @@ describe('web-standard adapter', () => {
   it('names JSON that is not an object as such, and a body that is not JSON as not JSON', async () => {
     const handler = createChatHandler(makeCore());
     const raw = (body: string) => new Request('http://example.test/api/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    for (const [body, message] of [['null', 'The body must be a JSON object.'], ['"x"', 'The body must be a JSON object.'], ['{"messages":', 'The body is not valid JSON.']] as const) {
+    for (const [body, message] of [['null', 'The body must be a JSON object.'], ['"x"', 'The body must be a JSON object.'], ['[1]', 'The body must be a JSON object.'], ['{"messages":', 'The body is not valid JSON.']] as const) {
       const response = await handler(raw(body));
       expect([response.status, await response.json()], body).toEqual([400, { error: { code: 'invalid_request', message } }]);
     }
