@@ -73,6 +73,10 @@ export class TokenwireError extends Error {
   }
 }
 
+/** HTTP `Retry-After` for an error that suggests a wait: whole seconds, at least 1 (RFC 9110 §10.2.3). */
+export const retryAfterSeconds = (error: TokenwireError): string | undefined =>
+  error.retryAfterMs === undefined ? undefined : String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+
 /** Type guard that also accepts errors from another copy of this module (bundles, workers). */
 export function isTokenwireError(value: unknown): value is TokenwireError {
   return (

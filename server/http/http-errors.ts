@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { isTokenwireError, toTokenwireError, TokenwireError, type ErrorCode } from '../../shared/errors.js';
+import { isTokenwireError, retryAfterSeconds, toTokenwireError, TokenwireError, type ErrorCode } from '../../shared/errors.js';
 import { isJson } from '../../shared/json.js';
 import type { Metrics } from '../metrics.js';
 
@@ -58,7 +58,7 @@ export function toHttpError(error: unknown): TokenwireError {
 /** The headers an error answer carries: `Retry-After` (whole seconds) for limits, `WWW-Authenticate` for 401. */
 export function errorHeaders(error: TokenwireError): Record<string, string> {
   return {
-    ...(error.retryAfterMs !== undefined ? { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } : {}),
+    ...(error.retryAfterMs !== undefined ? { 'Retry-After': retryAfterSeconds(error) as string } : {}),
     ...(error.code === 'unauthorized' ? { 'WWW-Authenticate': 'Bearer' } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { toTokenwireError } from '../../shared/errors.js';
+import { retryAfterSeconds, toTokenwireError } from '../../shared/errors.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView, sseResponseHeaders, type SseSink, type SseView } from './sse-view.js';
@@ -34,8 +34,8 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   } catch (thrown) {
     // The store could not be read (`store_unavailable` while Redis is away): a typed answer.
     const error = toTokenwireError(thrown);
-    const retryAfter = error.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } : {};
-    if (!gone && !res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...retryAfter }).end(JSON.stringify(error.toJSON()));
+    const retryAfter = retryAfterSeconds(error);
+    if (!gone && !res.headersSent) res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...(retryAfter ? { 'retry-after': retryAfter } : {}) }).end(JSON.stringify(error.toJSON()));
     return;
   } finally {
     res.off('close', resOnEarlyClose);
@@ -46,16 +46,16 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
     return;
   }
   if (gone) return start.detach();
+  const headers = sseResponseHeaders(stream.id);
+  headers.connection = 'keep-alive';
   if (res.req.method === 'HEAD') {
     // A HEAD learns what a GET would get and ends: it is no viewer (it would hold the
     // connection, and the stream's abort policy, until the stream ended).
     start.detach();
-    res.writeHead(200, { ...sseResponseHeaders(stream.id), connection: 'keep-alive' }).end();
+    res.writeHead(200, headers).end();
     return;
   }
 
-  const headers = sseResponseHeaders(stream.id);
-  headers.connection = 'keep-alive';
   res.writeHead(200, headers);
   // Corked first, then flushed: the head is handed to the socket before the view writes to it,
   // and leaves with `retry:` and the catch-up replay (the `start` frame at least) in one write
