@@ -176,11 +176,15 @@ function createActiveSession(host: SessionHost): ActiveSession {
   let handling: Promise<void> = Promise.resolve();
   let inFlight = 0;
 
-  /** An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns. */
-  const sendError = (error: TokenwireError, ref?: string) => {
+  /**
+   * An error frame in answer to a client frame; `ref` is the stream (or client id) it concerns.
+   * Its seq is where a resume picks up: the last this socket's view delivered, else `lastSeq`
+   * (a stream no longer viewed here, e.g. done before a late approve).
+   */
+  const sendError = (error: TokenwireError, ref?: string, lastSeq?: number) => {
     core.metrics.errors.inc({ code: error.code });
     const { sender, views } = live();
-    sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? 0)));
+    sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? lastSeq ?? 0)));
   };
 
   function own(streamId: string): void {
@@ -271,7 +275,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
       const streamId = await core.streamOfCall(frame.callId).catch(() => undefined);
       const stream = streamId === undefined ? undefined : await core.findStream(streamId).catch(() => undefined);
       // Name the stream only to a socket that may know it.
-      sendError(toTokenwireError(thrown), stream && mayControl(stream) ? stream.id : undefined);
+      const known = stream && mayControl(stream) ? stream : undefined;
+      sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
     }
   }
 

@@ -95,6 +95,17 @@ describe('tool approval over WebSocket (real sockets, simulated model)', () => {
     expect(runs).toEqual([]);
   });
 
+  it('answers an approval that comes after the stream ended with the seq a resume picks up from, its done', async () => {
+    await start({ APPROVAL_TIMEOUT_MS: '150' });
+    const c = await open();
+    ask(c);
+    const call = await toolCall(c);
+    const done = await c.waitForFrame(of('done'));
+    c.send({ type: 'approve', callId: call.callId });
+    const error = await c.waitForFrame(of('error'));
+    expect(error).toMatchObject({ code: 'approval_expired', streamId: call.streamId, seq: done.seq });
+  });
+
   it('refuses a decision from another socket (forbidden, no stream named) and keeps the call for its owner', async () => {
     await start();
     const owner = await open();
