@@ -5,7 +5,6 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { instanceIdOf } from './instance.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { connectRedis, RedisUnavailableError } from './redis/connect.js';
 import { startServer } from './server.js';
 
 /** Exit code for a setting or a dependency that stops the server from starting (README). */
@@ -41,6 +40,8 @@ async function main(): Promise<void> {
     const log = createLogger(config, `${instanceIdOf(config)}/primary`);
     // Checked once here, so a missing Redis is one clear message and exit 2, not N crashing workers.
     try {
+      // Loaded only with Redis: ioredis is an optional peer of the package.
+      const { connectRedis } = await import('./redis/connect.js');
       await (await connectRedis(config.REDIS_URL as string, log, 'tokenwire:primary')).close();
     } catch (error) {
       return fail(error instanceof Error ? error.message : String(error));
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   try {
     running = await startServer(config, { log, instanceId, metrics: createMetrics({ defaults: true }) });
   } catch (error) {
-    if (error instanceof RedisUnavailableError) return fail(error.message);
+    if (error instanceof Error && error.name === 'RedisUnavailableError') return fail(error.message);
     const why = listenProblem(error, config);
     if (!why) throw error;
     return fail(why);

@@ -1,19 +1,22 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
-import { createCore, type Core, type CoreParts } from './core.js';
-import type { Fleet } from './fleet.js';
-import { incarnationOf, instanceIdOf } from './instance.js';
-import { createRedisFleet } from './redis/redis-fleet.js';
+import type { Core, CoreParts } from './core.js';
+import { optionsFromEnv } from './env-options.js';
 import { createApp } from './http/app.js';
 import { createClientErrorHandler } from './http/client-error.js';
 import { applyConnectionTimeouts, checkingIntervalMs } from './http/connection-timeouts.js';
-import { attachWsServer, type WsTransport } from './transports/ws-server.js';
+import { instanceIdOf } from './instance.js';
+import { createLogger } from './log.js';
+import type { TokenwireOptions } from './options.js';
+import { buildTokenwire, type Tokenwire } from './tokenwire.js';
+import { refuseOtherUpgrades, WS_PATH, type WsTransport } from './transports/ws-server.js';
 
 export interface RunningServer {
+  readonly tw: Tokenwire;
   readonly core: Core;
   readonly server: Server;
-  /** The WebSocket transport on /ws, on the same server. */
+  /** The WebSocket transport on /ws. */
   readonly ws: WsTransport;
   /** The base URL, e.g. http://127.0.0.1:3000 */
   readonly url: string;
@@ -26,25 +29,41 @@ export interface RunningServer {
 }
 
 /**
- * Builds the whole process (core, HTTP app, transports) and listens; used by main and by tests.
- * With REDIS_URL it first connects the Redis fleet, and throws RedisUnavailableError when Redis
- * does not answer (main exits 2).
+ * The standalone server, a thin user of the library: the environment's settings become
+ * `createTokenwire` options (env-options.ts), and around `tw.router` and `tw.attach` it adds
+ * the demo, `/healthz`, `/readyz`, `/metrics`, Node's connection timeouts and a 404 for other
+ * upgrades. With REDIS_URL it first connects the Redis store, and throws RedisUnavailableError
+ * when Redis does not answer (main exits 2). `parts` are tests' stand-ins for internal parts.
  */
-export async function startServer(config: Config, parts: CoreParts): Promise<RunningServer> {
+export async function startServer(config: Config, parts: Partial<CoreParts> = {}): Promise<RunningServer> {
   const instanceId = parts.instanceId ?? instanceIdOf(config);
-  let fleet: Fleet | undefined = parts.fleet;
-  const ownFleet = !fleet && config.REDIS_URL !== undefined;
-  if (ownFleet) fleet = await createRedisFleet(config, { instanceId, incarnation: incarnationOf(instanceId) }, parts.log);
-  const core = createCore(config, { ...parts, instanceId, ...(fleet ? { fleet } : {}) });
-  const app = createApp(core);
+  const log = parts.log ?? createLogger(config, instanceId);
+  const options: TokenwireOptions = { ...optionsFromEnv(config, log) };
+  if (config.REDIS_URL !== undefined && !parts.fleet) {
+    // Loaded only when asked for: ioredis is an optional peer of the package.
+    const { redisStore } = await import('./redis/index.js');
+    options.store = redisStore({ url: config.REDIS_URL });
+  }
+  let built: { core: Core; ws: WsTransport } | undefined;
+  const tw = buildTokenwire(options, { ...parts, log, instanceId, onBuilt: (made) => (built = made) });
+  try {
+    await tw.ready();
+  } catch (error) {
+    await tw.close({ deadlineMs: 0 });
+    throw error;
+  }
+  if (!built) throw new Error('tokenwire: the core was not built');
+  const { core: ready, ws } = built;
+  const app = createApp(tw, config, { log, auth: options.auth, metrics: ready.metrics });
   const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(config) }, app);
   applyConnectionTimeouts(server, config);
-  server.on('clientError', createClientErrorHandler(core.log, core.metrics));
-  const ws = attachWsServer(server, core);
+  server.on('clientError', createClientErrorHandler(log, ready.metrics));
+  tw.attach(server);
+  refuseOtherUpgrades(server, WS_PATH);
 
   await new Promise<void>((resolve, reject) => {
     const onListenError = (error: Error) => {
-      if (ownFleet) void fleet?.close();
+      void tw.close({ deadlineMs: 0 });
       reject(error);
     };
     server.once('error', onListenError);
@@ -64,20 +83,13 @@ export async function startServer(config: Config, parts: CoreParts): Promise<Run
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
-      // /readyz turns false first, so a load balancer stops sending while streams drain.
-      core.drain();
-      ws.stopAccepting();
-      // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.
-      await core.shutdown(left());
-      await ws.close(left());
+      await tw.close({ deadlineMs: left() });
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left())))]);
       clearTimeout(timer);
       server.closeAllConnections();
-      // Last: the streams' final frames reach Redis before the connections close.
-      if (ownFleet) await fleet?.close();
     })());
 
-  return { core, server, ws, url: `http://${host}:${port}`, port, close };
+  return { tw, core: ready, ws, server, url: `http://${host}:${port}`, port, close };
 }

@@ -25,7 +25,7 @@ export async function identifyWebRequest(
   options: WebHandlerOptions,
 ): Promise<Identity | undefined | TokenwireError> {
   // A custom authenticator that throws proves nobody, as on the WebSocket upgrade.
-  const subject = await core.auth.authenticate(request).catch(() => null);
+  const subject = await core.auth.authenticate({ url: request.url, headers: request.headers, raw: request }).catch(() => null);
   if (subject === null && core.auth.required) return new TokenwireError('unauthorized', 'A valid bearer token is required.');
   const address = options.clientAddress?.(request);
   if (subject === null && address === undefined) return undefined;

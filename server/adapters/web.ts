@@ -126,7 +126,7 @@ const errorAnswer = (core: Pick<Core, 'metrics'>, error: TokenwireError): Respon
 async function accessOf(core: Core, request: Request, options: WebHandlerOptions): Promise<StreamAccess | TokenwireError> {
   const identity = await identifyWebRequest(core, request, options);
   if (identity instanceof TokenwireError) return identity;
-  return { subject: identity?.subject, token: streamTokenOf(request, core.config.AUTH === 'none') };
+  return { subject: identity?.subject, token: streamTokenOf(request, !core.auth.required) };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface AuthRequest {
   readonly url: string;
   /** A header's value by name, any case; several values joined by `, `; null when absent (WHATWG `Headers.get`). */
   readonly headers: { get(name: string): string | null };
+  /** The request as the framework gave it (Express's `req`, the upgrade request, a web `Request`), for an app's own authentication. */
+  readonly raw?: IncomingMessage | Request;
 }
 
 /**
@@ -36,6 +38,7 @@ export const noAuthentication: Authenticator = {
 export function authRequestOf(request: IncomingMessage): AuthRequest {
   return {
     url: request.url ?? '',
+    raw: request,
     headers: {
       get(name) {
         const value = request.headers[name.toLowerCase()];

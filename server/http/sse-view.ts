@@ -48,4 +48,4 @@ function countedBy(metrics: Metrics): { resOnClose: () => void; onSlowConsumer: 
 }
 
 /** The stream token a request shows; the old `Authorization: Bearer` only while AUTH=none (protocol 1, deprecated). */
-export const streamTokenFor = (core: Pick<Core, 'config'>, req: Request): string | undefined => streamTokenOf(authRequestOf(req), core.config.AUTH === 'none');
+export const streamTokenFor = (core: Pick<Core, 'auth'>, req: Request): string | undefined => streamTokenOf(authRequestOf(req), !core.auth.required);

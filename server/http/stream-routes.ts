@@ -7,7 +7,7 @@ import { serveStreamSse, streamTokenFor } from './sse-view.js';
 import { cancelStream, findStream, parseResumePoint, type StreamAccess } from './stream-requests.js';
 
 /** Who asks: the request's subject (issue 12) and the stream token it shows. */
-export const accessOf = (core: Pick<Core, 'config'>, req: Request, res: Response): StreamAccess => ({
+export const accessOf = (core: Pick<Core, 'auth'>, req: Request, res: Response): StreamAccess => ({
   subject: identityOf(res).subject,
   token: streamTokenFor(core, req),
 });

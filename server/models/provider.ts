@@ -65,7 +65,8 @@ export interface ModelSink {
 
 /** A source of model output: the openai SDK, or the embedded simulated model. */
 export interface ModelProvider {
-  readonly name: 'openai' | 'simulated';
+  /** The provider's name in logs and metrics, e.g. `openai`, `anthropic`, `simulated`. */
+  readonly name: string;
   readonly defaultModel: string;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
   /**

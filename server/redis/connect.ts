@@ -19,6 +19,8 @@ export interface RedisConnections {
   /** True while both connections are ready; new streams are refused otherwise (`store_unavailable`). */
   readonly available: boolean;
   close(): Promise<void>;
+  /** Drops the connections this process opened at once (after `close` took too long). */
+  disconnect(): void;
 }
 
 const connectTimeoutMs = 2_000;
@@ -72,6 +74,42 @@ export async function connectRedis(url: string, log: Logger, name = 'tokenwire')
       // QUIT waits for the replies of what is queued (the last frames); a dead server gets disconnect.
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
       commands.disconnect();
+      subscriber.disconnect();
+    },
+    disconnect() {
+      commands.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * The app's own ioredis client for commands, and a duplicate of it for subscriptions (a
+ * subscribed connection can run no other command). Closing quits only the duplicate: the
+ * app's client stays the app's. Throws RedisUnavailableError when it does not answer a PING.
+ */
+export async function connectRedisClient(client: Redis, log: Logger, name = 'tokenwire'): Promise<RedisConnections> {
+  const subscriber = client.duplicate({ lazyConnect: true, connectionName: `${name}:sub`, maxRetriesPerRequest: null });
+  subscriber.on('error', (error: Error) => log.warn({ err: error, connection: `${name}:sub` }, 'Redis connection failed; reconnecting'));
+  const where = `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
+  try {
+    await subscriber.connect();
+    await client.ping();
+  } catch (error) {
+    subscriber.disconnect();
+    throw new RedisUnavailableError(`redis://${where}`, error);
+  }
+  return {
+    commands: client,
+    subscriber,
+    get available() {
+      return client.status === 'ready' && subscriber.status === 'ready';
+    },
+    async close() {
+      await Promise.allSettled([subscriber.quit()]);
+      subscriber.disconnect();
+    },
+    disconnect() {
       subscriber.disconnect();
     },
   };

@@ -3,7 +3,8 @@ import type { ApprovalGate } from '../engine/approvals.js';
 import type { Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
 import type { Hub, Stream } from '../streams/hub.js';
-import { connectRedis } from './connect.js';
+import type { Redis } from 'ioredis';
+import { connectRedis, connectRedisClient } from './connect.js';
 import { createControl, type ControlMessage } from './control.js';
 import { KEYS } from './keys.js';
 import { createOwnership } from './ownership.js';
@@ -28,11 +29,12 @@ export async function createRedisFleet(
   config: Pick<Config, 'REDIS_URL' | 'STREAM_MAX_FRAMES' | 'STREAM_MAX_BYTES' | 'STREAM_TTL_MS' | 'OWNER_LEASE_MS' | 'MAX_STREAMS_PER_CLIENT' | 'STREAM_STARTS_PER_MINUTE' | 'AUDIT_MAX_RECORDS'>,
   identity: { instanceId: string; incarnation: string },
   log: Logger,
-  hooks: { onAppendError?: (streamId: string, error: unknown) => void } = {},
+  hooks: { onAppendError?: (streamId: string, error: unknown) => void; client?: Redis } = {},
 ): Promise<Fleet> {
-  const url = config.REDIS_URL as string;
   const { instanceId, incarnation } = identity;
-  const connections = await connectRedis(url, log, `tokenwire:${instanceId}`);
+  const connections = hooks.client
+    ? await connectRedisClient(hooks.client, log, `tokenwire:${instanceId}`)
+    : await connectRedis(config.REDIS_URL as string, log, `tokenwire:${instanceId}`);
   const redis = connections.commands;
   const subscriptions = createSubscriptions(connections.subscriber, log);
   const scripts = defineScripts(redis);
@@ -152,8 +154,7 @@ export async function createRedisFleet(
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([connections.close(), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
       clearTimeout(timer);
-      connections.commands.disconnect();
-      connections.subscriber.disconnect();
+      connections.disconnect();
     },
   };
 }

@@ -13,10 +13,15 @@ import { createHeartbeat } from './ws-heartbeat.js';
 import { createOriginCheck } from './ws-origin.js';
 import { createWsSession, type WsSession } from './ws-session.js';
 
-/** The path browsers open a WebSocket on. */
+/** The WebSocket's path under the base path: browsers open `${basePath}/ws`. */
 export const WS_PATH = '/ws';
 
 export interface WsTransport {
+  /**
+   * Serves WebSocket upgrades on this transport's path on `server`; every other upgrade is left
+   * to the server's other listeners, untouched. Returns a function that detaches it again.
+   */
+  attach(server: Server): () => void;
   /** Open sessions. */
   readonly size: number;
   /** The most bytes waiting for any one peer right now (socket buffer + coalescing queue). */
@@ -36,13 +41,31 @@ function refuseUpgrade(socket: Duplex, error: TokenwireError): void {
   socket.end(rawErrorResponse(error));
 }
 
+/** Answers an upgrade no listener took with 404, as a server of only tokenwire's should. */
+export function refuseOtherUpgrades(server: Server, path: string): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    if (pathOf(req) === path) return;
+    socket.on('error', () => socket.destroy());
+    refuseUpgrade(socket, new TokenwireError('not_found'));
+  });
+}
+
+/** The request target's path, or undefined when it is no valid URL. */
+function pathOf(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The WebSocket transport on the same http.Server as Express (issue #1): upgrades on /ws only,
- * after the Origin check (403), one session per socket, ping/pong liveness, `maxPayload`
- * (a larger message closes with 1009) and no permessage-deflate (CPU per token, and
- * compression of secrets next to attacker text).
+ * The WebSocket transport, attached to the app's http.Server(s): upgrades on `path` only, after
+ * the Origin check (403), one session per socket, ping/pong liveness, `maxPayload` (a larger
+ * message closes with 1009, RFC 6455 §7.4.1) and no permessage-deflate (CPU per token, and
+ * compression of secrets next to attacker text). Other upgrades belong to the app.
  */
-export function attachWsServer(server: Server, core: Core): WsTransport {
+export function createWsTransport(core: Core, options: { path: string }): WsTransport {
   const { config, log } = core;
   const wss = new WebSocketServer({
     noServer: true,
@@ -94,14 +117,9 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
   const socketOnError = (error: Error) => log.debug({ err: error }, 'upgrade socket error');
 
   function serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Another path is another listener's: not a byte written, not a listener added.
+    if (pathOf(req) !== options.path) return;
     socket.on('error', socketOnError);
-    let path: string;
-    try {
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      return refuseUpgrade(socket, new TokenwireError('invalid_request', 'The request target is not a valid URL.'));
-    }
-    if (path !== WS_PATH) return refuseUpgrade(socket, new TokenwireError('not_found'));
     if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
     if (!originAllowed(req.headers.origin)) {
       log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
@@ -156,13 +174,14 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
     },
     maxStreams: config.MAX_STREAMS_PER_SOCKET,
     messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
-    onClosed: (socket: unknown) => {
-      const ws = socket as WebSocket;
-      sessions.delete(ws);
-      heartbeat.remove(ws);
-      core.metrics.connectionsOpen.dec({ transport: 'ws' });
-    },
   };
+  // One listener for every socket (`this` is the socket, as EventEmitter calls it): a closed
+  // socket leaves the session table, the heartbeat and the open-connections gauge.
+  function wsOnClose(this: WebSocket): void {
+    if (!sessions.delete(this)) return;
+    heartbeat.remove(this);
+    core.metrics.connectionsOpen.dec({ transport: 'ws' });
+  }
 
   function wssOnConnection(ws: WebSocket, identity: Identity): void {
     // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
@@ -171,11 +190,22 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
     sessions.set(ws, session);
     heartbeat.add(ws);
     core.metrics.connectionsOpen.inc({ transport: 'ws' });
+    ws.on('close', wsOnClose);
   }
 
-  server.on('upgrade', serverOnUpgrade);
+  const servers = new Set<Server>();
 
   return {
+    attach(server) {
+      if (!servers.has(server)) {
+        servers.add(server);
+        server.on('upgrade', serverOnUpgrade);
+      }
+      return () => {
+        servers.delete(server);
+        server.off('upgrade', serverOnUpgrade);
+      };
+    },
     get size() {
       return sessions.size;
     },
@@ -194,7 +224,8 @@ export function attachWsServer(server: Server, core: Core): WsTransport {
       ]);
       clearTimeout(timer);
       for (const [ws] of open) if (sessions.has(ws)) ws.terminate();
-      server.off('upgrade', serverOnUpgrade);
+      for (const server of servers) server.off('upgrade', serverOnUpgrade);
+      servers.clear();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

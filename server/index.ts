@@ -1,0 +1,25 @@
+/**
+ * `tokenwire`: stream LLM output to browsers over Server-Sent Events and WebSocket, with tool
+ * approval round trips and streams that survive dropped connections. Create one instance with
+ * `createTokenwire(options)` and mount it in your server:
+ *
+ * ```ts
+ * const tw = createTokenwire({ tools: [refund], model: openaiModel({ apiKey }) });
+ * app.use(tw.router);            // Express / Connect
+ * tw.attach(httpServer);         // WebSocket on /ws
+ * // or: app.all('/api/*', (c) => tw.fetch(c.req.raw))   // Hono, Next.js, Bun, Deno
+ * ```
+ *
+ * The browser side is `tokenwire/client` (and `tokenwire/react`); the frames are in
+ * `tokenwire/protocol`; the Redis store for a fleet is `tokenwire/redis`.
+ * @packageDocumentation
+ */
+export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRouter } from './tokenwire.js';
+export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
+export { defineTool, ToolError, type Tool } from './tools/registry.js';
+export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
+export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec } from './models/provider.js';
+export { jwtAuth, type JwtAuthOptions } from './auth/jwt-auth.js';
+export { memoryStore, type StoreOption } from './store-option.js';
+export type { Logger } from './log.js';
+export { TokenwireError, isTokenwireError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';

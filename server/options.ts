@@ -1,0 +1,341 @@
+import proxyaddr from 'proxy-addr';
+import { z } from 'zod';
+import type { ApprovalAudit } from './audit/approval-audit.js';
+import type { AuthRequest } from './auth/authenticator.js';
+import { loadConfig, type Config } from './config.js';
+import type { Logger } from './log.js';
+import type { ModelProvider } from './models/provider.js';
+import type { StoreOption } from './store-option.js';
+import type { Tool } from './tools/registry.js';
+
+/**
+ * The request an authentication function is given: the one the framework gave tokenwire.
+ * Node's `IncomingMessage` on `tw.router` (Express puts its `req` here, with whatever your
+ * session middleware added) and on the WebSocket upgrade (`tw.attach`); a WHATWG `Request` on
+ * `tw.fetch`.
+ */
+export type AuthenticateRequest = import('node:http').IncomingMessage | Request;
+
+/**
+ * Who a request comes from. `authenticate` returns the subject (a user id) or null/undefined
+ * for nobody; it may be async. A throw counts as nobody. With `required` (the default) a
+ * request without a subject is refused with 401 `unauthorized` on every route and upgrade.
+ * Streams started by a subject can be viewed, cancelled and decided only by that subject.
+ */
+export interface TokenwireAuth {
+  authenticate(request: AuthenticateRequest): string | null | undefined | Promise<string | null | undefined>;
+  /** Refuse requests with no subject (401). Default true. */
+  required?: boolean;
+}
+
+/** Numbers that bound what one client, one socket and the whole instance may use. */
+export interface TokenwireLimits {
+  /** Streams generating at once on this instance (default 50,000). */
+  maxStreams?: number;
+  /** Streams one client (subject, else address) may have generating at once (default 32). */
+  maxStreamsPerClient?: number;
+  /** Streams one WebSocket may view at once (default 16). */
+  maxStreamsPerSocket?: number;
+  /** Starts one client may make per minute, a token bucket (default 120). */
+  streamStartsPerMinute?: number;
+  /** Messages one WebSocket may send per second (default 50). */
+  wsMessagesPerSecond?: number;
+  /** Bytes a slow SSE or WebSocket reader may have queued before it is dropped with `slow_consumer` (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Largest WebSocket message accepted, bytes; larger closes with 1009 (RFC 6455 §7.4.1; default 1 MiB). */
+  wsMaxPayload?: number;
+  /** Model turns one chat may take through tool calls (default 8). */
+  maxToolRounds?: number;
+  /** Approval decisions kept for the audit route (default 100,000). */
+  auditMaxRecords?: number;
+}
+
+/** Times, all in milliseconds. */
+export interface TokenwireTimeouts {
+  /** Heartbeat on idle SSE responses (a comment) and WebSocket pings (default 15,000). */
+  heartbeatMs?: number;
+  /** The SSE `retry:` field sent to EventSource clients (WHATWG HTML §9.2; default 2,000). */
+  sseRetryMs?: number;
+  /** How long a tool call waits for a person's decision (default 120,000). */
+  approvalTimeoutMs?: number;
+  /** How long a tool may run (default 30,000). */
+  toolTimeoutMs?: number;
+  /** From a complete upgrade request to the 101, authentication included (default 10,000). */
+  wsHandshakeMs?: number;
+  /** `tw.close()`'s default deadline (default 10,000). */
+  shutdownMs?: number;
+}
+
+/** How long and how much of each stream's log is kept, for resume. */
+export interface TokenwireStreams {
+  /** Finished streams are kept this long for a resume (default 300,000 ms). */
+  ttlMs?: number;
+  /** Frames one log keeps; older ones go and a resume from before them gets `stream_expired` (default 20,000). */
+  maxFrames?: number;
+  /** Approximate bytes one log keeps (default 8 MiB). */
+  maxBytes?: number;
+  /** Approximate bytes all logs keep, memory store (default 96 MiB). */
+  maxRetainedBytes?: number;
+  /** The longest resume window a client may ask for; longer asks are cut to it (default 120,000 ms). */
+  maxResumeGraceMs?: number;
+  /** How long a stream goes on generating after its last viewer was dropped as `slow_consumer` (default 30,000 ms). */
+  slowConsumerGraceMs?: number;
+  /** With Redis: how long an instance owns its generations without renewing (default 2,000 ms). */
+  ownerLeaseMs?: number;
+}
+
+/**
+ * Everything `createTokenwire` takes: one camelCase object, validated at construction (an
+ * unknown or misspelt key throws a `TypeError` naming it). tokenwire never reads
+ * `process.env`.
+ */
+export interface TokenwireOptions {
+  /**
+   * The path prefix tokenwire serves under: its routes are `${basePath}/api/…` and its
+   * WebSocket `${basePath}/ws`. `''` (the default) or a path like `/tw`, no trailing slash.
+   * The client's `baseUrl` is the origin plus this prefix.
+   */
+  basePath?: string;
+  /** The model: `openaiModel(…)`, `simulatedModel(…)` (the default) or your own `ModelProvider`. */
+  model?: ModelProvider;
+  /** The tools a chat may name, from `defineTool`. Default none. */
+  tools?: readonly Tool[];
+  /** Authentication; default: anonymous callers, where a stream's token is its capability. */
+  auth?: TokenwireAuth;
+  /** Where stream logs, limits and decisions live: in memory (default) or `redisStore(…)` for a fleet. */
+  store?: StoreOption;
+  /** Any object with `debug`, `info`, `warn`, `error` taking `(object, message?)`; default a pino logger at `info`. */
+  logger?: Logger;
+  /** This instance's name in logs, `start` frames, audit records and `X-Tokenwire-Instance` (default host:pid). */
+  instanceId?: string;
+  /** Browser origins (`https://host[:port]`) allowed to open the WebSocket; default loopback pages and `publicUrl`. */
+  allowedOrigins?: readonly string[];
+  /** The public origin of the app (e.g. `https://chat.example.com`), trusted by the WebSocket origin check. */
+  publicUrl?: string;
+  /** Proxies whose `X-Forwarded-For` is believed, as proxy-addr names them (`loopback`, CIDRs); default none. */
+  trustProxy?: readonly string[];
+  limits?: TokenwireLimits;
+  timeouts?: TokenwireTimeouts;
+  streams?: TokenwireStreams;
+  /** Adds Node's process metrics (prom-client's default metrics) to `tw.metrics`. Default false. */
+  processMetrics?: boolean;
+}
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const fn = (name: string) => z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: `${name} must be a function` });
+
+/** `http(s)://host[:port]`, as a browser's `Origin` header names a page (RFC 6454 §6.1). */
+export function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+}
+
+const Options = z.strictObject({
+  basePath: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, "a path like '/tw' (no trailing slash), or '' for the root")
+    .optional(),
+  model: z
+    .custom<ModelProvider>((v) => typeof v === 'object' && v !== null && typeof (v as ModelProvider).stream === 'function' && typeof (v as ModelProvider).defaultModel === 'string', {
+      error: 'a ModelProvider: openaiModel(…), simulatedModel(…) or an object with defaultModel and stream()',
+    })
+    .optional(),
+  tools: z
+    .array(
+      z.custom<Tool>((v) => typeof v === 'object' && v !== null && typeof (v as Tool).name === 'string' && typeof (v as Tool).run === 'function', {
+        error: 'a tool made with defineTool(…)',
+      }),
+    )
+    .optional(),
+  auth: z.strictObject({ authenticate: fn('auth.authenticate'), required: z.boolean().optional() }).optional(),
+  store: z
+    .custom<StoreOption>((v) => typeof v === 'object' && v !== null && ((v as StoreOption).kind === 'memory' || (v as StoreOption).kind === 'redis'), {
+      error: 'memoryStore() or redisStore({ url } | { client })',
+    })
+    .optional(),
+  logger: z
+    .custom<Logger>((v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), {
+      error: 'an object with debug, info, warn and error methods (pino, console, …)',
+    })
+    .optional(),
+  instanceId: z.string().trim().min(1).max(200).optional(),
+  allowedOrigins: z.array(z.string().refine(isOrigin, 'an origin: http(s)://host[:port], no path')).optional(),
+  publicUrl: z.url().optional(),
+  trustProxy: z
+    .array(z.string())
+    .refine((list) => {
+      try {
+        proxyaddr.compile([...list]);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'proxy-addr names (loopback, linklocal, uniquelocal), addresses or CIDRs')
+    .optional(),
+  limits: z
+    .strictObject({
+      maxStreams: int(1, 1_000_000),
+      maxStreamsPerClient: int(1, 1_000_000),
+      maxStreamsPerSocket: int(1, 100_000),
+      streamStartsPerMinute: int(1, 1_000_000),
+      wsMessagesPerSecond: int(1, 1_000_000),
+      maxBufferedBytes: int(16_384, 1 << 30),
+      wsMaxPayload: int(1024, 64 << 20),
+      maxToolRounds: int(1, 100),
+      auditMaxRecords: int(1, 10_000_000),
+    })
+    .partial()
+    .optional(),
+  timeouts: z
+    .strictObject({
+      heartbeatMs: int(10, 3_600_000),
+      sseRetryMs: int(0, 3_600_000),
+      approvalTimeoutMs: int(100, 86_400_000),
+      toolTimeoutMs: int(10, 3_600_000),
+      wsHandshakeMs: int(100, 600_000),
+      shutdownMs: int(0, 600_000),
+    })
+    .partial()
+    .optional(),
+  streams: z
+    .strictObject({
+      ttlMs: int(0, 86_400_000),
+      maxFrames: int(16, 1_000_000),
+      maxBytes: int(16_384, 1 << 30),
+      maxRetainedBytes: int(65_536, 2 ** 40),
+      maxResumeGraceMs: int(0, 600_000),
+      slowConsumerGraceMs: int(0, 600_000),
+      ownerLeaseMs: int(500, 60_000),
+    })
+    .partial()
+    .optional(),
+  processMetrics: z.boolean().optional(),
+});
+
+/** Every key the options take, by group, for "did you mean" on a typo. */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(Options.shape),
+  limits: Object.keys((Options.shape.limits.unwrap() as z.ZodObject).shape),
+  timeouts: Object.keys((Options.shape.timeouts.unwrap() as z.ZodObject).shape),
+  streams: Object.keys((Options.shape.streams.unwrap() as z.ZodObject).shape),
+  auth: ['authenticate', 'required'],
+};
+
+/** Levenshtein distance, for suggesting the key a typo meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggestion(group: string, key: string): string {
+  const known = KNOWN_KEYS[group] ?? [];
+  const lower = key.toLowerCase().replaceAll(/[_-]/g, '');
+  const best = known
+    .map((k) => ({ k, d: k.toLowerCase() === lower ? 0 : distance(k.toLowerCase(), lower) }))
+    .sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best.k}'?)` : '';
+}
+
+/** The options' problems as lines that name each key, typos with the key they probably meant. */
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) => {
+    const where = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const group = where;
+      return issue.keys.map((key) => `${group ? `${group}.` : ''}${key}: unknown option${suggestion(group, key)}`);
+    }
+    return [`${where || 'options'}: ${issue.message}`];
+  });
+}
+
+/** The options after validation and defaults: what the library builds from. */
+export interface ResolvedOptions {
+  /** The internal settings every part reads (the same record the standalone server parses from the environment). */
+  config: Config;
+  basePath: string;
+  model: ModelProvider | undefined;
+  tools: readonly Tool[];
+  auth: { authenticate(request: AuthRequest): Promise<string | null>; required: boolean } | undefined;
+  store: StoreOption | undefined;
+  logger: Logger | undefined;
+  processMetrics: boolean;
+  audit?: ApprovalAudit;
+}
+
+/**
+ * Validates `options` and fills in the defaults. Throws a `TypeError` whose message lists
+ * every problem by key (an unknown key names the key it probably meant).
+ */
+export function resolveOptions(options: TokenwireOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('createTokenwire: options must be an object');
+  const parsed = Options.safeParse(options);
+  if (!parsed.success) throw new TypeError(`createTokenwire: invalid options:\n  ${problemsOf(parsed.error).join('\n  ')}`);
+  const o = parsed.data;
+  const defaults = loadConfig({});
+  const l = o.limits ?? {};
+  const t = o.timeouts ?? {};
+  const s = o.streams ?? {};
+  const config: Config = Object.freeze({
+    ...defaults,
+    MAX_STREAMS: l.maxStreams ?? defaults.MAX_STREAMS,
+    MAX_STREAMS_PER_CLIENT: l.maxStreamsPerClient ?? defaults.MAX_STREAMS_PER_CLIENT,
+    MAX_STREAMS_PER_SOCKET: l.maxStreamsPerSocket ?? defaults.MAX_STREAMS_PER_SOCKET,
+    STREAM_STARTS_PER_MINUTE: l.streamStartsPerMinute ?? defaults.STREAM_STARTS_PER_MINUTE,
+    WS_MESSAGES_PER_SECOND: l.wsMessagesPerSecond ?? defaults.WS_MESSAGES_PER_SECOND,
+    MAX_BUFFERED_BYTES: l.maxBufferedBytes ?? defaults.MAX_BUFFERED_BYTES,
+    WS_MAX_PAYLOAD: l.wsMaxPayload ?? defaults.WS_MAX_PAYLOAD,
+    MAX_TOOL_ROUNDS: l.maxToolRounds ?? defaults.MAX_TOOL_ROUNDS,
+    AUDIT_MAX_RECORDS: l.auditMaxRecords ?? defaults.AUDIT_MAX_RECORDS,
+    HEARTBEAT_MS: t.heartbeatMs ?? defaults.HEARTBEAT_MS,
+    SSE_RETRY_MS: t.sseRetryMs ?? defaults.SSE_RETRY_MS,
+    APPROVAL_TIMEOUT_MS: t.approvalTimeoutMs ?? defaults.APPROVAL_TIMEOUT_MS,
+    TOOL_TIMEOUT_MS: t.toolTimeoutMs ?? defaults.TOOL_TIMEOUT_MS,
+    WS_HANDSHAKE_TIMEOUT_MS: t.wsHandshakeMs ?? defaults.WS_HANDSHAKE_TIMEOUT_MS,
+    SHUTDOWN_TIMEOUT_MS: t.shutdownMs ?? defaults.SHUTDOWN_TIMEOUT_MS,
+    STREAM_TTL_MS: s.ttlMs ?? defaults.STREAM_TTL_MS,
+    STREAM_MAX_FRAMES: s.maxFrames ?? defaults.STREAM_MAX_FRAMES,
+    STREAM_MAX_BYTES: s.maxBytes ?? defaults.STREAM_MAX_BYTES,
+    STREAMS_MAX_RETAINED_BYTES: s.maxRetainedBytes ?? defaults.STREAMS_MAX_RETAINED_BYTES,
+    MAX_RESUME_GRACE_MS: s.maxResumeGraceMs ?? defaults.MAX_RESUME_GRACE_MS,
+    SLOW_CONSUMER_GRACE_MS: s.slowConsumerGraceMs ?? defaults.SLOW_CONSUMER_GRACE_MS,
+    OWNER_LEASE_MS: s.ownerLeaseMs ?? defaults.OWNER_LEASE_MS,
+    ALLOWED_ORIGINS: [...(o.allowedOrigins ?? [])],
+    PUBLIC_URL: o.publicUrl,
+    TRUST_PROXY: [...(o.trustProxy ?? [])],
+    INSTANCE_ID: o.instanceId,
+  });
+  const userAuth = o.auth as TokenwireAuth | undefined;
+  return {
+    config,
+    basePath: o.basePath ?? '',
+    model: o.model,
+    tools: o.tools ?? [],
+    auth: userAuth && {
+      required: userAuth.required ?? true,
+      // The framework's own request reaches the app's function; a throw proves nobody.
+      async authenticate(request) {
+        try {
+          return (await userAuth.authenticate(request.raw ?? (request as unknown as Request))) ?? null;
+        } catch {
+          return null;
+        }
+      },
+    },
+    store: o.store,
+    logger: o.logger,
+    processMetrics: o.processMetrics ?? false,
+  };
+}

@@ -1,0 +1,231 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { TokenwireError } from '../shared/errors.js';
+import { createFetchHandler } from './adapters/fetch-handler.js';
+import { noAuthentication } from './auth/authenticator.js';
+import { createCore, type Core, type CoreParts } from './core.js';
+import type { Fleet } from './fleet.js';
+import { createRouter } from './http/router.js';
+import { incarnationOf, instanceIdOf } from './instance.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { simulatedModel } from './models/factories.js';
+import { resolveOptions, type TokenwireOptions } from './options.js';
+import { createToolRegistry } from './tools/registry.js';
+import { createWsTransport, WS_PATH, type WsTransport } from './transports/ws-server.js';
+
+/**
+ * Express/Connect middleware: `(req, res, next)`. It answers tokenwire's routes under the
+ * base path and calls `next()` for everything else.
+ */
+export type TokenwireRouter = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/** What `tw.health()` says: enough for the app's own `/healthz` and `/readyz`. */
+export interface TokenwireHealth {
+  /** False once `close()` began (answer 503 on readiness then) or while the store is unreachable. */
+  ready: boolean;
+  /** This instance's name. */
+  instance: string;
+  /** Streams generating here now. */
+  streams: number;
+  /** `memory`, `redis`, or `redis_unavailable` while Redis does not answer (or has not yet). */
+  store: 'memory' | 'redis' | 'redis_unavailable';
+  /** True from `close()` on. */
+  draining: boolean;
+}
+
+/** A tokenwire instance: mount its router or fetch handler, attach its WebSocket, expose its metrics. */
+export interface Tokenwire {
+  /** Express/Connect middleware for every HTTP route; `app.use(tw.router)`. */
+  readonly router: TokenwireRouter;
+  /** The same routes as a WHATWG `Request → Response` handler (Hono, Next.js route handlers, Bun, Deno). */
+  fetch(request: Request): Promise<Response>;
+  /**
+   * Serves WebSocket upgrades on `${basePath}/ws` of `server` (RFC 6455); every other upgrade is
+   * left to the server's other listeners. Returns a function that detaches it.
+   */
+  attach(server: Server): () => void;
+  /** The Prometheus registry with every tokenwire metric, for the app to expose where it wants. */
+  readonly metrics: Registry;
+  /** Health and readiness, for the app's own probes. */
+  health(): TokenwireHealth;
+  /**
+   * Resolves once the store is connected (at once for the memory store). Rejects with
+   * `RedisUnavailableError` when Redis does not answer; requests meanwhile get 503 `store_unavailable`.
+   */
+  ready(): Promise<void>;
+  /**
+   * Graceful stop, in order: refuse new streams and upgrades, end every stream with
+   * `server_shutdown` (its `done` reaches every view), close the sockets with 1001, then close
+   * the store. Waits at most `deadlineMs` (default `timeouts.shutdownMs`). Never closes the app's
+   * HTTP server.
+   */
+  close(options?: { deadlineMs?: number }): Promise<void>;
+}
+
+/** What the standalone server and tests may inject beyond the public options. */
+export type TokenwireInternals = Partial<CoreParts> & {
+  /** Called with the core and the WebSocket transport once they exist (the standalone server and tests read them). */
+  onBuilt?: (built: { core: Core; ws: WsTransport }) => void;
+};
+
+/**
+ * Creates a tokenwire instance from one options object (see `TokenwireOptions`), validated
+ * here: a bad or unknown option throws a `TypeError` naming it. Never reads `process.env`.
+ */
+export function createTokenwire(options: TokenwireOptions = {}): Tokenwire {
+  return buildTokenwire(options, {});
+}
+
+/** `createTokenwire` with internal parts; not part of the package's API. */
+export function buildTokenwire(options: TokenwireOptions, internals: TokenwireInternals): Tokenwire {
+  const resolved = resolveOptions(options);
+  const { config, basePath } = resolved;
+  const instanceId = internals.instanceId ?? instanceIdOf(config);
+  const log: Logger = internals.log ?? resolved.logger ?? createLogger({ LOG_LEVEL: 'info' }, instanceId);
+  const metrics = internals.metrics ?? createMetrics({ defaults: resolved.processMetrics });
+  const { onBuilt: _onBuilt, ...injected } = internals;
+  const parts: CoreParts = {
+    provider: resolved.model ?? simulatedModel(),
+    tools: createToolRegistry([...resolved.tools]),
+    authenticator: resolved.auth ?? noAuthentication,
+    ...injected,
+    log,
+    metrics,
+    instanceId,
+  };
+
+  let core: Core | undefined;
+  let router: TokenwireRouter | undefined;
+  let fetchHandler: ((request: Request) => Promise<Response>) | undefined;
+  let ws: WsTransport | undefined;
+  let fleet: Fleet | undefined;
+  let ownFleet = false;
+  let failure: unknown;
+  const pendingAttach = new Set<Server>();
+  const detachers = new Map<Server, () => void>();
+
+  const build = (withFleet: Fleet | undefined) => {
+    core = createCore(config, { ...parts, ...(withFleet ? { fleet: withFleet } : {}) });
+    router = mountable(createRouter(core, basePath));
+    fetchHandler = createFetchHandler(core, { basePath });
+    ws = createWsTransport(core, { path: `${basePath}${WS_PATH}` });
+    internals.onBuilt?.({ core, ws });
+    for (const server of pendingAttach) detachers.set(server, ws.attach(server));
+    pendingAttach.clear();
+  };
+
+  let ready: Promise<void>;
+  const store = resolved.store;
+  if (internals.fleet || !store || store.kind === 'memory') {
+    build(internals.fleet);
+    ready = Promise.resolve();
+  } else {
+    ownFleet = true;
+    ready = store.open({ config, instanceId, incarnation: incarnationOf(instanceId), log }).then(
+      (opened) => {
+        fleet = opened;
+        build(opened);
+      },
+      (error: unknown) => {
+        failure = error;
+        log.error({ err: error }, 'the store could not be opened');
+        throw error;
+      },
+    );
+    // Nobody may ever ask: the failure is logged and answered per request, never unhandled.
+    ready.catch(() => undefined);
+  }
+
+  /** 503 while the store connects (or failed to): typed, retryable. */
+  const unavailable = () =>
+    new TokenwireError('store_unavailable', failure ? 'The stream store could not be reached.' : 'The stream store is still connecting.');
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    router(req, res, next) {
+      if (router) return router(req, res, next);
+      if (failure) return sendUnavailable(res, unavailable());
+      ready.then(
+        () => router!(req, res, next),
+        () => sendUnavailable(res, unavailable()),
+      );
+    },
+    async fetch(request) {
+      if (!fetchHandler) await ready.catch(() => undefined);
+      if (!fetchHandler) {
+        const error = unavailable();
+        return new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' } });
+      }
+      return fetchHandler(request);
+    },
+    attach(server) {
+      if (ws) {
+        const detach = ws.attach(server);
+        detachers.set(server, detach);
+        return () => {
+          detachers.delete(server);
+          detach();
+        };
+      }
+      pendingAttach.add(server);
+      return () => {
+        pendingAttach.delete(server);
+        detachers.get(server)?.();
+        detachers.delete(server);
+      };
+    },
+    metrics: metrics.registry,
+    health() {
+      const storeState = !ownFleet && !internals.fleet ? 'memory' : core?.fleet?.available ? 'redis' : 'redis_unavailable';
+      return {
+        ready: core !== undefined && !core.draining && storeState !== 'redis_unavailable',
+        instance: instanceId,
+        streams: core?.hub.active().length ?? 0,
+        store: storeState,
+        draining: core?.draining ?? closing !== undefined,
+      };
+    },
+    ready: () => ready,
+    close({ deadlineMs = config.SHUTDOWN_TIMEOUT_MS } = {}) {
+      return (closing ??= (async () => {
+        await ready.catch(() => undefined);
+        if (!core || !ws) return;
+        const until = Date.now() + deadlineMs;
+        const left = () => Math.max(0, until - Date.now());
+        // Readiness turns false first, so a load balancer stops sending while streams end.
+        core.drain();
+        ws.stopAccepting();
+        // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.
+        await core.shutdown(left());
+        await ws.close(left());
+        // Last: the streams' final frames reach Redis before its connections close.
+        if (ownFleet) await fleet?.close();
+      })());
+    },
+  };
+}
+
+function sendUnavailable(res: ServerResponse, error: TokenwireError): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+  res.end(JSON.stringify(error.toJSON()));
+}
+
+/**
+ * The Express sub-app as middleware any host can call: the host's request and response
+ * prototypes come back when a request goes on to the host's next handler, as Express does for
+ * a mounted sub-app, so `req.app` and `res.render` stay the host's.
+ */
+function mountable(app: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): TokenwireRouter {
+  return (req, res, next) => {
+    const requestProto = Object.getPrototypeOf(req) as object;
+    const responseProto = Object.getPrototypeOf(res) as object;
+    app(req, res, (error?: unknown) => {
+      Object.setPrototypeOf(req, requestProto);
+      Object.setPrototypeOf(res, responseProto);
+      next(error);
+    });
+  };
+}
