@@ -2,7 +2,8 @@ import { TokenwireError } from '../shared/errors.js';
 import { parseWith } from '../shared/frame-codec.js';
 import { ChatRequest } from '../shared/protocol.js';
 import { createChatStream, type StreamSink } from './chat-stream.js';
-import { deleteStream, postDecision, toWebSocketUrl, type HttpDeps } from './http.js';
+import { checkBaseUrl, toWebSocketUrl } from './base-url.js';
+import { deleteStream, postDecision, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
 import { runSseStream } from './sse-transport.js';
 import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, StreamRef, TransportName, WebSocketCtor } from './types.js';
@@ -20,10 +21,17 @@ function defaultBaseUrl(): string {
 /**
  * A chat client for one tokenwire server. Each `chat()` returns a stream with the same API over
  * SSE or WebSocket; all WebSocket streams of a client share one socket.
+ *
+ * @throws TypeError when `baseUrl` is not an absolute http(s) URL or has a query or fragment,
+ * when `wsPath` is not a path, or outside a browser page without a `baseUrl`.
  */
 export function createChatClient(options: ChatClientOptions = {}): ChatClient {
+  const baseUrl = options.baseUrl ?? defaultBaseUrl();
+  checkBaseUrl(baseUrl);
+  // Built now, so a bad `wsPath` fails here and not at the first WebSocket chat.
+  const wsUrl = toWebSocketUrl(baseUrl, options.wsPath ?? '/ws');
   const http: HttpDeps = {
-    baseUrl: options.baseUrl ?? defaultBaseUrl(),
+    baseUrl,
     // Bound: a bare `window.fetch` reference throws "Illegal invocation" when called.
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
     headers: options.headers,
@@ -39,7 +47,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
   const ws = (): WsConnection => {
     if (!WebSocketImpl) throw new Error('no WebSocket implementation is available');
     connection ??= createWsConnection({
-      url: toWebSocketUrl(http.baseUrl, options.wsPath ?? '/ws'),
+      url: wsUrl,
       WebSocket: WebSocketImpl,
       headers: options.headers,
       wsAuthToken: options.wsAuthToken,

@@ -1,9 +1,11 @@
 import { ERROR_CODES, TokenwireError, type ErrorCode } from '../shared/errors.js';
 import { HEADERS } from '../shared/protocol.js';
+import { joinUrl } from './base-url.js';
 import type { HeadersProvider } from './types.js';
 
 /** What the HTTP side of the client needs: where, how, and with which headers. */
 export interface HttpDeps {
+  /** Where tokenwire is mounted, checked by `checkBaseUrl`; every path is joined under it. */
   baseUrl: string;
   fetch: typeof fetch;
   headers: HeadersProvider | undefined;
@@ -26,7 +28,7 @@ export async function postDecision(
   token: string | undefined,
   reason?: string,
 ): Promise<void> {
-  const response = await deps.fetch(new URL(`/api/approvals/${encodeURIComponent(callId)}`, deps.baseUrl), {
+  const response = await deps.fetch(joinUrl(deps.baseUrl, `/api/approvals/${encodeURIComponent(callId)}`), {
     method: 'POST',
     headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
     body: JSON.stringify({ decision, ...(reason ? { reason } : {}) }),
@@ -40,7 +42,7 @@ export async function postDecision(
  */
 export async function deleteStream(deps: HttpDeps, streamId: string, token: string | undefined): Promise<void> {
   // The token goes in the query, as on resume, so an app's own Authorization header stays its own.
-  const url = new URL(`/api/streams/${encodeURIComponent(streamId)}`, deps.baseUrl);
+  const url = joinUrl(deps.baseUrl, `/api/streams/${encodeURIComponent(streamId)}`);
   if (token) url.searchParams.set('token', token);
   const response = await deps.fetch(url, { method: 'DELETE', headers: await requestHeaders(deps, {}) });
   if (!response.ok) throw await errorFromResponse(response);
@@ -69,10 +71,3 @@ export async function errorFromResponse(response: Response): Promise<TokenwireEr
  */
 export const connectionLost = (what: string, cause?: unknown): TokenwireError =>
   new TokenwireError('connection_lost', `The connection to the server was lost: ${what}.`, { cause });
-
-/** `http://host` → `ws://host`, `https://host` → `wss://host`. */
-export const toWebSocketUrl = (baseUrl: string, path: string): string => {
-  const url = new URL(path, baseUrl);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.toString();
-};

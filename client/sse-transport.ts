@@ -4,6 +4,7 @@ import { newIdempotencyKey } from '../shared/ids.js';
 import { HEADERS, type ChatRequest } from '../shared/protocol.js';
 import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
+import { joinUrl } from './base-url.js';
 import { connectionLost, deleteStream, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
 
 export interface SseDeps extends HttpDeps {
@@ -70,7 +71,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
     connection = new AbortController();
     const signal = AbortSignal.any([abort.signal, connection.signal]);
     if (!resume && request) {
-      return deps.fetch(new URL('/api/chat', deps.baseUrl), {
+      return deps.fetch(joinUrl(deps.baseUrl, '/api/chat'), {
         method: 'POST',
         // An sf-string, as draft-ietf-httpapi-idempotency-key-header writes it.
         headers: await requestHeaders(deps, { 'content-type': 'application/json', accept: 'text/event-stream', [HEADERS.idempotencyKey]: `"${idempotencyKey}"` }),
@@ -79,7 +80,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       });
     }
     // The stream's token has its own header, so an app's own Authorization header stays its own.
-    const url = new URL(`/api/streams/${encodeURIComponent(sink.streamId ?? '')}`, deps.baseUrl);
+    const url = joinUrl(deps.baseUrl, `/api/streams/${encodeURIComponent(sink.streamId ?? '')}`);
     const own: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(sink.lastSeq) };
     if (approvalToken) own[HEADERS.streamToken] = approvalToken;
     return deps.fetch(url, {

@@ -23,7 +23,12 @@ export type HeadersProvider = () => Record<string, string> | Promise<Record<stri
 
 /** Options of `createChatClient`. */
 export interface ChatClientOptions {
-  /** The server's origin, e.g. `http://127.0.0.1:3000`; defaults to the page's origin. */
+  /**
+   * Where tokenwire is mounted: its origin, e.g. `http://127.0.0.1:3000`, or the origin and the
+   * prefix it serves under, e.g. `https://example.com/tw` (a trailing `/` or not), so chats go to
+   * `/tw/api/chat` and the socket to `/tw/ws`. No query or fragment (a `TypeError`). Defaults to
+   * the page's origin.
+   */
   baseUrl?: string;
   /**
    * `sse`, `ws`, or `auto` (default): WebSocket when the browser must talk back during the
@@ -38,7 +43,11 @@ export interface ChatClientOptions {
   WebSocket?: WebSocketCtor;
   /** fetch; defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
-  /** Path of the WebSocket endpoint (default `/ws`). */
+  /**
+   * Path of the WebSocket endpoint under `baseUrl`'s path (default `/ws`): with
+   * `baseUrl: 'https://example.com/tw'`, `/ws` and `ws` are both `wss://example.com/tw/ws`.
+   * A path only: a scheme, query or fragment is a `TypeError`.
+   */
   wsPath?: string;
   /**
    * A bearer token for the WebSocket upgrade, asked for before every connect and sent as

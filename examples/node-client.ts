@@ -2,6 +2,7 @@
  * The chat client outside a browser: Node 22+ has fetch and a WHATWG WebSocket built in, so
  * nothing is injected. Run a server (`./tokenwire start`), then:
  *   npx tsx examples/node-client.ts "What's the weather in Paris?"
+ * TOKENWIRE_URL may carry the prefix tokenwire is mounted under: http://127.0.0.1:3000/tw.
  */
 import { createChatClient } from '../client/index.js';
 

@@ -7,7 +7,8 @@ import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalRespons
 import { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
-const API = '/api/ai-sdk/chat';
+// Beside the page, so a prefix the server is mounted under (/tw/ai-sdk.html) holds for the API too.
+const API = new URL('api/ai-sdk/chat', location.href).pathname;
 const query = new URLSearchParams(location.search);
 // The chat id lives in the URL, so a reload resumes the same chat.
 if (!query.get('chat')) {

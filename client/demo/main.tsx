@@ -17,7 +17,8 @@ const PACES = ['', '10', '30', '100', '300', '1000', '5000', '10000'];
 function App() {
   // One client for the page: the WebSocket panes share its single socket.
   // A patient client: it keeps trying to resume for about 12 s, so a dropped connection shows resume, not an error.
-  const client = useMemo(() => createChatClient({ baseUrl: window.location.origin, maxReconnects: 6 }), []);
+  // The page's folder, not its origin: the server serves the demo beside its routes, under its prefix if it has one.
+  const client = useMemo(() => createChatClient({ baseUrl: new URL('.', window.location.href).href, maxReconnects: 6 }), []);
   const [prompt, setPrompt] = useState(PRESETS[0]?.prompt ?? '');
   const [transport, setTransport] = useState<TransportChoice>(PRESETS[0]?.transport ?? 'auto');
   const [tools, setTools] = useState(PRESETS[0]?.tools ?? false);
