@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { createChatClient } from '../../client/index.js';
+import { createChatClient, type WebSocketCtor } from '../../client/index.js';
 import { createTokenwire, defineTool, simulatedModel, type Tokenwire } from '../../server/index.js';
 import { ask, nextToolCall } from '../client/fixtures.js';
 
@@ -21,14 +21,26 @@ const weather = defineTool({
   run: async ({ city }) => ({ city, conditions: 'sunny', temperatureC: 21 }),
 });
 
-const open: { tw?: Tokenwire; server?: Server; wss?: WebSocketServer } = {};
+const open: { tw?: Tokenwire; server?: Server; wss?: WebSocketServer; sockets: Set<Socket> } = { sockets: new Set() };
 afterEach(async () => {
   await open.tw?.close({ deadlineMs: 500 });
   open.wss?.close();
+  // Upgraded sockets are no longer the HTTP server's to close: end every connection it accepted.
+  for (const socket of open.sockets) socket.destroy();
   await new Promise<void>((resolve) => (open.server ? open.server.close(() => resolve()) : resolve()));
-  open.server?.closeAllConnections();
   open.tw = open.server = open.wss = undefined;
+  open.sockets.clear();
 });
+
+/**
+ * The app's session lookup, as its auth function: Express's `req.user` where the app's
+ * middleware ran, else the cookie itself (a WebSocket upgrade meets no Express middleware).
+ */
+const sessionUser = (req: IncomingMessage | Request): string | null => {
+  if ('user' in req && typeof req.user === 'string') return req.user;
+  const cookie = req instanceof Request ? req.headers.get('cookie') : req.headers.cookie;
+  return /(?:^|;\s*)user=([a-z]+)/.exec(cookie ?? '')?.[1] ?? null;
+};
 
 /** An Express app with routes before and after tokenwire's, and an echo WebSocket at /notifications. */
 async function hostApp(tw: Tokenwire) {
@@ -36,7 +48,7 @@ async function hostApp(tw: Tokenwire) {
   // Session-style auth of the app's own: a cookie names the user.
   app.use((req, _res, next) => {
     const user = /(?:^|;\s*)user=([a-z]+)/.exec(req.headers.cookie ?? '')?.[1];
-    (req as express.Request & { user?: string }).user = user;
+    if (user) (req as express.Request & { user?: string }).user = user;
     next();
   });
   app.get('/before', (_req, res) => void res.json({ route: 'before' }));
@@ -44,6 +56,7 @@ async function hostApp(tw: Tokenwire) {
   app.get('/after', (req, res) => void res.json({ route: 'after', app: req.app === app }));
   app.get('/api/users', (_req, res) => void res.json({ users: ['ada'] }));
   const server = createServer(app);
+  server.on('connection', (socket) => open.sockets.add(socket));
   // The app's own socket, attached before tokenwire's listener: both must keep working.
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
@@ -62,7 +75,7 @@ describe('createTokenwire mounted in an Express app under a prefix', () => {
       basePath: '/tw',
       tools: [weather],
       model: simulatedModel({ tokensPerSecond: 2000, firstTokenMs: 0 }),
-      auth: { authenticate: (req) => ('user' in req ? ((req as { user?: string }).user ?? null) : null) },
+      auth: { authenticate: sessionUser },
     }));
     const base = await hostApp(tw);
     const headers = { cookie: 'user=ada' };
@@ -71,7 +84,7 @@ describe('createTokenwire mounted in an Express app under a prefix', () => {
     // A path of the app's own under /api never meets tokenwire's authentication or 404.
     expect(await (await fetch(`${base}/api/users`)).json()).toEqual({ users: ['ada'] });
 
-    const client = createChatClient({ baseUrl: `${base}/tw`, transport, headers: () => headers, ...(transport === 'ws' ? { webSocket: cookieWebSocket('user=ada') } : {}) });
+    const client = createChatClient({ baseUrl: `${base}/tw`, transport, headers: () => headers, ...(transport === 'ws' ? { WebSocket: cookieWebSocket('user=ada') } : {}) });
     const stream = client.chat(ask("What's the weather in Paris?", { tools: ['get_weather'] }));
     const call = await nextToolCall(stream);
     expect(call).toMatchObject({ name: 'get_weather', args: { city: 'Paris' } });
@@ -89,7 +102,7 @@ describe('createTokenwire mounted in an Express app under a prefix', () => {
   });
 
   it('refuses a caller without a session with 401 on its own routes only', async () => {
-    const tw = (open.tw = createTokenwire({ basePath: '/tw', auth: { authenticate: (req) => ('user' in req ? ((req as { user?: string }).user ?? null) : null) } }));
+    const tw = (open.tw = createTokenwire({ basePath: '/tw', auth: { authenticate: sessionUser } }));
     const base = await hostApp(tw);
     const refused = await fetch(`${base}/tw/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
     expect(refused.status).toBe(401);
@@ -157,13 +170,13 @@ describe('tw.fetch under a base path', () => {
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     const started = await tw.fetch(new Request('http://h/tw/api/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], options: { simulate: { tokens: 4 } } }) }));
     const text = await started.text();
-    const streamId = started.headers.get('x-stream-id')!;
-    const token = /"token":"([^"]+)"/.exec(text)?.[1];
+    const streamId = started.headers.get('x-tokenwire-stream-id')!;
+    const token = /"streamToken":"([^"]+)"/.exec(text)?.[1];
     expect(text).toMatch(/"type":"done"/);
     const audit = await tw.fetch(new Request(`http://h/tw/api/streams/${streamId}/approvals?token=${token}`));
     expect(await audit.json()).toEqual({ streamId, approvals: [] });
     const after = await tw.fetch(new Request(`http://h/tw/api/streams/${streamId}?token=${token}`, { headers: { 'last-event-id': '999' } }));
-    expect(after.status).toBe(400);
+    expect(after.status).toBe(204); // after `done`, as on the native route
   });
 });
 
@@ -173,5 +186,5 @@ function cookieWebSocket(cookie: string) {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, { headers: { cookie } });
     }
-  } as unknown as typeof globalThis.WebSocket;
+  } as unknown as WebSocketCtor;
 }
