@@ -1,6 +1,5 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
-import type { ApprovalAudit } from './audit/approval-audit.js';
 import type { AuthRequest } from './auth/authenticator.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './log.js';
@@ -117,6 +116,13 @@ export interface TokenwireOptions {
   limits?: TokenwireLimits;
   timeouts?: TokenwireTimeouts;
   streams?: TokenwireStreams;
+  /**
+   * The caller's address on `tw.fetch`, for the per-client limits of anonymous callers: a web
+   * `Request` has no socket, so the runtime says it (Bun's `server.requestIP(req)`, Deno's
+   * `info.remoteAddr`, or `X-Forwarded-For` as set by a proxy you trust). Without it anonymous
+   * callers on `tw.fetch` are not limited per client (subjects always are).
+   */
+  clientAddress?: (request: Request) => string | undefined;
   /** Adds Node's process metrics (prom-client's default metrics) to `tw.metrics`. Default false. */
   processMetrics?: boolean;
 }
@@ -213,6 +219,7 @@ const Options = z.strictObject({
     })
     .partial()
     .optional(),
+  clientAddress: fn('clientAddress').optional(),
   processMetrics: z.boolean().optional(),
 });
 
@@ -272,7 +279,7 @@ export interface ResolvedOptions {
   store: StoreOption | undefined;
   logger: Logger | undefined;
   processMetrics: boolean;
-  audit?: ApprovalAudit;
+  clientAddress: ((request: Request) => string | undefined) | undefined;
 }
 
 /**
@@ -337,5 +344,6 @@ export function resolveOptions(options: TokenwireOptions = {}): ResolvedOptions 
     store: o.store,
     logger: o.logger,
     processMetrics: o.processMetrics ?? false,
+    clientAddress: o.clientAddress as ((request: Request) => string | undefined) | undefined,
   };
 }

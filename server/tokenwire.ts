@@ -108,7 +108,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
   const build = (withFleet: Fleet | undefined) => {
     core = createCore(config, { ...parts, ...(withFleet ? { fleet: withFleet } : {}) });
     router = mountable(createRouter(core, basePath));
-    fetchHandler = createFetchHandler(core, { basePath });
+    fetchHandler = createFetchHandler(core, { basePath, ...(resolved.clientAddress ? { clientAddress: resolved.clientAddress } : {}) });
     ws = createWsTransport(core, { path: `${basePath}${WS_PATH}` });
     internals.onBuilt?.({ core, ws });
     for (const server of pendingAttach) detachers.set(server, ws.attach(server));
@@ -189,12 +189,14 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     },
     ready: () => ready,
     close({ deadlineMs = config.SHUTDOWN_TIMEOUT_MS } = {}) {
+      const until = Date.now() + deadlineMs;
+      const left = () => Math.max(0, until - Date.now());
+      // Readiness turns false at once, so a load balancer stops sending while streams end.
+      core?.drain();
+      ws?.stopAccepting();
       return (closing ??= (async () => {
         await ready.catch(() => undefined);
         if (!core || !ws) return;
-        const until = Date.now() + deadlineMs;
-        const left = () => Math.max(0, until - Date.now());
-        // Readiness turns false first, so a load balancer stops sending while streams end.
         core.drain();
         ws.stopAccepting();
         // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.

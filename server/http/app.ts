@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Tokenwire, TokenwireAuth } from '../index.js';
 import { sendHttpError, toHttpError } from './http-errors.js';
+import { nameInstanceOnEveryAnswer } from './instance-header.js';
 
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../dist/demo', import.meta.url));
 const DEFAULT_DEMO_DIR_BUILT = fileURLToPath(new URL('../../demo', import.meta.url));
@@ -21,6 +22,8 @@ export function createApp(tw: Tokenwire, config: Config, options: { log: Logger;
   const { log, auth, metrics: metricsCounted } = options;
   const app = express();
   app.disable('x-powered-by');
+  // The standalone server's own answers (health, 404s, the demo) name the instance too.
+  nameInstanceOnEveryAnswer(app, tw.health().instance);
 
   app.get('/healthz', (_req, res) => {
     const { instance, streams, store } = tw.health();
