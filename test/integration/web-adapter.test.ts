@@ -7,7 +7,6 @@ import { createLogger } from '../../server/log.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { createSseParser } from '../../shared/sse.js';
-import { POST } from '../../examples/nextjs/app/api/chat/route.js';
 import { waitFor } from '../helpers/events.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 
@@ -80,13 +79,6 @@ describe('web-standard adapter', () => {
     const stream = c.hub.get(frames[0]!.streamId);
     await waitFor(() => stream?.signal.aborted, 'the stream to abort');
     expect(stream?.signal.aborted).toBe(true);
-  });
-
-  it('the example Next.js route handler streams a chat', async () => {
-    const response = await POST(chatRequest({ messages: [{ role: 'user', content: 'hi' }], options: { simulate: { tokens: 2 } } }));
-    const frames = await readFrames(response);
-    expect(frames.at(0)?.type).toBe('start');
-    expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
 
   it('resumes from Last-Event-ID with the stream token: nothing lost, nothing repeated; 204 after done', async () => {

@@ -1,6 +1,7 @@
+import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
 
-export const metadata = { title: 'tokenwire in Next.js' };
+export const metadata: Metadata = { title: 'tokenwire in Next.js' };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

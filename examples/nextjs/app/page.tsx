@@ -1,18 +1,20 @@
 'use client';
-// The chat page: useChatStream over SSE against this app's own route handlers (app/api/*).
-// Route handlers cannot upgrade to a WebSocket, so the client uses SSE, with tool approvals
-// over POST /api/approvals/:callId, resume over GET /api/streams/:id, cancel over DELETE.
+// The chat page: tokenwire's React hook over SSE against this app's own catch-all route
+// (app/api/tw/[...path]/route.ts). Route handlers cannot upgrade to a WebSocket, so the client
+// uses SSE, with approvals over POST and resume over GET.
 import { useEffect, useState } from 'react';
-import { createChatClient, type ChatClient, type StreamRef } from '../../../client/index.js';
-import { useChatStream } from '../../../client/react.js';
+import { createChatClient, type ChatClient, type StreamRef } from 'tokenwire/client';
+import { useChatStream } from 'tokenwire/react';
 
+/** The path the route serves tokenwire under: `basePath` in lib/tokenwire.ts. */
+const TOKENWIRE_PATH = '/api/tw';
 const KEPT = 'tokenwire:stream';
 
 export default function Page() {
   // The client needs the page's origin: create it in the browser, never during server rendering.
   const [client, setClient] = useState<ChatClient>();
   useEffect(() => {
-    const made = createChatClient({ transport: 'sse' });
+    const made = createChatClient({ baseUrl: `${window.location.origin}${TOKENWIRE_PATH}`, transport: 'sse' });
     setClient(made);
     return () => made.close();
   }, []);
@@ -45,7 +47,7 @@ function Chat({ client }: { client: ChatClient }) {
           chat.send(prompt);
         }}
       >
-        <input value={prompt} onChange={(e) => setPrompt(e.target.value)} style={{ width: '70%' }} />
+        <input aria-label="Prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} style={{ width: '70%' }} />
         <button type="submit">Send</button>
         <button type="button" onClick={chat.cancel} disabled={!live}>
           Stop
@@ -60,7 +62,7 @@ function Chat({ client }: { client: ChatClient }) {
         {chat.error ? ` · ${chat.error.code}: ${chat.error.message}` : ''}
       </p>
       {call && (
-        <div role="alertdialog" style={{ border: '1px solid #b45309', padding: '0.5rem 1rem' }}>
+        <div role="alertdialog" aria-label="Approve tool call" style={{ border: '1px solid #b45309', padding: '0.5rem 1rem' }}>
           <p>
             Run <code>{call.name}</code> with <code>{JSON.stringify(call.args)}</code>?
           </p>
