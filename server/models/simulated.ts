@@ -48,7 +48,11 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
   }
   const r = body.result ?? {};
   if (call?.name === 'get_weather') {
-    return `The weather in ${subject} is ${String(r.conditions)} at ${String(r.temperatureC)}°C, with ${String(r.humidity)}% humidity and wind at ${String(r.windKph)} km/h.`;
+    // An app's own get_weather may return fewer fields than the demo's: say only what came.
+    const parts = [r.conditions !== undefined ? String(r.conditions) : undefined, r.temperatureC !== undefined ? `at ${String(r.temperatureC)}°C` : undefined].filter(Boolean);
+    const extras = [r.humidity !== undefined ? `${String(r.humidity)}% humidity` : undefined, r.windKph !== undefined ? `wind at ${String(r.windKph)} km/h` : undefined].filter(Boolean);
+    if (parts.length === 0 && extras.length === 0) return `The weather in ${subject}: ${JSON.stringify(r)}.`;
+    return `The weather in ${subject} is ${parts.join(' ') || 'known'}${extras.length ? `, with ${extras.join(' and ')}` : ''}.`;
   }
   return `${subject} = ${String(r.value ?? JSON.stringify(r))}.`;
 }

@@ -188,4 +188,17 @@ describe('simulated model answers the prompt (issue 13)', () => {
       'You declined the get_weather call, so I could not look up Paris.',
     );
   });
+
+  it("says only the fields an app's own get_weather returned, never 'undefined'", async () => {
+    const tools = [{ name: 'get_weather', description: '', parameters: {} }];
+    const messages: ModelRequest['messages'] = [
+      { role: 'user', content: "What's the weather in Paris?" },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+    ];
+    const after = async (result: unknown) =>
+      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', content: JSON.stringify({ ok: true, result }) }], tools }));
+    expect(await after({ conditions: 'sunny', temperatureC: 21 })).toBe('The weather in Paris is sunny at 21°C.');
+    expect(await after({ conditions: 'rain', temperatureC: 9, humidity: 80, windKph: 5 })).toBe('The weather in Paris is rain at 9°C, with 80% humidity and wind at 5 km/h.');
+    expect(await after({ forecast: 'mild' })).toBe('The weather in Paris: {"forecast":"mild"}.');
+  });
 });
