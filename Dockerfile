@@ -19,6 +19,9 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# The image runs the Redis fleet too (docker-compose.yml): ioredis, an optional peer of the
+# package (a devDependency of the repo), is a dependency here, at the lockfile's version.
+RUN npm pkg set dependencies.ioredis="$(node -p "require('./package.json').peerDependencies.ioredis")" && npm pkg delete devDependencies.ioredis
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The `node` user (uid 1000) comes with the official image; the app writes nothing to disk.

@@ -7,12 +7,18 @@ export type TransportName = 'sse' | 'ws';
 /** What a caller may ask for: `auto` picks per chat (see `ChatClientOptions.transport`). */
 export type TransportChoice = 'auto' | TransportName;
 
-/** A WebSocket as far as the client uses it: the browser's, or `ws`'s in Node. */
+/**
+ * A WebSocket as far as the client uses it: the browser's, Node's global one, or `ws`'s. One
+ * overload per event, so each of those classes fits without a cast under strict settings.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (event: never) => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
+  addEventListener(type: 'close', listener: (event: { readonly code?: number }) => void): void;
+  /** `data` is a string in browsers; `ws` may give bytes. */
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
 }
 
 /** A WebSocket constructor: `globalThis.WebSocket`, or `WebSocket` from the `ws` package. */

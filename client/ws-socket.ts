@@ -56,7 +56,7 @@ export async function openWebSocket(options: WsSocketOptions, listeners: WsSocke
       resolve(ws);
     });
     ws.addEventListener('error', () => fail('the WebSocket failed to connect'));
-    ws.addEventListener('close', (event: { code?: number }) => {
+    ws.addEventListener('close', (event) => {
       if (!settled) fail(`the WebSocket closed while connecting (code ${event.code ?? 'unknown'})`);
       else listeners.close(ws);
     });
