@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient } from '../../client/index.js';
 import { ask, firstToken, nextToolCall } from '../client/fixtures.js';
 import { launchChromium, SCREENSHOTS } from '../e2e/browser.js';
-import { packedTokenwire } from '../helpers/packed-tokenwire.js';
+import { packedApp } from '../helpers/packed-app.js';
 
 // examples/nextjs as a user gets it: copied out of the repository, tokenwire installed from the
 // packed tarball, built by the real `next build` (its type check included) and served by
@@ -90,7 +90,8 @@ function startNext(dir: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const tarball = await packedTokenwire();
+  // The one packed tarball of this run (packed from a copy of the sources, so dist/ here is never rebuilt under other tests).
+  const { tarball } = await packedApp();
   app.dir = await mkdtemp(join(tmpdir(), 'tokenwire-nextjs-'));
   await cp(example, app.dir, {
     recursive: true,
