@@ -89,14 +89,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     return max;
   };
 
-  new Gauge({
-    name: 'tokenwire_ws_connections',
-    help: 'Open WebSocket connections.',
-    registers: [core.metrics.registry],
-    collect() {
-      this.set(sessions.size);
-    },
-  });
+  // Open sessions are `tokenwire_connections_open{transport="ws"}` (metrics.ts), counted in wsOnClose.
   new Gauge({
     name: 'tokenwire_ws_buffered_bytes_max',
     help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
