@@ -94,6 +94,8 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     name: 'tokenwire_ws_buffered_bytes_max',
     help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
     registers: [core.metrics.registry],
+    // Across WORKERS=N processes the most of any one, not their sum.
+    aggregator: 'max',
     collect() {
       this.set(maxBufferedBytes());
     },
