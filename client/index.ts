@@ -30,3 +30,4 @@ export type {
 } from './types.js';
 export { TokenwireError, isTokenwireError, type ErrorCode } from '../shared/errors.js';
 export type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
+export { showHiddenCharacters, type HiddenCharacters } from '../shared/hidden-characters.js';

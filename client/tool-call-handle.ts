@@ -1,3 +1,4 @@
+import type { HiddenCharacters } from '../shared/hidden-characters.js';
 import type { ServerFrameOf } from '../shared/protocol.js';
 import type { ToolCall, ToolCallStatus, ToolResult } from './types.js';
 
@@ -12,6 +13,7 @@ export class ToolCallHandle implements ToolCall {
   readonly name: string;
   readonly args: Record<string, unknown>;
   readonly approval: 'required' | 'not_required';
+  readonly hiddenCharacters: readonly HiddenCharacters[];
 
   constructor(
     frame: ServerFrameOf<'tool_call'>,
@@ -22,6 +24,7 @@ export class ToolCallHandle implements ToolCall {
     this.args = frame.args;
     this.approval = frame.approval;
     this.expiresAt = frame.expiresAt;
+    this.hiddenCharacters = frame.hiddenCharacters ?? [];
     this.status = frame.approval === 'required' ? 'pending' : 'not_required';
   }
 

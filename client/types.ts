@@ -1,4 +1,5 @@
 import type { TokenwireError } from '../shared/errors.js';
+import type { HiddenCharacters } from '../shared/hidden-characters.js';
 import type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
 import type { WireFrame } from './frame-log.js';
 
@@ -123,6 +124,12 @@ export interface ToolCall {
   readonly args: Record<string, unknown>;
   readonly approval: 'required' | 'not_required';
   readonly expiresAt: number | undefined;
+  /**
+   * Where `args` hold characters a person cannot see (zero-width, bidi controls): show them
+   * before asking for a decision (`showHiddenCharacters` writes them out). Empty when none, or
+   * from a server before protocol minor 4.
+   */
+  readonly hiddenCharacters: readonly HiddenCharacters[];
   readonly status: ToolCallStatus;
   /** Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused. */
   approve(): Promise<void>;

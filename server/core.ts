@@ -69,9 +69,11 @@ export interface Core {
    * applies (a web request with neither a subject nor a `clientAddress`).
    * With an `idempotencyKey` (issue 17) a repeat of the same request by the same subject gets
    * the stream the first start made (view it from seq -1); the key with another request throws
-   * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept.
+   * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept. `onReplay`
+   * is called (before it resolves) when the key's earlier stream is the answer, so the caller
+   * may view it from where its client left off rather than from seq -1.
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean }): Promise<Stream>;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean; onReplay?: () => void }): Promise<Stream>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -83,6 +85,8 @@ interface StartOptions {
   identity?: Identity | undefined;
   /** Whether the asking client has left (its connection closed): checked once its start's turn comes. */
   gone?: (() => boolean) | undefined;
+  /** Called when an idempotency key's earlier stream answers this start. */
+  onReplay?: (() => void) | undefined;
 }
 
 export interface CoreParts {
@@ -231,11 +235,12 @@ export function createCore(config: Config, parts: CoreParts): Core {
   }
 
   /** The stream a key already started, if the request is the same one; else the typed refusal. */
-  async function startedBefore(record: StartRecord, fingerprint: string, transport: Transport): Promise<Stream> {
+  async function startedBefore(record: StartRecord, fingerprint: string, { transport, onReplay }: StartOptions): Promise<Stream> {
     if (record.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
     const stream = await hub.find(record.streamId);
     if (!stream) throw new TokenwireError('stream_expired', 'The stream this idempotency key started is no longer kept.');
     metrics.startReplays.inc({ transport });
+    onReplay?.();
     return stream;
   }
 
@@ -245,7 +250,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     const known = await startKeys.get(key).catch((error: unknown) => {
       throw new TokenwireError('store_unavailable', undefined, { cause: error });
     });
-    if (known) return startedBefore(known, fingerprint, options.transport);
+    if (known) return startedBefore(known, fingerprint, options);
     const stream = await startStream(request, options);
     const held = await startKeys.claim(key, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS).catch((error: unknown) => {
       stream.abort('cancelled');
@@ -254,7 +259,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     if (held.streamId === stream.id) return stream;
     // Another instance started this key first; this generation has not begun (it starts next turn).
     stream.abort('cancelled');
-    return startedBefore(held, fingerprint, options.transport);
+    return startedBefore(held, fingerprint, options);
   }
 
   return {

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { ClusterWorkerRegistry } from './cluster-metrics.js';
 import { runPrimary } from './cluster-primary.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { instanceIdOf } from './instance.js';
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
   const log = createLogger(config, instanceId);
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer(config, { log, instanceId, metrics: createMetrics({ defaults: true }) });
+    // A worker's /metrics answers for every worker (cluster-metrics.ts).
+    const registry = cluster.isWorker ? new ClusterWorkerRegistry() : undefined;
+    running = await startServer(config, { log, instanceId, metrics: createMetrics({ defaults: true, ...(registry ? { registry } : {}) }) });
   } catch (error) {
     if (error instanceof Error && error.name === 'RedisUnavailableError') return fail(error.message);
     const why = listenProblem(error, config);

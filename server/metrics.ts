@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createTokenHistogram } from './token-histogram.js';
 
-/** The process's Prometheus metrics, on their own registry so tests can make several. */
-export function createMetrics(options: { defaults?: boolean } = {}) {
-  const registry = new Registry();
+/**
+ * The process's Prometheus metrics, on their own registry so tests can make several; `registry`
+ * (a WORKERS=N worker's, cluster-metrics.ts) replaces the plain one.
+ */
+export function createMetrics(options: { defaults?: boolean; registry?: Registry } = {}) {
+  const registry = options.registry ?? new Registry();
   if (options.defaults) collectDefaultMetrics({ register: registry });
   /** What the retained-bytes gauge reads at scrape time; the core points it at its hub. */
   const sources = { retainedLogBytes: (): number => 0 };

@@ -6,6 +6,7 @@ import { optionsFromEnv } from './env-options.js';
 import { createApp } from './http/app.js';
 import { createClientErrorHandler } from './http/client-error.js';
 import { applyConnectionTimeouts, checkingIntervalMs } from './http/connection-timeouts.js';
+import { requireHost } from './http/require-host.js';
 import { instanceIdOf } from './instance.js';
 import { createLogger } from './log.js';
 import type { TokenwireOptions } from './options.js';
@@ -55,7 +56,8 @@ export async function startServer(config: Config, parts: Partial<CoreParts> = {}
   if (!built) throw new Error('tokenwire: the core was not built');
   const { core: ready, ws } = built;
   const app = createApp(tw, config, { log, auth: options.auth, metrics: ready.metrics });
-  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(config) }, app);
+  // Host is checked by requireHost, which answers with the JSON error body; Node's check has none.
+  const server = createServer({ connectionsCheckingInterval: checkingIntervalMs(config), requireHostHeader: false }, requireHost(app, { metrics: ready.metrics, instanceId }));
   applyConnectionTimeouts(server, config);
   server.on('clientError', createClientErrorHandler(log, ready.metrics));
   tw.attach(server);

@@ -15,8 +15,10 @@ export const PROTOCOL_VERSION = 2;
  *    over the WebSocket), and `instanceId` in the `start` frame (several instances on Redis).
  * 3 (issue 17): an idempotent start: `idempotencyKey` on the WebSocket `start` frame, the
  *    `Idempotency-Key` header on `POST /api/chat`; a repeat gets the same stream from its start.
+ * 4: `hiddenCharacters` on the `tool_call` frame: where the arguments hold zero-width or bidi
+ *    control characters a person deciding on them cannot see.
  */
-export const PROTOCOL_MINOR = 3;
+export const PROTOCOL_MINOR = 4;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -128,6 +130,11 @@ export const ToolCallFrame = frame('tool_call', {
   approval: z.enum(['required', 'not_required']),
   /** Epoch milliseconds after which a decision is refused; present when approval is required. */
   expiresAt: z.number().int().optional(),
+  /**
+   * Present when `args` hold characters a person cannot see (zero-width, bidi controls; see
+   * shared/hidden-characters.ts): each string's JSON Pointer and the code points; protocol minor 4.
+   */
+  hiddenCharacters: z.array(z.strictObject({ path: z.string(), codePoints: z.array(z.string()) })).optional(),
 });
 
 export const ToolResultFrame = frame('tool_result', {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { ToolCall, ToolResult } from '../index.js';
+import { showHiddenCharacters, type ToolCall, type ToolResult } from '../index.js';
 import { formatMs } from './format.js';
 
 /** Seconds left before the server expires the approval; ticks while the card shows. */
@@ -40,7 +40,13 @@ export function ApprovalCard({ call, result, roundTripMs, id, onApprove, onDeny 
           </span>
         )}
       </p>
-      <pre className="args" data-testid={id('tool-args')}>{JSON.stringify(call.args, null, 2)}</pre>
+      {call.hiddenCharacters.length > 0 && (
+        <p className="approval-warning" role="alert" data-testid={id('hidden-characters')}>
+          The arguments hold characters you cannot see, shown as ⟦U+…⟧ below:{' '}
+          {call.hiddenCharacters.map((h) => `${h.codePoints.join(' ')} at ${h.path || '/'}`).join('; ')}
+        </p>
+      )}
+      <pre className="args" data-testid={id('tool-args')}>{showHiddenCharacters(JSON.stringify(call.args, null, 2))}</pre>
       {waiting || call.status === 'approving' || call.status === 'denying' ? (
         <div className="row">
           <button type="button" className="primary" data-testid={id('approve')} onClick={onApprove} disabled={!waiting}>

@@ -4,7 +4,7 @@ import { ChatRequest, HEADERS } from '../../shared/protocol.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { errorHeaders } from '../http/http-errors.js';
-import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, type StreamAccess } from '../http/stream-requests.js';
+import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, startResumePoint, type StreamAccess } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView, sseResponseHeaders, type SseView } from '../transports/sse-view.js';
@@ -146,9 +146,13 @@ export function createChatHandler(core: Core, options: WebHandlerOptions = {}): 
     if (!body.ok) return errorAnswer(core, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
     const idempotencyKey = idempotencyKeyOf(request.headers.get(HEADERS.idempotencyKey));
     if (idempotencyKey instanceof TokenwireError) return errorAnswer(core, idempotencyKey);
+    const resumeAfter = startResumePoint(idempotencyKey, request.headers.get('last-event-id'));
+    if (resumeAfter instanceof TokenwireError) return errorAnswer(core, resumeAfter);
+    let replayed = false;
+    const keyed = idempotencyKey !== undefined ? { idempotencyKey, onReplay: () => (replayed = true) } : {};
     try {
-      const stream = await core.startChat(body.value, { transport: 'sse', gone: () => request.signal.aborted, ...(identity ? { identity } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
-      return await streamToResponse(stream, { ...viewOptions(core), signal: request.signal });
+      const stream = await core.startChat(body.value, { transport: 'sse', gone: () => request.signal.aborted, ...(identity ? { identity } : {}), ...keyed });
+      return await streamToResponse(stream, { ...viewOptions(core), afterSeq: replayed ? resumeAfter : -1, signal: request.signal });
     } catch (error) {
       return errorAnswer(core, toTokenwireError(error));
     }

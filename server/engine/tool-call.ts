@@ -1,3 +1,4 @@
+import { findHiddenCharacters } from '../../shared/hidden-characters.js';
 import { newCallId } from '../../shared/ids.js';
 import { canonicalSha256, type ApprovalRecord } from '../audit/approval-record.js';
 import type { Metrics } from '../metrics.js';
@@ -25,6 +26,16 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The audit's hash of validated arguments, or why RFC 8785 cannot write them. */
+function canonicalHashOf(args: unknown): string | Error {
+  try {
+    return canonicalSha256(args);
+  } catch (error) {
+    const surrogate = error instanceof Error && /surrogate/i.test(error.message);
+    return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
+  }
 }
 
 function parseArguments(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -78,6 +89,13 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   }
   // The person decides on exactly these arguments, and exactly these run.
   const args = deepFreeze(parsed.data) as Record<string, unknown>;
+  // The audit record names them by their RFC 8785 canonical JSON, which has no lone surrogates:
+  // arguments it cannot write are refused now, before anyone is asked to decide on them.
+  const argsSha256 = canonicalHashOf(args);
+  if (argsSha256 instanceof Error) return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${argsSha256.message}.`));
+  // Zero-width and bidi control characters are named, so a card can show what it cannot display.
+  const hidden = findHiddenCharacters(args);
+  const marked = hidden.length ? { hiddenCharacters: hidden } : {};
 
   if (tool.needsApproval) {
     if (stream.signal.aborted) throw stream.signal.reason;
@@ -85,7 +103,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
     const expiresAt = requestedAt + deps.approvalTimeoutMs;
     // Pending before it is shown: a decision may arrive as soon as the frame is out.
     const waiting = deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
-    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt });
+    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt, ...marked });
     const decision = await waiting;
     const decidedAt = Date.now();
     deps.metrics.approvals.inc({ outcome: decision.outcome });
@@ -95,7 +113,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
         streamId: stream.id,
         callId,
         tool: tool.name,
-        argsSha256: canonicalSha256(args),
+        argsSha256,
         decision: decision.outcome,
         ...(decision.outcome !== 'expired' && decision.by?.subject !== undefined ? { subject: decision.by.subject } : {}),
         ...(decision.outcome !== 'expired' && decision.by ? { transport: decision.by.transport } : {}),
@@ -120,7 +138,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
     }
     return show(ran);
   } else {
-    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required' });
+    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
   }
   return show(await runTool(tool, args, stream, deps.toolTimeoutMs));
 }

@@ -12,12 +12,16 @@ function parserError(code: string | undefined): TokenwireError {
   return new TokenwireError('invalid_request', 'The request is not valid HTTP/1.1.');
 }
 
-/** A whole HTTP/1.1 response with the JSON error body, for a socket no request object owns. */
-export function rawErrorResponse(error: TokenwireError): string {
+/** A whole HTTP/1.1 response with the JSON error body, for a socket no request object owns; `headers` are added as given. */
+export function rawErrorResponse(error: TokenwireError, headers: Record<string, string> = {}): string {
   const body = JSON.stringify(error.toJSON());
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return (
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n` +
     'Connection: close\r\n' +
+    extra +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );

@@ -10,7 +10,7 @@ import { identify, identityOf } from './identify.js';
 import { nameInstanceOnEveryAnswer } from './instance-header.js';
 import { addInteropRoutes } from './interop-routes.js';
 import { serveStreamSse } from './sse-view.js';
-import { decideApproval, idempotencyKeyOf } from './stream-requests.js';
+import { decideApproval, idempotencyKeyOf, startResumePoint } from './stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
 
 /**
@@ -68,8 +68,12 @@ export function createRouter(core: Core, basePath: string): express.Express {
     }
     const idempotencyKey = idempotencyKeyOf(req.get(HEADERS.idempotencyKey));
     if (idempotencyKey instanceof TokenwireError) return void sendError(res, idempotencyKey);
-    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
-    serveStreamSse(core, res, stream, -1);
+    const resumeAfter = startResumePoint(idempotencyKey, req.get('last-event-id'));
+    if (resumeAfter instanceof TokenwireError) return void sendError(res, resumeAfter);
+    let replayed = false;
+    const keyed = idempotencyKey !== undefined ? { idempotencyKey, onReplay: () => (replayed = true) } : {};
+    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...keyed });
+    serveStreamSse(core, res, stream, replayed ? resumeAfter : -1);
   });
 
   // SSE has no back channel, so its client decides tool calls here: its subject, or the stream

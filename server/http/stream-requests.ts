@@ -37,6 +37,16 @@ export function parseResumePoint(raw: string | null | undefined): number | Token
 }
 
 /**
+ * Where a chat start with `Idempotency-Key` may pick up, from its `Last-Event-ID` (validated as
+ * on the resume route): a POST retried after frames arrived (as fetch-event-source retries)
+ * carries both. Applies only when the key's earlier stream answers the start; a new stream is
+ * viewed whole. Without a key the header names no stream and is not read: -1.
+ */
+export function startResumePoint(idempotencyKey: string | undefined, lastEventId: string | null | undefined): number | TokenwireError {
+  return idempotencyKey === undefined ? -1 : parseResumePoint(lastEventId);
+}
+
+/**
  * The chat start's `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header: an
  * sf-string, so the quotes are optional here), undefined when absent, `invalid_request` when bad.
  */

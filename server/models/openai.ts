@@ -117,7 +117,10 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ModelProvi
         if (reading.finishReason) finish = reading.finishReason;
       }
     } catch (error) {
-      throw toUpstreamError(error, signal);
+      // A finish reason ends the answer: a reset, a stall or garbage after it (in place of the
+      // usage chunk or `[DONE]`) loses nothing the user reads, so the answer stands, with the
+      // usage if it came.
+      if (finish === undefined || signal.aborted) throw toUpstreamError(error, signal);
     }
     // The SDK ends quietly on an abort: the engine reads the signal.
     if (signal.aborted) throw signal.reason;

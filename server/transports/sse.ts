@@ -47,7 +47,9 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   }
   if (gone) return start.detach();
   const headers = sseResponseHeaders(stream.id);
-  headers.connection = 'keep-alive';
+  // Only while Node keeps the connection: a request that asked to close (RFC 9112 §9.6) or an
+  // HTTP/1.0 one is answered `Connection: close`, so a pooling client does not reuse the socket.
+  if (res.shouldKeepAlive) headers.connection = 'keep-alive';
   if (res.req.method === 'HEAD') {
     // A HEAD learns what a GET would get and ends: it is no viewer (it would hold the
     // connection, and the stream's abort policy, until the stream ended).

@@ -9,6 +9,7 @@ import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createAddressOf } from '../http/client-address.js';
 import { rawErrorResponse } from '../http/client-error.js';
+import { handshakeRefusal } from './ws-handshake.js';
 import { createHeartbeat } from './ws-heartbeat.js';
 import { createOriginCheck } from './ws-origin.js';
 import { createWsSession, type WsSession } from './ws-session.js';
@@ -36,9 +37,9 @@ export interface WsTransport {
 }
 
 /** Answers an upgrade request with an HTTP error and closes the socket: nothing was upgraded. */
-function refuseUpgrade(socket: Duplex, error: TokenwireError): void {
+function refuseUpgrade(socket: Duplex, error: TokenwireError, headers?: Record<string, string>): void {
   socket.once('finish', () => socket.destroy());
-  socket.end(rawErrorResponse(error));
+  socket.end(rawErrorResponse(error, headers));
 }
 
 /** Answers an upgrade no listener took with 404, as a server of only tokenwire's should. */
@@ -73,6 +74,12 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     perMessageDeflate: false,
     clientTracking: false,
   });
+  // Anything else `ws` refuses (a bad Sec-WebSocket-Protocol, say) gets the JSON body too:
+  // with a listener here, `ws` writes nothing of its own.
+  wss.on('wsClientError', (error: Error, socket: Duplex) => {
+    core.metrics.errors.inc({ code: 'invalid_request' });
+    refuseUpgrade(socket, new TokenwireError('invalid_request', `${error.message}.`));
+  });
   // The 101 names the instance too (issue 10), as every HTTP answer does.
   wss.on('headers', (headers: string[]) => headers.push(`${HEADERS.instance}: ${core.instanceId}`));
   const sessions = new Map<WebSocket, WsSession>();
@@ -89,18 +96,13 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     return max;
   };
 
-  new Gauge({
-    name: 'tokenwire_ws_connections',
-    help: 'Open WebSocket connections.',
-    registers: [core.metrics.registry],
-    collect() {
-      this.set(sessions.size);
-    },
-  });
+  // Open sessions are `tokenwire_connections_open{transport="ws"}` (metrics.ts), counted in wsOnClose.
   new Gauge({
     name: 'tokenwire_ws_buffered_bytes_max',
     help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
     registers: [core.metrics.registry],
+    // Across WORKERS=N processes the most of any one, not their sum.
+    aggregator: 'max',
     collect() {
       this.set(maxBufferedBytes());
     },
@@ -121,6 +123,12 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     if (pathOf(req) !== options.path) return;
     socket.on('error', socketOnError);
     if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
+    const refusal = handshakeRefusal(req);
+    if (refusal) {
+      core.metrics.errors.inc({ code: refusal.error.code });
+      log.debug({ code: refusal.error.code, reason: refusal.error.message }, 'refused a malformed WebSocket handshake');
+      return refuseUpgrade(socket, refusal.error, refusal.headers);
+    }
     if (!originAllowed(req.headers.origin)) {
       log.info({ origin: req.headers.origin }, 'refused a WebSocket from a foreign origin');
       return refuseUpgrade(socket, new TokenwireError('forbidden', 'This origin may not open a WebSocket here.'));

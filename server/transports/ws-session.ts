@@ -212,8 +212,11 @@ function createActiveSession(host: SessionHost): ActiveSession {
       if (mapped instanceof TokenwireError) return sendError(mapped, stream.id);
       outcome = await views.view(stream, mapped?.from ?? afterSeq, mapped?.presenter);
     } catch (thrown) {
-      core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
-      return sendError(toTokenwireError(thrown), stream.id);
+      const error = toTokenwireError(thrown);
+      // A typed refusal (store_unavailable while Redis is away) is expected: its code, not a stack.
+      if (error.code === 'internal') core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
+      else core.log.debug({ code: error.code, streamId: stream.id }, 'WebSocket view refused');
+      return sendError(error, stream.id);
     }
     if (host.ended || outcome.status === 'ok') return;
     if (outcome.status === 'ended') {

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient, type ChatClient, type TransportName } from '../../client/index.js';
+import type { ModelEvent } from '../../server/models/provider.js';
+import { scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { NodeWebSocket, ask, collectBatches, firstToken, nextToolCall } from './fixtures.js';
 
@@ -78,6 +80,30 @@ describe.each<TransportName>(['sse', 'ws'])('chat client over %s', (transport) =
     expect(stream.toolResults).toEqual([expect.objectContaining({ callId: call.callId, ok: true })]);
     expect(result.text).toContain('Paris');
     expect(result.text).toMatch(/weather in Paris is/);
+  });
+
+  it('hands over where a call\'s arguments hold characters a person cannot see (protocol minor 4)', async () => {
+    async function* callTurn(): AsyncIterable<ModelEvent> {
+      yield { type: 'tool_call_delta', index: 0, id: 'up_1', name: 'get_weather', argumentsDelta: '{"city":"Par\\u200bis\\u202e"}' };
+      yield { type: 'finish', reason: 'tool_calls' };
+    }
+    async function* answerTurn(): AsyncIterable<ModelEvent> {
+      yield { type: 'text', text: 'Not checked.' };
+      yield { type: 'finish', reason: 'stop' };
+    }
+    const scripted = await startServer({}, { provider: scriptedProvider([callTurn, answerTurn]) });
+    const own = createChatClient({ baseUrl: scripted.url, transport, WebSocket: NodeWebSocket });
+    try {
+      const stream = own.chat(ask('Weather?', { tools: ['get_weather'] }));
+      const call = await nextToolCall(stream);
+      expect(call.args).toEqual({ city: 'Par\u200bis\u202e' });
+      expect(call.hiddenCharacters).toEqual([{ path: '/city', codePoints: ['U+200B', 'U+202E'] }]);
+      await call.deny('hidden characters');
+      expect((await stream.result).reason).toBe('stop');
+    } finally {
+      own.close();
+      await scripted.close();
+    }
   });
 
   it('denies a tool call and the model says it could not', async () => {

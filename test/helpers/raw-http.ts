@@ -9,7 +9,10 @@ export interface RawResponse {
   raw: string;
 }
 
-/** Parses the first response of `raw` (Content-Length bodies; a chunked body is returned as is). */
+/**
+ * Parses the first response of `raw`, the bytes as latin1 text (Content-Length bodies; a chunked
+ * body is returned as is); the body is decoded as UTF-8.
+ */
 export function parseResponse(raw: string): RawResponse {
   const split = raw.indexOf('\r\n\r\n');
   const head = split < 0 ? raw : raw.slice(0, split);
@@ -19,9 +22,10 @@ export function parseResponse(raw: string): RawResponse {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  let body = split < 0 ? '' : raw.slice(split + 4);
+  let bytes = Buffer.from(split < 0 ? '' : raw.slice(split + 4), 'latin1');
   const length = Number(headers['content-length']);
-  if (Number.isFinite(length)) body = Buffer.from(body).subarray(0, length).toString();
+  if (Number.isFinite(length)) bytes = bytes.subarray(0, length);
+  const body = bytes.toString('utf8');
   return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body, raw };
 }
 
@@ -56,7 +60,7 @@ export async function rawRequest(port: number, text: string | Buffer, options: {
       raw += chunk.toString('latin1');
       const parsed = parseResponse(raw);
       const length = Number(parsed.headers['content-length']);
-      if (parsed.status && Number.isFinite(length) && Buffer.byteLength(parsed.body, 'latin1') >= length) done();
+      if (parsed.status && Number.isFinite(length) && Buffer.byteLength(parsed.body) >= length) done();
     });
     socket.on('close', done);
     socket.write(text);

@@ -3,6 +3,7 @@ import { loadConfig } from '../../server/config.js';
 import type { Core, CoreParts } from '../../server/core.js';
 import { createLogger } from '../../server/log.js';
 import { startServer as start } from '../../server/server.js';
+import type { WsTransport } from '../../server/transports/ws-server.js';
 
 export interface TestServer {
   url: string;
@@ -10,6 +11,8 @@ export interface TestServer {
   core: Core;
   /** The node:http server under Express and /ws (for tests that watch its events). */
   http: Server;
+  /** The WebSocket transport on /ws (its `size` is the open sessions). */
+  ws: WsTransport;
   close(): Promise<void>;
 }
 
@@ -20,5 +23,5 @@ export interface TestServer {
 export async function startServer(env: Record<string, string> = {}, parts: Partial<CoreParts> = {}): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', ...env });
   const running = await start(config, { log: createLogger(config), ...parts });
-  return { url: running.url, port: running.port, core: running.core, http: running.server, close: () => running.close(1_000) };
+  return { url: running.url, port: running.port, core: running.core, http: running.server, ws: running.ws, close: () => running.close(1_000) };
 }

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient, type ChatInput } from '../../client/index.js';
+import { createChatHandler } from '../../server/adapters/web.js';
+import { decodeServerFrame } from '../../shared/frame-codec.js';
+import { createSseParser } from '../../shared/sse.js';
 import { HEADERS, type ServerFrame, type ServerFrameOf } from '../../shared/protocol.js';
 import type { Core } from '../../server/core.js';
 import { NodeWebSocket } from '../client/fixtures.js';
@@ -123,6 +126,75 @@ describe('the idempotency key on the wire', () => {
     } finally {
       second.close();
     }
+  });
+});
+
+/** A chat start through the Express route or the web-standard handler: its status, frames (to its end) and error body. */
+async function startVia(route: 'express' | 'web', body: unknown, headers: Record<string, string>): Promise<{ status: number; streamId: string | undefined; frames: ServerFrame[]; error?: unknown }> {
+  if (route === 'express') {
+    const session = await postSse(`${server.url}/api/chat`, body, headers);
+    const frames = await session.ended;
+    const streamId = session.headers[HEADERS.streamId] as string | undefined;
+    return session.status === 200 ? { status: 200, streamId, frames } : { status: session.status, streamId, frames, error: JSON.parse(session.reads.map((r) => r.text).join('')) };
+  }
+  const response = await createChatHandler(server.core)(new Request('http://example.test/api/chat', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+  const streamId = response.headers.get(HEADERS.streamId) ?? undefined;
+  if (response.status !== 200) return { status: response.status, streamId, frames: [], error: await response.json() };
+  const frames: ServerFrame[] = [];
+  const parser = createSseParser({
+    onEvent: (event) => {
+      const decoded = decodeServerFrame(event.data);
+      if (decoded.ok) frames.push(decoded.value);
+    },
+  });
+  for await (const chunk of response.body!) parser.feed(chunk);
+  return { status: 200, streamId, frames };
+}
+
+// What @microsoft/fetch-event-source sends when it retries a POST (after a tab switch, a
+// dropped connection): the same request, headers and all, plus Last-Event-ID.
+describe.each(['express', 'web'] as const)('a POST retried with its Idempotency-Key and Last-Event-ID, through the %s handler', (route) => {
+  it('resumes after that seq: every frame arrives once, no second generation', async () => {
+    const headers = { [HEADERS.idempotencyKey]: key(`retry-${route}`) };
+    const started = await counted(server.core, 'streamsStarted');
+    const first = await postSse(`${server.url}/api/chat`, resumable('reference'), headers);
+    await first.waitForFrame((f) => f.seq >= 11);
+    first.disconnect();
+    const seen = first.frames.filter((f) => f.seq <= 11);
+    expect(seen.at(-1)?.seq).toBe(11);
+
+    const retried = await startVia(route, resumable('reference'), { ...headers, 'last-event-id': '11' });
+    expect(retried.status).toBe(200);
+    expect(retried.streamId).toBe(first.headers[HEADERS.streamId]);
+    expect(retried.frames[0]?.seq).toBe(12);
+    const seqs = [...seen, ...retried.frames].map((f) => f.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    expect(tokensOf([...seen, ...retried.frames]).join('')).toBe(reference);
+    expect(await counted(server.core, 'streamsStarted')).toBe(started + 1);
+  });
+
+  it('a malformed Last-Event-ID with a key is 400 invalid_request, as on the resume route, and starts nothing', async () => {
+    const started = await counted(server.core, 'streamsStarted');
+    const refused = await startVia(route, prompt('bad id'), { [HEADERS.idempotencyKey]: key(`bad-id-${route}`), 'last-event-id': 'seven' });
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(await counted(server.core, 'streamsStarted')).toBe(started);
+  });
+
+  it("a key that starts a new stream views it whole: the Last-Event-ID was another stream's", async () => {
+    const fresh = await startVia(route, prompt('fresh'), { [HEADERS.idempotencyKey]: key(`fresh-${route}`), 'last-event-id': '5' });
+    expect(fresh.status).toBe(200);
+    expect(fresh.frames[0]).toMatchObject({ type: 'start', seq: 0 });
+    expect(fresh.frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+  });
+
+  it('without a key, Last-Event-ID names no stream: a new stream from its start frame', async () => {
+    const started = await counted(server.core, 'streamsStarted');
+    const plain = await startVia(route, prompt('no key'), { 'last-event-id': '11' });
+    expect(plain.status).toBe(200);
+    expect(plain.frames[0]).toMatchObject({ type: 'start', seq: 0 });
+    expect(tokensOf(plain.frames)).toHaveLength(TOKENS);
+    expect(await counted(server.core, 'streamsStarted')).toBe(started + 1);
   });
 });
 

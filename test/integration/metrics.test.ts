@@ -44,6 +44,8 @@ describe('LLM metrics on /metrics', () => {
     expect(sample(text, `tokenwire_inter_token_seconds_count{transport="sse",model="${model}"}`)).toBe(9);
     expect(sample(text, 'tokenwire_connections_open{transport="ws"}')).toBe(1);
     expect(sample(text, 'tokenwire_connections_open{transport="sse"}')).toBe(0);
+    // One series per fact: the open WebSockets are the labelled gauge, not a second one.
+    expect(text).not.toMatch(/^tokenwire_ws_connections\b/m);
     expect(sample(text, 'tokenwire_resumes_total{transport="sse"}')).toBe(1);
     // Frames 4..11 (8 tokens after seq 3, and done).
     expect(sample(text, 'tokenwire_replayed_frames_total{transport="sse"}')).toBe(8);

@@ -59,6 +59,36 @@ describe('SSE on the wire: chunked framing written by the view', () => {
     }
   });
 
+  it('a request that asks to close (Connection: close, RFC 9112 §9.6) is told so: no keep-alive a pooled client would reuse', async () => {
+    server = await startServer({ SIM_TOKENS_PER_SECOND: '5000' });
+    const body = chat(3);
+    const res = await rawRequest(
+      server.port,
+      `POST /api/chat HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.connection).toBe('close');
+    // A pooling client that sends the header on each request: every one is answered.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: server!.port, method: 'POST', path: '/api/chat', agent, headers: { 'content-type': 'application/json', connection: 'close' } }, (r) => {
+            let text = '';
+            r.setEncoding('utf8');
+            r.on('data', (chunk: string) => (text += chunk));
+            r.on('end', () => resolve(text));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        expect(answer).toMatch(/event: done\n/);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('an HTTP/1.0 client gets the frames unchunked, ended by the close', async () => {
     server = await startServer({ SIM_TOKENS_PER_SECOND: '5000' });
     const body = chat(5);

@@ -113,6 +113,14 @@ const rows: Row[] = [
   { turns: ['utf8-split-across-reads.sse'], expected: ['text Grüße aus 日本 🚀✨ naïve café', 'done stop'] },
   { turns: ['openrouter-error-mid-stream.sse'], expected: ['text Starting', `error upstream_error: ${FAILED}`, 'done error'] },
   {
+    turns: ['vllm-tool-args-repeated-whole.sse', 'answer-after-tools.sse'],
+    tools: ['calculate'],
+    expected: ['tool_call calculate {"expression":"6*7"}', 'tool_result ok {"expression":"6*7","value":42}', 'text Both are done.', 'done stop 160/16/176'],
+  },
+  // A finish reason is a complete answer, whatever the socket does after it.
+  { turns: ['reset-after-finish-and-usage.sse'], expected: ['text All of it.', 'done stop 7/3/10'] },
+  { turns: ['stall-after-finish.sse'], env: { UPSTREAM_IDLE_TIMEOUT_MS: '300' }, expected: ['text Done here.', 'done stop'] },
+  {
     turns: ['vllm-finish-abort.sse'],
     expected: ['text Thinking about', 'error upstream_error: The model service ended the answer with an unknown finish reason "abort".', 'done error'],
   },

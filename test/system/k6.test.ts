@@ -63,3 +63,28 @@ describe('a failed check fails the run', () => {
     expect(run.summary).toMatch(/✗ sse: every token asked for/);
   }, RUN_TIMEOUT_MS + 10_000);
 });
+
+describe('a refused start fails fast and says why', () => {
+  let draining: TestServer;
+  beforeAll(async () => {
+    // Draining: upgrades are still accepted, every start is refused with server_shutdown.
+    draining = await startServer({ SIM_TOKENS_PER_SECOND: '200', ...LOAD_TEST_LIMITS });
+    draining.core.drain();
+  });
+  afterAll(() => draining?.close());
+
+  it.each([
+    ['ws-chat.js', 'ws'],
+    ['ws-approval.js', 'approval'],
+  ])('%s fails its checks within seconds (not the stream timeout) and prints the refusal', async (script, flow) => {
+    const began = performance.now();
+    const run = await runK6(`load/k6/${script}`, { ...SETTINGS, VUS: '1', DURATION: '1s', BASE_URL: draining.url }, RUN_TIMEOUT_MS);
+    const seconds = (performance.now() - began) / 1000;
+    console.log(`k6 ${script} against a draining server: exit ${run.code} after ${seconds.toFixed(1)} s`);
+    expect(run.code, run.summary + run.stderr).toBe(99);
+    expect(run.stderr).toMatch(new RegExp(`${flow}: start refused: server_shutdown: `));
+    expect(run.summary).toMatch(/tw_refused_starts/);
+    // The stream timeout is 60 s and k6's graceful stop 30 s or more: a run that waited for either is far above this.
+    expect(seconds).toBeLessThan(20);
+  }, RUN_TIMEOUT_MS + 10_000);
+});

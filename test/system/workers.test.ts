@@ -74,6 +74,26 @@ describe('WORKERS=2 with REDIS_URL (node:cluster)', () => {
     expect(seen).toBe(true);
   });
 
+  it('/metrics answers for every worker, whichever worker takes the scrape', async () => {
+    const started = 6;
+    for (let i = 0; i < started; i++) {
+      // A fresh connection each: the primary hands them to both workers.
+      const session = await postSse(`${url}/api/chat`, chat(3), { connection: 'close' });
+      sessions.push(session);
+      await session.ended;
+    }
+    const scrapes: { instance: string; started: number; connections: number }[] = [];
+    for (let i = 0; i < 12 && new Set(scrapes.map((s) => s.instance)).size < 2; i++) {
+      const res = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
+      const text = await res.text();
+      const series = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+      scrapes.push({ instance: String(res.headers.get('x-tokenwire-instance')), started: series('tokenwire_streams_started_total'), connections: series('tokenwire_connections_open') });
+    }
+    // Two workers took scrapes, and each answered the fleet's count, not its own.
+    expect(new Set(scrapes.map((s) => s.instance)).size).toBe(2);
+    expect(scrapes.map((s) => s.started)).toEqual(scrapes.map(() => started));
+  });
+
   it('a worker killed with SIGKILL: its stream is resumed through the other, which ends it with owner_lost; the primary starts a new worker', async () => {
     const session = await postSse(`${url}/api/chat`, chat(100_000), { connection: 'close' });
     sessions.push(session);

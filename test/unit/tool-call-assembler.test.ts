@@ -68,6 +68,65 @@ describe('createToolCallAssembler', () => {
       ],
       [{ id: 'a', name: 'get_weather', arguments: paris }],
     ],
+    [
+      'vLLM: the whole arguments again in the last chunk, after the pieces that built them',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city":' },
+        { index: 0, argumentsDelta: '"Paris"}' },
+        { index: 0, argumentsDelta: paris },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: paris }],
+    ],
+    [
+      'the whole arguments after only some of their pieces, spaced differently: they replace the pieces',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city": ' },
+        { index: 0, argumentsDelta: '"Par' },
+        { index: 0, argumentsDelta: paris },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: paris }],
+    ],
+    [
+      'an opening brace, then the whole arguments (vLLM xlam parser)',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{' },
+        { index: 0, argumentsDelta: '{"city": "Paris"}' },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: '{"city": "Paris"}' }],
+    ],
+    [
+      'whole arguments twice, the second re-spaced: one copy',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city": "Paris"}' },
+        { index: 0, argumentsDelta: paris },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: paris }],
+    ],
+    [
+      'a nested object that looks like a repeat but continues: the pieces as sent',
+      [
+        { index: 0, id: 'a', name: 'calculate', argumentsDelta: '{"a":' },
+        { index: 0, argumentsDelta: '{"a":1}' },
+        { index: 0, argumentsDelta: '}' },
+      ],
+      [{ id: 'a', name: 'calculate', arguments: '{"a":{"a":1}}' }],
+    ],
+    [
+      'a complete object that does not begin with the pieces is no repeat: appended (and invalid, for the model to hear)',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city":' },
+        { index: 0, argumentsDelta: '{"town":"Rome"}' },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: '{"city":{"town":"Rome"}' }],
+    ],
+    [
+      'a repeat with a string holding spaces and escaped quotes compares the string as written',
+      [
+        { index: 0, id: 'a', name: 'get_weather', argumentsDelta: '{"city": "New \\"York' },
+        { index: 0, argumentsDelta: '{"city":"New \\"York\\" City"}' },
+      ],
+      [{ id: 'a', name: 'get_weather', arguments: '{"city":"New \\"York\\" City"}' }],
+    ],
   ])('%s', (_, deltas, expected) => {
     expect(assemble(...deltas)).toEqual(expected);
   });

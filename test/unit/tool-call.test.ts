@@ -8,7 +8,7 @@ import type { ModelEvent, ModelProvider, ModelRequest } from '../../server/model
 import type { Hub, Stream } from '../../server/streams/hub.js';
 import { createTestHub } from '../helpers/hub.js';
 import { defineTool, ToolError, type Tool, createToolRegistry } from '../../server/tools/registry.js';
-import type { ChatRequest, ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
+import { ServerFrame, type ChatRequest, type ServerFrameOf } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
 
@@ -172,6 +172,36 @@ describe('engine tool calls', () => {
     expect(approvals.pending).toBe(0);
     expect(runs).toEqual([]);
     expect(frames(stream).find((f) => f.type === 'tool_result')).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+  });
+
+  it.each([true, false])('never shows arguments with a lone surrogate (the audit could not hash them): invalid_arguments, nothing to approve or run (needsApproval %s)', async (needsApproval) => {
+    const { tool: t, runs } = tool({ needsApproval });
+    const audits: unknown[] = [];
+    // "\ud800" in the JSON text is a lone surrogate once parsed: valid JSON, not Unicode text.
+    const provider = scriptedProvider([callTurn('lookup', '{"thing":"tea\\ud800"}'), textTurn()]);
+    const { stream, approvals, run } = setup(provider, [t], { approvalTimeoutMs: 300, auditApproval: (record) => audits.push(record) });
+    stream.subscribe(({ frame }) => frame.type === 'tool_call' && approvals.decide(frame.callId, 'approve', owner));
+    await run;
+    expect(frames(stream).some((f) => f.type === 'tool_call')).toBe(false);
+    expect(runs).toEqual([]);
+    expect(audits).toEqual([]);
+    const refused = { ok: false, error: { code: 'invalid_arguments', message: 'The arguments for lookup are not valid: a string holds a lone surrogate, which is not Unicode text.' } };
+    expect(frames(stream).find((f) => f.type === 'tool_result')).toMatchObject(refused);
+    expect(provider.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', toolCallId: 'up_1', content: JSON.stringify(refused) });
+    expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+  });
+
+  it('names zero-width and bidi control characters in the shown arguments (hiddenCharacters), and none on a clean call', async () => {
+    const { tool: t } = tool();
+    const provider = scriptedProvider([callTurn('lookup', '{"thing":"tea\u202e;moc.live\u200b"}'), callTurn('lookup', '{"thing":"tea"}', 'up_2'), textTurn()]);
+    const { stream, approvals, run } = setup(provider, [t]);
+    stream.subscribe(({ frame }) => frame.type === 'tool_call' && approvals.decide(frame.callId, 'approve', owner));
+    await run;
+    const [marked, clean] = frames(stream).filter((f): f is ServerFrameOf<'tool_call'> => f.type === 'tool_call');
+    expect(marked).toMatchObject({ args: { thing: 'tea\u202e;moc.live\u200b' }, hiddenCharacters: [{ path: '/thing', codePoints: ['U+202E', 'U+200B'] }] });
+    expect(clean).not.toHaveProperty('hiddenCharacters');
+    // The frame still decodes with the protocol's schema.
+    expect(ServerFrame.safeParse(marked).success).toBe(true);
   });
 
   it('reports arguments that are not JSON as invalid_arguments', async () => {

@@ -4,6 +4,7 @@ import { check } from 'k6';
 import { STREAM_TIMEOUT_MS, clientId } from './config.js';
 import { approvalRoundTrip, streamDuration, streamErrors, timeToToolCall, tokens } from './metrics.js';
 import { parseJson } from './parse.js';
+import { isRefusedStart, reportRefusedStart } from './refused-start.js';
 import { connect } from './ws-connect.js';
 
 const TAGS = { flow: 'approval' };
@@ -42,6 +43,12 @@ export function approvalFlow() {
         return;
       }
       if (frame.type === 'start' && frame.id === id) streamId = frame.streamId;
+      if (isRefusedStart(frame, id, streamId)) {
+        reportRefusedStart('approval', frame);
+        failed = true;
+        socket.close();
+        return;
+      }
       if (frame.streamId && streamId && frame.streamId !== streamId) return;
       if (frame.type === 'tool_call') {
         if (toolCalls === 0) timeToToolCall.add(now - sentAt, TAGS);

@@ -18,3 +18,5 @@ export const sseHeaders = new Trend('tw_sse_headers', true);
 export const timeToToolCall = new Trend('tw_time_to_tool_call', true);
 /** `approve` sent → `tool_result` received: the approval round trip. */
 export const approvalRoundTrip = new Trend('tw_approval_round_trip', true);
+/** Starts the server refused with an `error` frame (the flow stops waiting at once), tagged with its `code`. */
+export const refusedStarts = new Counter('tw_refused_starts');

@@ -3,6 +3,7 @@ import { check } from 'k6';
 import { STREAMS_PER_CONNECTION, STREAM_TIMEOUT_MS, TOKENS, chatRequest, clientId } from './config.js';
 import { interTokenGap, streamDuration, streamErrors, timeToFirstToken, tokens } from './metrics.js';
 import { parseJson } from './parse.js';
+import { isRefusedStart, reportRefusedStart } from './refused-start.js';
 import { connect } from './ws-connect.js';
 
 const TAGS = { flow: 'ws' };
@@ -41,6 +42,16 @@ export function wsChat() {
         return;
       }
       if (frame.type === 'start' && frame.id === stream.id) stream.streamId = frame.streamId;
+      if (isRefusedStart(frame, stream.id, stream.streamId)) {
+        reportRefusedStart('ws', frame);
+        streamErrors.add(true, TAGS);
+        finished += 1;
+        failed += 1;
+        current = undefined;
+        if (n < STREAMS_PER_CONNECTION) startNext();
+        else socket.close();
+        return;
+      }
       // Frames of other streams cannot appear (one at a time), but an `error` without a stream
       // (invalid_frame) can: it fails the current one.
       if (frame.streamId && stream.streamId && frame.streamId !== stream.streamId) return;
