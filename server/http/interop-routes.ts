@@ -7,10 +7,11 @@ import { createAgUiMapper, encodeAgUiEvent } from '../interop/ag-ui.js';
 import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from '../interop/ag-ui-request.js';
 import { AiSdkChatBody, approvalResponses, toChatRequest } from '../interop/ai-sdk-request.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../interop/ai-sdk-ui-stream.js';
-import { decideCall, holdForDecision } from '../interop/approvals.js';
-import { createConversations, type ConversationEntry } from '../interop/conversations.js';
+import { decideCalls, holdForDecision } from '../interop/approvals.js';
+import { accessThrough, conversationKey, createConversations, type ConversationEntry } from '../interop/conversations.js';
 import { serveMappedSse, type MappedSseOptions } from '../interop/sse-view.js';
 import type { Stream } from '../streams/hub.js';
+import { findStream } from './stream-requests.js';
 
 const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
 
@@ -46,7 +47,9 @@ export function addInteropRoutes(app: Express, core: Core): void {
   };
 
   // --- AI SDK UI message stream -------------------------------------------------------------
-  const chatKey = (id: string) => `ai-sdk:${id}`;
+  // Keys start with the caller's subject: another subject who knows a chat's or a run's ids
+  // finds no conversation there (what a stream they may not know answers natively).
+  const chatKey = (subject: string | undefined, id: string) => conversationKey(subject, 'ai-sdk', id);
   const viewUiStream = (res: Response, stream: Stream, options: ViewOptions) =>
     serveMappedSse(res, stream, {
       ...base,
@@ -63,7 +66,8 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (!req.is('application/json')) throw new TokenwireError('unsupported_media_type', 'Send the body as application/json.');
       const body = parseWith(AiSdkChatBody, req.body);
       if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
-      const key = chatKey(body.value.id);
+      const { subject } = identityOf(res);
+      const key = chatKey(subject, body.value.id);
       const answered = approvalResponses(body.value);
       // Conversations are kept per process (docs/interop.md): with several instances, route a chat to one.
       const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
@@ -71,21 +75,20 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
-        const owns = (streamId: string) => conversations.get(key)?.streamId === streamId;
-        let continued: Awaited<ReturnType<typeof decideCall>> | undefined;
-        for (const answer of answers) continued = await decideCall(core, answer, owns, identityOf(res).subject);
-        const { stream, callSeq } = continued!;
-        return viewUiStream(res, stream, {
+        const { stream, callSeq, release } = await decideCalls(core, answers, conversations.get(key), subject);
+        const viewing = viewUiStream(res, stream, {
           fromSeq: callSeq - 1,
           silentThrough: callSeq,
           decidedCallId: answers.at(-1)!.callId,
           continueThroughDecided: false,
         });
+        release();
+        return viewing;
       }
       const request = toChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
       const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed });
-      conversations.set(key, { streamId: stream.id, fromSeq: -1 });
+      conversations.set(key, { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
       return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
     }),
   );
@@ -93,11 +96,14 @@ export function addInteropRoutes(app: Express, core: Core): void {
   // The AI SDK's resume (`resumeStream()`, `useChat({ resume: true })`): the whole message again
   // from tokenwire's log, or from `Last-Event-ID`; 204 when nothing is generating.
   app.get('/api/ai-sdk/chat/:id/stream', (req, res) =>
-    run(res, () => {
+    run(res, async () => {
       const after = lastEventId(req);
       if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
-      const entry = conversations.get(chatKey(req.params.id));
-      const stream = entry && core.hub.get(entry.streamId);
+      const { subject } = identityOf(res);
+      const entry = conversations.get(chatKey(subject, req.params.id));
+      const found = entry && (await findStream(core, entry.streamId, accessThrough(entry, subject)));
+      if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
+      const stream = found instanceof TokenwireError ? undefined : found;
       if (!stream || stream.done) {
         res.status(204).end();
         return;
@@ -109,10 +115,12 @@ export function addInteropRoutes(app: Express, core: Core): void {
   // The AI SDK's `stop()` only aborts its fetch, which a resumable stream outlives for its grace
   // window; this cancels the generation at once.
   app.delete('/api/ai-sdk/chat/:id/stream', (req, res) =>
-    run(res, () => {
-      const entry = conversations.get(chatKey(req.params.id));
-      const stream = entry && core.hub.get(entry.streamId);
-      if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
+    run(res, async () => {
+      const { subject } = identityOf(res);
+      const entry = conversations.get(chatKey(subject, req.params.id));
+      if (!entry) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
+      const stream = await findStream(core, entry.streamId, accessThrough(entry, subject));
+      if (stream instanceof TokenwireError) throw stream;
       const wasRunning = !stream.done;
       stream.abort('cancelled');
       res.json({ ok: true, cancelled: wasRunning });
@@ -120,8 +128,8 @@ export function addInteropRoutes(app: Express, core: Core): void {
   );
 
   // --- AG-UI ----------------------------------------------------------------------------------
-  const threadKey = (threadId: string) => `ag-ui:thread:${threadId}`;
-  const runKey = (threadId: string, runId: string) => `ag-ui:run:${threadId}:${runId}`;
+  const threadKey = (subject: string | undefined, threadId: string) => conversationKey(subject, 'ag-ui', threadId);
+  const runKey = (subject: string | undefined, threadId: string, runId: string) => conversationKey(subject, 'ag-ui', threadId, runId);
   const viewRun = (res: Response, stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
     serveMappedSse(res, stream, {
       ...base,
@@ -145,13 +153,14 @@ export function addInteropRoutes(app: Express, core: Core): void {
       const after = lastEventId(req);
       if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
       const ids = { threadId: input.threadId, runId: input.runId };
-      const key = runKey(input.threadId, input.runId);
+      const { subject } = identityOf(res);
+      const key = runKey(subject, input.threadId, input.runId);
 
       // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
       const known = conversations.get(key);
       if (known) {
-        const stream = core.hub.get(known.streamId);
-        if (!stream) throw new TokenwireError('unknown_stream', 'That run is no longer kept.');
+        const stream = await findStream(core, known.streamId, accessThrough(known, subject));
+        if (stream instanceof TokenwireError) throw stream;
         return viewRun(res, stream, ids, known, after);
       }
       if (after !== undefined) throw new TokenwireError('unknown_stream', 'No such run to resume: send its threadId and runId.');
@@ -159,20 +168,19 @@ export function addInteropRoutes(app: Express, core: Core): void {
       const decisions = resumeDecisions(input);
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
-        const owns = (streamId: string) => conversations.get(threadKey(input.threadId))?.streamId === streamId;
-        let continued: Awaited<ReturnType<typeof decideCall>> | undefined;
-        for (const decision of decisions) continued = await decideCall(core, decision, owns, identityOf(res).subject);
-        const { stream, callSeq } = continued!;
-        const entry = { streamId: stream.id, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
+        const { stream, callSeq, release } = await decideCalls(core, decisions, conversations.get(threadKey(subject, input.threadId)), subject);
+        const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
         conversations.set(key, entry);
-        return viewRun(res, stream, ids, entry);
+        const viewing = viewRun(res, stream, ids, entry);
+        release();
+        return viewing;
       }
 
       const request = agUiChatRequest(input);
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
       const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed });
-      const entry = { streamId: stream.id, fromSeq: -1 };
-      conversations.set(threadKey(input.threadId), entry);
+      const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 };
+      conversations.set(threadKey(subject, input.threadId), entry);
       conversations.set(key, entry);
       return viewRun(res, stream, ids, entry);
     }),
