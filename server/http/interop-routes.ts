@@ -9,20 +9,25 @@ import { AiSdkChatBody, approvalResponses, toChatRequest } from '../interop/ai-s
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../interop/ai-sdk-ui-stream.js';
 import { decideCalls, holdForDecision } from '../interop/approvals.js';
 import { accessThrough, conversationKey, createConversations, type ConversationEntry } from '../interop/conversations.js';
-import { serveMappedSse, type MappedSseOptions } from '../interop/sse-view.js';
+import { createMappedEncoder, type MappedEncoderOptions } from '../interop/mapped-encoder.js';
+import { openMappedView, type MappedViewRange } from '../interop/mapped-view.js';
+import type { ProtocolMapper } from '../interop/mapper.js';
 import type { Stream } from '../streams/hub.js';
-import { findStream } from './stream-requests.js';
+import { answerStartOnResponse, viewOnResponse } from '../transports/sse.js';
+import { findStream, parseResumePoint } from './stream-requests.js';
 
 const fail = (res: Response, error: TokenwireError) => res.status(error.status).json(error.toJSON());
 
-/** `Last-Event-ID` as a seq; undefined when absent, NaN when it is not one. */
+/** `Last-Event-ID` as a seq (-1: none yet), as the native routes read it; undefined when absent. */
 function lastEventId(req: Request): number | undefined {
   const raw = req.get('last-event-id');
   if (raw === undefined || raw.trim() === '') return undefined;
-  return /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  const seq = parseResumePoint(raw);
+  if (seq instanceof TokenwireError) throw seq;
+  return seq;
 }
 
-type ViewOptions = Pick<MappedSseOptions<unknown>, 'fromSeq' | 'silentThrough' | 'decidedCallId' | 'continueThroughDecided'>;
+type ViewOptions = MappedViewRange & Pick<MappedEncoderOptions<unknown>, 'decidedCallId' | 'continueThroughDecided'>;
 
 /**
  * The ecosystem's stream protocols served from tokenwire's streams (issue 15): the AI SDK's
@@ -33,7 +38,16 @@ type ViewOptions = Pick<MappedSseOptions<unknown>, 'fromSeq' | 'silentThrough' |
 export function addInteropRoutes(app: Express, core: Core): void {
   const json = express.json({ limit: '1mb' });
   const conversations = createConversations();
-  const base = { heartbeatMs: core.config.HEARTBEAT_MS, maxBufferedBytes: core.config.MAX_BUFFERED_BYTES };
+  /**
+   * The shared SSE view of a stream through a protocol's mapper, from `range`: its answers
+   * where a view cannot start (204, resume_ahead, stream_expired), else the mapped events.
+   */
+  const viewMapped = async <E>(res: Response, stream: Stream, mapper: ProtocolMapper<E>, options: ViewOptions & Omit<MappedEncoderOptions<E>, 'onPause'>, headers: Record<string, string>) => {
+    const start = await openMappedView(stream, mapper, options);
+    if (start.status !== 'ok') return answerStartOnResponse(res, start);
+    const encoder = createMappedEncoder(mapper, { ...options, onPause: (callId) => holdForDecision(stream, callId) });
+    viewOnResponse(res, start, stream.id, { heartbeatMs: core.config.HEARTBEAT_MS, maxBufferedBytes: core.config.MAX_BUFFERED_BYTES, afterSeq: options.resumeAt, encoder, headers });
+  };
 
   const run = (res: Response, work: () => void | Promise<void>) => {
     Promise.resolve()
@@ -51,15 +65,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
   // finds no conversation there (what a stream they may not know answers natively).
   const chatKey = (subject: string | undefined, id: string) => conversationKey(subject, 'ai-sdk', id);
   const viewUiStream = (res: Response, stream: Stream, options: ViewOptions) =>
-    serveMappedSse(res, stream, {
-      ...base,
-      ...options,
-      mapper: createUiMessageMapper({ messageId: stream.id }),
-      encode: encodeUiChunk,
-      headers: UI_MESSAGE_STREAM_HEADERS,
-      trailer: UI_MESSAGE_STREAM_TRAILER,
-      onPause: (callId) => holdForDecision(stream, callId),
-    });
+    viewMapped(res, stream, createUiMessageMapper({ messageId: stream.id }), { ...options, encode: encodeUiChunk, trailer: UI_MESSAGE_STREAM_TRAILER }, UI_MESSAGE_STREAM_HEADERS);
 
   app.post('/api/ai-sdk/chat', json, (req, res) =>
     run(res, async () => {
@@ -76,20 +82,17 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
         const { stream, callSeq, release } = await decideCalls(core, answers, conversations.get(key), subject);
-        const viewing = viewUiStream(res, stream, {
-          fromSeq: callSeq - 1,
-          silentThrough: callSeq,
-          decidedCallId: answers.at(-1)!.callId,
-          continueThroughDecided: false,
-        });
-        release();
-        return viewing;
+        try {
+          return await viewUiStream(res, stream, { base: callSeq - 1, resumeAt: callSeq, decidedCallId: answers.at(-1)!.callId, continueThroughDecided: false });
+        } finally {
+          release();
+        }
       }
       const request = toChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
       const stream = await core.startChat(request.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed });
       conversations.set(key, { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
-      return viewUiStream(res, stream, { fromSeq: -1, continueThroughDecided: false });
+      return viewUiStream(res, stream, { base: -1, resumeAt: -1, continueThroughDecided: false });
     }),
   );
 
@@ -98,7 +101,6 @@ export function addInteropRoutes(app: Express, core: Core): void {
   app.get('/api/ai-sdk/chat/:id/stream', (req, res) =>
     run(res, async () => {
       const after = lastEventId(req);
-      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
       const { subject } = identityOf(res);
       const entry = conversations.get(chatKey(subject, req.params.id));
       const found = entry && (await findStream(core, entry.streamId, accessThrough(entry, subject)));
@@ -108,7 +110,7 @@ export function addInteropRoutes(app: Express, core: Core): void {
         res.status(204).end();
         return;
       }
-      return viewUiStream(res, stream, { fromSeq: -1, silentThrough: after, continueThroughDecided: true });
+      return viewUiStream(res, stream, { base: -1, resumeAt: after ?? -1, continueThroughDecided: true });
     }),
   );
 
@@ -131,18 +133,20 @@ export function addInteropRoutes(app: Express, core: Core): void {
   const threadKey = (subject: string | undefined, threadId: string) => conversationKey(subject, 'ag-ui', threadId);
   const runKey = (subject: string | undefined, threadId: string, runId: string) => conversationKey(subject, 'ag-ui', threadId, runId);
   const viewRun = (res: Response, stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
-    serveMappedSse(res, stream, {
-      ...base,
-      fromSeq: entry.fromSeq,
-      silentThrough: Math.max(entry.silentThrough ?? entry.fromSeq, after ?? entry.fromSeq),
-      decidedCallId: entry.decidedCallId,
-      // A run ends at its interrupt even in a replay: the decision belongs to the next run.
-      continueThroughDecided: false,
-      mapper: createAgUiMapper(run),
-      encode: encodeAgUiEvent,
-      headers: {},
-      onPause: (callId) => holdForDecision(stream, callId),
-    });
+    viewMapped(
+      res,
+      stream,
+      createAgUiMapper(run),
+      {
+        base: entry.fromSeq,
+        resumeAt: Math.max(entry.silentThrough ?? entry.fromSeq, after ?? entry.fromSeq),
+        decidedCallId: entry.decidedCallId,
+        // A run ends at its interrupt even in a replay: the decision belongs to the next run.
+        continueThroughDecided: false,
+        encode: encodeAgUiEvent,
+      },
+      {},
+    );
 
   app.post('/api/ag-ui', json, (req, res) =>
     run(res, async () => {
@@ -151,7 +155,6 @@ export function addInteropRoutes(app: Express, core: Core): void {
       if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
       const input = parsed.value;
       const after = lastEventId(req);
-      if (Number.isNaN(after)) throw new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
       const ids = { threadId: input.threadId, runId: input.runId };
       const { subject } = identityOf(res);
       const key = runKey(subject, input.threadId, input.runId);
@@ -171,9 +174,11 @@ export function addInteropRoutes(app: Express, core: Core): void {
         const { stream, callSeq, release } = await decideCalls(core, decisions, conversations.get(threadKey(subject, input.threadId)), subject);
         const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
         conversations.set(key, entry);
-        const viewing = viewRun(res, stream, ids, entry);
-        release();
-        return viewing;
+        try {
+          return await viewRun(res, stream, ids, entry);
+        } finally {
+          release();
+        }
       }
 
       const request = agUiChatRequest(input);
