@@ -80,7 +80,7 @@ export function viewOnResponse(res: ServerResponse, start: Extract<ViewStart, { 
   res.writeHead(200, headers);
   // Corked first, then flushed: the head is handed to the socket before the view writes to it,
   // and leaves with `retry:` and the catch-up replay (the `start` frame at least) in one write
-  // this turn, not in a syscall of its own per start (issue 14).
+  // this turn, not in a syscall of its own per start.
   res.cork();
   res.flushHeaders();
   // HTTP/1.1 answers are chunked and own their socket once their head is out: the view writes

@@ -3,8 +3,9 @@ import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
 import { loggedFrames } from '../helpers/hub.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';
-import { startRecordingServer, type ToolRun } from '../helpers/recording-tools.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ToolRun } from '../helpers/recording-tools.js';
+import { interopEdges, startRecording } from '../helpers/interop-servers.js';
+import type { TestServer } from '../helpers/server.js';
 
 // With authentication on, an AI SDK chat or an AG-UI thread belongs to the subject that
 // started it, as tokenwire's own streams do: another subject who knows its ids finds nothing
@@ -44,9 +45,9 @@ const chatBody = (id: string, text: string, extra: object = {}) => ({
 });
 const long = { options: { resumeGraceMs: 60_000, simulate: { tokens: 5_000 } } };
 
-describe('AI SDK chats belong to their subject', () => {
+describe.each(interopEdges)('AI SDK chats belong to their subject, over %s', (_edge, startEdge) => {
   it('another subject with the chat id gets nothing to resume (204), nothing to cancel (404), and a chat of their own when posting it', async () => {
-    server = await startServer(env);
+    server = await startEdge(env);
     const alice = await bearer('alice');
     const bob = await bearer('bob');
     const first = await open('/api/ai-sdk/chat', chatBody('chat-shared', 'Tell me a story', long), alice);
@@ -81,7 +82,7 @@ describe('AI SDK chats belong to their subject', () => {
   });
 
   it('another subject cannot decide her tool call with her chat id (403); she still can', async () => {
-    ({ server, runs } = await startRecordingServer({ ...env, SIM_TOKENS_PER_SECOND: '1000' }));
+    ({ server, runs } = await startRecording(startEdge, { ...env, SIM_TOKENS_PER_SECOND: '1000' }));
     const alice = await bearer('alice');
     const bob = await bearer('bob');
     const ask = await open('/api/ai-sdk/chat', chatBody('chat-tool', "What's the weather in Paris?", { tools: ['get_weather'] }), alice);
@@ -107,7 +108,7 @@ describe('AI SDK chats belong to their subject', () => {
   });
 });
 
-describe('AG-UI runs belong to their subject', () => {
+describe.each(interopEdges)('AG-UI runs belong to their subject, over %s', (_edge, startEdge) => {
   const runInput = (threadId: string, runId: string, extra: object = {}, content = 'Tell me a story') => ({
     threadId,
     runId,
@@ -116,7 +117,7 @@ describe('AG-UI runs belong to their subject', () => {
   });
 
   it('another subject re-posting her threadId and runId gets a run of their own, and a resume of hers is unknown_stream (404)', async () => {
-    server = await startServer(env);
+    server = await startEdge(env);
     const alice = await bearer('alice');
     const bob = await bearer('bob');
     const first = await open('/api/ag-ui', runInput('thread-shared', 'run-1', { forwardedProps: long }), alice);
@@ -147,7 +148,7 @@ describe('AG-UI runs belong to their subject', () => {
   });
 
   it('another subject cannot answer her interrupt on her thread (403); she still can', async () => {
-    ({ server, runs } = await startRecordingServer({ ...env, SIM_TOKENS_PER_SECOND: '1000' }));
+    ({ server, runs } = await startRecording(startEdge, { ...env, SIM_TOKENS_PER_SECOND: '1000' }));
     const alice = await bearer('alice');
     const bob = await bearer('bob');
     const ask = await open('/api/ag-ui', runInput('thread-tool', 'run-ask', { forwardedProps: { tools: ['get_weather'] } }, "What's the weather in Paris?"), alice);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
 import { waitFor } from '../helpers/events.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { interopEdges } from '../helpers/interop-servers.js';
+import type { TestServer } from '../helpers/server.js';
 
 // The resume edges of tokenwire's own SSE route (resume-edges.test.ts), on the interop routes:
 // they use the same view, so a resume point past the end, ahead of the stream or before what
@@ -55,10 +56,12 @@ const agUi: Protocol = {
   unknown: { status: 404, code: 'unknown_stream' },
 };
 
-describe.each([
-  ['the AI SDK UI message stream', aiSdk],
-  ['AG-UI', agUi],
-] as const)('resume edges over %s', (_name, protocol) => {
+const cases = interopEdges.flatMap(([edge, start]) => [
+  ['the AI SDK UI message stream', edge, aiSdk, start] as const,
+  ['AG-UI', edge, agUi, start] as const,
+]);
+
+describe.each(cases)('resume edges over %s, on %s', (_name, _edge, protocol, startEdge) => {
   /** Starts a conversation on the stalling model and waits until its log holds every token. */
   async function stalled(key: string, tokens: number) {
     const response = await protocol.start(key, { resumeGraceMs: 60_000 });
@@ -70,7 +73,7 @@ describe.each([
   }
 
   it('after done, a resume from done’s seq or later is 204 with no body', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const first = await protocol.start('conv-done', { simulate: { tokens: 5 } });
     await first.text();
     const stream = server.core.hub.get(first.headers.get('x-tokenwire-stream-id')!)!;
@@ -83,7 +86,7 @@ describe.each([
   });
 
   it('a resume point ahead of a running stream is resume_ahead (400), never a wait for frames that will not come', async () => {
-    server = await startServer({}, { provider: stallingModel(20) });
+    server = await startEdge({}, { provider: stallingModel(20) });
     const stream = await stalled('conv-ahead', 20);
     const answer = await protocol.resume('conv-ahead', '999999');
     expect(answer.status).toBe(400);
@@ -92,7 +95,7 @@ describe.each([
   });
 
   it('a resume point older than what is kept is stream_expired (410) with the first seq still held; so is a later one, since the view rebuilds from the start', async () => {
-    server = await startServer({ STREAM_MAX_FRAMES: '100' }, { provider: stallingModel(150) });
+    server = await startEdge({ STREAM_MAX_FRAMES: '100' }, { provider: stallingModel(150) });
     const stream = await stalled('conv-expired', 150);
     const read = await stream.read(-1);
     expect(read.status).toBe('expired');
@@ -105,14 +108,14 @@ describe.each([
   });
 
   it('a conversation nobody started answers as the protocol says nothing is there', async () => {
-    server = await startServer();
+    server = await startEdge();
     const answer = await protocol.resume('conv-never', '3');
     expect(answer.status).toBe(protocol.unknown.status);
     if (protocol.unknown.code) expect((await answer.json()).error.code).toBe(protocol.unknown.code);
   });
 
   it('reads Last-Event-ID as the native routes do: -1 is "nothing yet", a non-number is invalid_request', async () => {
-    server = await startServer({}, { provider: stallingModel(3) });
+    server = await startEdge({}, { provider: stallingModel(3) });
     const stream = await stalled('conv-minus-one', 3);
     const bad = await protocol.resume('conv-minus-one', 'x1');
     expect(bad.status).toBe(400);
