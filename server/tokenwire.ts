@@ -6,6 +6,7 @@ import { noAuthentication } from './auth/authenticator.js';
 import { createCore, type Core, type CoreParts } from './core.js';
 import type { Fleet } from './fleet.js';
 import { createRouter } from './http/router.js';
+import { createInterop } from './interop/interop.js';
 import { incarnationOf, instanceIdOf } from './instance.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -107,8 +108,11 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
 
   const build = (withFleet: Fleet | undefined) => {
     core = createCore(config, { ...parts, ...(withFleet ? { fleet: withFleet } : {}) });
-    router = mountable(createRouter(core, basePath));
-    fetchHandler = createFetchHandler(core, { basePath, ...(resolved.clientAddress ? { clientAddress: resolved.clientAddress } : {}) });
+    const address = resolved.clientAddress ? { clientAddress: resolved.clientAddress } : {};
+    // One interop for both mounts: a conversation started on tw.router resumes on tw.fetch.
+    const interop = createInterop(core, address);
+    router = mountable(createRouter(core, basePath, interop));
+    fetchHandler = createFetchHandler(core, { basePath, interop: interop.handle, ...address });
     ws = createWsTransport(core, { path: `${basePath}${WS_PATH}` });
     internals.onBuilt?.({ core, ws });
     for (const server of pendingAttach) detachers.set(server, ws.attach(server));

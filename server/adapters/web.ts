@@ -7,16 +7,13 @@ import { errorHeaders } from '../http/http-errors.js';
 import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, startResumePoint, type StreamAccess } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
-import { answerWithoutView, runSseView, sseResponseHeaders, type SseView } from '../transports/sse-view.js';
+import { answerStartAsResponse, viewAsResponse } from '../transports/sse-web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 export type { WebHandlerOptions };
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
-
-/** Body bytes a web response queues before the view counts its reader as behind. */
-const HIGH_WATER_BYTES = 64 * 1024;
 
 /**
  * A stream as a web-standard `Response` whose body is the shared SSE view (sse-view.ts): the
@@ -37,59 +34,8 @@ export async function streamToResponse(
     const error = toTokenwireError(thrown);
     return new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' } });
   }
-  if (start.status !== 'ok') {
-    const answer = answerWithoutView(start);
-    return new Response(answer.body ?? null, { status: answer.status, headers: answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {} });
-  }
-  if (options.signal?.aborted) {
-    start.detach();
-    // The client left while the log was read: nobody reads this answer (499 is nginx's "client closed request").
-    return new Response(null, { status: 499 });
-  }
-  const encoder = new TextEncoder();
-  let view: SseView | undefined;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        let closed = false;
-        const requestOnAbort = () => view?.close();
-        view = runSseView(
-          start,
-          {
-            write(chunk) {
-              if (closed) return false;
-              controller.enqueue(encoder.encode(chunk));
-              return (controller.desiredSize ?? 0) > 0;
-            },
-            end(chunk) {
-              if (closed) return;
-              if (chunk) controller.enqueue(encoder.encode(chunk));
-              closed = true;
-              controller.close();
-              options.signal?.removeEventListener('abort', requestOnAbort);
-            },
-            get bufferedBytes() {
-              return Math.max(0, HIGH_WATER_BYTES - (controller.desiredSize ?? 0));
-            },
-          },
-          { heartbeatMs: options.heartbeatMs, retryMs: options.retryMs, maxBufferedBytes: options.maxBufferedBytes, streamId: stream.id, afterSeq },
-        );
-        if (!closed) options.signal?.addEventListener('abort', requestOnAbort, { once: true });
-      },
-      pull() {
-        view?.drain();
-      },
-      cancel() {
-        view?.close();
-      },
-    },
-    // Count bytes, so desiredSize is a byte figure.
-    { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
-  );
-  return new Response(body, {
-    status: 200,
-    headers: sseResponseHeaders(stream.id),
-  });
+  if (start.status !== 'ok') return answerStartAsResponse(start);
+  return viewAsResponse(start, stream.id, { ...options, afterSeq });
 }
 
 const viewOptions = (core: Core) => ({

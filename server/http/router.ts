@@ -8,7 +8,7 @@ import { createAddressOf } from './client-address.js';
 import { sendHttpError, toHttpError } from './http-errors.js';
 import { identify, identityOf } from './identify.js';
 import { nameInstanceOnEveryAnswer } from './instance-header.js';
-import { addInteropRoutes } from './interop-routes.js';
+import type { Interop } from '../interop/interop.js';
 import { serveStreamSse } from './sse-view.js';
 import { decideApproval, idempotencyKeyOf, startResumePoint } from './stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
@@ -33,7 +33,7 @@ export const TOKENWIRE_ROUTES = [
  * (`next()`): no catch-all, no health, metrics or demo. Errors of its own routes are answered
  * here as typed JSON.
  */
-export function createRouter(core: Core, basePath: string): express.Express {
+export function createRouter(core: Core, basePath: string, interop: Interop): express.Express {
   const { config, log } = core;
   const app = express();
   app.disable('x-powered-by');
@@ -91,7 +91,7 @@ export function createRouter(core: Core, basePath: string): express.Express {
 
   addStreamRoutes(api as unknown as express.Express, core);
   addAuditRoutes(api as unknown as express.Express, core);
-  addInteropRoutes(api as unknown as express.Express, core);
+  interop.routes(api);
 
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     const known = toHttpError(error);

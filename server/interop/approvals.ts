@@ -1,6 +1,9 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { Core } from '../core.js';
+import { mayAccessStream } from '../auth/stream-access.js';
+import { findStream } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
+import { accessThrough, type ConversationEntry } from './conversations.js';
 import type { FrameSource } from './mapper.js';
 
 /**
@@ -18,28 +21,51 @@ export function holdForDecision(source: FrameSource, callId: string): void {
   });
 }
 
+/** A decided call's stream, held watched until the response that continues it is viewing it. */
+export interface Decided {
+  stream: Stream;
+  /** The seq of the last decided call's `tool_call` frame: the response continues after it. */
+  callSeq: number;
+  /** Lets go of the stream: call it once the continuing view is attached. */
+  release(): void;
+}
+
 /**
- * Decides a tool call that came back through an interop protocol, through tokenwire's gate
- * (bound to the call, once only, before its expiry). `owns` says whether the asking
- * conversation owns the call's stream. Returns the stream and the seq of the call's frame, from
- * where the response continues. Throws the gate's errors, or `stream_expired`.
+ * Decides tool calls that came back through an interop protocol, through tokenwire's gate
+ * (bound to the call, once only, before its expiry). Only the conversation that owns the
+ * calls' stream (`conversation`, found under the caller's subject) may decide them, by the
+ * same rule as every stream access (findStream, mayAccessStream). The stream stays watched
+ * from before the first decision until `release`: a decision releases holdForDecision's hold,
+ * and without another viewer the stream would be aborted before the response views it.
+ * Throws the gate's errors, `forbidden`, or `stream_expired`.
  */
-export async function decideCall(
-  core: Pick<Core, 'decide' | 'hub'>,
-  decision: { callId: string; approved: boolean; reason?: string | undefined },
-  owns: (streamId: string) => boolean,
-  subject?: string | undefined,
-): Promise<{ stream: Stream; callSeq: number }> {
-  const { streamId } = await core.decide(decision.callId, {
-    decision: decision.approved ? 'approve' : 'deny',
-    // The conversation id is the capability; a stream bound to a subject also needs that subject.
-    authorize: (stream) => owns(stream.id) && (stream.subject === undefined || stream.subject === subject),
-    reason: decision.reason,
-    by: { subject, transport: 'http' },
-  });
-  const stream = core.hub.get(streamId);
-  const log = await stream?.read(-1);
-  const call = log?.status === 'ok' ? log.records.find(({ frame }) => frame.type === 'tool_call' && frame.callId === decision.callId) : undefined;
-  if (!stream || !call) throw new TokenwireError('stream_expired', 'The stream of that tool call is no longer kept.');
-  return { stream, callSeq: call.frame.seq };
+export async function decideCalls(
+  core: Pick<Core, 'decide' | 'findStream'>,
+  decisions: readonly { callId: string; approved: boolean; reason?: string | undefined }[],
+  conversation: ConversationEntry | undefined,
+  subject: string | undefined,
+): Promise<Decided> {
+  const found = conversation ? await findStream(core, conversation.streamId, accessThrough(conversation, subject)) : undefined;
+  if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
+  const stream = found instanceof TokenwireError ? undefined : found;
+  const release = stream ? stream.attachViewer() : () => {};
+  try {
+    let last: { callId: string; streamId: string } | undefined;
+    for (const decision of decisions) {
+      const { streamId } = await core.decide(decision.callId, {
+        decision: decision.approved ? 'approve' : 'deny',
+        authorize: (target) => stream?.id === target.id && mayAccessStream(target, subject, conversation?.streamToken),
+        reason: decision.reason,
+        by: { subject, transport: 'http' },
+      });
+      last = { callId: decision.callId, streamId };
+    }
+    const log = stream && last ? await stream.read(-1) : undefined;
+    const call = log?.status === 'ok' ? log.records.find(({ frame }) => frame.type === 'tool_call' && frame.callId === last?.callId) : undefined;
+    if (!stream || !call) throw new TokenwireError('stream_expired', 'The stream of that tool call is no longer kept.');
+    return { stream, callSeq: call.frame.seq, release: () => release() };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }

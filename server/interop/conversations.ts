@@ -1,6 +1,13 @@
+import type { StreamAccess } from '../http/stream-requests.js';
+
 /** Where a protocol's conversation (an AI SDK chat, an AG-UI thread or run) reads from. */
 export interface ConversationEntry {
   streamId: string;
+  /**
+   * The stream's token. These protocols carry no stream token, so for an anonymous stream the
+   * conversation's ids stand for it; a stream bound to a subject needs that subject as well.
+   */
+  streamToken: string;
   /** The first response's frames start after this seq. */
   fromSeq: number;
   /** Frames up to this seq only rebuild the mapper's state (a continuation after a decision). */
@@ -9,11 +16,21 @@ export interface ConversationEntry {
   decidedCallId?: string | undefined;
 }
 
-/** Conversation ids → streams, bounded: past `max` entries the oldest is forgotten. */
+/** Conversation keys → streams, bounded: past `max` entries the oldest is forgotten. */
 export interface Conversations {
   get(key: string): ConversationEntry | undefined;
   set(key: string, entry: ConversationEntry): void;
 }
+
+/**
+ * The key of a conversation: the caller's subject, then the protocol's own ids. The ids are
+ * chosen by the client, so two subjects using the same ids have two conversations; an
+ * anonymous caller's (subject undefined) are shared by whoever knows the ids.
+ */
+export const conversationKey = (subject: string | undefined, ...ids: string[]): string => JSON.stringify([subject ?? null, ...ids]);
+
+/** What a caller shows for a conversation's stream: its subject, and the token the conversation holds. */
+export const accessThrough = (entry: ConversationEntry, subject: string | undefined): StreamAccess => ({ subject, token: entry.streamToken });
 
 /**
  * The in-process map from a protocol's own ids (chosen by its client) to tokenwire streams.

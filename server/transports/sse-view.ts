@@ -1,12 +1,12 @@
-import { TokenwireError } from '../../shared/errors.js';
-import { encodeFrameSse } from '../../shared/frame-codec.js';
 import { HEADERS, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { encodeSse, encodeSseComment } from '../../shared/sse.js';
 import type { StreamRecord } from '../streams/hub.js';
 import { viewStartError, type ViewStart } from '../streams/stream-view.js';
+import { tokenwireFrames, type SseEncoder } from './sse-encoder.js';
 import { sharedTicker } from './shared-ticker.js';
 
-/** Where an SSE view writes: a Node `ServerResponse` or a web `ReadableStream` (the adapters). */
+export { coalesceTokens, encodeViewError, tokenwireFrames, type SseEncoder } from './sse-encoder.js';
+
 /**
  * The headers of every SSE response tokenwire writes (WHATWG HTML §9.2 `text/event-stream`):
  * no caching or transforming proxies, nginx's buffering off, the stream's id and protocol
@@ -20,6 +20,7 @@ export const sseResponseHeaders = (streamId: string): Record<string, string> => 
   [HEADERS.protocol]: String(PROTOCOL_VERSION),
 });
 
+/** Where an SSE view writes: a Node `ServerResponse` (sse.ts) or a web `ReadableStream` (sse-web.ts). */
 export interface SseSink {
   /** Writes a chunk; false when the reader is behind, and the view waits for `drain()`. */
   write(chunk: string): boolean;
@@ -32,13 +33,19 @@ export interface SseSink {
 export interface SseViewOptions {
   streamId: string;
   heartbeatMs: number;
-  retryMs: number;
+  /**
+   * Sent first as `retry:`, an EventSource's reconnection time (WHATWG HTML §9.2.6); left out
+   * for protocols whose clients reconnect their own way.
+   */
+  retryMs?: number | undefined;
   /** Bytes this view may queue behind a slow reader before it is dropped with `slow_consumer`. */
   maxBufferedBytes: number;
   /** The last seq the client has (-1: none): a drop names it until a later frame is written. */
   afterSeq: number;
   /** Called when this view is dropped for reading too slowly (for a metric). */
   onSlowConsumer?: (() => void) | undefined;
+  /** What the frames become on the wire; tokenwire's own frames by default. */
+  encoder?: SseEncoder | undefined;
 }
 
 /** What the adapter tells a running view. */
@@ -52,35 +59,27 @@ export interface SseView {
 const HEARTBEAT = encodeSseComment('hb');
 
 /**
- * An `error` frame for one view only (`slow_consumer`): not in the stream's log and written
- * without `id:`, so Last-Event-ID still points at the last frame delivered. Its `seq` is that
- * frame's, where a resume picks up.
- */
-export const encodeViewError = (streamId: string, seq: number, error: TokenwireError): string =>
-  encodeSse({
-    event: 'error',
-    data: JSON.stringify({ type: 'error', streamId, seq: Math.max(seq, 0), code: error.code, message: error.message, retryable: error.retryable }),
-  });
-
-/**
- * The Server-Sent Events view of a stream, runtime-neutral (issue #9: one view for Express and
- * the web adapter): `retry:`, catch-up and live frames, heartbeats, backpressure through the
- * sink with a bound, tokens merged behind a slow reader, the end of the response after
- * `done`. A reader that falls past the bound is dropped with `slow_consumer` naming the last
- * seq actually written, and the stream keeps generating so it can resume.
+ * The Server-Sent Events view of a stream, runtime-neutral: one view for Express, the web
+ * adapter and the interop protocols, which differ only in their encoder. `retry:`, the
+ * encoder's opening bytes, catch-up and live frames, heartbeats, backpressure through the
+ * sink with a bound, the end of the response where the encoder says (after `done`, for
+ * tokenwire's frames). A reader that falls past the bound is dropped (`slow_consumer`), and
+ * the stream keeps generating so it can resume.
  */
 export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: SseSink, options: SseViewOptions): SseView {
   const view = new ViewState(opened, sink, options);
-  // The only functions made per view (issue 14): what the ticker and the store call, bound
-  // (no scope of their own).
+  // The only functions made per view: what the ticker and the store call, bound (no scope of
+  // their own). One timer serves every view with this period: an idle view holds none.
   const heartbeat = view.beat.bind(view);
   view.heartbeat = heartbeat;
-  // One timer for every view with this period (issue 14): an idle view holds no timer of its own.
   sharedTicker(options.heartbeatMs).add(heartbeat);
-  view.write(encodeSse({ retry: options.retryMs }));
+  if (options.retryMs !== undefined) view.write(encodeSse({ retry: options.retryMs }));
+  const head = view.encoder.open();
+  if (head) view.write(head);
   view.replaying = true;
   opened.start(view.send.bind(view));
   view.replaying = false;
+  if (!view.ended && view.encoder.caughtUp()) view.endNormally();
   view.slack = view.queuedBytes + sink.bufferedBytes;
   return view;
 }
@@ -98,10 +97,11 @@ class ViewState implements SseView {
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;
   readonly onSlowConsumer: (() => void) | undefined;
+  readonly encoder: SseEncoder;
   heartbeat: (() => void) | undefined;
   ended = false;
   blocked = false;
-  // Frames that wait behind a slow reader; consecutive tokens are merged when they go out.
+  // Frames that wait behind a slow reader; the encoder writes them together (merging tokens).
   queued: StreamRecord[] = [];
   queuedBytes = 0;
   written: number;
@@ -117,6 +117,7 @@ class ViewState implements SseView {
     this.heartbeatMs = options.heartbeatMs;
     this.maxBufferedBytes = options.maxBufferedBytes;
     this.onSlowConsumer = options.onSlowConsumer;
+    this.encoder = options.encoder ?? tokenwireFrames;
     this.written = options.afterSeq;
   }
 
@@ -137,11 +138,12 @@ class ViewState implements SseView {
 
   write(chunk: string, seq?: number): void {
     if (seq !== undefined) this.written = seq;
-    if (!this.sink.write(chunk)) this.blocked = true;
+    // A frame may encode to nothing (a protocol has no event for it); an empty HTTP/1.1 chunk would end the body.
+    if (chunk && !this.sink.write(chunk)) this.blocked = true;
   }
 
   take(): string {
-    const out = coalesceTokens(this.queued);
+    const out = this.encoder.backlog(this.queued);
     this.queued = [];
     this.queuedBytes = 0;
     return out;
@@ -150,23 +152,27 @@ class ViewState implements SseView {
   send(record: StreamRecord): void {
     if (this.ended) return;
     const { sink } = this;
+    const ends = this.encoder.accept(record, this.replaying);
     if (this.blocked) {
       this.queued.push(record);
       this.queuedBytes += record.json.length + 32;
       if (!this.replaying && this.queuedBytes + sink.bufferedBytes > this.maxBufferedBytes + this.slack) {
-        // What is queued is never written: the error names the last frame that was.
+        // What is queued is never written: the drop names the last frame that was.
         this.onSlowConsumer?.();
-        sink.end(encodeViewError(this.streamId, this.written, new TokenwireError('slow_consumer')));
+        sink.end(this.encoder.dropped(this.streamId, this.written));
         return this.finish('dropped');
       }
     } else {
-      this.write(encodeFrameSse(record.frame, record.json), record.frame.seq);
+      this.write(this.encoder.frame(record), record.frame.seq);
     }
-    if (record.frame.type === 'done') {
-      // Whatever waits behind a slow reader still goes out: it is bounded by maxBufferedBytes.
-      sink.end(this.queued.length ? this.take() : undefined);
-      this.finish('left');
-    }
+    if (ends) this.endNormally();
+  }
+
+  /** Ends the response where the encoder said; what waits behind a slow reader still goes out (it is bounded by maxBufferedBytes). */
+  endNormally(): void {
+    const tail = this.take() + this.encoder.close();
+    this.sink.end(tail || undefined);
+    this.finish('left');
   }
 
   drain(): void {
@@ -180,34 +186,9 @@ class ViewState implements SseView {
 }
 
 /**
- * The SSE bytes of frames that waited behind a slow reader, with each run of consecutive
- * tokens merged into one token frame that carries the run's last seq.
- */
-export function coalesceTokens(records: StreamRecord[]): string {
-  let out = '';
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i] as StreamRecord;
-    if (record.frame.type !== 'token' || records[i + 1]?.frame.type !== 'token') {
-      out += encodeFrameSse(record.frame, record.json);
-      continue;
-    }
-    let text = '';
-    let last = record;
-    for (; i < records.length && records[i]?.frame.type === 'token'; i++) {
-      last = records[i] as StreamRecord;
-      text += (last.frame as { text: string }).text;
-    }
-    i--;
-    const merged = { ...last.frame, text };
-    out += encodeFrameSse(merged, JSON.stringify(merged));
-  }
-  return out;
-}
-
-/**
- * The HTTP answer to an SSE view that cannot start (issue #9): `204 No Content` after `done`,
- * which stops a browser's EventSource from reconnecting; otherwise the typed error, with
- * `firstSeq` beside the code for `stream_expired`.
+ * The HTTP answer to an SSE view that cannot start: `204 No Content` after `done`, which stops
+ * a browser's EventSource from reconnecting (WHATWG HTML §9.2.1); otherwise the typed error,
+ * with `firstSeq` beside the code for `stream_expired`.
  */
 export function answerWithoutView(start: Exclude<ViewStart, { status: 'ok' }>): { status: number; body: string | undefined } {
   const error = viewStartError(start);

@@ -2,21 +2,26 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { retryAfterSeconds, toTokenwireError } from '../../shared/errors.js';
 import type { Stream } from '../streams/hub.js';
-import { openView } from '../streams/stream-view.js';
-import { answerWithoutView, runSseView, sseResponseHeaders, type SseSink, type SseView } from './sse-view.js';
+import { openView, type ViewStart } from '../streams/stream-view.js';
+import { answerWithoutView, runSseView, sseResponseHeaders, type SseEncoder, type SseSink, type SseView } from './sse-view.js';
 import { corkForTurn } from './turn-cork.js';
 
 export { coalesceTokens, encodeViewError } from './sse-view.js';
 
 export interface ServeSseOptions {
   heartbeatMs: number;
-  retryMs: number;
+  /** `retry:` first (an EventSource's reconnection time); none for protocols that reconnect their own way. */
+  retryMs?: number | undefined;
   /** Bytes this view may queue behind a slow reader before it is dropped with `slow_consumer`. */
   maxBufferedBytes: number;
   /** Replay frames after this seq first (-1: from the start). */
   afterSeq: number;
   /** Called when this view is dropped for reading too slowly (for a metric). */
-  onSlowConsumer?: () => void;
+  onSlowConsumer?: (() => void) | undefined;
+  /** What the frames become on the wire; tokenwire's own frames by default. */
+  encoder?: SseEncoder | undefined;
+  /** Response headers beside the SSE ones (a protocol's own, e.g. the AI SDK's). */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -41,15 +46,31 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
     res.off('close', resOnEarlyClose);
   }
   if (start.status !== 'ok') {
-    const answer = answerWithoutView(start);
-    if (!gone) res.writeHead(answer.status, answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {}).end(answer.body);
+    if (!gone) answerStartOnResponse(res, start);
     return;
   }
   if (gone) return start.detach();
-  const headers = sseResponseHeaders(stream.id);
+  viewOnResponse(res, start, stream.id, options);
+}
+
+/** Answers a view that cannot start on a Node response: 204 after `done`, else the typed error as JSON. */
+export function answerStartOnResponse(res: ServerResponse, start: Exclude<ViewStart, { status: 'ok' }>): void {
+  const answer = answerWithoutView(start);
+  res.writeHead(answer.status, answer.body ? { 'content-type': 'application/json; charset=utf-8' } : {}).end(answer.body);
+}
+
+/**
+ * Runs an opened view on a Node response: the SSE head (and `options.headers`), then the view
+ * on a sink that writes to the socket, with `drain` and `close` wired to it. A client that
+ * already left, or a HEAD, lets go of the view at once.
+ */
+export function viewOnResponse(res: ServerResponse, start: Extract<ViewStart, { status: 'ok' }>, streamId: string, options: ServeSseOptions): void {
+  if (res.destroyed) return start.detach();
+  const headers = sseResponseHeaders(streamId);
   // Only while Node keeps the connection: a request that asked to close (RFC 9112 §9.6) or an
   // HTTP/1.0 one is answered `Connection: close`, so a pooling client does not reuse the socket.
   if (res.shouldKeepAlive) headers.connection = 'keep-alive';
+  if (options.headers) Object.assign(headers, options.headers);
   if (res.req.method === 'HEAD') {
     // A HEAD learns what a GET would get and ends: it is no viewer (it would hold the
     // connection, and the stream's abort policy, until the stream ended).
@@ -61,14 +82,14 @@ export async function serveSse(res: ServerResponse, stream: Stream, options: Ser
   res.writeHead(200, headers);
   // Corked first, then flushed: the head is handed to the socket before the view writes to it,
   // and leaves with `retry:` and the catch-up replay (the `start` frame at least) in one write
-  // this turn, not in a syscall of its own per start (issue 14).
+  // this turn, not in a syscall of its own per start.
   res.cork();
   res.flushHeaders();
   // HTTP/1.1 answers are chunked and own their socket once their head is out: the view writes
   // whole chunks to it. HTTP/1.0, HEAD and a response still queued behind another go through
   // `res.write`.
   const socket = res.chunkedEncoding ? res.socket : null;
-  const view = runSseView(start, socket ? new ChunkedSocketSink(res, socket) : new ResponseSink(res), { ...options, streamId: stream.id });
+  const view = runSseView(start, socket ? new ChunkedSocketSink(res, socket) : new ResponseSink(res), { ...options, streamId });
   process.nextTick(() => res.uncork());
   views.set(res, view);
   if (socket) {

@@ -3,11 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
-import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ToolRun } from '../helpers/recording-tools.js';
+import { interopEdges, startRecording } from '../helpers/interop-servers.js';
+import type { EdgeServer as TestServer } from '../helpers/interop-servers.js';
 
 // @ag-ui/client's HttpAgent (its SSE parser, its event verifier, its interrupt handling)
-// against POST /api/ag-ui on a real loopback server.
+// against POST /api/ag-ui on a real loopback server: each scenario on the Express app and
+// through createInterop's `handle` (web Requests under a mount prefix).
 
 let server: TestServer | undefined;
 let runs: ToolRun[] = [];
@@ -40,9 +42,9 @@ function agent(threadId: string, prompt: string, headers: Record<string, string>
   return { http, streams, events, subscriber };
 }
 
-describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
+describe.each(interopEdges)('AG-UI: HttpAgent against POST /api/ag-ui, over %s', (_edge, startEdge) => {
   it('runs a chat: RUN_STARTED, one text message, RUN_FINISHED with usage', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const a = agent('thread-chat', 'Tell me a story');
     const result = await a.http.runAgent({ runId: 'run-1', forwardedProps: { options: { simulate: { tokens: 30 } } } }, a.subscriber);
     const streamId = a.streams[0]!;
@@ -63,7 +65,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('a tool that needs approval ends the run with an interrupt; a resume run approves it through the gate', async () => {
-    ({ server, runs } = await startRecordingServer({ APPROVAL_TIMEOUT_MS: '60000' }));
+    ({ server, runs } = await startRecording(startEdge, { APPROVAL_TIMEOUT_MS: '60000' }));
     const a = agent('thread-tool', "What's the weather in Paris?");
     await a.http.runAgent({ runId: 'run-ask', forwardedProps: { tools: ['get_weather'] } }, a.subscriber);
     const streamId = a.streams[0]!;
@@ -96,7 +98,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('a cancelled interrupt denies the call: the tool never runs', async () => {
-    ({ server, runs } = await startRecordingServer());
+    ({ server, runs } = await startRecording(startEdge));
     const a = agent('thread-deny', "What's the weather in Paris?");
     await a.http.runAgent({ runId: 'run-ask', forwardedProps: { tools: ['get_weather'] } }, a.subscriber);
     const [interrupt] = a.http.pendingInterrupts;
@@ -108,7 +110,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('an interrupt past its expiry is refused by the gate (410), and another thread may not answer it (403)', async () => {
-    ({ server, runs } = await startRecordingServer({ APPROVAL_TIMEOUT_MS: '300' }));
+    ({ server, runs } = await startRecording(startEdge, { APPROVAL_TIMEOUT_MS: '300' }));
     const a = agent('thread-expire', "What's the weather in Paris?");
     await a.http.runAgent({ runId: 'run-ask', forwardedProps: { tools: ['get_weather'] } }, a.subscriber);
     const [interrupt] = a.http.pendingInterrupts;
@@ -129,7 +131,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('a model failure mid-run is RUN_ERROR with tokenwire’s code', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const a = agent('thread-error', 'Hello');
     // HttpAgent reports RUN_ERROR to subscribers and settles the run; it does not throw.
     await a.http.runAgent({ runId: 'run-err', forwardedProps: { options: { simulate: { tokens: 50, failAfterTokens: 4 } } } }, a.subscriber);
@@ -138,7 +140,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('resumes a run by Last-Event-ID: the same run again, with only the events after that seq', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '200' });
     const input = {
       threadId: 'thread-resume',
       runId: 'run-resume',
@@ -177,7 +179,7 @@ describe('AG-UI: HttpAgent against POST /api/ag-ui', () => {
   });
 
   it('refuses a Last-Event-ID for a run it does not know, and a body that is not a RunAgentInput', async () => {
-    server = await startServer();
+    server = await startEdge();
     const post = (body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${server!.url}/api/ag-ui`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const unknown = await post({ threadId: 't', runId: 'r', messages: [user('hi')] }, { 'last-event-id': '5' });

@@ -3,11 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
-import { type ToolRun, startRecordingServer } from '../helpers/recording-tools.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import type { ToolRun } from '../helpers/recording-tools.js';
+import { interopEdges, startRecording } from '../helpers/interop-servers.js';
+import type { EdgeServer as TestServer } from '../helpers/interop-servers.js';
 
 // The AI SDK's own client parts (its transport, its chunk schema, its message reader) against
-// POST /api/ai-sdk/chat and its resume route, on a real loopback server.
+// POST /api/ai-sdk/chat and its resume route, on a real loopback server: each scenario on the
+// Express app and through createInterop's `handle` (web Requests under a mount prefix).
 
 let server: TestServer | undefined;
 let runs: ToolRun[] = [];
@@ -33,9 +35,9 @@ const textOf = (message: UIMessage) => message.parts.flatMap((p) => (p.type === 
 const tokensOf = async (streamId: string) => (await frames(streamId)).flatMap((f) => (f.type === 'token' ? [f.text] : [])).join('');
 const toolPart = (message: UIMessage) => message.parts.find((p) => p.type.startsWith('tool-')) as Record<string, unknown> & { state: string };
 
-describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
+describe.each(interopEdges)('AI SDK UI message stream: POST /api/ai-sdk/chat, over %s', (_edge, startEdge) => {
   it('streams a chat that the AI SDK reads into one assistant message, tokenwire seq as the SSE id', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const response = await fetch(`${server.url}/api/ai-sdk/chat`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -64,7 +66,7 @@ describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
   });
 
   it('DefaultChatTransport + readUIMessageStream build the answer tokenwire generated', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const stream = await transport({ options: { simulate: { tokens: 40 } } }).sendMessages({
       trigger: 'submit-message', chatId: 'chat-1', messageId: undefined, messages: [user('Tell me a story')], abortSignal: undefined,
     });
@@ -76,14 +78,14 @@ describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
   });
 
   it('answers a bad body with invalid_request before any stream', async () => {
-    server = await startServer();
+    server = await startEdge();
     const response = await fetch(`${server.url}/api/ai-sdk/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', messages: [] }) });
     expect(response.status).toBe(400);
     expect((await response.json()).error.code).toBe('invalid_request');
   });
 
   it('ends with an error chunk and finish "error" when the model fails mid-stream', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '2000' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '2000' });
     const stream = await transport({ options: { simulate: { tokens: 50, failAfterTokens: 5 } } }).sendMessages({
       trigger: 'submit-message', chatId: 'chat-err', messageId: undefined, messages: [user('Hello')], abortSignal: undefined,
     });
@@ -99,9 +101,9 @@ describe('AI SDK UI message stream: POST /api/ai-sdk/chat', () => {
   });
 });
 
-describe('AI SDK tool approval through tokenwire’s approval gate', () => {
+describe.each(interopEdges)('AI SDK tool approval through tokenwire’s approval gate, over %s', (_edge, startEdge) => {
   async function askWeather(chatId: string) {
-    ({ server, runs } = await startRecordingServer());
+    ({ server, runs } = await startRecording(startEdge));
     const first = await readAll(
       await transport({ tools: ['get_weather'] }).sendMessages({
         trigger: 'submit-message', chatId, messageId: undefined, messages: [user("What's the weather in Paris?")], abortSignal: undefined,
@@ -173,9 +175,9 @@ describe('AI SDK tool approval through tokenwire’s approval gate', () => {
   });
 });
 
-describe('AI SDK stop and resume on tokenwire’s log', () => {
+describe.each(interopEdges)('AI SDK stop and resume on tokenwire’s log, over %s', (_edge, startEdge) => {
   it('stop (the aborted fetch) cancels the generation when no resume window was asked for', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '200' });
     const controller = new AbortController();
     const stream = await transport({ options: { simulate: { tokens: 2000 } } }).sendMessages({
       trigger: 'submit-message', chatId: 'chat-stop', messageId: undefined, messages: [user('Hello')], abortSignal: controller.signal,
@@ -192,7 +194,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
   });
 
   it('DELETE /api/ai-sdk/chat/:id/stream cancels a resumable generation at once', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '200' });
     const controller = new AbortController();
     const stream = await transport({ options: { resumeGraceMs: 60_000, simulate: { tokens: 2000 } } }).sendMessages({
       trigger: 'submit-message', chatId: 'chat-cancel', messageId: undefined, messages: [user('Hello')], abortSignal: controller.signal,
@@ -207,7 +209,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
   });
 
   it('reconnectToStream replays the whole message from the log, then follows it live; 204 once it is done', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '400' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '400' });
     const controller = new AbortController();
     const chat = transport({ options: { resumeGraceMs: 30_000, simulate: { tokens: 120 } } });
     const stream = await chat.sendMessages({
@@ -234,7 +236,7 @@ describe('AI SDK stop and resume on tokenwire’s log', () => {
   });
 
   it('resumes from Last-Event-ID: re-opens the text part and sends only what came after', async () => {
-    server = await startServer({ SIM_TOKENS_PER_SECOND: '200' });
+    server = await startEdge({ SIM_TOKENS_PER_SECOND: '200' });
     const chat = transport({ options: { resumeGraceMs: 30_000, simulate: { tokens: 400 } } });
     const controller = new AbortController();
     const stream = await chat.sendMessages({

@@ -180,6 +180,24 @@ describe('tw.fetch under a base path', () => {
   });
 });
 
+describe('the AI SDK and AG-UI wires on both mounts', () => {
+  it('serves the AI SDK UI message stream on tw.fetch and on tw.router, under the prefix', async () => {
+    const tw = (open.tw = createTokenwire({ basePath: '/tw', model: simulatedModel({ tokensPerSecond: 2000, firstTokenMs: 0 }) }));
+    const body = JSON.stringify({ id: 'chat-1', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] });
+    const viaFetch = await tw.fetch(new Request('http://h/tw/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    expect(viaFetch.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    expect(await viaFetch.text()).toMatch(/"type":"finish"[\s\S]*data: \[DONE\]/);
+    const base = await hostApp(tw);
+    const viaRouter = await fetch(`${base}/tw/api/ag-ui`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ threadId: 't1', runId: 'r1', messages: [{ id: 'm1', role: 'user', content: 'hi' }], tools: [], context: [], state: {}, forwardedProps: {} }),
+    });
+    expect(viaRouter.status).toBe(200);
+    expect(await viaRouter.text()).toMatch(/"type":"RUN_FINISHED"/);
+  });
+});
+
 /** A WebSocket constructor that sends a cookie on the upgrade, as a browser does for its own origin. */
 function cookieWebSocket(cookie: string) {
   return class extends WebSocket {

@@ -1,0 +1,210 @@
+import { TokenwireError } from '../../shared/errors.js';
+import { parseWith } from '../../shared/frame-codec.js';
+import type { Identity } from '../auth/stream-access.js';
+import type { Core } from '../core.js';
+import { findStream, parseResumePoint } from '../http/stream-requests.js';
+import type { Stream } from '../streams/hub.js';
+import type { ViewStart } from '../streams/stream-view.js';
+import type { SseEncoder } from '../transports/sse-encoder.js';
+import { createAgUiMapper, encodeAgUiEvent } from './ag-ui.js';
+import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from './ag-ui-request.js';
+import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest } from './ai-sdk-request.js';
+import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from './ai-sdk-ui-stream.js';
+import { decideCalls, holdForDecision } from './approvals.js';
+import { accessThrough, conversationKey, createConversations, type ConversationEntry } from './conversations.js';
+import { createMappedEncoder, type MappedEncoderOptions } from './mapped-encoder.js';
+import { openMappedView, type MappedViewRange } from './mapped-view.js';
+import type { ProtocolMapper } from './mapper.js';
+
+/** Who asks, as an edge (Express, a web Request) tells it. */
+export interface InteropCaller {
+  /** Who the authenticator says it is; undefined: anonymous, and no per-client limit applies. */
+  identity: Identity | undefined;
+  /** The request's `Last-Event-ID` header, as sent. */
+  lastEventId: string | undefined;
+  /** Whether the client has left (its connection closed). */
+  gone(): boolean;
+}
+
+/** An opened view, for the edge to run on its sink (or to let go of, when it cannot). */
+export interface InteropView {
+  streamId: string;
+  start: Extract<ViewStart, { status: 'ok' }>;
+  encoder: SseEncoder;
+  /** The last seq the client has. */
+  afterSeq: number;
+  /** The protocol's own response headers, beside the SSE ones. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/** What an interop request gets; refusals are thrown as TokenwireError. */
+export type InteropAnswer =
+  | { kind: 'json'; body: unknown }
+  | { kind: 'no_content' }
+  | { kind: 'not_viewed'; start: Exclude<ViewStart, { status: 'ok' }> }
+  | { kind: 'view'; view: InteropView };
+
+/** The interop routes' work, whatever the server framework: one per route. */
+export interface InteropService {
+  /** `POST /api/ai-sdk/chat`: a new chat's generation, or the rest of one after a decision. */
+  aiSdkChat(caller: InteropCaller, body: unknown): Promise<InteropAnswer>;
+  /** `GET /api/ai-sdk/chat/:id/stream`: the chat's message again, or 204 when nothing is generating. */
+  aiSdkResume(caller: InteropCaller, chatId: string): Promise<InteropAnswer>;
+  /** `DELETE /api/ai-sdk/chat/:id/stream`: cancels the chat's generation. */
+  aiSdkCancel(caller: InteropCaller, chatId: string): Promise<InteropAnswer>;
+  /** `POST /api/ag-ui`: a new run, a run that answers interrupts, or a known run again. */
+  agUiRun(caller: InteropCaller, body: unknown): Promise<InteropAnswer>;
+}
+
+type ViewRange = MappedViewRange & Pick<MappedEncoderOptions<unknown>, 'decidedCallId' | 'continueThroughDecided'>;
+
+/** `Last-Event-ID` as a seq (-1: none yet), read as the native routes read it; undefined when absent. */
+function lastEventIdOf(caller: InteropCaller): number | undefined {
+  const raw = caller.lastEventId;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seq = parseResumePoint(raw);
+  if (seq instanceof TokenwireError) throw seq;
+  return seq;
+}
+
+/**
+ * The AI SDK's UI message stream (`useChat`) and AG-UI (`HttpAgent`, CopilotKit) served from
+ * tokenwire's streams, runtime-neutral; server/interop/interop.ts puts it on Express and on
+ * web Requests. One conversation store (per call), keyed by the caller's subject and the
+ * protocol's ids; every view, cancel and decision through the native access rule
+ * (findStream, mayAccessStream); every response through the one SSE view. See docs/interop.md.
+ */
+export function createInteropService(core: Core): InteropService {
+  const conversations = createConversations();
+  // Keys start with the caller's subject: another subject who knows a chat's or a run's ids
+  // finds no conversation there, as a stream they may not know is unknown to them natively.
+  const chatKey = (subject: string | undefined, id: string) => conversationKey(subject, 'ai-sdk', id);
+  const threadKey = (subject: string | undefined, threadId: string) => conversationKey(subject, 'ag-ui', threadId);
+  const runKey = (subject: string | undefined, threadId: string, runId: string) => conversationKey(subject, 'ag-ui', threadId, runId);
+
+  /**
+   * The shared SSE view of a stream through a protocol's mapper, from `range`: the answer
+   * where a view cannot start (204, resume_ahead, stream_expired), else the opened view.
+   */
+  async function viewMapped<E>(stream: Stream, mapper: ProtocolMapper<E>, options: ViewRange & Omit<MappedEncoderOptions<E>, 'onPause'>, headers: Readonly<Record<string, string>>): Promise<InteropAnswer> {
+    const start = await openMappedView(stream, mapper, options);
+    if (start.status !== 'ok') return { kind: 'not_viewed', start };
+    const encoder = createMappedEncoder(mapper, { ...options, onPause: (callId) => holdForDecision(stream, callId) });
+    return { kind: 'view', view: { streamId: stream.id, start, encoder, afterSeq: options.resumeAt, headers } };
+  }
+  const viewUiStream = (stream: Stream, range: ViewRange) =>
+    viewMapped(stream, createUiMessageMapper({ messageId: stream.id }), { ...range, encode: encodeUiChunk, trailer: UI_MESSAGE_STREAM_TRAILER }, UI_MESSAGE_STREAM_HEADERS);
+  const viewRun = (stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
+    viewMapped(
+      stream,
+      createAgUiMapper(run),
+      {
+        base: entry.fromSeq,
+        resumeAt: Math.max(entry.silentThrough ?? entry.fromSeq, after ?? entry.fromSeq),
+        decidedCallId: entry.decidedCallId,
+        // A run ends at its interrupt even in a replay: the decision belongs to the next run.
+        continueThroughDecided: false,
+        encode: encodeAgUiEvent,
+      },
+      {},
+    );
+  /** The stream a conversation of this caller names, if any and if the caller may access it. */
+  async function streamOf(entry: ConversationEntry | undefined, subject: string | undefined): Promise<Stream | undefined> {
+    if (!entry) return undefined;
+    const found = await findStream(core, entry.streamId, accessThrough(entry, subject));
+    if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
+    return found instanceof TokenwireError ? undefined : found;
+  }
+  const start = (request: Parameters<Core['startChat']>[0], caller: InteropCaller) =>
+    core.startChat(request, { transport: 'sse', gone: caller.gone, ...(caller.identity ? { identity: caller.identity } : {}) });
+
+  return {
+    async aiSdkChat(caller, raw) {
+      const body = parseWith(AiSdkChatBody, raw);
+      if (!body.ok) throw new TokenwireError('invalid_request', `The body is not a valid AI SDK chat request: ${body.message}.`);
+      const subject = caller.identity?.subject;
+      const key = chatKey(subject, body.value.id);
+      const answered = approvalResponses(body.value);
+      // Conversations are kept per process (docs/interop.md): with several instances, route a chat to one.
+      const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
+      // A decision for a call this process never saw cannot be applied; starting over would hide that.
+      if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
+      if (answers.length > 0) {
+        // The decision comes back inside the messages; the chat that saw the call may decide it.
+        const { stream, callSeq, release } = await decideCalls(core, answers, conversations.get(key), subject);
+        try {
+          return await viewUiStream(stream, { base: callSeq - 1, resumeAt: callSeq, decidedCallId: answers.at(-1)!.callId, continueThroughDecided: false });
+        } finally {
+          release();
+        }
+      }
+      const request = aiSdkChatRequest(body.value);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
+      const stream = await start(request.value, caller);
+      conversations.set(key, { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
+      return viewUiStream(stream, { base: -1, resumeAt: -1, continueThroughDecided: false });
+    },
+
+    // The AI SDK's resume (`resumeStream()`, `useChat({ resume: true })`): the whole message again
+    // from tokenwire's log, or from `Last-Event-ID`; 204 when nothing is generating, which is
+    // how its transport learns there is nothing to resume.
+    async aiSdkResume(caller, chatId) {
+      const after = lastEventIdOf(caller);
+      const subject = caller.identity?.subject;
+      const stream = await streamOf(conversations.get(chatKey(subject, chatId)), subject);
+      if (!stream || stream.done) return { kind: 'no_content' };
+      return viewUiStream(stream, { base: -1, resumeAt: after ?? -1, continueThroughDecided: true });
+    },
+
+    // The AI SDK's `stop()` only aborts its fetch, which a resumable stream outlives for its
+    // grace window; this cancels the generation at once.
+    async aiSdkCancel(caller, chatId) {
+      const subject = caller.identity?.subject;
+      const stream = await streamOf(conversations.get(chatKey(subject, chatId)), subject);
+      if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
+      const wasRunning = !stream.done;
+      stream.abort('cancelled');
+      return { kind: 'json', body: { ok: true, cancelled: wasRunning } };
+    },
+
+    async agUiRun(caller, raw) {
+      const parsed = parseRunAgentInput(raw);
+      if (!parsed.ok) throw new TokenwireError('invalid_request', `The body is not a valid RunAgentInput: ${parsed.message}.`);
+      const input = parsed.value;
+      const after = lastEventIdOf(caller);
+      const ids = { threadId: input.threadId, runId: input.runId };
+      const subject = caller.identity?.subject;
+      const key = runKey(subject, input.threadId, input.runId);
+
+      // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
+      const known = conversations.get(key);
+      if (known) {
+        const stream = await findStream(core, known.streamId, accessThrough(known, subject));
+        if (stream instanceof TokenwireError) throw stream;
+        return viewRun(stream, ids, known, after);
+      }
+      if (after !== undefined) throw new TokenwireError('unknown_stream', 'No such run to resume: send its threadId and runId.');
+
+      const decisions = resumeDecisions(input);
+      if (decisions.length > 0) {
+        // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
+        const { stream, callSeq, release } = await decideCalls(core, decisions, conversations.get(threadKey(subject, input.threadId)), subject);
+        const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
+        conversations.set(key, entry);
+        try {
+          return await viewRun(stream, ids, entry);
+        } finally {
+          release();
+        }
+      }
+
+      const request = agUiChatRequest(input);
+      if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
+      const stream = await start(request.value, caller);
+      const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 };
+      conversations.set(threadKey(subject, input.threadId), entry);
+      conversations.set(key, entry);
+      return viewRun(stream, ids, entry);
+    },
+  };
+}
