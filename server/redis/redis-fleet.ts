@@ -24,9 +24,9 @@ const META_LIVE_TTL_MS = 24 * 3_600_000;
  * How long a request waits for Redis before 503 `store_unavailable`; the probe that finds a
  * frozen Redis uses the same bound, so after it every request is answered at once.
  */
-export const STORE_DEADLINE_MS = 1_000;
+const STORE_DEADLINE_MS = 1_000;
 /** How long a cancel or decision sent to another instance waits for the owner to confirm it. */
-export const CONTROL_ACK_MS = 1_500;
+const CONTROL_ACK_MS = 1_500;
 
 /**
  * Everything instances share through Redis (issue 10): the store, the lease and the owner

@@ -361,15 +361,18 @@ describe('Redis frozen (SIGSTOP)', () => {
 
 describe('Redis restarted without persistence', () => {
   let redis: RedisServer;
+  let admin: Redis;
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
     redis = await startRedisServer();
+    admin = new Redis(redis.url);
     [a, b] = await Promise.all([startServer(base(redis, 'a')), startServer(base(redis, 'b'))]);
   });
   afterAll(async () => {
     await Promise.allSettled([a?.close(), b?.close()]);
+    admin?.disconnect();
     await redis?.stop();
   });
 
@@ -391,6 +394,9 @@ describe('Redis restarted without persistence', () => {
     expect(decided.status).toBe(200);
     expect(await session.waitForFrame((f) => f.type === 'tool_result', 2_000)).toMatchObject({ ok: true, callId: call.callId });
 
+    // The record lost again before the owner wrote it back: the decision on the owner writes it.
+    await waitFor(async () => (await admin.exists(`tw:call:${wsCall.callId}`)) === 1, 'the call record written back');
+    await admin.del(`tw:call:${wsCall.callId}`);
     socket.send({ type: 'approve', callId: wsCall.callId });
     const answer = await socket.waitForFrame((f) => (f.type === 'tool_result' && f.callId === wsCall.callId) || f.type === 'error', 3_000);
     expect(answer).toMatchObject({ type: 'tool_result', ok: true });
