@@ -127,7 +127,8 @@ export function createStreamHandlers(core: Core, options: WebHandlerOptions = {}
       const access = await accessOf(core, request, options);
       const stream = access instanceof TokenwireError ? access : await findStream(core, streamId, access);
       if (stream instanceof TokenwireError) return errorAnswer(core, stream);
-      return json(200, cancelStream(stream));
+      const cancelled = await cancelStream(stream);
+      return cancelled instanceof TokenwireError ? errorAnswer(core, cancelled) : json(200, cancelled);
     },
   };
 }

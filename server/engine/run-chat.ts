@@ -247,7 +247,7 @@ class ChatRun {
       const cause = stream.signal.reason instanceof StreamAbort ? stream.signal.reason.abortCause : 'cancelled';
       deps.metrics.upstreamAborts.inc({ cause });
       if (stream.abortedAt !== undefined) deps.metrics.abortLatency.observe({ cause }, (performance.now() - stream.abortedAt) / 1000);
-      if (cause === 'shutdown' || cause === 'slow_consumer' || cause === 'owner_lost') {
+      if (cause === 'shutdown' || cause === 'slow_consumer' || cause === 'owner_lost' || cause === 'store_unavailable') {
         const error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : cause);
         stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
         appendDone(stream, 'error', usage);

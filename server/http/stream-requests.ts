@@ -58,11 +58,17 @@ export function idempotencyKeyOf(raw: string | null | undefined): string | Token
   return key.value;
 }
 
-/** Cancels a stream at once (issue #9: explicit cancel is always immediate); says whether it was running. */
-export function cancelStream(stream: Stream): { ok: true; cancelled: boolean } {
-  const wasRunning = !stream.done;
-  stream.abort('cancelled');
-  return { ok: true, cancelled: wasRunning };
+/**
+ * Cancels a stream at once (explicit cancel is always immediate) and says whether it was
+ * running, once it is applied: a stream another instance runs answers when its owner confirmed,
+ * else a typed error (`owner_lost`, `store_unavailable`; both retryable).
+ */
+export async function cancelStream(stream: Stream): Promise<{ ok: true; cancelled: boolean } | TokenwireError> {
+  try {
+    return { ok: true, cancelled: await stream.cancel() };
+  } catch (error) {
+    return toTokenwireError(error);
+  }
 }
 
 /**

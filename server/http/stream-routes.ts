@@ -32,6 +32,8 @@ export function addStreamRoutes(app: Express, core: Core): void {
   app.delete('/api/streams/:id', async (req, res) => {
     const stream = await findStream(core, String(req.params.id), accessOf(core, req, res));
     if (stream instanceof TokenwireError) return void fail(res, stream);
-    res.json(cancelStream(stream));
+    const cancelled = await cancelStream(stream);
+    if (cancelled instanceof TokenwireError) return void fail(res, cancelled);
+    res.json(cancelled);
   });
 }

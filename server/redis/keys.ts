@@ -20,12 +20,18 @@ export const KEYS = {
   starts: (clientKey: string) => `tw:lim:starts:${clientKey}`,
   /** A chat start's idempotency key, scoped to its caller (string: JSON streamId + fingerprint, PX the resume window). */
   start: (scopedKey: string) => `tw:start:${scopedKey}`,
+  /** Control messages for one instance incarnation (list, oldest first): kept until it takes them, so none is lost while it reconnects. */
+  controlQueue: (incarnation: string) => `tw:ctlq:${incarnation}`,
+  /** The owner's answer to one control message (string: `taken`, then its JSON answer; PX a minute). */
+  ack: (messageId: string) => `tw:ack:${messageId}`,
+  /** A key this incarnation writes to learn whether Redis takes writes again after refusing them (out of memory). */
+  probe: (incarnation: string) => `tw:probe:${incarnation}`,
 } as const;
 
 export const CHANNELS = {
   /** Every frame appended to a stream's log, as its JSON, for live views on other instances. */
   frames: (streamId: string) => `tw:frames:${streamId}`,
-  /** Control for one instance incarnation: cancel, decide, attach, detach. */
+  /** Control for one instance incarnation: `q` when its queue has a message, and the answers (acks) to what it asked others. */
   control: (incarnation: string) => `tw:ctl:${incarnation}`,
 } as const;
 

@@ -51,7 +51,10 @@ export function createOwnership(options: OwnershipOptions): Ownership {
   const missing = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
 
+  // PEXPIRE first: Redis takes it when it refuses writes for memory, so a full Redis never
+  // makes a healthy owner look dead. SET only when the lease is missing (start, a restarted Redis).
   const renew = async () => {
+    if ((await redis.pexpire(KEYS.lease(incarnation), leaseMs)) === 1) return;
     await redis.set(KEYS.lease(incarnation), options.instanceId, 'PX', leaseMs);
   };
 

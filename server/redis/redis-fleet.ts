@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { Hub, Stream } from '../streams/hub.js';
 import type { Redis } from 'ioredis';
 import { connectRedis, connectRedisClient } from './connect.js';
-import { createControl, type ControlMessage } from './control.js';
+import { createControl, type ControlAnswer, type ControlMessage } from './control.js';
 import { KEYS } from './keys.js';
 import { createOwnership } from './ownership.js';
 import { createRedisApprovalAudit } from './redis-audit.js';
@@ -15,10 +15,18 @@ import { createRedisStartKeys } from './redis-start-keys.js';
 import { createRedisStore } from './redis-store.js';
 import { createRemoteStream, metaFields, parseMeta, type StreamMeta } from './remote-stream.js';
 import { defineScripts } from './scripts.js';
+import { createStoreHealth } from './store-health.js';
 import { createSubscriptions } from './subscriptions.js';
 
 /** A running stream's metadata outlives a silent owner by at most this long (the takeover shortens it to the TTL). */
 const META_LIVE_TTL_MS = 24 * 3_600_000;
+/**
+ * How long a request waits for Redis before 503 `store_unavailable`; the probe that finds a
+ * frozen Redis uses the same bound, so after it every request is answered at once.
+ */
+const STORE_DEADLINE_MS = 1_000;
+/** How long a cancel or decision sent to another instance waits for the owner to confirm it. */
+const CONTROL_ACK_MS = 1_500;
 
 /**
  * Everything instances share through Redis (issue 10): the store, the lease and the owner
@@ -38,6 +46,17 @@ export async function createRedisFleet(
   const redis = connections.commands;
   const subscriptions = createSubscriptions(connections.subscriber, log);
   const scripts = defineScripts(redis);
+  const health = createStoreHealth({
+    redis,
+    connected: () => connections.available,
+    deadlineMs: STORE_DEADLINE_MS,
+    intervalMs: 250,
+    probeKey: KEYS.probe(incarnation),
+    // Frames Redis refused go in at once, not at the next lease beat.
+    onWritable: () => store.refresh(Date.now()),
+    log,
+  });
+  const { guard } = health;
   let hub: Hub | undefined;
   let gate: ApprovalGate | undefined;
   /** Metadata of the streams running here, written again if Redis lost it. */
@@ -51,10 +70,22 @@ export async function createRedisFleet(
     maxFrames: config.STREAM_MAX_FRAMES,
     maxStreamBytes: config.STREAM_MAX_BYTES,
     ttlMs: config.STREAM_TTL_MS,
+    guard,
     onAppendError: (streamId, error) => {
       log.error({ err: error, streamId }, 'Redis refused a frame; ending the generation');
       hooks.onAppendError?.(streamId, error);
       hub?.get(streamId)?.abort('owner_lost');
+    },
+    onRefused: (streamId, seq) => {
+      // Out of memory: the generation ends with a retryable error; its last frames are kept here
+      // and written once Redis takes writes, and views elsewhere are answered at once meanwhile.
+      log.error({ streamId, seq }, 'Redis refused a frame for memory; ending the generation');
+      health.refused();
+      scripts.markRefused(KEYS.meta(streamId), seq).catch(() => {});
+      hub?.get(streamId)?.abort('store_unavailable');
+    },
+    onSynced: (streamId) => {
+      redis.hdel(KEYS.meta(streamId), 'refused').catch(() => {});
     },
     onListenerError: (error, streamId) => log.error({ err: error, streamId }, 'stream listener failed'),
   });
@@ -73,32 +104,27 @@ export async function createRedisFleet(
     ttlMs: config.STREAM_TTL_MS,
     onRenew: (now) => store.refresh(now),
     onReconnect: () => {
+      // A Redis restarted without persistence lost these: write back what runs here.
       for (const [streamId, meta] of running) writeMeta(streamId, meta);
+      decisions.restore();
     },
     log,
   });
 
-  function controlOnMessage(message: ControlMessage): void {
-    if (message.op === 'decide') {
-      try {
-        gate?.decide(message.callId, message.decision, { authorize: () => true, reason: message.reason, by: { subject: message.subject, transport: message.transport } });
-      } catch (error) {
-        log.warn({ err: error, callId: message.callId }, 'a recorded decision found its call no longer waiting');
-      }
-      return;
-    }
+  function controlOnMessage(message: ControlMessage): ControlAnswer {
+    if (message.op === 'decide') return decisions.apply(message);
     if (message.op === 'detach') {
       const viewer = remoteViewers.get(message.viewer);
       remoteViewers.delete(message.viewer);
       viewer?.unwatch();
       viewer?.detach(message.reason);
-      return;
+      return { ok: true };
     }
     const stream = hub?.get(message.streamId);
-    if (!stream || stream.done) return;
+    if (!stream || stream.done) return message.op === 'cancel' ? { ok: true, cancelled: false } : { ok: true };
     if (message.op === 'cancel') {
       stream.abort('cancelled');
-      return;
+      return { ok: true, cancelled: true };
     }
     const detach = stream.attachViewer();
     // A viewer whose instance died never says goodbye: its lease tells.
@@ -107,30 +133,36 @@ export async function createRedisFleet(
       detach('left');
     });
     remoteViewers.set(message.viewer, { detach, unwatch });
+    return { ok: true };
   }
 
-  const control = createControl({ redis, subscriptions, incarnation, log, onMessage: controlOnMessage });
+  const control = createControl({ redis, scripts, subscriptions, health, incarnation, ackMs: CONTROL_ACK_MS, drainMs: 250, log, onMessage: controlOnMessage });
 
   async function find(streamId: string): Promise<Stream | undefined> {
     const local = hub?.get(streamId);
     if (local) return local;
-    const meta = parseMeta(await redis.hgetall(KEYS.meta(streamId)));
+    const meta = parseMeta(await guard(() => redis.hgetall(KEYS.meta(streamId))));
     if (!meta || meta.owner === incarnation) return undefined;
     return createRemoteStream(streamId, meta, { store, control, ownership, incarnation });
   }
 
-  const decisions = createRedisDecisions({ redis, scripts, control, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, find, log });
+  const decisions = createRedisDecisions({ redis, scripts, control, health, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, find, log });
   await Promise.all([ownership.renew(), control.ready]);
+  warnOnEviction(redis, log);
+  const limits = createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
+  const audit = createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written'));
+  const startKeys = createRedisStartKeys(redis);
 
   return {
     incarnation,
     store,
-    limits: createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE }),
-    audit: createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written')),
-    startKeys: createRedisStartKeys(redis),
+    // What a request waits on answers within the deadline, or 503 store_unavailable.
+    limits: { admitStream: (key) => guard(() => limits.admitStream(key)) },
+    audit: { append: audit.append, forStream: (streamId) => guard(() => audit.forStream(streamId)) },
+    startKeys: { get: (key) => guard(() => startKeys.get(key)), claim: (key, record, ttlMs) => guard(() => startKeys.claim(key, record, ttlMs)) },
     gateHooks: decisions.gateHooks,
     get available() {
-      return connections.available;
+      return connections.available && health.available;
     },
     bind(boundHub, boundGate) {
       hub = boundHub;
@@ -149,6 +181,7 @@ export async function createRedisFleet(
     decide: decisions.decide,
     streamOfCall: decisions.streamOf,
     async close() {
+      health.stop();
       control.stop();
       await ownership.close();
       let timer: NodeJS.Timeout | undefined;
@@ -157,4 +190,22 @@ export async function createRedisFleet(
       connections.disconnect();
     },
   };
+}
+
+/**
+ * Warns when Redis may evict keys: tokenwire's keys are all in use while they exist (an owner's
+ * lease, a running log), so any eviction policy can end healthy streams; `noeviction` refuses
+ * writes instead, which tokenwire answers with typed errors (docs/deployment.md, "Redis memory").
+ */
+function warnOnEviction(redis: Redis, log: Logger): void {
+  redis
+    .config('GET', 'maxmemory-policy')
+    .then((reply) => {
+      const policy = (reply as string[])[1];
+      if (policy !== undefined && policy !== 'noeviction') {
+        log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict owners\' leases and running logs; set maxmemory-policy noeviction');
+      }
+    })
+    // CONFIG is often renamed or refused on managed Redis: nothing to check then.
+    .catch(() => {});
 }

@@ -1,4 +1,5 @@
 import { nanoid } from 'nanoid';
+import { TokenwireError } from '../../shared/errors.js';
 import type { Stream } from '../streams/hub.js';
 import type { StreamStore } from '../streams/stream-store.js';
 import type { Control } from './control.js';
@@ -12,6 +13,8 @@ export interface StreamMeta {
   subject?: string | undefined;
   graceMs: number;
   createdAt: number;
+  /** The first seq Redis refused to store (out of memory) while the owner keeps the rest; absent once they are written. */
+  refused?: number | undefined;
 }
 
 /** The hash fields of a stream's metadata. */
@@ -34,6 +37,7 @@ export function parseMeta(hash: Record<string, string>): StreamMeta | undefined 
     subject: hash.subject,
     graceMs: Number(hash.graceMs ?? 0),
     createdAt: Number(hash.createdAt ?? 0),
+    refused: hash.refused === undefined ? undefined : Number(hash.refused),
   };
 }
 
@@ -59,7 +63,12 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
     abortedAt: undefined,
     append: () => undefined,
     appendToken: () => {},
-    read: (afterSeq) => store.read(id, afterSeq),
+    read(afterSeq) {
+      // The owner holds frames Redis refused and writes them once it can: until then a view
+      // here would wait for frames that are not in the log, so it is answered at once.
+      if (meta.refused !== undefined) return Promise.reject(new TokenwireError('store_unavailable', 'The stream store refused some of this stream\'s frames; retry shortly.'));
+      return store.read(id, afterSeq);
+    },
     subscribe(listener) {
       const unwatch = ownership.watch(id, meta.owner);
       const unfollow = store.follow(id, listener);
@@ -81,6 +90,14 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
     abort(cause) {
       // Only an explicit cancel travels; the owner applies its own policies for the rest.
       if (cause === 'cancelled') control.send(meta.owner, { op: 'cancel', streamId: id });
+    },
+    async cancel() {
+      const result = await control.request(meta.owner, { op: 'cancel', streamId: id });
+      if (result.status === 'refused') throw new TokenwireError('owner_lost', 'The instance running this stream stopped answering; it was not cancelled.');
+      if (result.status === 'not_applied') throw new TokenwireError('store_unavailable', 'The instance running this stream did not confirm the cancel in time. Retry.');
+      if (result.status === 'taken') return true;
+      if (!result.answer.ok) throw new TokenwireError(result.answer.code, result.answer.message);
+      return result.answer.cancelled ?? true;
     },
   };
 }

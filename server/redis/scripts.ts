@@ -79,6 +79,100 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS
 return 1
 `;
 
+/**
+ * Queues a control message for an owner that holds its lease, and wakes it. Returns `ok`, or
+ * `owner_lost` (nothing queued) when the lease is gone.
+ * KEYS: owner's lease, owner's queue. ARGV: message JSON, owner's channel, queue ttl ms.
+ */
+const ENQUEUE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'owner_lost' end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[2], 'q')
+return 'ok'
+`;
+
+/**
+ * Records a decision for a call another instance runs and queues it for that owner, in one
+ * step: nothing is recorded when the owner's lease is gone (`owner_lost`), so a retry is not
+ * refused as decided. Otherwise the answers of RECORD_DECISION.
+ * KEYS: call, owner's lease, owner's queue. ARGV: decision, now ms, message JSON, owner's channel, queue ttl ms.
+ */
+const DECIDE_REMOTE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'unknown' end
+if state ~= 'pending' then return state end
+if tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'state', 'expired')
+  return 'expired'
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 'owner_lost' end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('PUBLISH', ARGV[4], 'q')
+return 'ok'
+`;
+
+/**
+ * Takes up to a batch of this owner's queued control messages, oldest first. Each that waits
+ * for an answer (its JSON starts with its id) is marked `taken` first, so its sender can tell
+ * "the owner has it" from "never arrived". The marks are written before the trim: a refused
+ * write leaves the queue whole.
+ * KEYS: queue. ARGV: batch size, ack key prefix, ack ttl ms.
+ */
+const TAKE_CONTROL = `
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for i = 1, #items do
+  local id = string.match(items[i], '^{"id":"([^"]+)"')
+  if id then redis.call('SET', ARGV[2] .. id, 'taken', 'PX', ARGV[3]) end
+end
+if #items > 0 then redis.call('LTRIM', KEYS[1], #items, -1) end
+return items
+`;
+
+/**
+ * Takes back a control message the owner did not answer in time: `withdrawn` when it was still
+ * queued (it will never be applied), else the owner's answer or `taken`, or `lost` when
+ * Redis has neither (it restarted). KEYS: owner's queue, the message's ack. ARGV: message JSON.
+ */
+const WITHDRAW = `
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then return 'withdrawn' end
+local ack = redis.call('GET', KEYS[2])
+if ack then return ack end
+return 'lost'
+`;
+
+/** Sets a call's state to ARGV[2] if it is ARGV[1]; returns 1 when it did. KEYS: call. */
+const SWAP_STATE = `
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+return 1
+`;
+
+/**
+ * Writes a pending call's record back when Redis no longer has it (restarted without
+ * persistence); an existing record is left alone. KEYS: call. ARGV: stream id, owner, expiresAt, ttl ms.
+ */
+const RESTORE_CALL = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'streamId', ARGV[1], 'owner', ARGV[2], 'expiresAt', ARGV[3], 'state', 'pending')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`;
+
+/**
+ * Marks a stream's metadata: Redis refused its frames from seq ARGV[1] on, so other instances
+ * answer a resume at once instead of waiting for frames that are not there. Allowed out of
+ * memory (Redis 7 script flags): one small field, written when every other write is refused.
+ * KEYS: meta.
+ */
+const MARK_REFUSED = `#!lua flags=allow-oom
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'refused', ARGV[1])
+return 1
+`;
+
 type Arg = string | number;
 
 /** The scripts as functions of one connection. */
@@ -87,6 +181,13 @@ export interface Scripts {
   recordDecision(key: string, args: [string, number, '0' | '1']): Promise<string>;
   admit(keys: [string, string], args: [number, number, number, number, string, string]): Promise<[number, number]>;
   release(key: string, incarnation: string): Promise<number>;
+  enqueue(keys: [lease: string, queue: string], args: [message: string, channel: string, ttlMs: number]): Promise<string>;
+  decideRemote(keys: [call: string, lease: string, queue: string], args: [decision: string, now: number, message: string, channel: string, ttlMs: number]): Promise<string>;
+  takeControl(queue: string, args: [batch: number, ackPrefix: string, ackTtlMs: number]): Promise<string[]>;
+  withdraw(keys: [queue: string, ack: string], message: string): Promise<string>;
+  swapState(call: string, from: string, to: string): Promise<number>;
+  restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number]): Promise<number>;
+  markRefused(meta: string, seq: number): Promise<number>;
 }
 
 export function defineScripts(redis: Redis): Scripts {
@@ -99,10 +200,24 @@ export function defineScripts(redis: Redis): Scripts {
   const recordDecision = define('twRecordDecision', 1, RECORD_DECISION);
   const admit = define('twAdmit', 2, ADMIT);
   const release = define('twRelease', 1, RELEASE);
+  const enqueue = define('twEnqueue', 2, ENQUEUE);
+  const decideRemote = define('twDecideRemote', 3, DECIDE_REMOTE);
+  const takeControl = define('twTakeControl', 1, TAKE_CONTROL);
+  const withdraw = define('twWithdraw', 2, WITHDRAW);
+  const swapState = define('twSwapState', 1, SWAP_STATE);
+  const restoreCall = define('twRestoreCall', 1, RESTORE_CALL);
+  const markRefused = define('twMarkRefused', 1, MARK_REFUSED);
   return {
     takeover: (keys, args) => takeover(...keys, ...args) as Promise<number>,
     recordDecision: (key, args) => recordDecision(key, ...args) as Promise<string>,
     admit: (keys, args) => admit(...keys, ...args) as Promise<[number, number]>,
     release: (key, incarnation) => release(key, incarnation) as Promise<number>,
+    enqueue: (keys, args) => enqueue(...keys, ...args) as Promise<string>,
+    decideRemote: (keys, args) => decideRemote(...keys, ...args) as Promise<string>,
+    takeControl: (queue, args) => takeControl(queue, ...args) as Promise<string[]>,
+    withdraw: (keys, message) => withdraw(...keys, message) as Promise<string>,
+    swapState: (call, from, to) => swapState(call, from, to) as Promise<number>,
+    restoreCall: (call, args) => restoreCall(call, ...args) as Promise<number>,
+    markRefused: (meta, seq) => markRefused(meta, seq) as Promise<number>,
   };
 }

@@ -6,7 +6,7 @@ import { tokenJsonPrefix, tokenRecord, type StoreListener, type StoreRead, type 
 export type { StoreRead, StreamRecord };
 
 /** Why a stream's generation was aborted: the engine turns this into its last frames. */
-export type AbortCause = 'client_gone' | 'cancelled' | 'shutdown' | 'slow_consumer' | 'owner_lost';
+export type AbortCause = 'client_gone' | 'cancelled' | 'shutdown' | 'slow_consumer' | 'owner_lost' | 'store_unavailable';
 
 export class StreamAbort extends Error {
   constructor(readonly abortCause: AbortCause) {
@@ -57,6 +57,12 @@ export interface Stream {
   /** A view attaches; when the last one detaches before `done`, generation stops after the resume window. */
   attachViewer(): (reason?: DetachReason) => void;
   abort(cause: AbortCause): void;
+  /**
+   * An explicit cancel, answered once it is applied: resolves whether the stream was still
+   * running. For a stream another instance runs it waits for that owner's confirmation, and
+   * throws `owner_lost` or `store_unavailable` (both retryable) when it cannot have it.
+   */
+  cancel(): Promise<boolean>;
 }
 
 export interface HubOptions {
@@ -203,6 +209,12 @@ class HubStream implements Stream {
     const listener = this.abortListener;
     this.abortListener = undefined;
     listener?.(signal.reason);
+  }
+
+  cancel(): Promise<boolean> {
+    const running = !this.done;
+    this.abort('cancelled');
+    return Promise.resolve(running);
   }
 
   private clearGrace(): void {

@@ -290,8 +290,9 @@ function createActiveSession(host: SessionHost): ActiveSession {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} on this connection.`), frame.streamId);
       return;
     }
-    // The engine writes `done` (cancelled) at once; the view delivers it and ends.
-    stream.abort('cancelled');
+    // The engine writes `done` (cancelled) at once; the view delivers it and ends. A cancel the
+    // owner could not confirm throws its typed error, sent for this stream.
+    await stream.cancel();
   }
 
   async function resume(frame: ClientFrameOf<'resume'>): Promise<void> {

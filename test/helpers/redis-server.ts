@@ -9,6 +9,10 @@ export interface RedisServer {
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** SIGSTOP: it keeps its connections and answers nothing, as a frozen server does, until `resume`. */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
 }
 
 const freePort = (): Promise<number> =>
@@ -21,14 +25,17 @@ const freePort = (): Promise<number> =>
     });
   });
 
-/** Starts `redis-server --port N --save '' --appendonly no` and resolves once it accepts connections. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts `redis-server --port N --save '' --appendonly no` (plus `args`, e.g. `--maxmemory-policy`)
+ * and resolves once it accepts connections.
+ */
+export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const proc = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      const proc = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;
@@ -58,9 +65,15 @@ export async function startRedisServer(): Promise<RedisServer> {
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    // A paused server handles its SIGTERM only once it runs again.
+    proc.kill('SIGCONT');
     await exited;
   };
 
+  const signal = (name: NodeJS.Signals) => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
+
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
 }

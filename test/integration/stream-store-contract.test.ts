@@ -18,6 +18,8 @@ interface Budget {
 interface Pair {
   writer: StreamStore;
   reader: StreamStore;
+  /** Cuts the reader's live feed for a moment, as a reconnect does; false when the store has none to cut. */
+  interrupt(): boolean;
 }
 
 const record = (streamId: string, seq: number, type: 'token' | 'done' = 'token'): StreamRecord => {
@@ -38,10 +40,10 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function redisStore(budget: Budget): Promise<StreamStore> {
+async function redisStore(budget: Budget): Promise<{ store: StreamStore; conn: RedisConnections }> {
   const conn = await connectRedis(redis.url, log);
   connections.push(conn);
-  return createRedisStore({ redis: conn.commands, subscriptions: createSubscriptions(conn.subscriber, log), ttlMs: 60_000, ...budget });
+  return { store: createRedisStore({ redis: conn.commands, subscriptions: createSubscriptions(conn.subscriber, log), ttlMs: 60_000, ...budget }), conn };
 }
 
 const stores: [string, (budget: Budget) => Promise<Pair>][] = [
@@ -49,10 +51,18 @@ const stores: [string, (budget: Budget) => Promise<Pair>][] = [
     'memory',
     async (budget) => {
       const store = createMemoryStore({ ...budget, maxTotalBytes: 1 << 30 });
-      return { writer: store, reader: store };
+      // Its followers hear of each append before it returns: there is no feed to cut.
+      return { writer: store, reader: store, interrupt: () => false };
     },
   ],
-  ['redis', async (budget) => ({ writer: await redisStore(budget), reader: await redisStore(budget) })],
+  [
+    'redis',
+    async (budget) => {
+      const [writer, reader] = [await redisStore(budget), await redisStore(budget)];
+      // The reader's subscriber drops and reconnects about 100 ms later (ioredis' retry).
+      return { writer: writer.store, reader: reader.store, interrupt: () => (reader.conn.subscriber.disconnect(true), true) };
+    },
+  ],
 ];
 
 let next = 0;
@@ -146,6 +156,36 @@ describe.each(stores)('%s stream store (the StreamStore contract)', (_name, make
     const after = await reader.read(id, 30);
     expect(seqs(after)).toEqual([31, 32]);
     expect(seen.at(-1)).toBe(30);
+  });
+
+  it('hands a follower each record right after the last; when the next is no longer kept, stream_expired naming the first kept seq and done, never a gap', async () => {
+    const { writer, reader, interrupt } = await make({ maxFrames: 20, maxStreamBytes: 1 << 20 });
+    const id = newId('gap');
+    writer.open(id);
+    writer.append(id, record(id, 0));
+    const seen: StreamRecord[] = [];
+    reader.follow(id, (r) => seen.push(r));
+    expect(seqs(await reader.read(id, -1))).toEqual([0]);
+    for (let seq = 1; seq <= 5; seq++) writer.append(id, record(id, seq));
+    await until(() => seen.at(-1)?.frame.seq === 5, 'the 5th frame');
+    // While the live feed is away the log moves far past what it keeps.
+    const interrupted = interrupt();
+    for (let seq = 6; seq <= 200; seq++) writer.append(id, record(id, seq));
+    writer.append(id, record(id, 201, 'done'));
+    await until(() => seen.at(-1)?.frame.type === 'done', 'a done');
+    const got = seen.map((r) => r.frame.seq);
+    // From the first after what the read had (or from it, read twice), each the one after the last.
+    expect(got[0]).toBeLessThanOrEqual(1);
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => (got[0] as number) + i));
+    if (!interrupted) {
+      expect(got.at(-1)).toBe(201);
+      return;
+    }
+    const [error, done] = seen.slice(-2).map((r) => r.frame);
+    expect([error, done]).toMatchObject([{ type: 'error', code: 'stream_expired', retryable: false }, { type: 'done', reason: 'error' }]);
+    const firstKept = Number(/first one kept is seq (\d+)/.exec((error as { message: string }).message)?.[1]);
+    expect(firstKept).toBeGreaterThan(6);
+    expect((await reader.read(id, firstKept - 1)).status).toBe('ok');
   });
 
   it('counts the bytes it retains for the logs it writes and gives them back on expire', async () => {
