@@ -40,7 +40,7 @@ for (const [name, entry] of ENTRIES) {
     packageJsonFullPath: `${root}package.json`,
   });
   const result = Extractor.invoke(config, { localBuild: local, showVerboseMessages: false });
-  if (!result.succeeded) {
+  if (!result.succeeded || (!local && result.apiReportChanged)) {
     failed++;
     console.error(`${name}: the API report differs from etc/${name}.api.md (${result.errorCount} errors, ${result.warningCount} warnings); run npm run api:report and commit the diff if the change is meant`);
   } else console.log(`${name}: API report ${result.apiReportChanged ? 'updated' : 'unchanged'}`);
