@@ -19,7 +19,6 @@ import type { ModelProvider } from './models/provider.js';
 import { createModelLabel, observeStream } from './stream-metrics.js';
 import { createHub, type Hub, type Stream } from './streams/hub.js';
 import { createMemoryStore } from './streams/memory-store.js';
-import { createStoreMetrics } from './streams/store-metrics.js';
 import { createMemoryStartKeys, requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from './streams/start-keys.js';
 import type { StreamStore } from './streams/stream-store.js';
 import { createDemoTools } from './tools/index.js';
@@ -147,7 +146,6 @@ export function createCore(config: Config, parts: CoreParts): Core {
   /** Each admitted stream's slot in its client's limit, released at `done`. */
   const releases = new Map<string, () => void>();
   let draining = false;
-  const storeMetrics = createStoreMetrics(metrics.registry);
   const store =
     parts.store ??
     fleet?.store ??
@@ -155,7 +153,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
       maxStreamBytes: config.STREAM_MAX_BYTES,
       maxTotalBytes: config.STREAMS_MAX_RETAINED_BYTES,
       maxFrames: config.STREAM_MAX_FRAMES,
-      onEvict: (kind) => storeMetrics.evicted(kind),
+      onEvict: (kind) => metrics.streamsEvicted.inc({ kind }),
       onListenerError: (error, streamId) => log.error({ err: error, streamId }, 'stream listener failed'),
     });
   const hub = createHub({

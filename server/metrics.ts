@@ -9,7 +9,7 @@ export function createMetrics(options: { defaults?: boolean; registry?: Registry
   const registry = options.registry ?? new Registry();
   if (options.defaults) collectDefaultMetrics({ register: registry });
   /** What the retained-bytes gauge reads at scrape time; the core points it at its hub. */
-  const sources = { retainedLogBytes: (): number => 0 };
+  const sources = { retainedLogBytes: (): number => 0, wsBufferedBytesMax: (): number => 0 };
   /** Counted on the per-token path as a plain number, added to its counter at each scrape (issue 14). */
   const tally = { tokens: 0 };
   return {
@@ -79,7 +79,7 @@ const WAIT_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const ABORT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /** What operators of LLM streaming ask for (issue 12): token timing, resumes, approvals, aborts, drops, errors. */
-function createLlmMetrics(registry: Registry, sources: { retainedLogBytes: () => number }) {
+function createLlmMetrics(registry: Registry, sources: { retainedLogBytes: () => number; wsBufferedBytesMax: () => number }) {
   return {
     // Observed per token: the cheap histogram (prom-client's observe hashes labels every call).
     timeToFirstToken: createTokenHistogram({
@@ -133,6 +133,22 @@ function createLlmMetrics(registry: Registry, sources: { retainedLogBytes: () =>
       help: 'Views dropped with slow_consumer, by transport.',
       labelNames: ['transport'] as const,
       registers: [registry],
+    }),
+    streamsEvicted: new Counter({
+      name: 'tokenwire_streams_evicted_total',
+      help: 'Streams that lost frames before their time to live: finished (evicted oldest first), live (trimmed for the total budget), stream_cap (past STREAM_MAX_BYTES or STREAM_MAX_FRAMES).',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    wsBufferedBytesMax: new Gauge({
+      name: 'tokenwire_ws_buffered_bytes_max',
+      help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
+      registers: [registry],
+      // Across WORKERS=N processes the most of any one, not their sum.
+      aggregator: 'max',
+      collect() {
+        this.set(sources.wsBufferedBytesMax());
+      },
     }),
     errors: new Counter({
       name: 'tokenwire_errors_total',

@@ -1,7 +1,6 @@
 import { HEADERS } from '../../shared/protocol.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenwireError } from '../../shared/errors.js';
 import { authRequestOf } from '../auth/authenticator.js';
@@ -96,23 +95,8 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     return max;
   };
 
-  // Open sessions are `tokenwire_connections_open{transport="ws"}` (metrics.ts), counted in wsOnClose.
-  new Gauge({
-    name: 'tokenwire_ws_buffered_bytes_max',
-    help: 'The most bytes waiting for one WebSocket peer (socket buffer + coalescing queue).',
-    registers: [core.metrics.registry],
-    // Across WORKERS=N processes the most of any one, not their sum.
-    aggregator: 'max',
-    collect() {
-      this.set(maxBufferedBytes());
-    },
-  });
-
-  const slowConsumers = new Counter({
-    name: 'tokenwire_ws_slow_consumers_total',
-    help: 'WebSocket peers whose streams were dropped with slow_consumer.',
-    registers: [core.metrics.registry],
-  });
+  // Every metric lives in metrics.ts; open sessions are `tokenwire_connections_open{transport="ws"}`, counted in wsOnClose.
+  core.metrics.sources.wsBufferedBytesMax = maxBufferedBytes;
 
   // A listener that closed over serverOnUpgrade's scope would keep the upgrade request and its
   // `head` bytes alive for the socket's life (issue 14: about 1.5 KiB per idle WebSocket).
@@ -176,10 +160,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     highWaterBytes,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     closing: () => !accepting,
-    onSlowConsumer: () => {
-      slowConsumers.inc();
-      core.metrics.slowConsumers.inc({ transport: 'ws' });
-    },
+    onSlowConsumer: () => core.metrics.slowConsumers.inc({ transport: 'ws' }),
     maxStreams: config.MAX_STREAMS_PER_SOCKET,
     messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
   };

@@ -157,7 +157,7 @@ describe('AG-UI over the WebSocket', () => {
     const tcp = (socket.ws as unknown as { _socket: Socket })._socket;
     tcp.pause();
     socket.send({ type: 'start', id: 'slow', messages: [{ role: 'user', content: 'Tell me a long story' }], options: { simulate: { tokens: 1_000_000 }, resumeGraceMs: 60_000 }, format: 'ag-ui' });
-    await waitFor(() => server!.core.metrics.registry.getSingleMetric('tokenwire_ws_slow_consumers_total')?.get().then((m) => m.values[0]?.value === 1), 'the slow reader to be dropped', 15_000);
+    await waitFor(() => server!.core.metrics.registry.getSingleMetric('tokenwire_slow_consumers_total')?.get().then((m) => m.values.find((v) => v.labels.transport === 'ws')?.value === 1), 'the slow reader to be dropped', 15_000);
     tcp.resume();
     const events = () => socket.messages.flatMap((m) => (JSON.parse(m).event ? [JSON.parse(m) as { streamId: string; seq: number; event: AgUiEvent }] : []));
     const error = await waitFor(() => events().find((m) => m.event.type === EventType.RUN_ERROR), 'RUN_ERROR', 15_000);

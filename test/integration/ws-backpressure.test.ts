@@ -19,9 +19,10 @@ afterEach(async () => {
 const tcp = (c: WsTestClient) => (c.ws as unknown as { _socket: Socket })._socket;
 
 /** A metric's current value from the server's own registry, as /metrics would show it. */
-async function metric(name: string): Promise<number> {
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
   const value = await (server as TestServer).core.metrics.registry.getSingleMetric(name)?.get();
-  return value?.values[0]?.value ?? 0;
+  const match = value?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return match?.value ?? 0;
 }
 
 /**
@@ -61,7 +62,7 @@ describe('WebSocket backpressure (a real client that stops reading)', () => {
 
     // Dropped: the buffer climbed near the bound, then its queue was discarded.
     await waitFor(() => peak > bound * 0.9 && running.ws.maxBufferedBytes() < bound / 2, 'the slow consumer to be dropped', 15_000);
-    expect(await metric('tokenwire_ws_slow_consumers_total')).toBe(1);
+    expect(await metric('tokenwire_slow_consumers_total', { transport: 'ws' })).toBe(1);
     const droppedAt = stream.lastSeq;
     const framesBeforeDrop = samples.length;
     await waitFor(() => stream.lastSeq > droppedAt + 20_000, '20 000 more frames');
@@ -118,6 +119,6 @@ describe('WebSocket backpressure (a real client that stops reading)', () => {
     const seqs = got.map((f) => f.seq);
     expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
     expect(got.at(-1)?.seq).toBe(sent.at(-1)?.seq);
-    expect(await metric('tokenwire_ws_slow_consumers_total')).toBe(0);
+    expect(await metric('tokenwire_slow_consumers_total', { transport: 'ws' })).toBe(0);
   }, 45_000);
 });
