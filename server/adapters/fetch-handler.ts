@@ -1,5 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
-import { mayAccessStream, streamTokenOf } from '../auth/stream-access.js';
+import { canControl, streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { errorHeaders } from '../http/http-errors.js';
 import { createApprovalHandler, createChatHandler, createStreamHandlers } from './web.js';
@@ -32,7 +32,7 @@ export function createFetchHandler(core: Core, options: { basePath: string; inte
     if (identity instanceof TokenwireError) return fail(identity);
     const stream = await core.findStream(streamId);
     if (!stream) return fail(new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'));
-    if (!mayAccessStream(stream, identity?.subject, streamTokenOf(request, !core.auth.required))) return fail(new TokenwireError('forbidden', 'A valid token for this stream is required.'));
+    if (!canControl(stream, { subject: identity?.subject, token: streamTokenOf(request, !core.auth.required) })) return fail(new TokenwireError('forbidden', 'A valid token for this stream is required.'));
     return json(200, { streamId: stream.id, approvals: await core.audit.forStream(stream.id) });
   }
 

@@ -12,12 +12,25 @@ export interface Identity {
 }
 
 /**
- * Whether a requester may view, cancel or decide a stream (issue 12): a stream started by a
- * subject belongs to that subject alone; an anonymous stream to whoever shows its stream token.
+ * Who asks to view, cancel or decide a stream, on any edge: the authenticated subject, the
+ * stream token shown (`X-Stream-Token`, `?token=`, a frame's `token`), and whether the
+ * connection already holds the capability (the socket that started the stream, or resumed it
+ * with its token).
  */
-export function mayAccessStream(stream: Pick<Stream, 'subject' | 'approvalToken'>, subject: string | undefined, token: string | undefined): boolean {
-  if (stream.subject !== undefined) return subject === stream.subject;
-  return approvalTokenMatches(stream.approvalToken, token);
+export interface Caller {
+  readonly subject: string | undefined;
+  readonly token?: string | undefined;
+  readonly holds?: boolean | undefined;
+}
+
+/**
+ * The one access rule, for every route, socket and wire: a stream started by a subject belongs
+ * to that subject alone (its token lets nobody else in); an anonymous stream belongs to whoever
+ * holds or shows its stream token (compared in constant time).
+ */
+export function canControl(stream: Pick<Stream, 'subject' | 'approvalToken'>, caller: Caller): boolean {
+  if (stream.subject !== undefined) return caller.subject === stream.subject;
+  return caller.holds === true || approvalTokenMatches(stream.approvalToken, caller.token);
 }
 
 /**

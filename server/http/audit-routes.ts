@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { TokenwireError } from '../../shared/errors.js';
-import { mayAccessStream } from '../auth/stream-access.js';
+import { canControl } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { sendHttpError } from './http-errors.js';
 import { identityOf } from './identify.js';
@@ -17,7 +17,7 @@ export function addAuditRoutes(app: Express, core: Core): void {
       sendHttpError(res, new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'), core.metrics);
       return;
     }
-    if (!mayAccessStream(stream, identityOf(res).subject, streamTokenFor(core, req))) {
+    if (!canControl(stream, { subject: identityOf(res).subject, token: streamTokenFor(core, req) })) {
       sendHttpError(res, new TokenwireError('forbidden', 'A valid token for this stream is required.'), core.metrics);
       return;
     }

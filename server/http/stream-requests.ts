@@ -1,7 +1,7 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import { ApprovalDecisionRequest, IdempotencyKey } from '../../shared/protocol.js';
-import { mayAccessStream } from '../auth/stream-access.js';
+import { canControl } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { DecidedBy } from '../engine/approvals.js';
 import type { Stream } from '../streams/hub.js';
@@ -23,7 +23,7 @@ export interface StreamAccess {
 export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<Stream | TokenwireError> {
   const stream = await core.findStream(id);
   if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
-  if (!mayAccessStream(stream, access.subject, access.token)) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
+  if (!canControl(stream, { subject: access.subject, token: access.token })) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
   return stream;
 }
 
@@ -89,7 +89,7 @@ export async function decideApproval(
   try {
     const { streamId } = await core.decide(callId, {
       decision: body.value.decision,
-      authorize: (stream) => mayAccessStream(stream, access.subject, token),
+      authorize: (stream) => canControl(stream, { subject: access.subject, token }),
       reason: body.value.reason,
       by,
     });

@@ -1,6 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { Core } from '../core.js';
-import { mayAccessStream } from '../auth/stream-access.js';
+import { canControl } from '../auth/stream-access.js';
 import { findStream } from '../http/stream-requests.js';
 import type { Stream } from '../streams/hub.js';
 import { accessThrough, type ConversationEntry } from './conversations.js';
@@ -34,7 +34,7 @@ export interface Decided {
  * Decides tool calls that came back through an interop protocol, through tokenwire's gate
  * (bound to the call, once only, before its expiry). Only the conversation that owns the
  * calls' stream (`conversation`, found under the caller's subject) may decide them, by the
- * same rule as every stream access (findStream, mayAccessStream). The stream stays watched
+ * same rule as every stream access (findStream, canControl). The stream stays watched
  * from before the first decision until `release`: a decision releases holdForDecision's hold,
  * and without another viewer the stream would be aborted before the response views it.
  * Throws the gate's errors, `forbidden`, or `stream_expired`.
@@ -54,7 +54,7 @@ export async function decideCalls(
     for (const decision of decisions) {
       const { streamId } = await core.decide(decision.callId, {
         decision: decision.approved ? 'approve' : 'deny',
-        authorize: (target) => stream?.id === target.id && mayAccessStream(target, subject, conversation?.streamToken),
+        authorize: (target) => stream?.id === target.id && canControl(target, { subject, token: conversation?.streamToken }),
         reason: decision.reason,
         by: { subject, transport: 'http' },
       });

@@ -72,7 +72,7 @@ function lastEventIdOf(caller: InteropCaller): number | undefined {
  * tokenwire's streams, runtime-neutral; server/interop/interop.ts puts it on Express and on
  * web Requests. One conversation store (per call), keyed by the caller's subject and the
  * protocol's ids; every view, cancel and decision through the native access rule
- * (findStream, mayAccessStream); every response through the one SSE view. See docs/interop.md.
+ * (findStream, canControl); every response through the one SSE view. See docs/interop.md.
  */
 export function createInteropService(core: Core): InteropService {
   const conversations = createConversations();

@@ -1,6 +1,6 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ClientFrameOf, WsFormat } from '../../shared/protocol.js';
-import { mayAccessStream, type Identity } from '../auth/stream-access.js';
+import { canControl, type Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createTokenBuckets } from '../limits/token-bucket.js';
 import type { Stream } from '../streams/hub.js';
@@ -164,9 +164,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
   const owns = (streamId: string) => state?.owned.has(streamId) === true;
 
   const subject = options.identity?.subject;
-  /** A stream started by this socket's subject belongs to it on any socket (issue 12), on any instance. */
-  const sameSubject = (stream: Stream | undefined) => subject !== undefined && stream?.subject === subject;
-  const mayControl = (stream: Stream) => owns(stream.id) || state?.views.has(stream.id) === true || sameSubject(stream);
+  /** The one access rule (canControl): this socket holds the streams it started, resumed with their token, or views. */
+  const mayControl = (stream: Stream) => canControl(stream, { subject, holds: owns(stream.id) || state?.views.has(stream.id) === true });
   let messages: ReturnType<typeof createTokenBuckets> | undefined;
   /** While limited, further messages are dropped silently: one error frame per limited spell. */
   let limitedUntil = 0;
@@ -270,7 +269,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     try {
       await core.decide(frame.callId, {
         decision: frame.type,
-        authorize: (stream) => owns(stream.id) || sameSubject(stream),
+        authorize: (stream) => canControl(stream, { subject, holds: owns(stream.id) }),
         reason: frame.type === 'deny' ? frame.reason : undefined,
         by: { subject, transport: 'ws' },
       });
@@ -304,8 +303,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
     }
     // As GET /api/streams/:id: a stream id alone reads nothing; the socket that started the
     // stream, its subject, or one that presents its token may view it again.
-    const allowed = mayAccessStream(stream, subject, frame.token);
-    if (!owns(stream.id) && !allowed) {
+    const allowed = canControl(stream, { subject, token: frame.token });
+    if (!allowed && !canControl(stream, { subject, holds: owns(stream.id) })) {
       // Named with the id the client sent (it learns nothing new), so its resume ends instead of hanging (issue 13).
       sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."), frame.streamId);
       return;
