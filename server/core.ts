@@ -17,7 +17,7 @@ import { clientKey, createMemoryClientLimits, type ClientLimits, type SharedClie
 import { createStartPacer, type StartPacer } from './limits/start-pacer.js';
 import type { ModelProvider } from './models/provider.js';
 import { createModelLabel, observeStream } from './stream-metrics.js';
-import { createHub, type Hub, type Stream } from './streams/hub.js';
+import { createHub, type Hub, type Stream, type StreamLog } from './streams/hub.js';
 import { createMemoryStore } from './streams/memory-store.js';
 import { createMemoryStartKeys, requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from './streams/start-keys.js';
 import type { StreamStore } from './streams/stream-store.js';
@@ -44,7 +44,7 @@ export interface Core {
   /** The instances this one shares streams with (REDIS_URL); undefined for one process on the memory store. */
   readonly fleet: Fleet | undefined;
   /** A stream by id: this process's, else (with a fleet) one another instance runs. */
-  findStream(id: string): Promise<Stream | undefined>;
+  findStream(id: string): Promise<StreamLog | undefined>;
   /**
    * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
    * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
@@ -72,7 +72,7 @@ export interface Core {
    * is called (before it resolves) when the key's earlier stream is the answer, so the caller
    * may view it from where its client left off rather than from seq -1.
    */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean; onReplay?: () => void }): Promise<Stream>;
+  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean; onReplay?: () => void }): Promise<StreamLog>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -178,7 +178,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const startKeys = parts.startKeys ?? fleet?.startKeys ?? createMemoryStartKeys(Math.max(1_024, config.MAX_STREAMS * 4));
   const pacer = createStartPacer(STARTS_PER_TURN);
   /** Starts of one key in this process, one after another, so a quick repeat waits for the first. */
-  const keyedStarts = new Map<string, Promise<Stream>>();
+  const keyedStarts = new Map<string, Promise<StreamLog>>();
   const auditApproval = (record: Omit<ApprovalRecord, 'instance'>) => {
     const full: ApprovalRecord = { ...record, instance: instanceId };
     audit.append(full);
@@ -233,7 +233,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
   }
 
   /** The stream a key already started, if the request is the same one; else the typed refusal. */
-  async function startedBefore(record: StartRecord, fingerprint: string, { transport, onReplay }: StartOptions): Promise<Stream> {
+  async function startedBefore(record: StartRecord, fingerprint: string, { transport, onReplay }: StartOptions): Promise<StreamLog> {
     if (record.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
     const stream = await hub.find(record.streamId);
     if (!stream) throw new TokenwireError('stream_expired', 'The stream this idempotency key started is no longer kept.');
@@ -243,7 +243,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
   }
 
   /** A start with an idempotency key (issue 17): the stream the key names, or a new one it then names. */
-  async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<Stream> {
+  async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<StreamLog> {
     const fingerprint = requestFingerprint(request);
     const known = await startKeys.get(key).catch((error: unknown) => {
       throw new TokenwireError('store_unavailable', undefined, { cause: error });

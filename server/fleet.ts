@@ -1,7 +1,7 @@
 import type { ApprovalAudit } from './audit/approval-audit.js';
 import type { ApprovalGate, ApprovalGateOptions, DecidedBy } from './engine/approvals.js';
 import type { SharedClientLimits } from './limits/client-limits.js';
-import type { Hub, Stream } from './streams/hub.js';
+import type { Hub, Stream, StreamLog } from './streams/hub.js';
 import type { StartKeys } from './streams/start-keys.js';
 import type { StreamStore } from './streams/stream-store.js';
 
@@ -9,7 +9,7 @@ import type { StreamStore } from './streams/stream-store.js';
 export interface DecideRequest {
   decision: 'approve' | 'deny';
   /** Whether the caller may decide for this stream (its socket, subject or stream token). */
-  authorize: (stream: Stream) => boolean;
+  authorize: (stream: StreamLog) => boolean;
   reason?: string | undefined;
   by: DecidedBy;
 }
@@ -39,7 +39,7 @@ export interface Fleet {
   /** A generation here ended: its metadata lives on for the stream's TTL. */
   finished(stream: Stream): void;
   /** A stream another instance runs, as a view of the shared log with control routed to its owner. */
-  find(id: string): Promise<Stream | undefined>;
+  find(id: string): Promise<StreamLog | undefined>;
   /** Records a decision once for every instance, then applies it where the call waits. Throws the gate's codes. */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, wherever it waits. */

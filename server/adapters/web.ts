@@ -5,7 +5,7 @@ import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { errorHeaders } from '../http/http-errors.js';
 import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, startResumePoint, type StreamAccess } from '../http/stream-requests.js';
-import type { Stream } from '../streams/hub.js';
+import type { Stream, StreamLog } from '../streams/hub.js';
 import { openView } from '../streams/stream-view.js';
 import { answerStartAsResponse, viewAsResponse } from '../transports/sse-web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
@@ -22,7 +22,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
  * body is the client leaving. A view that cannot start answers 204 or its typed error.
  */
 export async function streamToResponse(
-  stream: Stream,
+  stream: StreamLog,
   options: { heartbeatMs: number; retryMs: number; maxBufferedBytes: number; afterSeq?: number; signal?: AbortSignal },
 ): Promise<Response> {
   const afterSeq = options.afterSeq ?? -1;

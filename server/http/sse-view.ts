@@ -3,14 +3,14 @@ import { authRequestOf } from '../auth/authenticator.js';
 import { streamTokenOf } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { Metrics } from '../metrics.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import { serveSse } from '../transports/sse.js';
 
 /**
  * Views a stream over SSE with the process's settings, counted as an open SSE connection
  * until the response closes, and as a resume (with the frames replayed) when `afterSeq >= 0`.
  */
-export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Response, stream: Stream, afterSeq: number): void {
+export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Response, stream: StreamLog, afterSeq: number): void {
   const { config, metrics } = core;
   const counted = countedBy(metrics);
   // The view outlives its route: Express's continuation (`req.next`, with the router's state

@@ -4,7 +4,7 @@ import { ApprovalDecisionRequest, IdempotencyKey } from '../../shared/protocol.j
 import { canControl } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { DecidedBy } from '../engine/approvals.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 
 // Runtime-neutral halves of the stream routes, shared by Express (stream-routes.ts, app.ts)
 // and the web-standard adapter (adapters/web.ts), so both speak the whole protocol alike.
@@ -20,7 +20,7 @@ export interface StreamAccess {
  * its token from the `start` frame): the stream id travels in headers and logs, the token only
  * to the client that started it. Else `unknown_stream` (404) or `forbidden` (403).
  */
-export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<Stream | TokenwireError> {
+export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<StreamLog | TokenwireError> {
   const stream = await core.findStream(id);
   if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
   if (!canControl(stream, { subject: access.subject, token: access.token })) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
@@ -63,7 +63,7 @@ export function idempotencyKeyOf(raw: string | null | undefined): string | Token
  * running, once it is applied: a stream another instance runs answers when its owner confirmed,
  * else a typed error (`owner_lost`, `store_unavailable`; both retryable).
  */
-export async function cancelStream(stream: Stream): Promise<{ ok: true; cancelled: boolean } | TokenwireError> {
+export async function cancelStream(stream: StreamLog): Promise<{ ok: true; cancelled: boolean } | TokenwireError> {
   try {
     return { ok: true, cancelled: await stream.cancel() };
   } catch (error) {

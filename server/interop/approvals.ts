@@ -2,7 +2,7 @@ import { TokenwireError } from '../../shared/errors.js';
 import type { Core } from '../core.js';
 import { canControl } from '../auth/stream-access.js';
 import { findStream } from '../http/stream-requests.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import { accessThrough, type ConversationEntry } from './conversations.js';
 import type { FrameSource } from './mapper.js';
 
@@ -23,7 +23,7 @@ export function holdForDecision(source: FrameSource, callId: string): void {
 
 /** A decided call's stream, held watched until the response that continues it is viewing it. */
 export interface Decided {
-  stream: Stream;
+  stream: StreamLog;
   /** The seq of the last decided call's `tool_call` frame: the response continues after it. */
   callSeq: number;
   /** Lets go of the stream: call it once the continuing view is attached. */

@@ -3,7 +3,7 @@ import { parseWith } from '../../shared/frame-codec.js';
 import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { findStream, parseResumePoint } from '../http/stream-requests.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import type { ViewStart } from '../streams/stream-view.js';
 import type { SseEncoder } from '../transports/sse-encoder.js';
 import { createAgUiMapper, encodeAgUiEvent } from './ag-ui.js';
@@ -86,15 +86,15 @@ export function createInteropService(core: Core): InteropService {
    * The shared SSE view of a stream through a protocol's mapper, from `range`: the answer
    * where a view cannot start (204, resume_ahead, stream_expired), else the opened view.
    */
-  async function viewMapped<E>(stream: Stream, mapper: ProtocolMapper<E>, options: ViewRange & Omit<MappedEncoderOptions<E>, 'onPause'>, headers: Readonly<Record<string, string>>): Promise<InteropAnswer> {
+  async function viewMapped<E>(stream: StreamLog, mapper: ProtocolMapper<E>, options: ViewRange & Omit<MappedEncoderOptions<E>, 'onPause'>, headers: Readonly<Record<string, string>>): Promise<InteropAnswer> {
     const start = await openMappedView(stream, mapper, options);
     if (start.status !== 'ok') return { kind: 'not_viewed', start };
     const encoder = createMappedEncoder(mapper, { ...options, onPause: (callId) => holdForDecision(stream, callId) });
     return { kind: 'view', view: { streamId: stream.id, start, encoder, afterSeq: options.resumeAt, headers } };
   }
-  const viewUiStream = (stream: Stream, range: ViewRange) =>
+  const viewUiStream = (stream: StreamLog, range: ViewRange) =>
     viewMapped(stream, createUiMessageMapper({ messageId: stream.id }), { ...range, encode: encodeUiChunk, trailer: UI_MESSAGE_STREAM_TRAILER }, UI_MESSAGE_STREAM_HEADERS);
-  const viewRun = (stream: Stream, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
+  const viewRun = (stream: StreamLog, run: { threadId: string; runId: string }, entry: ConversationEntry, after?: number) =>
     viewMapped(
       stream,
       createAgUiMapper(run),
@@ -109,7 +109,7 @@ export function createInteropService(core: Core): InteropService {
       {},
     );
   /** The stream a conversation of this caller names, if any and if the caller may access it. */
-  async function streamOf(entry: ConversationEntry | undefined, subject: string | undefined): Promise<Stream | undefined> {
+  async function streamOf(entry: ConversationEntry | undefined, subject: string | undefined): Promise<StreamLog | undefined> {
     if (!entry) return undefined;
     const found = await findStream(core, entry.streamId, accessThrough(entry, subject));
     if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
@@ -162,9 +162,9 @@ export function createInteropService(core: Core): InteropService {
       const subject = caller.identity?.subject;
       const stream = await streamOf(conversations.get(chatKey(subject, chatId)), subject);
       if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
-      const wasRunning = !stream.done;
-      stream.abort('cancelled');
-      return { kind: 'json', body: { ok: true, cancelled: wasRunning } };
+      // Acknowledged, as every cancel: on another instance's stream it waits for the owner.
+      const cancelled = await stream.cancel();
+      return { kind: 'json', body: { ok: true, cancelled } };
     },
 
     async agUiRun(caller, raw) {

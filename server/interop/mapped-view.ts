@@ -1,5 +1,5 @@
 import type { ServerFrame } from '../../shared/protocol.js';
-import type { Stream } from '../streams/hub.js';
+import type { Stream, StreamLog } from '../streams/hub.js';
 import { openView, type ViewStart } from '../streams/stream-view.js';
 
 /** Where an interop response reads a stream: its mapper's frames start after `base`; the response's, after `resumeAt`. */
@@ -17,7 +17,7 @@ export interface MappedViewRange {
  * through the mapper unseen, so its response opens where they left it (the text part it was
  * in, the call just decided). `expired` too when those frames are no longer kept.
  */
-export async function openMappedView(stream: Stream, mapper: { map(frame: ServerFrame): unknown }, range: MappedViewRange): Promise<ViewStart> {
+export async function openMappedView(stream: StreamLog, mapper: { map(frame: ServerFrame): unknown }, range: MappedViewRange): Promise<ViewStart> {
   const start = await openView(stream, range.resumeAt);
   if (start.status !== 'ok' || range.resumeAt <= range.base) return start;
   let read: Awaited<ReturnType<Stream['read']>>;

@@ -3,7 +3,7 @@ import { TokenwireError, toTokenwireError, type ErrorCode } from '../../shared/e
 import type { ApprovalGate, ApprovalGateOptions } from '../engine/approvals.js';
 import type { DecideRequest } from '../fleet.js';
 import type { Logger } from '../log.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
 import { CHANNELS, KEYS } from './keys.js';
 import type { Scripts } from './scripts.js';
@@ -49,7 +49,7 @@ export function createRedisDecisions(deps: {
   /** How long a call's record outlives its expiry. */
   ttlMs: number;
   gate: () => ApprovalGate | undefined;
-  find: (streamId: string) => Promise<Stream | undefined>;
+  find: (streamId: string) => Promise<StreamLog | undefined>;
   log: Logger;
 }): RedisDecisions {
   const { redis, scripts, health, incarnation, log } = deps;

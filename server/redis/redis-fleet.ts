@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { ApprovalGate } from '../engine/approvals.js';
 import type { Fleet } from '../fleet.js';
 import type { Logger } from '../log.js';
-import type { Hub, Stream } from '../streams/hub.js';
+import type { Hub, Stream, StreamLog } from '../streams/hub.js';
 import type { Redis } from 'ioredis';
 import { connectRedis, connectRedisClient } from './connect.js';
 import { createControl, type ControlAnswer, type ControlMessage } from './control.js';
@@ -138,7 +138,7 @@ export async function createRedisFleet(
 
   const control = createControl({ redis, scripts, subscriptions, health, incarnation, ackMs: CONTROL_ACK_MS, drainMs: 250, log, onMessage: controlOnMessage });
 
-  async function find(streamId: string): Promise<Stream | undefined> {
+  async function find(streamId: string): Promise<StreamLog | undefined> {
     const local = hub?.get(streamId);
     if (local) return local;
     const meta = parseMeta(await guard(() => redis.hgetall(KEYS.meta(streamId))));

@@ -1,6 +1,6 @@
 import { nanoid } from 'nanoid';
 import { TokenwireError } from '../../shared/errors.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import type { StreamStore } from '../streams/stream-store.js';
 import type { Control } from './control.js';
 import type { Ownership } from './ownership.js';
@@ -46,23 +46,16 @@ export function parseMeta(hash: Record<string, string>): StreamMeta | undefined 
  * its control (cancel, viewers) sent to its owner, and its owner watched so a lost owner ends
  * it with `owner_lost`. It never appends; its end is known from the log.
  */
-export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: StreamStore; control: Control; ownership: Ownership; incarnation: string }): Stream {
+export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: StreamStore; control: Control; ownership: Ownership; incarnation: string }): StreamLog {
   const { store, control, ownership } = deps;
-  const never = new AbortController();
   return {
     id,
-    signal: never.signal,
-    // Never aborted here: its generation runs on its owner.
-    onAbort: () => {},
     approvalToken: meta.token,
     subject: meta.subject,
     createdAt: meta.createdAt,
     graceMs: meta.graceMs,
     done: false,
     lastSeq: -1,
-    abortedAt: undefined,
-    append: () => undefined,
-    appendToken: () => {},
     read(afterSeq) {
       // The owner holds frames Redis refused and writes them once it can: until then a view
       // here would wait for frames that are not in the log, so it is answered at once.
@@ -86,10 +79,6 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
         attached = false;
         control.send(meta.owner, { op: 'detach', streamId: id, viewer, reason });
       };
-    },
-    abort(cause) {
-      // Only an explicit cancel travels; the owner applies its own policies for the rest.
-      if (cause === 'cancelled') control.send(meta.owner, { op: 'cancel', streamId: id });
     },
     async cancel() {
       const result = await control.request(meta.owner, { op: 'cancel', streamId: id });

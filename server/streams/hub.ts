@@ -24,17 +24,13 @@ export type StreamListener = StoreListener;
  */
 export type DetachReason = 'left' | 'dropped';
 
-/** One generation: a numbered log of frames that transports view, and the abort switch for its model request. */
-export interface Stream {
+/**
+ * A stream's log as any instance sees it: what views read and follow, and the control anyone
+ * with access may send (viewers, cancel). Another instance's stream is one of these only
+ * (server/redis/remote-stream.ts); the generation that appends to it lives on its owner.
+ */
+export interface StreamLog {
   readonly id: string;
-  /** Aborts the upstream model request and any running tool. */
-  readonly signal: AbortSignal;
-  /**
-   * Sets the one function called when generation is aborted (at once if it already was), or
-   * clears it: a model turn's stop switch without a listener on `signal` (issue 14: a parked
-   * stream's signal and its listener were ~0.35 KiB). A later call replaces it.
-   */
-  onAbort(listener: ((reason: unknown) => void) | undefined): void;
   /** The stream's capability for anonymous use (`streamToken` on the wire). */
   readonly approvalToken: string;
   /** The authenticated subject that started the stream; only it may view or control it. */
@@ -44,19 +40,12 @@ export interface Stream {
   readonly graceMs: number;
   done: boolean;
   lastSeq: number;
-  /** When the generation was aborted (performance.now()), for the disconnect-to-abort figure. */
-  abortedAt: number | undefined;
-  /** Appends a frame; after `done` it is ignored and returns undefined. */
-  append(body: FrameBody): StreamRecord | undefined;
-  /** Appends a `token` frame: `append({ type: 'token', text })` without the generic path's copies (issue 14). */
-  appendToken(text: string): void;
   /** Frames after `afterSeq` from the store, or why they cannot be had. */
   read(afterSeq: number): Promise<StoreRead>;
   /** Every frame appended from now on, in order; returns the unsubscribe function. */
   subscribe(listener: StreamListener): () => void;
   /** A view attaches; when the last one detaches before `done`, generation stops after the resume window. */
   attachViewer(): (reason?: DetachReason) => void;
-  abort(cause: AbortCause): void;
   /**
    * An explicit cancel, answered once it is applied: resolves whether the stream was still
    * running. For a stream another instance runs it waits for that owner's confirmation, and
@@ -64,6 +53,28 @@ export interface Stream {
    */
   cancel(): Promise<boolean>;
 }
+
+/** One generation on its owner: the log plus what only the owner's engine does (append, abort). */
+export interface Stream extends StreamLog {
+  /** Aborts the upstream model request and any running tool. */
+  readonly signal: AbortSignal;
+  /**
+   * Sets the one function called when generation is aborted (at once if it already was), or
+   * clears it: a model turn's stop switch without a listener on `signal` (a parked stream's
+   * signal and its listener were ~0.35 KiB). A later call replaces it.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void;
+  /** When the generation was aborted (performance.now()), for the disconnect-to-abort figure. */
+  abortedAt: number | undefined;
+  /** Appends a frame; after `done` it is ignored and returns undefined. */
+  append(body: FrameBody): StreamRecord | undefined;
+  /** Appends a `token` frame: `append({ type: 'token', text })` without the generic path's copies. */
+  appendToken(text: string): void;
+  abort(cause: AbortCause): void;
+}
+
+/** Whether a stream found by id is a generation of this process (it can be appended to and aborted here). */
+export const isGeneration = (stream: StreamLog): stream is Stream => 'append' in stream;
 
 export interface HubOptions {
   /** Where the streams' logs live (server/streams/memory-store.ts by default). */
@@ -79,7 +90,7 @@ export interface HubOptions {
   /** A stream was created, before its first frame (the Redis fleet publishes its metadata). */
   onCreate?: (stream: Stream) => void;
   /** Streams other instances run, found through the shared store (issue 10). */
-  remote?: (id: string) => Promise<Stream | undefined>;
+  remote?: (id: string) => Promise<StreamLog | undefined>;
   onDone?: (stream: Stream, frame: Extract<ServerFrame, { type: 'done' }>) => void;
 }
 
@@ -98,7 +109,7 @@ export interface Hub {
   /** A stream this process runs or still keeps. */
   get(id: string): Stream | undefined;
   /** A stream this process runs, else one another instance runs (with a Redis fleet). */
-  find(id: string): Promise<Stream | undefined>;
+  find(id: string): Promise<StreamLog | undefined>;
   /** Streams still generating. */
   active(): Stream[];
   abortAll(cause: AbortCause): void;

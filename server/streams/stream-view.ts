@@ -1,5 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { DetachReason, Stream, StreamRecord } from './hub.js';
+import type { DetachReason, StreamLog, StreamRecord } from './hub.js';
 
 /**
  * Where a view of a stream from `afterSeq` starts (issue #9, the same for SSE and WebSocket):
@@ -22,7 +22,7 @@ export type ViewStart =
  * had, by seq: an asynchronous store leaves no gap and no duplicate. Anything but `ok`
  * detaches again.
  */
-export async function openView(stream: Stream, afterSeq: number): Promise<ViewStart> {
+export async function openView(stream: StreamLog, afterSeq: number): Promise<ViewStart> {
   const follower = new Follower(stream, afterSeq);
   const fail = <T>(result: T): T => {
     follower.detach();
@@ -73,7 +73,7 @@ class Follower {
   private readonly unsubscribe: () => void;
 
   constructor(
-    stream: Stream,
+    stream: StreamLog,
     /** The last seq handed over (or the view's resume point). */
     private last: number,
   ) {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { retryAfterSeconds, toTokenwireError } from '../../shared/errors.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import { openView, type ViewStart } from '../streams/stream-view.js';
 import { answerWithoutView, runSseView, sseResponseHeaders, type SseEncoder, type SseSink, type SseView } from './sse-view.js';
 import { corkForTurn } from './turn-cork.js';
@@ -29,7 +29,7 @@ export interface ServeSseOptions {
  * the shared view in sse-view.ts. Headers go out at once; `drain` and `close` reach the view.
  * A view that cannot start gets 204 (after `done`) or its typed error instead.
  */
-export async function serveSse(res: ServerResponse, stream: Stream, options: ServeSseOptions): Promise<void> {
+export async function serveSse(res: ServerResponse, stream: StreamLog, options: ServeSseOptions): Promise<void> {
   let gone = false;
   const resOnEarlyClose = () => (gone = true);
   res.once('close', resOnEarlyClose);

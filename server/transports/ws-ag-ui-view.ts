@@ -2,7 +2,7 @@ import { EventType, type Event as AgUiEvent } from '@ag-ui/core';
 import { TokenwireError } from '../../shared/errors.js';
 import type { AgUiEventMessage, ServerFrame } from '../../shared/protocol.js';
 import { createAgUiRuns } from '../interop/ag-ui-runs.js';
-import type { Stream } from '../streams/hub.js';
+import type { StreamLog } from '../streams/hub.js';
 import type { WsSender } from './ws-sender.js';
 import type { WsPresenter } from './ws-views.js';
 
@@ -23,7 +23,7 @@ const messageJson = (message: AgUiEventMessage): string => JSON.stringify(messag
  * `stream_expired` when the log no longer holds the stream's first frames.
  */
 export async function prepareAgUiView(
-  stream: Stream,
+  stream: StreamLog,
   afterSeq: number,
   ids: { threadId?: string | undefined; runId?: string | undefined },
   sender: WsSender,

@@ -3,7 +3,7 @@ import type { ClientFrameOf, WsFormat } from '../../shared/protocol.js';
 import { canControl, type Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import { createTokenBuckets } from '../limits/token-bucket.js';
-import type { Stream } from '../streams/hub.js';
+import { isGeneration, type StreamLog } from '../streams/hub.js';
 import { viewStartError } from '../streams/stream-view.js';
 import { prepareAgUiView } from './ws-ag-ui-view.js';
 import { decodeWsMessage, errorFrameJson } from './ws-frames.js';
@@ -165,7 +165,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
 
   const subject = options.identity?.subject;
   /** The one access rule (canControl): this socket holds the streams it started, resumed with their token, or views. */
-  const mayControl = (stream: Stream) => canControl(stream, { subject, holds: owns(stream.id) || state?.views.has(stream.id) === true });
+  const mayControl = (stream: StreamLog) => canControl(stream, { subject, holds: owns(stream.id) || state?.views.has(stream.id) === true });
   let messages: ReturnType<typeof createTokenBuckets> | undefined;
   /** While limited, further messages are dropped silently: one error frame per limited spell. */
   let limitedUntil = 0;
@@ -202,7 +202,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
    * the `done` frame again, past the end with `resume_ahead`, before what is kept with
    * `stream_expired` whose `seq` is where a resume can pick up (the first kept seq - 1).
    */
-  async function view(stream: Stream, afterSeq: number, as: ViewFormat = {}): Promise<void> {
+  async function view(stream: StreamLog, afterSeq: number, as: ViewFormat = {}): Promise<void> {
     let outcome: Awaited<ReturnType<WsViews['view']>>;
     try {
       // Protocol minor 2: the same view in AG-UI events, on request.
@@ -239,7 +239,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
       sendError(new TokenwireError('too_many_streams', error, { retryAfterMs: 1_000 }), id);
       return;
     }
-    let stream: Stream;
+    let stream: StreamLog;
     starting++;
     try {
       stream = await core.startChat(request, {
@@ -258,7 +258,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     }
     // The socket closed while the stream was admitted. Without a key nobody has its id, so nobody
     // can resume it; with one the client starts again with the key: it gets the resume window.
-    if (host.ended) return void (idempotencyKey === undefined ? stream.abort('client_gone') : stream.attachViewer()('left'));
+    if (host.ended) return void (idempotencyKey === undefined && isGeneration(stream) ? stream.abort('client_gone') : stream.attachViewer()('left'));
     own(stream.id);
     // A keyed start repeated on a socket that already views its stream: that view goes on.
     if (state?.views.has(stream.id)) return;

@@ -1,5 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { DetachReason, Stream, StreamRecord } from '../streams/hub.js';
+import type { DetachReason, StreamLog, StreamRecord } from '../streams/hub.js';
 import { openView, type ViewStart } from '../streams/stream-view.js';
 import { errorFrameJson } from './ws-frames.js';
 import type { WsSender } from './ws-sender.js';
@@ -10,7 +10,7 @@ export interface WsViews {
    * Views a stream from after `afterSeq`, replacing this socket's view of it. Resolves with
    * how the view started; anything but `ok` leaves no view (the session answers it).
    */
-  view(stream: Stream, afterSeq: number, presenter?: WsPresenter): Promise<NoView | { status: 'ok' }>;
+  view(stream: StreamLog, afterSeq: number, presenter?: WsPresenter): Promise<NoView | { status: 'ok' }>;
   has(streamId: string): boolean;
   /** The last seq handed to the sender for a stream, if it is viewed. */
   lastSeq(streamId: string): number | undefined;
@@ -42,7 +42,7 @@ export interface WsPresenter {
 export type NoView = Exclude<ViewStart, { status: 'ok' }>;
 
 interface View {
-  stream: Stream;
+  stream: StreamLog;
   lastSeq: number;
   ended: boolean;
   detach: (reason?: DetachReason) => void;
