@@ -4,7 +4,7 @@ import type { AuthRequest } from './auth/authenticator.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './log.js';
 import type { ModelProvider } from './models/provider.js';
-import type { StoreOption } from './store-option.js';
+import { isStoreOption, type StoreOption } from './store-option.js';
 import type { Tool } from './tools/registry.js';
 
 /**
@@ -159,8 +159,8 @@ const Options = z.strictObject({
     .optional(),
   auth: z.strictObject({ authenticate: fn('auth.authenticate'), required: z.boolean().optional() }).optional(),
   store: z
-    .custom<StoreOption>((v) => typeof v === 'object' && v !== null && ((v as StoreOption).kind === 'memory' || (v as StoreOption).kind === 'redis'), {
-      error: 'memoryStore() or redisStore({ url } | { client })',
+    .custom<StoreOption>(isStoreOption, {
+      error: 'memoryStore() or redisStore({ url } | { client }) itself, not a copy or a look-alike',
     })
     .optional(),
   logger: z
