@@ -22,6 +22,10 @@ export type AuthenticateRequest = import('node:http').IncomingMessage | Request;
  * Streams started by a subject can be viewed, cancelled and decided only by that subject.
  */
 export interface TokenwireAuth {
+  /**
+   * Names the subject of a request: a user id, or null/undefined for nobody. Called for each
+   * request to tokenwire's routes and once per WebSocket upgrade (the socket keeps that subject).
+   */
   authenticate(request: AuthenticateRequest): string | null | undefined | Promise<string | null | undefined>;
   /** Refuse requests with no subject (401). Default true. */
   required?: boolean;
@@ -113,8 +117,11 @@ export interface TokenwireOptions {
   publicUrl?: string;
   /** Proxies whose `X-Forwarded-For` is believed, as proxy-addr names them (`loopback`, CIDRs); default none. */
   trustProxy?: readonly string[];
+  /** Bounds per client, per socket and per instance; each unset one keeps its default. */
   limits?: TokenwireLimits;
+  /** Heartbeats, approval and tool deadlines, handshake and shutdown times, in ms. */
   timeouts?: TokenwireTimeouts;
+  /** How long and how much of each stream's log is kept for resume. */
   streams?: TokenwireStreams;
   /**
    * The caller's address on `tw.fetch`, for the per-client limits of anonymous callers: a web

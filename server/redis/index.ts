@@ -2,6 +2,7 @@
  * `tokenwire/redis`: the Redis store, for a fleet of instances that share streams (resume on
  * any instance), control (cancel and decisions reach the stream's owner), per-client limits,
  * idempotency keys and the approval audit. Needs the `ioredis` package (an optional peer).
+ * @packageDocumentation
  */
 import type { Redis } from 'ioredis';
 import { sharedStore, type StoreOption } from '../store-option.js';
