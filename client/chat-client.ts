@@ -9,7 +9,7 @@ import { runSseStream } from './sse-transport.js';
 import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, StreamRef, TransportName, WebSocketCtor } from './types.js';
 import { createWsConnection, type WsConnection } from './ws-connection.js';
 
-/** The resume window the client asks for unless told otherwise: disconnect is not cancel (issue #9). */
+/** The resume window the client asks for unless told otherwise: disconnect is not cancel. */
 export const DEFAULT_RESUME_GRACE_MS = 30_000;
 
 function defaultBaseUrl(): string {

@@ -20,18 +20,29 @@ export type ChatStatus = 'idle' | ChatStreamStatus;
 
 /** An immutable snapshot of the current chat, for UIs. */
 export interface ChatState {
+  /** The answer text rendered so far (flushed token batches). */
   text: string;
   /** The model's reasoning ("thinking") so far; empty when it streams none. */
   reasoning: string;
+  /** `idle` before the first chat, then the current stream's status. */
   status: ChatStatus;
+  /** The first tool call still waiting for a person's decision; `approve()`/`deny()` decide it. */
   pendingApproval: ToolCall | null;
+  /** The last error: an error frame, a local failure, or a refused decision. */
   error: TokenwireError | null;
+  /** The chat's tool calls so far, in order. */
   toolCalls: readonly ToolCall[];
+  /** The chat's tool results so far, in order. */
   toolResults: readonly ToolResult[];
+  /** The stream's counters and timings as of this snapshot; null while idle. */
   stats: StreamStats | null;
+  /** The stream's id once the server named it; null before. */
   streamId: string | null;
+  /** The transport carrying the chat; null while idle. */
   transport: TransportName | null;
+  /** Why the chat fell back from the WebSocket to SSE, if it did. */
   fallback: Fallback | null;
+  /** How the chat ended; null while it runs (and while idle). */
   result: ChatResult | null;
   /** Where to pick the stream up again (`resume`), e.g. after a reload; null before the server named it. */
   ref: StreamRef | null;
@@ -39,7 +50,9 @@ export interface ChatState {
 
 /** One chat at a time as an external store (`subscribe` + `getState`), with its actions. */
 export interface ChatStore {
+  /** The current snapshot: the same object until something changes (as `useSyncExternalStore` requires). */
   getState(): ChatState;
+  /** Calls `listener` after every change of state; returns the function that unsubscribes it. */
   subscribe(listener: () => void): () => void;
   /** Cancels the current chat, if any, and starts this one. */
   send(input: ChatInput): ChatStream;
@@ -47,6 +60,7 @@ export interface ChatStore {
   resume(ref: StreamRef): ChatStream;
   /** Approves the pending tool call; a refusal lands in `state.error`, the promise never rejects. */
   approve(): Promise<void>;
+  /** Denies the pending tool call, with a reason the model is told; like `approve`, never rejects. */
   deny(reason?: string): Promise<void>;
   /** Cancels the current chat; the store stays usable. */
   cancel(): void;
@@ -56,6 +70,7 @@ export interface ChatStore {
   recentFrames(): readonly WireFrame[];
 }
 
+/** The state before the first chat: `idle`, empty text, no tool calls, every other field null. Frozen: every store shares it. */
 export const IDLE_STATE: ChatState = Object.freeze({
   text: '',
   reasoning: '',

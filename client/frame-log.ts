@@ -2,7 +2,9 @@ import type { ServerFrame } from '../shared/protocol.js';
 
 /** A frame as it came off the wire, for inspectors and debugging. */
 export interface WireFrame {
+  /** The frame's place in its stream (an error frame outside the log may repeat the seq before it). */
   seq: number;
+  /** The frame's type: `start`, `token`, `reasoning`, `tool_call`, `tool_result`, `error` or `done`. */
   type: ServerFrame['type'];
   /** The frame's text on the wire: the SSE event (`id:`, `event:`, `data:` lines) or the WebSocket message. */
   raw: string;

@@ -38,7 +38,7 @@ export async function postDecision(
 
 /**
  * Cancels a stream with `DELETE /api/streams/:id` and its token: the server aborts the model
- * request at once, whatever resume window the stream has (issue #9).
+ * request at once, whatever resume window the stream has.
  */
 export async function deleteStream(deps: HttpDeps, streamId: string, token: string | undefined): Promise<void> {
   // The token goes in the query, as on resume, so an app's own Authorization header stays its own.

@@ -1,7 +1,8 @@
 /**
- * tokenwire's browser (and Node) client: `createChatClient` streams chats over SSE or
- * WebSocket behind one API. The React hook lives in `client/react.ts`, so this edge never
- * imports React.
+ * `tokenwire/client`: the browser (and Node) client. `createChatClient` streams chats over SSE
+ * or WebSocket behind one API, with tool approvals and resume after a dropped connection. The
+ * React hook is `tokenwire/react`, so this entry point never imports React.
+ * @packageDocumentation
  */
 export { createChatClient, DEFAULT_RESUME_GRACE_MS } from './chat-client.js';
 export { createChatStore, IDLE_STATE, type ChatState, type ChatStatus, type ChatStore } from './chat-store.js';
@@ -28,6 +29,6 @@ export type {
   WebSocketCtor,
   WebSocketLike,
 } from './types.js';
-export { TokenwireError, isTokenwireError, type ErrorCode } from '../shared/errors.js';
-export type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
+export { ERROR_CODES, TokenwireError, isTokenwireError, type ErrorCode } from '../shared/errors.js';
+export type { ChatMessage, ChatOptions, DoneReason, ServerFrame, Usage } from '../shared/protocol.js';
 export { showHiddenCharacters, type HiddenCharacters } from '../shared/hidden-characters.js';

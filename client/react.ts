@@ -1,7 +1,38 @@
-import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+/**
+ * `tokenwire/react`: `useChatStream`, the React (18 or 19) binding of the chat client, and the
+ * types its signatures name. Make the client with `createChatClient` from `tokenwire/client`.
+ * @packageDocumentation
+ */
 import { createChatStore, type ChatState } from './chat-store.js';
+// The package comment above sits on an import the declaration file keeps; it drops this one.
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import type { WireFrame } from './frame-log.js';
 import type { ChatClient, ChatInput, ChatStream, StreamRef } from './types.js';
+
+// The types this hook's signatures reach, so an app can name them without a second import;
+// the client itself (`createChatClient`) comes from `tokenwire/client`.
+export type { ChatState, ChatStatus } from './chat-store.js';
+export type { WireFrame } from './frame-log.js';
+export type {
+  ChatClient,
+  ChatInput,
+  ChatResult,
+  ChatStream,
+  ChatStreamEvents,
+  ChatStreamStatus,
+  Fallback,
+  StreamRef,
+  StreamStats,
+  TokenBatch,
+  ToolCall,
+  ToolCallStatus,
+  ToolResult,
+  TransportChoice,
+  TransportName,
+} from './types.js';
+export { ERROR_CODES, TokenwireError, isTokenwireError, type ErrorCode } from '../shared/errors.js';
+export type { HiddenCharacters } from '../shared/hidden-characters.js';
+export type { ChatMessage, ChatOptions, DoneReason, ServerFrame, Usage } from '../shared/protocol.js';
 
 /** Defaults for the chats a hook sends from a plain prompt. */
 export type UseChatStreamOptions = Omit<ChatInput, 'messages'>;
@@ -12,8 +43,11 @@ export interface UseChatStream extends ChatState {
   send(input: string | ChatInput): ChatStream;
   /** Follows a stream again from where `ref` left it (e.g. after a reload); cancels the current one. */
   resume(ref: StreamRef): ChatStream;
+  /** Approves the pending tool call; a refusal lands in `error`, the promise never rejects. */
   approve(): Promise<void>;
+  /** Denies the pending tool call, with a reason the model is told; never rejects either. */
   deny(reason?: string): Promise<void>;
+  /** Cancels the current chat: the server stops the model; `status` becomes `cancelled`. */
   cancel(): void;
   /** Cuts the current chat's connection, as a network failure would: it resumes and loses nothing. */
   dropConnection(): void;

@@ -10,6 +10,7 @@ export interface RenderBatcherOptions<T> {
 
 /** Collects items (tokens) and hands them to the UI at most once per interval. */
 export interface RenderBatcher<T> {
+  /** Adds an item: flushed at once after a quiet interval, else with the next flush; ignored after `dispose()`. */
   push(item: T): void;
   /** Flushes at once (on `done`, on `error`, before a tool call is shown). */
   flush(): void;

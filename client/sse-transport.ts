@@ -25,10 +25,10 @@ const rawEvent = (event: { id?: string | undefined; event?: string | undefined; 
  * Carries one chat over SSE: `POST /api/chat`, the body read through the shared incremental
  * parser, tool decisions over `POST /api/approvals/:callId` with the stream's approval token,
  * cancel with `DELETE /api/streams/:id` and that token (then the request is aborted): the
- * server stops the model at once, whatever the resume window (issue #9). A body that ends
+ * server stops the model at once, whatever the resume window. A body that ends
  * before `done` is resumed with `GET /api/streams/:id` and `Last-Event-ID`; one that ends
  * before the `start` event is posted again with the same `Idempotency-Key`, so the server
- * answers with the stream it already runs (issue 17). Without a request (`client.resume`) it
+ * answers with the stream it already runs. Without a request (`client.resume`) it
  * starts with that GET.
  */
 export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, sink: StreamSink): void {
@@ -113,7 +113,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       try {
         // Until the `start` event named the stream, posting again (same key) is how to get it.
         const response = await open(sink.streamId !== undefined || !request);
-        // 204: the stream is done and this client has its `done` (issue #9); nothing to resume.
+        // 204: the stream is done and this client has its `done`; nothing to resume.
         if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
         parser.reset();

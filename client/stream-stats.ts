@@ -25,7 +25,7 @@ export interface StreamClock {
 }
 
 /**
- * The timings and counters a stream keeps about itself (issue 13): time to the first token with
+ * The timings and counters a stream keeps about itself: time to the first token with
  * the person's approval wait left out, time to the first tool call, the approval round trip
  * (decision sent → `tool_result`), gaps between tokens, payload against wire bytes, and how
  * long the last resume took (drop → first frame after it).

@@ -43,7 +43,7 @@ export class ToolCallHandle implements ToolCall {
 
   /**
    * The server's `tool_result` closes the call whatever this client saw: a call that expired or
-   * was decided elsewhere while it was away is never offered again (issue 13).
+   * was decided elsewhere while it was away is never offered again.
    */
   settleWith(result: ToolResult): void {
     if (!this.open) return;

@@ -13,10 +13,18 @@ export type TransportChoice = 'auto' | TransportName;
  * overload per event, so each of those classes fits without a cast under strict settings.
  */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed (WHATWG WebSockets, `readyState`). */
   readonly readyState: number;
+  /** Sends one text message: a JSON client frame. */
   send(data: string): void;
+  /**
+   * Starts the closing handshake with a close code (RFC 6455 §7.4: 1000 when the client is
+   * closed, 4000 for `dropConnection()`) and a reason of at most 123 UTF-8 bytes.
+   */
   close(code?: number, reason?: string): void;
+  /** `open`: the handshake is done and frames may be sent; `error`: it failed (a `close` follows). */
   addEventListener(type: 'open' | 'error', listener: () => void): void;
+  /** The connection closed; `code` is the RFC 6455 §7.4 close code, when the runtime gives one. */
   addEventListener(type: 'close', listener: (event: { readonly code?: number }) => void): void;
   /** `data` is a string in browsers; `ws` may give bytes. */
   addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
@@ -43,6 +51,10 @@ export interface ChatClientOptions {
    * WebSocket cannot connect, SSE with approvals over HTTP, announced as a `fallback` event.
    */
   transport?: TransportChoice;
+  /**
+   * Extra headers for every HTTP request (e.g. `Authorization`), and for the WebSocket upgrade
+   * where the constructor takes options (Node's `ws`; browsers cannot, see `wsAuthToken`).
+   */
   headers?: HeadersProvider;
   /** Token batching interval for the UI, ms (default 50; 0: every token on its own). */
   batchMs?: number;
@@ -77,9 +89,11 @@ export interface ChatClientOptions {
 
 /** One chat request, plus how to carry it. */
 export interface ChatInput {
+  /** The conversation so far, oldest first; at least one message (`LIMITS.messages` at most). */
   messages: ChatMessage[];
   /** Tool names the model may call, e.g. `['get_weather']`. */
   tools?: string[];
+  /** Model, sampling and resume options for this chat; `resumeGraceMs` here wins over the client's. */
   options?: ChatOptions;
   /** Under `auto`, asks for the WebSocket even without tools. */
   interactive?: boolean;
@@ -91,14 +105,19 @@ export interface ChatInput {
 
 /** How a chat ended. `result` always resolves with one of these and never rejects. */
 export interface ChatResult {
+  /** The whole answer text received (every token, including a last batch not yet rendered). */
   text: string;
   /** The model's reasoning ("thinking"), when the server streamed any (`reasoning` frames). */
   reasoning?: string;
+  /** Why it ended: the `done` frame's reason, `cancelled` after `cancel()`, `error` after a local failure. */
   reason: DoneReason;
+  /** Token counts from the `done` frame, when the model reported them. */
   usage?: Usage;
   /** Present exactly when `reason` is `error`: the server's error frame, or a local failure. */
   error?: TokenwireError;
+  /** The stream's id; absent when it ended before the server's `start` frame named it. */
   streamId?: string;
+  /** The transport that carried the end of it (after a fallback: `sse`). */
   transport: TransportName;
 }
 
@@ -119,10 +138,15 @@ export type ToolCallStatus = 'pending' | 'approving' | 'approved' | 'denying' | 
 
 /** A tool call the model made; `approve`/`deny` decide it when `approval` is `required`. */
 export interface ToolCall {
+  /** The call's id in the stream, as `approve`/`deny` and the matching `ToolResult` name it. */
   readonly callId: string;
+  /** The tool's name, as registered on the server with `defineTool`. */
   readonly name: string;
+  /** The arguments the model gave, already validated against the tool's schema on the server. */
   readonly args: Record<string, unknown>;
+  /** `required`: the call runs only once a person approves it; `not_required`: it ran (or runs) at once. */
   readonly approval: 'required' | 'not_required';
+  /** Epoch milliseconds after which the server refuses a decision (`approval_expired`); undefined when none is needed. */
   readonly expiresAt: number | undefined;
   /**
    * Where `args` hold characters a person cannot see (zero-width, bidi controls): show them
@@ -130,29 +154,48 @@ export interface ToolCall {
    * from a server before protocol minor 4.
    */
   readonly hiddenCharacters: readonly HiddenCharacters[];
+  /** Where the decision stands; it changes as decisions are sent and the `tool_result` arrives. */
   readonly status: ToolCallStatus;
-  /** Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused. */
+  /**
+   * Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused:
+   * `already_decided` unless `pending`, `approval_expired`, `forbidden`, or `unknown_call` once the stream ended.
+   */
   approve(): Promise<void>;
+  /**
+   * Sends a denial, with an optional reason the model is told (at most `LIMITS.reasonChars`
+   * characters); rejects like `approve`. The tool does not run.
+   */
   deny(reason?: string): Promise<void>;
 }
 
 /** The outcome of a tool call, as the server shows it. */
 export interface ToolResult {
+  /** The call this answers: a `ToolCall.callId`, or a call refused before it was shown (`unknown_tool`, `invalid_arguments`). */
   callId: string;
+  /** True when the tool ran and returned; false when it failed, was denied or expired (see `error`). */
   ok: boolean;
+  /** What the tool returned, as JSON, when `ok`. */
   result?: unknown;
+  /**
+   * Why not, when not `ok`: `denied`, `approval_expired`, `tool_timeout`, `tool_failed`,
+   * `invalid_arguments`, `unknown_tool`, or the code of a `ToolError` the tool threw; the message is safe to show.
+   */
   error?: { code: string; message: string };
 }
 
 /** Said when `auto` wanted a WebSocket and had to use SSE instead. */
 export interface Fallback {
+  /** The transport given up: always the WebSocket. */
   from: 'ws';
+  /** The transport used instead: SSE, with decisions sent over HTTP. */
   to: 'sse';
+  /** Why the WebSocket could not be used, e.g. `no connection within 3000 ms`; for logs, not for users. */
   reason: string;
 }
 
 /** Counters and timings a stream keeps about itself, for dashboards and the demo. */
 export interface StreamStats {
+  /** The transport carrying the stream now. */
   transport: TransportName;
   /** ms from `chat()` to the first token frame, less the time a tool call waited for a person. */
   firstTokenMs: number | undefined;
@@ -162,6 +205,7 @@ export interface StreamStats {
   approvalWaitMs: number;
   /** ms from the last decision sent to its `tool_result`: the approval round trip. */
   approvalRoundTripMs: number | undefined;
+  /** Token frames received (the answer's; reasoning frames are not counted). */
   tokens: number;
   /** Server frames received (all types). */
   frames: number;
@@ -169,6 +213,7 @@ export interface StreamStats {
   bytes: number;
   /** UTF-8 bytes of the token and reasoning text in those frames; `bytes - payloadBytes` is the framing. */
   payloadBytes: number;
+  /** Times the client re-attached the stream after its connection dropped. */
   reconnects: number;
   /** ms from the last dropped connection to the first frame after it. */
   resumeMs: number | undefined;
@@ -188,25 +233,35 @@ export type ChatStreamStatus = 'connecting' | 'streaming' | 'awaiting_approval' 
  * `token` is the stream token from its `start` frame; treat it like a session secret.
  */
 export interface StreamRef {
+  /** The stream's id, from its `start` frame. */
   streamId: string;
+  /** The stream token from its `start` frame: what lets an anonymous caller view, cancel and decide it; undefined if this client never received it. */
   token: string | undefined;
   /** The last seq received; `client.resume` replays what came after it (-1: the whole stream). */
   lastSeq: number;
+  /** The transport to resume over (a WebSocket that cannot connect falls back to SSE). */
   transport: TransportName;
 }
 
 /** Everything a chat stream tells its listeners. */
 export interface ChatStreamEvents {
+  /** The server's `start` frame arrived: the stream's id, the model that answers, the transport. */
   start: { streamId: string; model: string; transport: TransportName };
+  /** Answer text, batched for rendering (at most one batch per `batchMs`). */
   token: TokenBatch;
   /** Reasoning ("thinking") text, batched like tokens; only from reasoning models (protocol 1.1). */
   reasoning: TokenBatch;
+  /** The model called a tool; decide it with `approve`/`deny` when its `approval` is `required`. */
   tool_call: ToolCall;
+  /** A tool call's outcome: it ran, failed, was denied, or expired. */
   tool_result: ToolResult;
   /** An error frame (the stream may still go on: the final say is `done`), or a local failure. */
   error: TokenwireError;
+  /** The stream ended, once; the same value `result` resolves with. */
   done: ChatResult;
+  /** `auto` could not open the WebSocket and carries the stream over SSE instead. */
   fallback: Fallback;
+  /** A re-attach after a drop begins: `attempt` counts from 1, replay starts after `lastSeq`. */
   reconnect: { attempt: number; lastSeq: number };
   /** The connection dropped (`dropConnection()`, or the network); a reconnect follows. */
   disconnect: { lastSeq: number };
@@ -216,20 +271,27 @@ export interface ChatStreamEvents {
 
 /** One generation as the caller sees it, whichever transport carries it. */
 export interface ChatStream {
+  /** The stream's id, once the server's `start` frame named it. */
   readonly streamId: string | undefined;
+  /** The transport carrying it now (`sse` after a fallback). */
   readonly transport: TransportName;
+  /** Why it fell back from the WebSocket to SSE, if it did. */
   readonly fallback: Fallback | undefined;
+  /** Where the stream is in its lifecycle; `done`, `cancelled` and `error` are final. */
   readonly status: ChatStreamStatus;
   /** The text handed out so far (flushed batches). */
   readonly text: string;
   /** The reasoning handed out so far (flushed batches); empty for models that stream none. */
   readonly reasoning: string;
+  /** Every tool call of the stream so far, in order, with its current status. */
   readonly toolCalls: readonly ToolCall[];
+  /** Every tool result so far, in order. */
   readonly toolResults: readonly ToolResult[];
   /** The first tool call still waiting for a decision. */
   readonly pendingApproval: ToolCall | undefined;
   /** The last error frame or local failure. */
   readonly error: TokenwireError | undefined;
+  /** A snapshot of the stream's counters and timings, computed now. */
   stats(): StreamStats;
   /** The last frames received (50), raw as on the wire, oldest first. */
   recentFrames(): readonly WireFrame[];
@@ -243,6 +305,10 @@ export interface ChatStream {
   dropConnection(): void;
   /** Settles once, when the stream ends; never rejects (errors are `reason: 'error'`). */
   readonly result: Promise<ChatResult>;
+  /**
+   * Listens to one event; returns the function that stops listening. A listener that throws
+   * breaks neither the stream nor the other listeners (its error is rethrown on a later task).
+   */
   on<E extends keyof ChatStreamEvents>(event: E, listener: (value: ChatStreamEvents[E]) => void): () => void;
   /** Shorthand for `on('token', listener)`. */
   onToken(listener: (batch: TokenBatch) => void): () => void;
@@ -254,6 +320,11 @@ export interface ChatStream {
 
 /** A client bound to one server. */
 export interface ChatClient {
+  /**
+   * Starts a chat and returns its stream at once; the request goes out on a later task, so
+   * listeners attached right away miss nothing. Never throws: failures end the stream with
+   * `reason: 'error'` (an invalid input is `invalid_request`).
+   */
   chat(input: ChatInput): ChatStream;
   /**
    * Views a stream again from `ref.lastSeq` (e.g. after a page reload): frames after it are

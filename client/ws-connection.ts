@@ -130,7 +130,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
           route.sink.reconnecting();
           sendResume(route);
         }
-        // Dropped before the server's `start` arrived (issue 17): the same start with the same
+        // Dropped before the server's `start` arrived: the same start with the same
         // key gets the stream the server already runs, from its `start` frame, not a second one.
         for (const route of routes.pending()) {
           if (!route.start || route.sink.ended) {

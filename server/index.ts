@@ -23,3 +23,4 @@ export { jwtAuth, type JwtAuthOptions } from './auth/jwt-auth.js';
 export { memoryStore, type StoreOption } from './store-option.js';
 export type { Logger } from './log.js';
 export { TokenwireError, isTokenwireError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+export type { SimulateOptions, Usage } from '../shared/protocol.js';

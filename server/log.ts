@@ -7,9 +7,13 @@ import type { Config } from './config.js';
  * refusals go to `debug`/`warn`; `error` is for what tokenwire cannot explain.
  */
 export interface Logger {
+  /** Routine refusals: a malformed request or frame, a refused token, a socket error. `fields` may be the message alone. */
   debug(fields: object | string, message?: string): void;
+  /** Events an operator may want on record: each approval decision (`fields.audit`), a refused foreign origin. */
   info(fields: object | string, message?: string): void;
+  /** Trouble that is handled: a stream that failed upstream, a Redis connection lost and retried. */
   warn(fields: object | string, message?: string): void;
+  /** What tokenwire cannot explain (answered `internal`), or a store that could not be opened; the cause is in `fields.err`. */
   error(fields: object | string, message?: string): void;
 }
 

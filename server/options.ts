@@ -4,7 +4,7 @@ import type { AuthRequest } from './auth/authenticator.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './log.js';
 import type { ModelProvider } from './models/provider.js';
-import type { StoreOption } from './store-option.js';
+import { isStoreOption, type StoreOption } from './store-option.js';
 import type { Tool } from './tools/registry.js';
 
 /**
@@ -22,6 +22,10 @@ export type AuthenticateRequest = import('node:http').IncomingMessage | Request;
  * Streams started by a subject can be viewed, cancelled and decided only by that subject.
  */
 export interface TokenwireAuth {
+  /**
+   * Names the subject of a request: a user id, or null/undefined for nobody. Called for each
+   * request to tokenwire's routes and once per WebSocket upgrade (the socket keeps that subject).
+   */
   authenticate(request: AuthenticateRequest): string | null | undefined | Promise<string | null | undefined>;
   /** Refuse requests with no subject (401). Default true. */
   required?: boolean;
@@ -113,8 +117,11 @@ export interface TokenwireOptions {
   publicUrl?: string;
   /** Proxies whose `X-Forwarded-For` is believed, as proxy-addr names them (`loopback`, CIDRs); default none. */
   trustProxy?: readonly string[];
+  /** Bounds per client, per socket and per instance; each unset one keeps its default. */
   limits?: TokenwireLimits;
+  /** Heartbeats, approval and tool deadlines, handshake and shutdown times, in ms. */
   timeouts?: TokenwireTimeouts;
+  /** How long and how much of each stream's log is kept for resume. */
   streams?: TokenwireStreams;
   /**
    * The caller's address on `tw.fetch`, for the per-client limits of anonymous callers: a web
@@ -159,8 +166,8 @@ const Options = z.strictObject({
     .optional(),
   auth: z.strictObject({ authenticate: fn('auth.authenticate'), required: z.boolean().optional() }).optional(),
   store: z
-    .custom<StoreOption>((v) => typeof v === 'object' && v !== null && ((v as StoreOption).kind === 'memory' || (v as StoreOption).kind === 'redis'), {
-      error: 'memoryStore() or redisStore({ url } | { client })',
+    .custom<StoreOption>(isStoreOption, {
+      error: 'memoryStore() or redisStore({ url } | { client }) itself, not a copy or a look-alike',
     })
     .optional(),
   logger: z

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { simulatedModel } from './models/factories.js';
 import { resolveOptions, type TokenwireOptions } from './options.js';
+import { openerOf } from './store-option.js';
 import { createToolRegistry } from './tools/registry.js';
 import { createWsTransport, WS_PATH, type WsTransport } from './transports/ws-server.js';
 
@@ -120,13 +121,13 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
   };
 
   let ready: Promise<void>;
-  const store = resolved.store;
-  if (internals.fleet || !store || store.kind === 'memory') {
+  const open = resolved.store && openerOf(resolved.store);
+  if (internals.fleet || !open) {
     build(internals.fleet);
     ready = Promise.resolve();
   } else {
     ownFleet = true;
-    ready = store.open({ config, instanceId, incarnation: incarnationOf(instanceId), log }).then(
+    ready = open({ config, instanceId, incarnation: incarnationOf(instanceId), log }).then(
       (opened) => {
         fleet = opened;
         build(opened);

@@ -25,20 +25,21 @@ export const ERROR_CODES = {
   server_shutdown: { retryable: true, status: 503, message: 'The server is shutting down.' },
   connection_lost: { retryable: true, status: 503, message: 'The connection to the server was lost.' },
   internal: { retryable: true, status: 500, message: 'Something went wrong on the server.' },
-  // Issue 12 (production operations): identity, per-client limits, what Node's parser refuses.
+  // Identity, per-client limits, and what Node's HTTP parser refuses.
   unauthorized: { retryable: false, status: 401, message: 'Authentication is required.' },
   rate_limited: { retryable: true, status: 429, message: 'Too many requests from this client; retry later.' },
   request_timeout: { retryable: true, status: 408, message: 'The request was not received in time.' },
   headers_too_large: { retryable: false, status: 431, message: 'The request headers are too large.' },
   unsupported_media_type: { retryable: false, status: 415, message: 'The body encoding or type is not supported.' },
   method_not_allowed: { retryable: false, status: 405, message: 'This method is not allowed here.' },
-  // Issue 10 (several instances on Redis): the instance running a generation is gone, or the store is.
+  // Several instances on Redis: the instance running a generation is gone, or the store is.
   owner_lost: { retryable: true, status: 503, message: 'The instance running this stream stopped answering; resume or start again.' },
   store_unavailable: { retryable: true, status: 503, message: 'The stream store is unavailable; retry shortly.' },
-  // Issue 17 (idempotent start): a key already started a different chat.
+  // An idempotent start whose key already started a different chat.
   idempotency_conflict: { retryable: false, status: 409, message: 'This idempotency key was already used for a different request.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
+/** One of tokenwire's stable error codes, e.g. `unknown_stream` or `upstream_timeout`: the keys of `ERROR_CODES`. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
@@ -47,17 +48,26 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  */
 const DEFAULT_RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = { store_unavailable: 1_000 };
 
+/** Every `ErrorCode`, in `ERROR_CODES`' order: a non-empty tuple, as `z.enum` wants for the frames' `code`. */
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
 /** The one error type of tokenwire: a stable code, a message safe for the wire, and a cause for logs. */
 export class TokenwireError extends Error {
+  /** The stable code: what a client switches on (the message may change). */
   readonly code: ErrorCode;
+  /** Whether the same request may succeed later (after `retryAfterMs`, when set); from `ERROR_CODES`. */
   readonly retryable: boolean;
+  /** The HTTP status it is answered with before a stream starts (RFC 9110 §15), from `ERROR_CODES`. */
   readonly status: number;
 
   /** For limits: how long the client should wait before retrying (milliseconds; HTTP `Retry-After`). */
   readonly retryAfterMs: number | undefined;
 
+  /**
+   * @param code - The error's code; sets `retryable` and `status`.
+   * @param message - A message safe for the wire; default the code's own from `ERROR_CODES`.
+   * @param options - `cause`: the underlying error, kept for the log and never sent; `retryAfterMs`: the wait to suggest.
+   */
   constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message ?? ERROR_CODES[code].message, options);
     this.name = 'TokenwireError';

@@ -3,7 +3,7 @@ import { ERROR_CODE_LIST } from './errors.js';
 
 /**
  * Wire protocol version; sent in every `start` frame. Bump on a breaking change.
- * 2 (issue 12): the stream's capability is `streamToken`, sent as `X-Stream-Token` or `?token=`,
+ * 2: the stream's capability is `streamToken`, sent as `X-Stream-Token` or `?token=`,
  * no longer `Authorization: Bearer`; version 2 still sends `approvalToken` and reads the old
  * header when authentication is off; version 3 drops both.
  */
@@ -13,7 +13,7 @@ export const PROTOCOL_VERSION = 2;
  * which clients ignore until they know it. 1: the `reasoning` frame and `usage.reasoningTokens`.
  * 2: `format` (with `threadId`, `runId`) on the WebSocket `start` and `resume` frames (AG-UI
  *    over the WebSocket), and `instanceId` in the `start` frame (several instances on Redis).
- * 3 (issue 17): an idempotent start: `idempotencyKey` on the WebSocket `start` frame, the
+ * 3: an idempotent start: `idempotencyKey` on the WebSocket `start` frame, the
  *    `Idempotency-Key` header on `POST /api/chat`; a repeat gets the same stream from its start.
  * 4: `hiddenCharacters` on the `tool_call` frame: where the arguments hold zero-width or bidi
  *    control characters a person deciding on them cannot see.
@@ -38,10 +38,15 @@ const Seq = z.number().int().nonnegative();
 // ---------------------------------------------------------------------------------------------
 // Requests: what a client asks for (the SSE POST body and the WebSocket `start` frame).
 
+/**
+ * One message of the conversation a chat sends: who said it (`system`, `user` or `assistant`)
+ * and its text, at most `LIMITS.messageChars` characters.
+ */
 export const ChatMessage = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string().max(LIMITS.messageChars),
 });
+/** A conversation message, `{ role, content }`, as the `ChatMessage` schema parses it. */
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** Knobs only the simulated model reads: for demos, tests and load runs. */
@@ -55,22 +60,40 @@ export const SimulateOptions = z.strictObject({
   /** This request's pace, tokens per second (default: the server's SIM_TOKENS_PER_SECOND); bounded so one request cannot flood. */
   tokensPerSecond: z.number().min(1).max(10_000).optional(),
 });
+/** A chat's `options.simulate`: read by the simulated model, ignored by real ones. */
+export type SimulateOptions = z.infer<typeof SimulateOptions>;
 
+/**
+ * A chat's `options`, every one optional: the model and its sampling, how long the stream
+ * outlives its viewers, and the simulated model's knobs. An unknown key is `invalid_request`.
+ */
 export const ChatOptions = z.strictObject({
+  /** The upstream model to use, e.g. `gpt-4o-mini`; default the provider's `defaultModel`. */
   model: z.string().min(1).max(200).optional(),
+  /** Sampling temperature, 0 to 2; default the upstream's. */
   temperature: z.number().min(0).max(2).optional(),
+  /** The most completion tokens per model turn; a turn that reaches it ends the stream with `length`. */
   maxTokens: z.number().int().min(1).max(200_000).optional(),
-  /** How long the server keeps generating after the last viewer left, so it can resume. */
+  /** How long the server keeps generating after the last viewer left, so it can resume (ms; cut to the server's maximum). */
   resumeGraceMs: z.number().int().min(0).max(600_000).optional(),
+  /** Read only by the simulated model; a real one ignores it. */
   simulate: SimulateOptions.optional(),
 });
+/** A chat's `options`, as the `ChatOptions` schema parses them. */
 export type ChatOptions = z.infer<typeof ChatOptions>;
 
+/**
+ * What a client asks for when it starts a chat: the JSON body of `POST /api/chat`, and the
+ * fields the WebSocket `start` frame adds to its own. Invalid input is `invalid_request`.
+ */
 export const ChatRequest = z.strictObject({
+  /** The conversation so far, oldest first: 1 to `LIMITS.messages` messages. */
   messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+  /** Names of tools registered on the server that the model may call; an unknown one is `unknown_tool`. */
   tools: z.array(z.string().min(1).max(64)).max(LIMITS.tools).optional(),
   options: ChatOptions.optional(),
 });
+/** A chat request, as the `ChatRequest` schema parses it. */
 export type ChatRequest = z.infer<typeof ChatRequest>;
 
 // ---------------------------------------------------------------------------------------------
@@ -79,6 +102,10 @@ export type ChatRequest = z.infer<typeof ChatRequest>;
 const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.strictObject({ type: z.literal(type), streamId: Id, seq: Seq, ...shape });
 
+/**
+ * Token counts of a whole chat, every model turn added up, as the upstream reported them; in
+ * the `done` frame when known.
+ */
 export const Usage = z.strictObject({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
@@ -86,19 +113,35 @@ export const Usage = z.strictObject({
   /** Of `completionTokens`, those spent on reasoning, when the upstream reports them. */
   reasoningTokens: z.number().int().nonnegative().optional(),
 });
+/** Token counts, as the `Usage` schema parses them. */
 export type Usage = z.infer<typeof Usage>;
 
+/** `{ code, message }`: what an HTTP error answers inside `{ error }`; a failed `tool_result`'s `error` has this shape with any code. */
 export const ErrorBody = z.strictObject({
   code: z.enum(ERROR_CODE_LIST),
   message: z.string(),
 });
 
+/**
+ * Why a stream ended, in its `done` frame: `stop` (the answer is complete), `length`
+ * (`maxTokens` or the context ran out), `cancelled` (a client cancelled, or left past its resume
+ * window), `error` (after an `error` frame), `tool_rounds` (`maxToolRounds` model turns were
+ * taken), `content_filter` (the upstream withheld the rest).
+ */
 export const DoneReason = z.enum(['stop', 'length', 'cancelled', 'error', 'tool_rounds', 'content_filter']);
+/** Why a stream ended (see the `DoneReason` schema). */
 export type DoneReason = z.infer<typeof DoneReason>;
 
+/** The transport a stream was started on: `sse` (WHATWG HTML §9.2 Server-Sent Events) or `ws` (RFC 6455 WebSocket). */
 export const Transport = z.enum(['sse', 'ws']);
+/** `sse` or `ws` (see the `Transport` schema). */
 export type Transport = z.infer<typeof Transport>;
 
+/**
+ * A stream's first frame (`seq` 0), sent once when it starts: the protocol version, the model,
+ * the transport, and to the client that started it the stream's token. A resume that replays
+ * from the beginning sends it again.
+ */
 export const StartServerFrame = frame('start', {
   protocol: z.literal(PROTOCOL_VERSION),
   /** `PROTOCOL_MINOR` of the server; absent from servers before minor 1. */
@@ -118,15 +161,25 @@ export const StartServerFrame = frame('start', {
   instanceId: z.string().optional(),
 });
 
+/** A piece of the answer's text, as the model streamed it; the answer is every token's `text` joined in `seq` order. */
 export const TokenFrame = frame('token', { text: z.string() });
 
 /** The model's reasoning ("thinking") text, streamed before or between its answer; protocol minor 1. */
 export const ReasoningFrame = frame('reasoning', { text: z.string() });
 
+/**
+ * The model called a tool, with arguments already validated against its schema. With
+ * `approval: 'required'` the tool waits for an `approve`/`deny` (WebSocket frame or
+ * `POST /api/approvals/:callId`) until `expiresAt`; a `tool_result` always follows.
+ */
 export const ToolCallFrame = frame('tool_call', {
+  /** Names the call in decisions and in its `tool_result`. */
   callId: Id,
+  /** The tool's name. */
   name: z.string(),
+  /** The validated arguments. */
   args: z.record(z.string(), z.unknown()),
+  /** Whether a person must approve the call before it runs. */
   approval: z.enum(['required', 'not_required']),
   /** Epoch milliseconds after which a decision is refused; present when approval is required. */
   expiresAt: z.number().int().optional(),
@@ -137,26 +190,52 @@ export const ToolCallFrame = frame('tool_call', {
   hiddenCharacters: z.array(z.strictObject({ path: z.string(), codePoints: z.array(z.string()) })).optional(),
 });
 
+/**
+ * A tool call's outcome: the tool's result, or why it has none (`denied`, `approval_expired`,
+ * `tool_timeout`, `tool_failed`, a tool's own `ToolError` code). Every `tool_call` gets one; a
+ * call the model made with an unknown tool or invalid arguments gets only this one
+ * (`unknown_tool`, `invalid_arguments`), never shown for approval. The model is told the same.
+ */
 export const ToolResultFrame = frame('tool_result', {
+  /** The call this answers: its `tool_call`'s `callId`, when it had one. */
   callId: Id,
+  /** True when the tool ran and returned. */
   ok: z.boolean(),
+  /** What the tool returned, when `ok`. */
   result: z.unknown().optional(),
+  /** Why not, when not `ok`; the message is safe to show. */
   error: ErrorBody.extend({ code: z.string() }).optional(),
 });
 
+/**
+ * Something went wrong. In a stream's log it comes right before `done` with reason `error`.
+ * Outside the log it ends a view dropped as a slow consumer (resume from the last seq), and
+ * over the WebSocket it answers a refused client frame: then `streamId` is the stream it
+ * concerns, a refused `start`'s client `id`, or `-`, and `seq` the last one this socket
+ * delivered for it (0 if none), so a resume point stays right.
+ */
 export const ErrorFrame = frame('error', {
+  /** The stable code (`ERROR_CODES`). */
   code: z.enum(ERROR_CODE_LIST),
+  /** A message safe to show; internals never reach the wire. */
   message: z.string(),
+  /** Whether retrying (or resuming) may succeed. */
   retryable: z.boolean(),
   /** For `rate_limited` and `too_many_streams`: how long to wait before retrying, in milliseconds. */
   retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
+/** A stream's last frame, exactly one: why it ended and, when the upstream said, the tokens it used. */
 export const DoneFrame = frame('done', {
   reason: DoneReason,
   usage: Usage.optional(),
 });
 
+/**
+ * Every server → client frame, told apart by `type`: the `data` of an SSE event (whose `id` is
+ * the `seq` and whose `event` is the `type`) or one WebSocket text message. Each names its
+ * `streamId` and its `seq` (0, 1, 2, … within the stream). A client ignores types it does not know.
+ */
 export const ServerFrame = z.discriminatedUnion('type', [
   StartServerFrame,
   TokenFrame,
@@ -166,7 +245,9 @@ export const ServerFrame = z.discriminatedUnion('type', [
   ErrorFrame,
   DoneFrame,
 ]);
+/** A server frame, as the `ServerFrame` schema parses it; switch on `type`. */
 export type ServerFrame = z.infer<typeof ServerFrame>;
+/** The `type` of a server frame: `start`, `token`, `reasoning`, `tool_call`, `tool_result`, `error` or `done`. */
 export type ServerFrameType = ServerFrame['type'];
 /** A server frame of one type. */
 export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
@@ -185,6 +266,7 @@ export type FrameBody = ServerFrame extends infer F
  * or `ag-ui` events, each in an AgUiEventMessage (docs/interop.md).
  */
 export const WsFormat = z.enum(['tokenwire', 'ag-ui']);
+/** `tokenwire` or `ag-ui` (see the `WsFormat` schema). */
 export type WsFormat = z.infer<typeof WsFormat>;
 
 /** The view's format and, for `ag-ui`, the run's ids in its events (default: the stream id). */
@@ -203,14 +285,34 @@ export const IdempotencyKey = z
   .max(LIMITS.idempotencyKeyMaxChars)
   .regex(/^[A-Za-z0-9._:~-]+$/, 'letters, digits and ._:~- only');
 
+/**
+ * Starts a chat over the WebSocket: a `ChatRequest` plus the client's own `id` for it (echoed in
+ * the `start` frame, and the `streamId` of an `error` frame if the start is refused), an
+ * optional `idempotencyKey`, and the view's `format`. The stream's frames follow on this socket.
+ */
 export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), id: Id, idempotencyKey: IdempotencyKey.optional(), ...formatShape }).refine(runIdsNeedAgUi, runIdsMessage);
+/**
+ * Approves a pending tool call, from a socket that started its stream, resumed it with its
+ * token, or is its subject's; the tool runs and its `tool_result` follows. A refusal is an
+ * `error` frame (`already_decided`, `approval_expired`, `unknown_call`, `forbidden`, …).
+ */
 export const ApproveFrame = z.strictObject({ type: z.literal('approve'), callId: Id });
+/** Denies a pending tool call, with an optional reason the model is told; refused like `approve`. The tool does not run. */
 export const DenyFrame = z.strictObject({
   type: z.literal('deny'),
   callId: Id,
   reason: z.string().max(LIMITS.reasonChars).optional(),
 });
+/**
+ * Cancels a stream this socket started, views or is the subject of: the model request is
+ * aborted and the stream ends with `done` reason `cancelled`. Any other is `unknown_stream`.
+ */
 export const CancelFrame = z.strictObject({ type: z.literal('cancel'), streamId: Id });
+/**
+ * Views a stream again on this socket, after a reconnect or a reload: the frames after
+ * `lastSeq` are replayed, then the live ones. `stream_expired` when the log no longer holds them,
+ * `forbidden` for another connection's stream without its token.
+ */
 export const ResumeFrame = z.strictObject({
   type: z.literal('resume'),
   streamId: Id,
@@ -224,6 +326,7 @@ export const ResumeFrame = z.strictObject({
   ...formatShape,
 }).refine(runIdsNeedAgUi, runIdsMessage);
 
+/** Every client → server WebSocket message, told apart by `type`; one that does not parse is answered `invalid_frame`. */
 export const ClientFrame = z.discriminatedUnion('type', [
   StartClientFrame,
   ApproveFrame,
@@ -231,7 +334,9 @@ export const ClientFrame = z.discriminatedUnion('type', [
   CancelFrame,
   ResumeFrame,
 ]);
+/** A client frame, as the `ClientFrame` schema parses it; switch on `type`. */
 export type ClientFrame = z.infer<typeof ClientFrame>;
+/** A client frame of one type. */
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
 
 /**
@@ -244,6 +349,7 @@ export const AgUiEventMessage = z.strictObject({
   seq: z.number().int().min(-1),
   event: z.looseObject({ type: z.string() }),
 });
+/** One AG-UI event message, as the `AgUiEventMessage` schema parses it. */
 export type AgUiEventMessage = z.infer<typeof AgUiEventMessage>;
 
 /** Body of `POST /api/approvals/:callId`; the stream token may instead come as `X-Stream-Token`. */
@@ -252,6 +358,7 @@ export const ApprovalDecisionRequest = z.strictObject({
   token: z.string().min(1).max(128).optional(),
   reason: z.string().max(LIMITS.reasonChars).optional(),
 });
+/** A decision's body, as the `ApprovalDecisionRequest` schema parses it. */
 export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
 
 /** Names of the HTTP headers tokenwire sets or reads. */
@@ -260,7 +367,7 @@ export const HEADERS = {
   protocol: 'x-tokenwire-protocol',
   /** The stream's capability (`streamToken` from its `start` frame), for anonymous streams. */
   streamToken: 'x-stream-token',
-  /** The instance that answered (INSTANCE_ID), on every HTTP response and the WebSocket upgrade (issue 10). */
+  /** The instance that answered (INSTANCE_ID), on every HTTP response and the WebSocket upgrade, so routing can be seen. */
   instance: 'x-tokenwire-instance',
   /** A chat start's key (IETF draft-ietf-httpapi-idempotency-key-header), on `POST /api/chat`; protocol minor 3. */
   idempotencyKey: 'idempotency-key',

@@ -1,7 +1,7 @@
 // A chat page built only on the AI SDK (`useChat` from @ai-sdk/react, `DefaultChatTransport`
 // from ai) and nothing of tokenwire's client: it shows that an existing AI SDK frontend gets
 // tokenwire's resumable streams and gated approvals by pointing its transport at
-// /api/ai-sdk/chat (issue 15, docs/interop.md). Query: ?chat=<id>&tools=1&tokens=<n>.
+// /api/ai-sdk/chat (docs/interop.md). Query: ?chat=<id>&tools=1&tokens=<n>.
 import { useChat } from '@ai-sdk/react';
 import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, type UIMessage } from 'ai';
 import { useEffect, useMemo, useState } from 'react';

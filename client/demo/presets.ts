@@ -1,6 +1,6 @@
 import type { TransportChoice } from '../index.js';
 
-/** A chip's whole setup: what the demo shows in one click (issue 13). */
+/** A chip's whole setup: what the demo shows in one click. */
 export interface Preset {
   label: string;
   prompt: string;

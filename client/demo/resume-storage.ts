@@ -1,6 +1,6 @@
 import type { StreamRef } from '../index.js';
 
-/** What a pane keeps so a reload picks its unfinished stream up again (issue 13). */
+/** What a pane keeps so a reload picks its unfinished stream up again. */
 export interface SavedStream {
   ref: StreamRef;
   prompt: string;

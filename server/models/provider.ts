@@ -1,5 +1,4 @@
 import type { SimulateOptions, Usage } from '../../shared/protocol.js';
-import type { z } from 'zod';
 
 /** A message in the model's conversation, including the engine's tool round trips. */
 export type ModelMessage =
@@ -9,18 +8,30 @@ export type ModelMessage =
 
 /** A complete tool call as the model asked for it; `arguments` is the model's raw JSON text. */
 export interface ModelToolCall {
+  /** The upstream's id of the call; the `tool` message that answers it names it as `toolCallId`. */
   id: string;
+  /** The tool's name, one of the request's `tools`. */
   name: string;
+  /** The arguments as JSON text, unparsed: the engine parses and validates them against the tool's schema. */
   arguments: string;
 }
 
 /** A tool as offered to the model: its name, what it does, and its parameters as JSON Schema. */
 export interface ModelToolSpec {
+  /** The tool's name, as the model must call it. */
   name: string;
+  /** What the tool does, for the model to decide when to call it. */
   description: string;
+  /** The arguments' JSON Schema (draft 2020-12, from the tool's zod schema), without `$schema`. */
   parameters: Record<string, unknown>;
 }
 
+/**
+ * How a model turn ended, in OpenAI Chat Completions' terms: `stop` (the answer is complete),
+ * `length` (`maxTokens` or the context ran out), `tool_calls` (the model wants tools run and
+ * another turn), `content_filter` (the upstream withheld the rest). `length` and
+ * `content_filter` end the stream with that reason, even if tool calls came before.
+ */
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
 /**
@@ -38,19 +49,30 @@ export type ModelEvent =
   | { type: 'tool_call_delta'; index?: number; id?: string; name?: string; argumentsDelta?: string }
   | { type: 'finish'; reason: FinishReason; usage?: Usage };
 
+/**
+ * One model turn to run: the conversation so far (with the engine's tool round trips), the
+ * tools offered, and the chat's options. A chat with tool calls makes one request per turn.
+ */
 export interface ModelRequest {
+  /** The conversation, oldest first: the chat's messages, then each earlier turn's tool calls and results. */
   messages: ModelMessage[];
+  /** The tools the model may call this turn; empty when the chat named none. */
   tools: ModelToolSpec[];
+  /** The model the chat asked for (`options.model`); absent: use `ModelProvider.defaultModel`. */
   model?: string;
+  /** Sampling temperature, 0 to 2, when the chat set one; absent: the upstream's default. */
   temperature?: number;
+  /** The most completion tokens for this turn, when the chat set it; a turn that reaches it finishes with `length`. */
   maxTokens?: number;
-  simulate?: z.infer<typeof SimulateOptions>;
+  /** The chat's `options.simulate`: only the simulated model reads it; any other provider ignores it. */
+  simulate?: SimulateOptions;
   /** Aborting it must end the upstream request at once (the socket closes). */
   readonly signal: AbortSignal;
   /**
    * Where a provider may instead register the one function that stops it on abort, called at
-   * once if the request already is aborted (issue 14: the engine's requests make `signal` only
-   * when it is read, so a parked stream holds no AbortSignal and no listener on it).
+   * once if the request already is aborted (`undefined` unregisters it). The engine's requests
+   * make `signal` only when it is read, so a stream parked on this holds no AbortSignal and no
+   * listener on it, which keeps an idle stream small.
    */
   onAbort?(listener: ((reason: unknown) => void) | undefined): void;
 }
@@ -67,12 +89,20 @@ export interface ModelSink {
 export interface ModelProvider {
   /** The provider's name in logs and metrics, e.g. `openai`, `anthropic`, `simulated`. */
   readonly name: string;
+  /** The model used when a chat names none; sent to the client in the `start` frame. */
   readonly defaultModel: string;
+  /**
+   * Runs one turn and yields its events in order, ending with exactly one `finish`. A provider
+   * must stop the upstream request when `request.signal` aborts (or through `onAbort`), and
+   * throw a `TokenwireError` with an `upstream_*` code on failure (`upstream_rate_limited`,
+   * `upstream_timeout`, `upstream_rejected`, else `upstream_error`): anything else thrown reaches
+   * the client as `internal`. Retry only before the first event: after it, text is on the wire.
+   */
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
   /**
-   * The same answer pushed into `sink` (issue 14: an async iterator costs promises per token).
-   * Resolves after `finish`; rejects on failure, or with the signal's reason on abort. The
-   * engine uses it when a provider has it.
+   * The same answer pushed into `sink`, optional: an async iterator costs promises per token,
+   * a sink none. Resolves after `finish`; rejects on failure (as `stream` throws), or with the
+   * signal's reason on abort. The engine uses it instead of `stream` when a provider has it.
    */
   push?(request: ModelRequest, sink: ModelSink): Promise<void>;
 }

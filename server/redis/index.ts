@@ -2,12 +2,14 @@
  * `tokenwire/redis`: the Redis store, for a fleet of instances that share streams (resume on
  * any instance), control (cancel and decisions reach the stream's owner), per-client limits,
  * idempotency keys and the approval audit. Needs the `ioredis` package (an optional peer).
+ * @packageDocumentation
  */
 import type { Redis } from 'ioredis';
-import type { StoreOption } from '../store-option.js';
+import { sharedStore, type StoreOption } from '../store-option.js';
 import { createRedisFleet } from './redis-fleet.js';
 
 export { RedisUnavailableError } from './connect.js';
+export type { StoreOption } from '../store-option.js';
 
 /**
  * Where the Redis store connects: a URL (`redis://[user:pass@]host:port[/db]`, `rediss://` for
@@ -29,9 +31,7 @@ export function redisStore(options: RedisStoreOptions): StoreOption {
   } else if (typeof client.duplicate !== 'function') {
     throw new TypeError('redisStore: client must be an ioredis client (Redis instance)');
   }
-  return {
-    kind: 'redis',
-    open: ({ config, instanceId, incarnation, log }) =>
-      createRedisFleet({ ...config, REDIS_URL: typeof url === 'string' ? url : undefined }, { instanceId, incarnation }, log, client ? { client } : {}),
-  };
+  return sharedStore('redis', ({ config, instanceId, incarnation, log }) =>
+    createRedisFleet({ ...config, REDIS_URL: typeof url === 'string' ? url : undefined }, { instanceId, incarnation }, log, client ? { client } : {}),
+  );
 }

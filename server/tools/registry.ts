@@ -4,22 +4,39 @@ import type { ModelToolSpec } from '../models/provider.js';
 
 /** An error a tool throws on purpose: its code and message are safe to show the model and the user. */
 export class ToolError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
+  /** Your stable code, sent as the `tool_result` frame's `error.code` (the message as `error.message`). */
+  readonly code: string;
+
+  /**
+   * @param code - A stable code of your own, e.g. `card_declined`.
+   * @param message - What the model and the user are told; never put secrets or internals here.
+   */
+  constructor(code: string, message: string) {
     super(message);
     this.name = 'ToolError';
+    this.code = code;
   }
 }
 
 /** A tool the model may call: its parameters are a zod schema, validated before anyone sees them. */
 export interface Tool<Args = unknown> {
+  /** The name the model calls it by and a chat names it by (`tools: ['get_weather']`); unique among the tools. */
   name: string;
+  /** What it does and when to use it: the model reads this to decide whether to call it. */
   description: string;
+  /**
+   * The arguments' schema: offered to the model as JSON Schema, and checked on every call
+   * (arguments that fail it are answered `invalid_arguments` and never shown for approval or run).
+   */
   parameters: z.ZodType<Args>;
   /** Whether a person must approve each call before it runs. */
   needsApproval: boolean;
+  /**
+   * Runs the call with its validated, frozen arguments and returns a JSON-serialisable result
+   * for the model. `signal` aborts when the stream is cancelled or `timeouts.toolTimeoutMs`
+   * passes (`tool_timeout`). Throw a `ToolError` for a failure the model and user may see; any
+   * other throw becomes `tool_failed` with a generic message.
+   */
   run(args: Args, context: { signal: AbortSignal }): Promise<unknown>;
 }
 

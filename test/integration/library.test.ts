@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { createChatClient, type WebSocketCtor } from '../../client/index.js';
-import { createTokenwire, defineTool, simulatedModel, type Tokenwire } from '../../server/index.js';
+import { createTokenwire, defineTool, memoryStore, simulatedModel, type Tokenwire } from '../../server/index.js';
+import { redisStore } from '../../server/redis/index.js';
 import { ask, nextToolCall } from '../client/fixtures.js';
 
 // createTokenwire mounted in an app that has a life of its own: routes before and after the
@@ -139,6 +140,16 @@ describe('createTokenwire options', () => {
     expect(() => createTokenwire({ timeouts: { heartbeatMs: -5 } })).toThrow(/timeouts\.heartbeatMs/);
     expect(() => createTokenwire({ allowedOrigins: ['example.com'] })).toThrow(/allowedOrigins\.0: an origin/);
     expect(() => createTokenwire({ logger: { info() {} } as never })).toThrow(/logger: an object with debug, info, warn and error/);
+  });
+
+  it('takes a store only as its factory made it: a look-alike or a copy of redisStore has nothing to open', async () => {
+    const storeError = /store: memoryStore\(\) or redisStore/;
+    expect(() => createTokenwire({ store: { kind: 'redis' } })).toThrow(storeError);
+    // Nothing connects before createTokenwire opens it, so this URL is never dialled.
+    expect(() => createTokenwire({ store: { ...redisStore({ url: 'redis://127.0.0.1:1' }) } })).toThrow(storeError);
+    const tw = (open.tw = createTokenwire({ store: memoryStore() }));
+    await tw.ready();
+    expect(tw.health()).toMatchObject({ ready: true, store: 'memory' });
   });
 
   it('takes any logger with the four methods, and never reads process.env', async () => {
