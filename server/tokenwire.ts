@@ -14,7 +14,7 @@ import { simulatedModel } from './models/factories.js';
 import { resolveOptions, type TokenwireOptions } from './options.js';
 import { openerOf } from './store-option.js';
 import { createToolRegistry } from './tools/registry.js';
-import { createWsTransport, WS_PATH, type WsTransport } from './transports/ws-server.js';
+import { createWsTransport, WS_PATH, type AttachOptions, type UpgradeSource, type WsTransport } from './transports/ws-server.js';
 
 /**
  * Express/Connect middleware: `(req, res, next)`. It answers tokenwire's routes under the
@@ -43,10 +43,15 @@ export interface Tokenwire {
   /** The same routes as a WHATWG `Request → Response` handler (Hono, Next.js route handlers, Bun, Deno). */
   fetch(request: Request): Promise<Response>;
   /**
-   * Serves WebSocket upgrades on `${basePath}/ws` of `server` (RFC 6455); every other upgrade is
-   * left to the server's other listeners. Returns a function that detaches it.
+   * Serves WebSocket upgrades on `${basePath}/ws` (`tw.wsPath`) of a Node HTTP server (RFC 6455);
+   * upgrades on other paths are left to the server's other listeners, and one that nobody
+   * answers within `options.unhandledUpgradeTimeoutMs` (default 1000) is refused with 404, so
+   * it cannot hold a socket forever. If your own upgrade listener destroys unknown paths, let it
+   * skip `tw.wsPath`: tokenwire authenticates before it answers. Returns a function that detaches it.
    */
-  attach(server: Server): () => void;
+  attach(server: UpgradeSource, options?: AttachOptions): () => void;
+  /** The path tokenwire's WebSocket answers on: `${basePath}/ws`. */
+  readonly wsPath: string;
   /** The Prometheus registry with every tokenwire metric, for the app to expose where it wants. */
   readonly metrics: Registry;
   /** Health and readiness, for the app's own probes. */
@@ -104,8 +109,8 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
   let fleet: Fleet | undefined;
   let ownFleet = false;
   let failure: unknown;
-  const pendingAttach = new Set<Server>();
-  const detachers = new Map<Server, () => void>();
+  const pendingAttach = new Map<UpgradeSource, AttachOptions | undefined>();
+  const detachers = new Map<UpgradeSource, () => void>();
 
   const build = (withFleet: Fleet | undefined) => {
     core = createCore(config, { ...parts, ...(withFleet ? { fleet: withFleet } : {}) });
@@ -116,7 +121,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     fetchHandler = createFetchHandler(core, { basePath, interop: interop.handle, ...address });
     ws = createWsTransport(core, { path: `${basePath}${WS_PATH}` });
     internals.onBuilt?.({ core, ws });
-    for (const server of pendingAttach) detachers.set(server, ws.attach(server));
+    for (const [server, attachOptions] of pendingAttach) detachers.set(server, ws.attach(server, attachOptions));
     pendingAttach.clear();
   };
 
@@ -165,16 +170,17 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
       }
       return fetchHandler(request);
     },
-    attach(server) {
+    wsPath: `${basePath}${WS_PATH}`,
+    attach(server, attachOptions) {
       if (ws) {
-        const detach = ws.attach(server);
+        const detach = ws.attach(server, attachOptions);
         detachers.set(server, detach);
         return () => {
           detachers.delete(server);
           detach();
         };
       }
-      pendingAttach.add(server);
+      pendingAttach.set(server, attachOptions);
       return () => {
         pendingAttach.delete(server);
         detachers.get(server)?.();

@@ -1,5 +1,6 @@
 import { HEADERS } from '../../shared/protocol.js';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenwireError } from '../../shared/errors.js';
@@ -16,12 +17,29 @@ import { createWsSession, type WsSession } from './ws-session.js';
 /** The WebSocket's path under the base path: browsers open `${basePath}/ws`. */
 export const WS_PATH = '/ws';
 
+/** Anything that emits Node's `upgrade` event: `http.Server`, `https.Server`, `@hono/node-server`'s server. */
+export interface UpgradeSource {
+  on(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+  off(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+}
+
+/** How `attach` treats the upgrades that are not its own. */
+export interface AttachOptions {
+  /**
+   * An upgrade on another path that no listener has answered (not a byte written) within this
+   * many ms is answered 404 and closed, so it cannot hold a socket forever: Node hands upgrades
+   * to `upgrade` listeners only, never to the app's request handler. `false` leaves them alone
+   * (your own listener answers every upgrade). Default 1000, as engine.io's `destroyUpgradeTimeout`.
+   */
+  unhandledUpgradeTimeoutMs?: number | false;
+}
+
 export interface WsTransport {
   /**
    * Serves WebSocket upgrades on this transport's path on `server`; every other upgrade is left
    * to the server's other listeners, untouched. Returns a function that detaches it again.
    */
-  attach(server: Server): () => void;
+  attach(server: UpgradeSource, options?: AttachOptions): () => void;
   /** Open sessions. */
   readonly size: number;
   /** The most bytes waiting for any one peer right now (socket buffer + coalescing queue). */
@@ -48,6 +66,23 @@ export function refuseOtherUpgrades(server: Server, path: string): void {
     socket.on('error', () => socket.destroy());
     refuseUpgrade(socket, new TokenwireError('not_found'));
   });
+}
+
+const DEFAULT_UNHANDLED_MS = 1_000;
+
+/**
+ * Answers 404 to an upgrade nobody took within `ms`: still open and not a byte written to it
+ * (a listener that accepted it has written its 101). engine.io's destroyUpgrade does the same.
+ */
+function watchUnhandled(socket: Duplex, ms: number | false): void {
+  if (ms === false) return;
+  const timer = setTimeout(() => {
+    if (socket.destroyed || !socket.writable || (socket as Socket).bytesWritten > 0) return;
+    socket.on('error', () => socket.destroy());
+    refuseUpgrade(socket, new TokenwireError('not_found', 'Nothing answers WebSocket upgrades on this path.'));
+  }, ms);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** The request target's path, or undefined when it is no valid URL. */
@@ -102,9 +137,9 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   // `head` bytes alive for the socket's life (issue 14: about 1.5 KiB per idle WebSocket).
   const socketOnError = (error: Error) => log.debug({ err: error }, 'upgrade socket error');
 
-  function serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Another path is another listener's: not a byte written, not a listener added.
-    if (pathOf(req) !== options.path) return;
+  function serverOnUpgrade(this: UpgradeSource, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Another path is another listener's: not a byte written now; refused only if nobody answers it.
+    if (pathOf(req) !== options.path) return watchUnhandled(socket, unhandledTimeouts.get(this) ?? DEFAULT_UNHANDLED_MS);
     socket.on('error', socketOnError);
     if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
     const refusal = handshakeRefusal(req);
@@ -182,10 +217,14 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     ws.on('close', wsOnClose);
   }
 
-  const servers = new Set<Server>();
+  const servers = new Set<UpgradeSource>();
+  const unhandledTimeouts = new WeakMap<UpgradeSource, number | false>();
 
   return {
-    attach(server) {
+    attach(server, attachOptions = {}) {
+      const ms = attachOptions.unhandledUpgradeTimeoutMs ?? DEFAULT_UNHANDLED_MS;
+      if (ms !== false && (!Number.isInteger(ms) || ms < 0)) throw new TypeError('attach: unhandledUpgradeTimeoutMs must be a whole number of ms, or false');
+      unhandledTimeouts.set(server, ms);
       if (!servers.has(server)) {
         servers.add(server);
         server.on('upgrade', serverOnUpgrade);
