@@ -20,6 +20,8 @@ export const KEYS = {
   starts: (clientKey: string) => `tw:lim:starts:${clientKey}`,
   /** A chat start's idempotency key, scoped to its caller (string: JSON streamId + fingerprint, PX the resume window). */
   start: (scopedKey: string) => `tw:start:${scopedKey}`,
+  /** An interop conversation (AI SDK chat, AG-UI thread or run), scoped to its caller (hash: streamId, streamToken, fromSeq, …, ttlMs; PX ttlMs from its last use). */
+  conversation: (scopedKey: string) => `tw:conv:${scopedKey}`,
   /** Control messages for one instance incarnation (list, oldest first): kept until it takes them, so none is lost while it reconnects. */
   controlQueue: (incarnation: string) => `tw:ctlq:${incarnation}`,
   /** The owner's answer to one control message (string: `taken`, then its JSON answer; PX a minute). */

@@ -10,6 +10,7 @@ import { KEYS } from './keys.js';
 import { createOwnership } from './ownership.js';
 import { createRedisApprovalAudit } from './redis-audit.js';
 import { createRedisDecisions } from './redis-decisions.js';
+import { createRedisConversations } from './redis-conversations.js';
 import { createRedisClientLimits } from './redis-limits.js';
 import { createRedisStartKeys } from './redis-start-keys.js';
 import { createRedisStore } from './redis-store.js';
@@ -152,6 +153,7 @@ export async function createRedisFleet(
   const limits = createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
   const audit = createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written'));
   const startKeys = createRedisStartKeys(redis);
+  const conversations = createRedisConversations(scripts);
 
   return {
     incarnation,
@@ -160,6 +162,7 @@ export async function createRedisFleet(
     limits: { admitStream: (key) => guard(() => limits.admitStream(key)) },
     audit: { append: audit.append, forStream: (streamId) => guard(() => audit.forStream(streamId)) },
     startKeys: { get: (key) => guard(() => startKeys.get(key)), claim: (key, record, ttlMs) => guard(() => startKeys.claim(key, record, ttlMs)) },
+    conversations: { get: (key) => guard(() => conversations.get(key)), set: (key, entry, ttlMs) => guard(() => conversations.set(key, entry, ttlMs)) },
     gateHooks: decisions.gateHooks,
     get available() {
       return connections.available && health.available;

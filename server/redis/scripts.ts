@@ -173,6 +173,28 @@ redis.call('HSET', KEYS[1], 'refused', ARGV[1])
 return 1
 `;
 
+/**
+ * Writes an interop conversation (hash) in place of what its key held, for ARGV[1] ms, which it
+ * keeps (field ttlMs) for GET_CONVERSATION. KEYS: conversation. ARGV: ttl ms, then field, value pairs.
+ */
+const SET_CONVERSATION = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ttlMs', ARGV[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Reads an interop conversation and keeps it for its ttlMs again: a conversation in use lives
+ * as long as its stream may still be resumed. KEYS: conversation. Returns HGETALL's pairs.
+ */
+const GET_CONVERSATION = `
+local fields = redis.call('HGETALL', KEYS[1])
+local ttl = redis.call('HGET', KEYS[1], 'ttlMs')
+if ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return fields
+`;
+
 type Arg = string | number;
 
 /** The scripts as functions of one connection. */
@@ -188,6 +210,8 @@ export interface Scripts {
   swapState(call: string, from: string, to: string): Promise<number>;
   restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number]): Promise<number>;
   markRefused(meta: string, seq: number): Promise<number>;
+  setConversation(key: string, ttlMs: number, fields: Record<string, string>): Promise<number>;
+  getConversation(key: string): Promise<string[]>;
 }
 
 export function defineScripts(redis: Redis): Scripts {
@@ -207,6 +231,8 @@ export function defineScripts(redis: Redis): Scripts {
   const swapState = define('twSwapState', 1, SWAP_STATE);
   const restoreCall = define('twRestoreCall', 1, RESTORE_CALL);
   const markRefused = define('twMarkRefused', 1, MARK_REFUSED);
+  const setConversation = define('twSetConversation', 1, SET_CONVERSATION);
+  const getConversation = define('twGetConversation', 1, GET_CONVERSATION);
   return {
     takeover: (keys, args) => takeover(...keys, ...args) as Promise<number>,
     recordDecision: (key, args) => recordDecision(key, ...args) as Promise<string>,
@@ -219,5 +245,7 @@ export function defineScripts(redis: Redis): Scripts {
     swapState: (call, from, to) => swapState(call, from, to) as Promise<number>,
     restoreCall: (call, args) => restoreCall(call, ...args) as Promise<number>,
     markRefused: (meta, seq) => markRefused(meta, seq) as Promise<number>,
+    setConversation: (key, ttlMs, fields) => setConversation(key, ttlMs, ...Object.entries(fields).flat()) as Promise<number>,
+    getConversation: (key) => getConversation(key) as Promise<string[]>,
   };
 }
