@@ -195,6 +195,37 @@ if ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return fields
 `;
 
+/**
+ * Claims a chat start's idempotency key for a start about to be admitted, unless a record or
+ * another claim holds it. Returns the value that holds: ARGV[1] when this claim did.
+ * KEYS: start key. ARGV: claim JSON, reserve ms.
+ */
+const CLAIM_START = `
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;
+
+/**
+ * Replaces a claim with the record of the stream it started and wakes the starts waiting for
+ * it; 0 (nothing written) when the claim is no longer there. KEYS: start key. ARGV: claim JSON,
+ * record JSON, ttl ms, the key's channel.
+ */
+const FILL_START = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('PUBLISH', ARGV[4], 'filled')
+return 1
+`;
+
+/** Removes a claim whose start failed (if it still holds) and wakes the starts waiting for it. KEYS: start key. ARGV: claim JSON, channel. */
+const DROP_START = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('PUBLISH', ARGV[2], 'dropped')
+return 1
+`;
+
 type Arg = string | number;
 
 /** The scripts as functions of one connection. */
@@ -212,6 +243,9 @@ export interface Scripts {
   markRefused(meta: string, seq: number): Promise<number>;
   setConversation(key: string, ttlMs: number, fields: Record<string, string>): Promise<number>;
   getConversation(key: string): Promise<string[]>;
+  claimStart(key: string, args: [claim: string, reserveMs: number]): Promise<string>;
+  fillStart(key: string, args: [claim: string, record: string, ttlMs: number, channel: string]): Promise<number>;
+  dropStart(key: string, args: [claim: string, channel: string]): Promise<number>;
 }
 
 export function defineScripts(redis: Redis): Scripts {
@@ -233,6 +267,9 @@ export function defineScripts(redis: Redis): Scripts {
   const markRefused = define('twMarkRefused', 1, MARK_REFUSED);
   const setConversation = define('twSetConversation', 1, SET_CONVERSATION);
   const getConversation = define('twGetConversation', 1, GET_CONVERSATION);
+  const claimStart = define('twClaimStart', 1, CLAIM_START);
+  const fillStart = define('twFillStart', 1, FILL_START);
+  const dropStart = define('twDropStart', 1, DROP_START);
   return {
     takeover: (keys, args) => takeover(...keys, ...args) as Promise<number>,
     recordDecision: (key, args) => recordDecision(key, ...args) as Promise<string>,
@@ -247,5 +284,8 @@ export function defineScripts(redis: Redis): Scripts {
     markRefused: (meta, seq) => markRefused(meta, seq) as Promise<number>,
     setConversation: (key, ttlMs, fields) => setConversation(key, ttlMs, ...Object.entries(fields).flat()) as Promise<number>,
     getConversation: (key) => getConversation(key) as Promise<string[]>,
+    claimStart: (key, args) => claimStart(key, ...args) as Promise<string>,
+    fillStart: (key, args) => fillStart(key, ...args) as Promise<number>,
+    dropStart: (key, args) => dropStart(key, ...args) as Promise<number>,
   };
 }
