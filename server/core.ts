@@ -253,7 +253,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
   }
 
   /**
-   * A start with an idempotency key (issue 17): the stream the key names, or a new one it then
+   * A start with an idempotency key: the stream the key names, or a new one it then
    * names. The key is claimed before the start is admitted, so of starts racing with one key
    * (on this instance or others) only the claim's holder spends the client's start budget and a
    * stream slot; the others wait for its stream, or claim the key themselves if its start fails.

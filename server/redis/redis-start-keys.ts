@@ -22,7 +22,7 @@ const parse = (raw: string | null): Held | undefined => {
 };
 
 /**
- * Start idempotency keys in Redis (issue 17). A start claims its key (a script: the claim is
+ * Start idempotency keys in Redis. A start claims its key (a script: the claim is
  * written only where nothing holds), so of instances racing with one key exactly one admits and
  * makes a stream; the others wait on the key's channel until the claim is filled with the
  * stream (or dropped, or lapses) and then find it. Every Redis call a request waits on goes
