@@ -1,4 +1,4 @@
-import { TokenwireError } from '../shared/errors.js';
+import { isTokenwireError, TokenwireError } from '../shared/errors.js';
 import type { ChatRequest, Transport } from '../shared/protocol.js';
 import { createMemoryApprovalAudit, type ApprovalAudit } from './audit/approval-audit.js';
 import type { ApprovalRecord } from './audit/approval-record.js';
@@ -114,6 +114,14 @@ export interface CoreParts {
  * added inter-token p99 in a burst of 1,000.
  */
 const STARTS_PER_TURN = 16;
+/**
+ * How long a keyed start's claim holds its key while the start is admitted and makes its
+ * stream (a pacer turn, one guarded Redis call or two): past it, a start that died lets the
+ * starts waiting on its key go on.
+ */
+const START_CLAIM_MS = 5_000;
+/** How long a keyed start waits for another start of its key before `store_unavailable`: a lapsed claim included. */
+const KEYED_WAIT_MS = 2 * START_CLAIM_MS;
 
 export function createCore(config: Config, parts: CoreParts): Core {
   /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
@@ -242,22 +250,48 @@ export function createCore(config: Config, parts: CoreParts): Core {
     return stream;
   }
 
-  /** A start with an idempotency key (issue 17): the stream the key names, or a new one it then names. */
+  /**
+   * A start with an idempotency key: the stream the key names, or a new one it then
+   * names. The key is claimed before the start is admitted, so of starts racing with one key
+   * (on this instance or others) only the claim's holder spends the client's start budget and a
+   * stream slot; the others wait for its stream, or claim the key themselves if its start fails.
+   */
   async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<StreamLog> {
     const fingerprint = requestFingerprint(request);
-    const known = await startKeys.get(key).catch((error: unknown) => {
-      throw new TokenwireError('store_unavailable', undefined, { cause: error });
-    });
-    if (known) return startedBefore(known, fingerprint, options);
-    const stream = await startStream(request, options);
-    const held = await startKeys.claim(key, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS).catch((error: unknown) => {
+    const keyStore = <T>(work: Promise<T>) =>
+      work.catch((error: unknown) => {
+        throw isTokenwireError(error) ? error : new TokenwireError('store_unavailable', undefined, { cause: error });
+      });
+    const giveUpAt = Date.now() + KEYED_WAIT_MS;
+    for (;;) {
+      const claimed = await keyStore(startKeys.claim(key, fingerprint, START_CLAIM_MS));
+      if (claimed.status === 'started') return startedBefore(claimed.record, fingerprint, options);
+      if (claimed.status === 'pending') {
+        if (claimed.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
+        const left = giveUpAt - Date.now();
+        if (left <= 0) throw new TokenwireError('store_unavailable', 'Another start with this idempotency key is still under way; retry shortly.');
+        await keyStore(startKeys.settled(key, left));
+        continue;
+      }
+      const { claim } = claimed;
+      let stream: Stream;
+      try {
+        stream = await startStream(request, options);
+      } catch (error) {
+        // Refused (limits, shutdown, a client gone): the key started nothing; a waiting start may try.
+        await startKeys.drop(key, claim).catch(() => undefined);
+        throw error;
+      }
+      const filled = await keyStore(startKeys.fill(key, claim, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS)).catch((error: unknown) => {
+        stream.abort('cancelled');
+        void startKeys.drop(key, claim).catch(() => undefined);
+        throw error;
+      });
+      if (filled) return stream;
+      // The claim lapsed before the stream was named (this instance stalled past START_CLAIM_MS)
+      // and another start took the key: that one answers; this generation has not begun.
       stream.abort('cancelled');
-      throw new TokenwireError('store_unavailable', undefined, { cause: error });
-    });
-    if (held.streamId === stream.id) return stream;
-    // Another instance started this key first; this generation has not begun (it starts next turn).
-    stream.abort('cancelled');
-    return startedBefore(held, fingerprint, options);
+    }
   }
 
   return {

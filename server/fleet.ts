@@ -1,5 +1,6 @@
 import type { ApprovalAudit } from './audit/approval-audit.js';
 import type { ApprovalGate, ApprovalGateOptions, DecidedBy } from './engine/approvals.js';
+import type { Conversations } from './interop/conversations.js';
 import type { SharedClientLimits } from './limits/client-limits.js';
 import type { Hub, Stream, StreamLog } from './streams/hub.js';
 import type { StartKeys } from './streams/start-keys.js';
@@ -28,6 +29,8 @@ export interface Fleet {
   readonly audit: ApprovalAudit;
   /** Chat starts' idempotency keys, shared so a retry on any instance finds the stream (issue 17). */
   readonly startKeys: StartKeys;
+  /** The AI SDK's and AG-UI's conversations (their ids → streams), shared so a resume or cancel on any instance finds them. */
+  readonly conversations: Conversations;
   /** Hooks the approval gate calls so every instance sees a call's state. */
   readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
   /** False while Redis is unreachable: new streams are refused with `store_unavailable`. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StreamAccess } from '../http/stream-requests.js';
 
 /** Where a protocol's conversation (an AI SDK chat, an AG-UI thread or run) reads from. */
@@ -16,31 +17,37 @@ export interface ConversationEntry {
   decidedCallId?: string | undefined;
 }
 
-/** Conversation keys → streams, bounded: past `max` entries the oldest is forgotten. */
+/**
+ * Conversation keys → streams: in this process's memory for one process, in Redis with a
+ * fleet (server/redis/redis-conversations.ts), so a resume, cancel or decision that reaches
+ * another instance finds the conversation. Reads and writes may throw `store_unavailable`.
+ */
 export interface Conversations {
-  get(key: string): ConversationEntry | undefined;
-  set(key: string, entry: ConversationEntry): void;
+  get(key: string): Promise<ConversationEntry | undefined>;
+  /** Keeps `entry` under `key`, replacing what was there, for at least `ttlMs` (the stream's grace plus its TTL). */
+  set(key: string, entry: ConversationEntry, ttlMs: number): Promise<void>;
 }
 
 /**
- * The key of a conversation: the caller's subject, then the protocol's own ids. The ids are
- * chosen by the client, so two subjects using the same ids have two conversations; an
- * anonymous caller's (subject undefined) are shared by whoever knows the ids.
+ * The key of a conversation: the caller's subject (hashed, as start keys are), then the
+ * protocol's own ids. The ids are chosen by the client, so two subjects using the same ids have
+ * two conversations; an anonymous caller's (subject undefined) are shared by whoever knows the ids.
  */
-export const conversationKey = (subject: string | undefined, ...ids: string[]): string => JSON.stringify([subject ?? null, ...ids]);
+export const conversationKey = (subject: string | undefined, ...ids: string[]): string =>
+  `${subject === undefined ? 'anon' : `sub:${createHash('sha256').update(subject).digest('base64url')}`}:${JSON.stringify(ids)}`;
 
 /** What a caller shows for a conversation's stream: its subject, and the token the conversation holds. */
 export const accessThrough = (entry: ConversationEntry, subject: string | undefined): StreamAccess => ({ subject, token: entry.streamToken });
 
 /**
- * The in-process map from a protocol's own ids (chosen by its client) to tokenwire streams.
- * An entry outlives its stream only until the hub forgets the stream, which callers check.
+ * Conversations in this process's memory, bounded: past `max` entries the oldest is forgotten.
+ * No expiry: an entry outlives its stream only until the hub forgets the stream, which callers check.
  */
-export function createConversations(max = 10_000): Conversations {
+export function createMemoryConversations(max = 10_000): Conversations {
   const entries = new Map<string, ConversationEntry>();
   return {
-    get: (key) => entries.get(key),
-    set(key, entry) {
+    get: async (key) => entries.get(key),
+    async set(key, entry) {
       entries.delete(key);
       entries.set(key, entry);
       if (entries.size > max) entries.delete(entries.keys().next().value as string);

@@ -2,7 +2,7 @@ import { TokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import type { Identity } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
-import { findStream, parseResumePoint } from '../http/stream-requests.js';
+import { cancelStream, findStream, parseResumePoint } from '../http/stream-requests.js';
 import type { StreamLog } from '../streams/hub.js';
 import type { ViewStart } from '../streams/stream-view.js';
 import type { SseEncoder } from '../transports/sse-encoder.js';
@@ -11,7 +11,7 @@ import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest }
 import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest } from './ai-sdk-request.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from './ai-sdk-ui-stream.js';
 import { decideCalls, holdForDecision } from './approvals.js';
-import { accessThrough, conversationKey, createConversations, type ConversationEntry } from './conversations.js';
+import { accessThrough, conversationKey, createMemoryConversations, type ConversationEntry } from './conversations.js';
 import { createMappedEncoder, type MappedEncoderOptions } from './mapped-encoder.js';
 import { openMappedView, type MappedViewRange } from './mapped-view.js';
 import type { ProtocolMapper } from './mapper.js';
@@ -70,12 +70,37 @@ function lastEventIdOf(caller: InteropCaller): number | undefined {
 /**
  * The AI SDK's UI message stream (`useChat`) and AG-UI (`HttpAgent`, CopilotKit) served from
  * tokenwire's streams, runtime-neutral; server/interop/interop.ts puts it on Express and on
- * web Requests. One conversation store (per call), keyed by the caller's subject and the
- * protocol's ids; every view, cancel and decision through the native access rule
+ * web Requests. One conversation store, keyed by the caller's subject and the protocol's ids:
+ * the fleet's (Redis) when there is one, so any instance serves any conversation, else one in
+ * memory per call; every view, cancel and decision through the native access rule
  * (findStream, canControl); every response through the one SSE view. See docs/interop.md.
  */
 export function createInteropService(core: Core): InteropService {
-  const conversations = createConversations();
+  const conversations = core.fleet?.conversations ?? createMemoryConversations();
+  /** A conversation is needed while its stream may be resumed: its resume window, then its TTL. */
+  const remember = (key: string, entry: ConversationEntry, stream: StreamLog) => conversations.set(key, entry, stream.graceMs + core.config.STREAM_TTL_MS);
+  /**
+   * Remembers a new stream's conversations before it is viewed: unremembered, nobody could
+   * resume or cancel it, so it is cancelled and the start refused (`store_unavailable`, retryable).
+   */
+  async function rememberStarted(stream: StreamLog, keys: string[], entry: ConversationEntry): Promise<void> {
+    try {
+      await Promise.all(keys.map((key) => remember(key, entry, stream)));
+    } catch (error) {
+      // The start may be another instance's (an idempotent repeat): cancel it where it runs.
+      void stream.cancel().catch(() => undefined);
+      throw error instanceof TokenwireError ? error : new TokenwireError('store_unavailable', undefined, { cause: error });
+    }
+  }
+  /**
+   * Whether a stream has ended: this process knows its own streams'; one another instance runs
+   * knows its end only from the log, whose last record a read past the end still reports.
+   */
+  async function hasEnded(stream: StreamLog): Promise<boolean> {
+    if (stream.done || core.hub.get(stream.id) === stream) return stream.done;
+    const read = await stream.read(Number.MAX_SAFE_INTEGER - 1);
+    return read.status !== 'ok' || read.ended;
+  }
   // Keys start with the caller's subject: another subject who knows a chat's or a run's ids
   // finds no conversation there, as a stream they may not know is unknown to them natively.
   const chatKey = (subject: string | undefined, id: string) => conversationKey(subject, 'ai-sdk', id);
@@ -125,13 +150,14 @@ export function createInteropService(core: Core): InteropService {
       const subject = caller.identity?.subject;
       const key = chatKey(subject, body.value.id);
       const answered = approvalResponses(body.value);
-      // Conversations are kept per process (docs/interop.md): with several instances, route a chat to one.
-      const answers = answered.filter((answer) => core.approvals.streamOf(answer.callId) !== undefined);
-      // A decision for a call this process never saw cannot be applied; starting over would hide that.
+      // Calls any instance knows (with a fleet, wherever they wait).
+      const known = await Promise.all(answered.map(async (answer) => ((await core.streamOfCall(answer.callId)) !== undefined ? answer : undefined)));
+      const answers = known.filter((answer) => answer !== undefined);
+      // A decision for a call no instance knows cannot be applied; starting over would hide that.
       if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
-        const { stream, callSeq, release } = await decideCalls(core, answers, conversations.get(key), subject);
+        const { stream, callSeq, release } = await decideCalls(core, answers, await conversations.get(key), subject);
         try {
           return await viewUiStream(stream, { base: callSeq - 1, resumeAt: callSeq, decidedCallId: answers.at(-1)!.callId, continueThroughDecided: false });
         } finally {
@@ -141,7 +167,7 @@ export function createInteropService(core: Core): InteropService {
       const request = aiSdkChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
       const stream = await start(request.value, caller);
-      conversations.set(key, { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
+      await rememberStarted(stream, [key], { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
       return viewUiStream(stream, { base: -1, resumeAt: -1, continueThroughDecided: false });
     },
 
@@ -151,20 +177,21 @@ export function createInteropService(core: Core): InteropService {
     async aiSdkResume(caller, chatId) {
       const after = lastEventIdOf(caller);
       const subject = caller.identity?.subject;
-      const stream = await streamOf(conversations.get(chatKey(subject, chatId)), subject);
-      if (!stream || stream.done) return { kind: 'no_content' };
+      const stream = await streamOf(await conversations.get(chatKey(subject, chatId)), subject);
+      if (!stream || (await hasEnded(stream))) return { kind: 'no_content' };
       return viewUiStream(stream, { base: -1, resumeAt: after ?? -1, continueThroughDecided: true });
     },
 
     // The AI SDK's `stop()` only aborts its fetch, which a resumable stream outlives for its
-    // grace window; this cancels the generation at once.
+    // grace window; this cancels the generation at once, answered once it is applied (by the
+    // stream's owner, when another instance runs it), as DELETE /api/streams/:id is.
     async aiSdkCancel(caller, chatId) {
       const subject = caller.identity?.subject;
-      const stream = await streamOf(conversations.get(chatKey(subject, chatId)), subject);
+      const stream = await streamOf(await conversations.get(chatKey(subject, chatId)), subject);
       if (!stream) throw new TokenwireError('unknown_stream', 'No stream is known for that chat.');
-      // Acknowledged, as every cancel: on another instance's stream it waits for the owner.
-      const cancelled = await stream.cancel();
-      return { kind: 'json', body: { ok: true, cancelled } };
+      const cancelled = await cancelStream(stream);
+      if (cancelled instanceof TokenwireError) throw cancelled;
+      return { kind: 'json', body: cancelled };
     },
 
     async agUiRun(caller, raw) {
@@ -177,7 +204,7 @@ export function createInteropService(core: Core): InteropService {
       const key = runKey(subject, input.threadId, input.runId);
 
       // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
-      const known = conversations.get(key);
+      const known = await conversations.get(key);
       if (known) {
         const stream = await findStream(core, known.streamId, accessThrough(known, subject));
         if (stream instanceof TokenwireError) throw stream;
@@ -188,10 +215,12 @@ export function createInteropService(core: Core): InteropService {
       const decisions = resumeDecisions(input);
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
-        const { stream, callSeq, release } = await decideCalls(core, decisions, conversations.get(threadKey(subject, input.threadId)), subject);
+        const { stream, callSeq, release } = await decideCalls(core, decisions, await conversations.get(threadKey(subject, input.threadId)), subject);
         const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
-        conversations.set(key, entry);
         try {
+          // The decision is recorded: this run is answered even if it cannot be remembered, which
+          // costs only a later Last-Event-ID re-run of it (404) rather than the decision's answer.
+          await remember(key, entry, stream).catch((error: unknown) => core.log.warn({ err: error, streamId: stream.id }, 'AG-UI run not remembered'));
           return await viewRun(stream, ids, entry);
         } finally {
           release();
@@ -202,8 +231,7 @@ export function createInteropService(core: Core): InteropService {
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
       const stream = await start(request.value, caller);
       const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 };
-      conversations.set(threadKey(subject, input.threadId), entry);
-      conversations.set(key, entry);
+      await rememberStarted(stream, [threadKey(subject, input.threadId), key], entry);
       return viewRun(stream, ids, entry);
     },
   };

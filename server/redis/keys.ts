@@ -18,8 +18,13 @@ export const KEYS = {
   openStreams: (clientKey: string) => `tw:lim:open:${clientKey}`,
   /** A client's token bucket of stream starts (hash: tokens, at). */
   starts: (clientKey: string) => `tw:lim:starts:${clientKey}`,
-  /** A chat start's idempotency key, scoped to its caller (string: JSON streamId + fingerprint, PX the resume window). */
+  /**
+   * A chat start's idempotency key, scoped to its caller (string): while its start is admitted and
+   * makes its stream, JSON claim + fingerprint (PX a few seconds); then JSON streamId + fingerprint (PX the resume window).
+   */
   start: (scopedKey: string) => `tw:start:${scopedKey}`,
+  /** An interop conversation (AI SDK chat, AG-UI thread or run), scoped to its caller (hash: streamId, streamToken, fromSeq, …, ttlMs; PX ttlMs from its last use). */
+  conversation: (scopedKey: string) => `tw:conv:${scopedKey}`,
   /** Control messages for one instance incarnation (list, oldest first): kept until it takes them, so none is lost while it reconnects. */
   controlQueue: (incarnation: string) => `tw:ctlq:${incarnation}`,
   /** The owner's answer to one control message (string: `taken`, then its JSON answer; PX a minute). */
@@ -31,6 +36,8 @@ export const KEYS = {
 export const CHANNELS = {
   /** Every frame appended to a stream's log, as its JSON, for live views on other instances. */
   frames: (streamId: string) => `tw:frames:${streamId}`,
+  /** A start key's claim was filled or dropped: starts of the same key waiting on other instances claim again. */
+  started: (scopedKey: string) => `tw:started:${scopedKey}`,
   /** Control for one instance incarnation: `q` when its queue has a message, and the answers (acks) to what it asked others. */
   control: (incarnation: string) => `tw:ctl:${incarnation}`,
 } as const;

@@ -10,6 +10,7 @@ import { KEYS } from './keys.js';
 import { createOwnership } from './ownership.js';
 import { createRedisApprovalAudit } from './redis-audit.js';
 import { createRedisDecisions } from './redis-decisions.js';
+import { createRedisConversations } from './redis-conversations.js';
 import { createRedisClientLimits } from './redis-limits.js';
 import { createRedisStartKeys } from './redis-start-keys.js';
 import { createRedisStore } from './redis-store.js';
@@ -151,7 +152,8 @@ export async function createRedisFleet(
   warnOnEviction(redis, log);
   const limits = createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
   const audit = createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written'));
-  const startKeys = createRedisStartKeys(redis);
+  const startKeys = createRedisStartKeys({ redis, scripts, subscriptions, guard });
+  const conversations = createRedisConversations(scripts);
 
   return {
     incarnation,
@@ -159,7 +161,9 @@ export async function createRedisFleet(
     // What a request waits on answers within the deadline, or 503 store_unavailable.
     limits: { admitStream: (key) => guard(() => limits.admitStream(key)) },
     audit: { append: audit.append, forStream: (streamId) => guard(() => audit.forStream(streamId)) },
-    startKeys: { get: (key) => guard(() => startKeys.get(key)), claim: (key, record, ttlMs) => guard(() => startKeys.claim(key, record, ttlMs)) },
+    // Guarded call by call inside: waiting for another instance's start is not one Redis call.
+    startKeys,
+    conversations: { get: (key) => guard(() => conversations.get(key)), set: (key, entry, ttlMs) => guard(() => conversations.set(key, entry, ttlMs)) },
     gateHooks: decisions.gateHooks,
     get available() {
       return connections.available && health.available;

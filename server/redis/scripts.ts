@@ -173,6 +173,59 @@ redis.call('HSET', KEYS[1], 'refused', ARGV[1])
 return 1
 `;
 
+/**
+ * Writes an interop conversation (hash) in place of what its key held, for ARGV[1] ms, which it
+ * keeps (field ttlMs) for GET_CONVERSATION. KEYS: conversation. ARGV: ttl ms, then field, value pairs.
+ */
+const SET_CONVERSATION = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ttlMs', ARGV[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Reads an interop conversation and keeps it for its ttlMs again: a conversation in use lives
+ * as long as its stream may still be resumed. KEYS: conversation. Returns HGETALL's pairs.
+ */
+const GET_CONVERSATION = `
+local fields = redis.call('HGETALL', KEYS[1])
+local ttl = redis.call('HGET', KEYS[1], 'ttlMs')
+if ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return fields
+`;
+
+/**
+ * Claims a chat start's idempotency key for a start about to be admitted, unless a record or
+ * another claim holds it. Returns the value that holds: ARGV[1] when this claim did.
+ * KEYS: start key. ARGV: claim JSON, reserve ms.
+ */
+const CLAIM_START = `
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;
+
+/**
+ * Replaces a claim with the record of the stream it started and wakes the starts waiting for
+ * it; 0 (nothing written) when the claim is no longer there. KEYS: start key. ARGV: claim JSON,
+ * record JSON, ttl ms, the key's channel.
+ */
+const FILL_START = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('PUBLISH', ARGV[4], 'filled')
+return 1
+`;
+
+/** Removes a claim whose start failed (if it still holds) and wakes the starts waiting for it. KEYS: start key. ARGV: claim JSON, channel. */
+const DROP_START = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('PUBLISH', ARGV[2], 'dropped')
+return 1
+`;
+
 type Arg = string | number;
 
 /** The scripts as functions of one connection. */
@@ -188,6 +241,11 @@ export interface Scripts {
   swapState(call: string, from: string, to: string): Promise<number>;
   restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number]): Promise<number>;
   markRefused(meta: string, seq: number): Promise<number>;
+  setConversation(key: string, ttlMs: number, fields: Record<string, string>): Promise<number>;
+  getConversation(key: string): Promise<string[]>;
+  claimStart(key: string, args: [claim: string, reserveMs: number]): Promise<string>;
+  fillStart(key: string, args: [claim: string, record: string, ttlMs: number, channel: string]): Promise<number>;
+  dropStart(key: string, args: [claim: string, channel: string]): Promise<number>;
 }
 
 export function defineScripts(redis: Redis): Scripts {
@@ -207,6 +265,11 @@ export function defineScripts(redis: Redis): Scripts {
   const swapState = define('twSwapState', 1, SWAP_STATE);
   const restoreCall = define('twRestoreCall', 1, RESTORE_CALL);
   const markRefused = define('twMarkRefused', 1, MARK_REFUSED);
+  const setConversation = define('twSetConversation', 1, SET_CONVERSATION);
+  const getConversation = define('twGetConversation', 1, GET_CONVERSATION);
+  const claimStart = define('twClaimStart', 1, CLAIM_START);
+  const fillStart = define('twFillStart', 1, FILL_START);
+  const dropStart = define('twDropStart', 1, DROP_START);
   return {
     takeover: (keys, args) => takeover(...keys, ...args) as Promise<number>,
     recordDecision: (key, args) => recordDecision(key, ...args) as Promise<string>,
@@ -219,5 +282,10 @@ export function defineScripts(redis: Redis): Scripts {
     swapState: (call, from, to) => swapState(call, from, to) as Promise<number>,
     restoreCall: (call, args) => restoreCall(call, ...args) as Promise<number>,
     markRefused: (meta, seq) => markRefused(meta, seq) as Promise<number>,
+    setConversation: (key, ttlMs, fields) => setConversation(key, ttlMs, ...Object.entries(fields).flat()) as Promise<number>,
+    getConversation: (key) => getConversation(key) as Promise<string[]>,
+    claimStart: (key, args) => claimStart(key, ...args) as Promise<string>,
+    fillStart: (key, args) => fillStart(key, ...args) as Promise<number>,
+    dropStart: (key, args) => dropStart(key, ...args) as Promise<number>,
   };
 }
