@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRouter } from './tokenwire.js';
+export type { AttachOptions, UpgradeSource } from './transports/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
 export { defineTool, ToolError, type Tool } from './tools/registry.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AuthRequest } from './auth/authenticator.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './log.js';
+import { didYouMean } from './option-keys.js';
 import type { ModelProvider } from './models/provider.js';
 import { isStoreOption, type StoreOption } from './store-option.js';
 import type { Tool } from './tools/registry.js';
@@ -151,6 +152,7 @@ const Options = z.strictObject({
   basePath: z
     .string()
     .regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, "a path like '/tw' (no trailing slash), or '' for the root")
+    .refine((path) => !path.split('/').some((segment) => segment === '.' || segment === '..'), 'no . or .. segments: a prefix that URL normalisation would move')
     .optional(),
   model: z
     .custom<ModelProvider>((v) => typeof v === 'object' && v !== null && typeof (v as ModelProvider).stream === 'function' && typeof (v as ModelProvider).defaultModel === 'string', {
@@ -239,28 +241,8 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   auth: ['authenticate', 'required'],
 };
 
-/** Levenshtein distance, for suggesting the key a typo meant. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
-
 function suggestion(group: string, key: string): string {
-  const known = KNOWN_KEYS[group] ?? [];
-  const lower = key.toLowerCase().replaceAll(/[_-]/g, '');
-  const best = known
-    .map((k) => ({ k, d: k.toLowerCase() === lower ? 0 : distance(k.toLowerCase(), lower) }))
-    .sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best.k}'?)` : '';
+  return didYouMean(KNOWN_KEYS[group] ?? [], key);
 }
 
 /** The options' problems as lines that name each key, typos with the key they probably meant. */

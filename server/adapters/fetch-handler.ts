@@ -32,7 +32,7 @@ export function createFetchHandler(core: Core, options: { basePath: string; inte
     if (identity instanceof TokenwireError) return fail(identity);
     const stream = await core.findStream(streamId);
     if (!stream) return fail(new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'));
-    if (!canControl(stream, { subject: identity?.subject, token: streamTokenOf(request, !core.auth.required) })) return fail(new TokenwireError('forbidden', 'A valid token for this stream is required.'));
+    if (!canControl(stream, { subject: identity?.subject, token: streamTokenOf(request, !core.auth.required) })) return fail(new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.'));
     return json(200, { streamId: stream.id, approvals: await core.audit.forStream(stream.id) });
   }
 

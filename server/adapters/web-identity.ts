@@ -26,7 +26,7 @@ export async function identifyWebRequest(
 ): Promise<Identity | undefined | TokenwireError> {
   // A custom authenticator that throws proves nobody, as on the WebSocket upgrade.
   const subject = await core.auth.authenticate({ url: request.url, headers: request.headers, raw: request }).catch(() => null);
-  if (subject === null && core.auth.required) return new TokenwireError('unauthorized', 'A valid bearer token is required.');
+  if (subject === null && core.auth.required) return new TokenwireError('unauthorized', 'This request needs authentication: a valid session or bearer token.');
   const address = options.clientAddress?.(request);
   if (subject === null && address === undefined) return undefined;
   return { subject: subject ?? undefined, address: address ?? 'unknown' };

@@ -39,7 +39,7 @@ export function createApp(tw: Tokenwire, config: Config, options: { log: Logger;
   app.get('/metrics', async (req, res) => {
     if (config.METRICS_AUTH === 'authenticated' && auth) {
       const subject = await Promise.resolve(auth.authenticate(req)).catch(() => null);
-      if (subject === null || subject === undefined) return void sendHttpError(res, new TokenwireError('unauthorized', 'A valid bearer token is required.'), metricsCounted);
+      if (subject === null || subject === undefined) return void sendHttpError(res, new TokenwireError('unauthorized', 'This request needs authentication: a valid session or bearer token.'), metricsCounted);
     }
     res.type(tw.metrics.contentType).send(await tw.metrics.metrics());
   });

@@ -18,7 +18,7 @@ export function addAuditRoutes(app: Express, core: Core): void {
       return;
     }
     if (!canControl(stream, { subject: identityOf(res).subject, token: streamTokenFor(core, req) })) {
-      sendHttpError(res, new TokenwireError('forbidden', 'A valid token for this stream is required.'), core.metrics);
+      sendHttpError(res, new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.'), core.metrics);
       return;
     }
     res.json({ streamId: stream.id, approvals: await core.audit.forStream(stream.id) });

@@ -17,7 +17,7 @@ export function identify(core: Pick<Core, 'auth' | 'metrics'>, addressOf: (req: 
   return async (req, res, next) => {
     const subject = await core.auth.authenticate(authRequestOf(req));
     if (subject === null && core.auth.required) {
-      sendHttpError(res, new TokenwireError('unauthorized', 'A valid bearer token is required.'), core.metrics);
+      sendHttpError(res, new TokenwireError('unauthorized', 'This request needs authentication: a valid session or bearer token.'), core.metrics);
       return;
     }
     res.locals.identity = { subject: subject ?? undefined, address: addressOf(req) } satisfies Identity;

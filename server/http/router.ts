@@ -17,16 +17,16 @@ import { accessOf, addStreamRoutes } from './stream-routes.js';
  * Every path tokenwire answers under its base path. The caller is authenticated on these only,
  * so an app's own routes beside them (`/api/users`) never meet tokenwire's 401.
  */
-export const TOKENWIRE_ROUTES = [
-  '/api/chat',
-  '/api/approvals/:callId',
-  '/api/streams/:id',
-  '/api/streams/:id/approvals',
-  '/api/ai-sdk/chat',
-  '/api/ai-sdk/chat/:id/stream',
-  '/api/ag-ui',
-];
-
+export const TOKENWIRE_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  '/api/chat': ['POST'],
+  '/api/approvals/:callId': ['POST'],
+  '/api/streams/:id': ['GET', 'HEAD', 'DELETE'],
+  '/api/streams/:id/approvals': ['GET', 'HEAD'],
+  '/api/ai-sdk/chat': ['POST'],
+  '/api/ai-sdk/chat/:id/stream': ['GET', 'HEAD', 'DELETE'],
+  '/api/ag-ui': ['POST'],
+};
+const ROUTE_PATHS = Object.keys(TOKENWIRE_ROUTES);
 /**
  * tokenwire's HTTP routes as an Express sub-app: chat, resume, cancel, approvals, audit, the
  * AI SDK and AG-UI routes, under `basePath`. Anything else goes on to the app's next handler
@@ -45,7 +45,7 @@ export function createRouter(core: Core, basePath: string, interop: Interop): ex
   nameInstanceOnEveryAnswer(app, core.instanceId);
 
   // Every route knows who calls: 401 here when authentication is required.
-  api.all(TOKENWIRE_ROUTES, who);
+  api.all(ROUTE_PATHS, who);
 
   api.post('/api/chat', json, async (req: Request, res: Response) => {
     // express.json() leaves no body unless the request had one of type application/json: the
@@ -92,6 +92,16 @@ export function createRouter(core: Core, basePath: string, interop: Interop): ex
   addStreamRoutes(api as unknown as express.Express, core);
   addAuditRoutes(api as unknown as express.Express, core);
   interop.routes(api);
+
+  // A path of tokenwire's with another method is 405 with Allow (RFC 9110 §15.5.6), as on
+  // tw.fetch; OPTIONS goes on to the app, whose CORS handling answers preflights.
+  for (const [path, methods] of Object.entries(TOKENWIRE_ROUTES)) {
+    api.all(path, (req, res, next) => {
+      if (req.method === 'OPTIONS') return next();
+      res.set('allow', methods.join(', '));
+      sendError(res, new TokenwireError('method_not_allowed', `Use ${methods.join(', ')}.`));
+    });
+  }
 
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     const known = toHttpError(error);

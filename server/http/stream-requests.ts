@@ -23,7 +23,7 @@ export interface StreamAccess {
 export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<StreamLog | TokenwireError> {
   const stream = await core.findStream(id);
   if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
-  if (!canControl(stream, { subject: access.subject, token: access.token })) return new TokenwireError('forbidden', 'A valid token for this stream is required.');
+  if (!canControl(stream, { subject: access.subject, token: access.token })) return new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.');
   return stream;
 }
 
@@ -31,7 +31,7 @@ export async function findStream(core: Pick<Core, 'findStream'>, id: string, acc
 export function parseResumePoint(raw: string | null | undefined): number | TokenwireError {
   const text = (raw ?? '-1').trim();
   if (!/^-?\d{1,15}$/.test(text) || Number(text) < -1) {
-    return new TokenwireError('invalid_request', 'Last-Event-ID must be a frame seq (a whole number).');
+    return new TokenwireError('invalid_request', 'Last-Event-ID (or lastSeq) must be a frame seq: a whole number from -1.');
   }
   return Number(text);
 }

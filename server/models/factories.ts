@@ -1,3 +1,4 @@
+import { checkKeys } from '../option-keys.js';
 import { createOpenAIProvider } from './openai.js';
 import type { ModelProvider } from './provider.js';
 import { createSimulatedProvider } from './simulated.js';
@@ -29,10 +30,12 @@ const positive = (name: string, value: number | undefined, min: number, max: num
 /**
  * A model behind OpenAI's Chat Completions streaming API (or any compatible server), through
  * the official `openai` SDK: text, reasoning (`reasoning_content`), tool calls, usage, abort.
- * @throws TypeError for a missing `apiKey` or a bad `baseURL` or number.
+ * @throws TypeError for a missing `apiKey`, a bad `baseURL` or number, or an unknown key (named, with the one it probably meant).
  */
 export function openaiModel(options: OpenAIModelOptions): ModelProvider {
-  if (typeof options?.apiKey !== 'string' || options.apiKey.trim() === '') throw new TypeError('openaiModel: apiKey is required');
+  if (typeof options !== 'object' || options === null) throw new TypeError('openaiModel: give { apiKey, baseURL?, model? }');
+  checkKeys('openaiModel', options, ['apiKey', 'baseURL', 'model', 'timeoutMs', 'idleTimeoutMs', 'maxRetries', 'maxRetryWaitMs']);
+  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') throw new TypeError('openaiModel: apiKey is required');
   if (options.baseURL !== undefined && !URL.canParse(options.baseURL)) throw new TypeError(`openaiModel: baseURL ${JSON.stringify(options.baseURL)} is not a URL`);
   return createOpenAIProvider({
     apiKey: options.apiKey,
@@ -61,6 +64,7 @@ export interface SimulatedModelOptions {
  * @throws TypeError for a pace out of range.
  */
 export function simulatedModel(options: SimulatedModelOptions = {}): ModelProvider {
+  checkKeys('simulatedModel', options, ['tokensPerSecond', 'firstTokenMs', 'model']);
   const tokensPerSecond = options.tokensPerSecond ?? 30;
   if (!(tokensPerSecond > 0 && tokensPerSecond <= 100_000)) throw new TypeError('simulatedModel: tokensPerSecond must be above 0 and at most 100,000');
   const firstTokenMs = options.firstTokenMs ?? 150;

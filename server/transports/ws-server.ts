@@ -19,7 +19,9 @@ export const WS_PATH = '/ws';
 
 /** Anything that emits Node's `upgrade` event: `http.Server`, `https.Server`, `@hono/node-server`'s server. */
 export interface UpgradeSource {
+  /** Adds the listener for Node's `upgrade` event (a request with `Connection: Upgrade`, RFC 9110 §7.8). */
   on(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+  /** Removes it again (`detach()`, `tw.close()`). */
   off(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
 }
 
@@ -183,7 +185,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     }
     if (subject === null && core.auth.required) {
       core.metrics.errors.inc({ code: 'unauthorized' });
-      refuseUpgrade(socket, new TokenwireError('unauthorized', 'A valid bearer token (Authorization or ?access_token=) is required.'));
+      refuseUpgrade(socket, new TokenwireError('unauthorized', 'This WebSocket needs authentication: a valid session cookie, or a bearer token (Authorization or ?access_token=).'));
       return undefined;
     }
     return { subject: subject ?? undefined, address: addressOf(req) };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { createChatClient, type WebSocketCtor } from '../../client/index.js';
-import { createTokenwire, defineTool, memoryStore, simulatedModel, type Tokenwire } from '../../server/index.js';
+import { createTokenwire, defineTool, memoryStore, openaiModel, simulatedModel, type Tokenwire } from '../../server/index.js';
 import { redisStore } from '../../server/redis/index.js';
 import { ask, nextToolCall } from '../client/fixtures.js';
 
@@ -167,6 +167,57 @@ describe('createTokenwire options', () => {
       delete process.env.HEARTBEAT_MS;
       delete process.env.AUTH;
     }
+  });
+});
+
+describe('what an adversarial trial found', () => {
+  it('refuses with 404 an upgrade on another path that nobody answers, instead of holding its socket', async () => {
+    const tw = (open.tw = createTokenwire({ basePath: '/tw' }));
+    const app = express();
+    app.use(tw.router);
+    const server = (open.server = createServer(app));
+    server.on('connection', (socket) => open.sockets.add(socket));
+    tw.attach(server, { unhandledUpgradeTimeoutMs: 50 });
+    const base = await listen(server);
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/other`);
+    const status = await new Promise<number | string>((resolve) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('error', (error) => resolve(error.message));
+    });
+    expect(status).toBe(404);
+    expect(tw.wsPath).toBe('/tw/ws');
+  });
+
+  it('answers 413 on tw.fetch past 1 MiB, as tw.router does, without reading it all', async () => {
+    const tw = (open.tw = createTokenwire());
+    const big = JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(2 << 20) }] });
+    for (const path of ['/api/chat', '/api/approvals/call_x']) {
+      const answer = await tw.fetch(new Request(`http://h${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big }));
+      expect(answer.status).toBe(413);
+      expect(await answer.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    }
+  });
+
+  it('answers a known path with another method 405 with Allow on tw.router too, and lets OPTIONS go on', async () => {
+    const tw = (open.tw = createTokenwire({ basePath: '/tw' }));
+    const base = await hostApp(tw);
+    const wrong = await fetch(`${base}/tw/api/chat`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(await wrong.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+    expect((await fetch(`${base}/tw/api/streams/st_x`, { method: 'PUT' })).headers.get('allow')).toBe('GET, HEAD, DELETE');
+  });
+
+  it('names misspelt options of the model factories and bad tool definitions', () => {
+    expect(() => openaiModel({ apiKey: 'k', baseUrl: 'http://127.0.0.1:1/v1' } as never)).toThrow(/baseUrl: unknown option \(did you mean 'baseURL'\?\)/);
+    expect(() => simulatedModel({ tokensPerSec: 5 } as never)).toThrow(/tokensPerSec: unknown option \(did you mean 'tokensPerSecond'\?\)/);
+    const tool = (name: string, parameters: unknown = z.object({})) => defineTool({ name, description: '', parameters: parameters as z.ZodObject, run: async () => null });
+    expect(() => tool('has space!')).toThrow(/name "has space!" must be 1-64 letters/);
+    expect(() => tool('x'.repeat(65))).toThrow(/must be 1-64/);
+    expect(() => tool('s', z.string())).toThrow(/parameters must be a zod object schema/);
+    expect(() => tool('n', { not: 'zod' })).toThrow(/parameters must be a zod 4 schema/);
+    expect(() => createTokenwire({ tools: [tool('same'), tool('same')] })).toThrow(/two tools are named "same"/);
+    expect(() => createTokenwire({ basePath: '/a/../b' })).toThrow(/basePath: no \. or \.\. segments/);
   });
 });
 
