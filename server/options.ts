@@ -1,6 +1,6 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
-import type { AuthRequest } from './auth/authenticator.js';
+import type { AuthRequest, TokenwireAuth } from './auth/authenticator.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { didYouMean } from './option-keys.js';
@@ -8,29 +8,7 @@ import type { ModelProvider } from './models/provider.js';
 import { isStoreOption, type StoreOption } from './store-option.js';
 import type { Tool } from './tools/registry.js';
 
-/**
- * The request an authentication function is given: the one the framework gave tokenwire.
- * Node's `IncomingMessage` on `tw.router` (Express puts its `req` here, with whatever your
- * session middleware added) and on the WebSocket upgrade (`tw.attach`); a WHATWG `Request` on
- * `tw.fetch`.
- */
-export type AuthenticateRequest = import('node:http').IncomingMessage | Request;
-
-/**
- * Who a request comes from. `authenticate` returns the subject (a user id) or null/undefined
- * for nobody; it may be async. A throw counts as nobody. With `required` (the default) a
- * request without a subject is refused with 401 `unauthorized` on every route and upgrade.
- * Streams started by a subject can be viewed, cancelled and decided only by that subject.
- */
-export interface TokenwireAuth {
-  /**
-   * Names the subject of a request: a user id, or null/undefined for nobody. Called for each
-   * request to tokenwire's routes and once per WebSocket upgrade (the socket keeps that subject).
-   */
-  authenticate(request: AuthenticateRequest): string | null | undefined | Promise<string | null | undefined>;
-  /** Refuse requests with no subject (401). Default true. */
-  required?: boolean;
-}
+export type { AuthenticateRequest, TokenwireAuth } from './auth/authenticator.js';
 
 /** Numbers that bound what one client, one socket and the whole instance may use. */
 export interface TokenwireLimits {

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
-import type { TokenwireAuth } from '../options.js';
-import { authRequestOf, type AuthRequest } from './authenticator.js';
+import { authRequestOf, type AuthRequest, type TokenwireAuth } from './authenticator.js';
 import { createJwtAuthenticator } from './jwt.js';
 
 /**

@@ -1,5 +1,5 @@
 import { HEADERS } from '../../shared/protocol.js';
-import { approvalTokenMatches } from '../engine/approvals.js';
+import { timingSafeEqual } from 'node:crypto';
 import type { Stream } from '../streams/hub.js';
 import { bearerOf, queryParam, type AuthRequest } from './authenticator.js';
 
@@ -17,6 +17,12 @@ export interface Identity {
  * connection already holds the capability (the socket that started the stream, or resumed it
  * with its token).
  */
+/** Who asks for a stream on an HTTP route: the authenticated subject (if any) and the stream token shown (if any). */
+export interface StreamAccess {
+  subject: string | undefined;
+  token: string | undefined;
+}
+
 export interface Caller {
   readonly subject: string | undefined;
   readonly token?: string | undefined;
@@ -44,4 +50,12 @@ export function streamTokenOf(request: AuthRequest, legacyBearer: boolean): stri
   const fromQuery = queryParam(request, 'token');
   if (fromQuery) return fromQuery;
   return legacyBearer ? bearerOf(request.headers.get('authorization')) : undefined;
+}
+
+/** Compares a presented approval token with the stream's in constant time. */
+export function approvalTokenMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(presented);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

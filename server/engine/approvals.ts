@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { TokenwireError } from '../../shared/errors.js';
 import type { DecisionTransport } from '../audit/approval-record.js';
 
@@ -118,12 +117,4 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
       return pending.size;
     },
   };
-}
-
-/** Compares a presented approval token with the stream's in constant time. */
-export function approvalTokenMatches(expected: string, presented: string | undefined): boolean {
-  if (presented === undefined) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(presented);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,19 +1,15 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import { ApprovalDecisionRequest, IdempotencyKey } from '../../shared/protocol.js';
-import { canControl } from '../auth/stream-access.js';
+import { canControl, type StreamAccess } from '../auth/stream-access.js';
 import type { Core } from '../core.js';
 import type { DecidedBy } from '../engine/approvals.js';
 import type { StreamLog } from '../streams/hub.js';
 
+export type { StreamAccess };
+
 // Runtime-neutral halves of the stream routes, shared by Express (stream-routes.ts, app.ts)
 // and the web-standard adapter (adapters/web.ts), so both speak the whole protocol alike.
-
-/** Who asks for a stream: the authenticated subject (if any) and the stream token shown (if any). */
-export interface StreamAccess {
-  subject: string | undefined;
-  token: string | undefined;
-}
 
 /**
  * The stream `id` names, if the caller may access it (its subject, or for an anonymous stream

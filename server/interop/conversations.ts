@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StreamAccess } from '../http/stream-requests.js';
+import type { StreamAccess } from '../auth/stream-access.js';
 
 /** Where a protocol's conversation (an AI SDK chat, an AG-UI thread or run) reads from. */
 export interface ConversationEntry {

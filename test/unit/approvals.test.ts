@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { approvalTokenMatches, createApprovalGate, type Decision } from '../../server/engine/approvals.js';
+import { createApprovalGate, type Decision } from '../../server/engine/approvals.js';
+import { approvalTokenMatches } from '../../server/auth/stream-access.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
 afterEach(() => vi.useRealTimers());
