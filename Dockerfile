@@ -34,4 +34,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # V8's young generation capped at 4 MiB semi-spaces (scripts/node-flags.json, as npm start and
 # the bench run it): shorter scavenge pauses, the inter-token p99 (README, "What happens in production").
-CMD ["node", "--max-semi-space-size=4", "dist/server/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/server/standalone/main.js"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx tokenwire start`: the standalone server (dist/server/main.js), configured by environment
+// `npx tokenwire start`: the standalone server (dist/server/standalone/main.js), configured by environment
 // variables (README, Configuration), run with the V8 flags it is measured with
 // (scripts/node-flags.json). Signals go on to the server, so a supervisor's SIGTERM drains it.
 import { spawn } from 'node:child_process';
@@ -30,7 +30,7 @@ if (process.env.REDIS_URL) {
 }
 
 const flags = JSON.parse(readFileSync(new URL('../scripts/node-flags.json', import.meta.url), 'utf8'));
-const entry = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
+const entry = fileURLToPath(new URL('../dist/server/standalone/main.js', import.meta.url));
 const server = spawn(process.execPath, [...flags, '--enable-source-maps', entry], { stdio: 'inherit' });
 
 const forward = (signal) => server.kill(signal);

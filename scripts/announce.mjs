@@ -3,7 +3,7 @@
 // a bad PORT or a busy port never prints a demo URL that does not answer (issue 13).
 import { spawn } from 'node:child_process';
 
-/** The lines server/main.ts prints before it exits 2: configuration a person must fix. */
+/** The lines server/standalone/main.ts prints before it exits 2: configuration a person must fix. */
 const CONFIG_ERROR = /^tokenwire: (invalid configuration|port \d+ is already in use|may not listen|HOST=)/m;
 
 /**

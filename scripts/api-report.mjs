@@ -14,7 +14,7 @@ const ENTRIES = [
   ['tokenwire-client', 'dist/client/index.d.ts'],
   ['tokenwire-react', 'dist/client/react.d.ts'],
   ['tokenwire-protocol', 'dist/shared/index.d.ts'],
-  ['tokenwire-redis', 'dist/server/redis/index.d.ts'],
+  ['tokenwire-redis', 'dist/server/fleet/redis/index.d.ts'],
 ];
 mkdirSync(`${root}etc`, { recursive: true });
 mkdirSync(`${root}.api-temp`, { recursive: true });

@@ -18,7 +18,7 @@ const first = spawnSync(bin('vite'), ['build', '--outDir', outDir, '--logLevel',
 if (first.status !== 0) process.exit(first.status ?? 1);
 
 const vite = spawn(bin('vite'), ['build', '--watch', '--outDir', outDir, '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-const server = runServer(bin('tsx'), ['watch', '--clear-screen=false', 'server/main.ts'], {
+const server = runServer(bin('tsx'), ['watch', '--clear-screen=false', 'server/standalone/main.ts'], {
   cwd: root,
   env: { ...process.env, DEMO_DIR: outDir },
   onListening: (url) => console.log(`tokenwire dev: demo at ${url}  (rebuilt on save: reload the page; Ctrl-C stops)`),

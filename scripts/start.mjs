@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openInBrowser, runServer } from './announce.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entry = join(root, 'dist/server/main.js');
+const entry = join(root, 'dist/server/standalone/main.js');
 const demo = join(root, 'dist/demo/index.html');
 
 function newest(dir) {

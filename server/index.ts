@@ -15,13 +15,13 @@
  * @packageDocumentation
  */
 export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRouter } from './tokenwire.js';
-export type { AttachOptions, UpgradeSource } from './transports/ws-server.js';
+export type { AttachOptions, UpgradeSource } from './edge/ws/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
 export { defineTool, ToolError, type Tool } from './tools/registry.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec } from './models/provider.js';
-export { jwtAuth, type JwtAuthOptions } from './auth/jwt-auth.js';
-export { memoryStore, type StoreOption } from './store-option.js';
-export type { Logger } from './log.js';
+export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';
+export { memoryStore, type StoreOption } from './fleet/store-option.js';
+export type { Logger } from './observability/log.js';
 export { TokenwireError, isTokenwireError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 export type { SimulateOptions, Usage } from '../shared/protocol.js';

@@ -1,14 +1,14 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
-import type { AuthRequest, TokenwireAuth } from './auth/authenticator.js';
-import { loadConfig, type Config } from './config.js';
-import type { Logger } from './log.js';
-import { didYouMean } from './option-keys.js';
+import type { AuthRequest, TokenwireAuth } from './access/authenticator.js';
+import { loadConfig, type Config } from './settings/config.js';
+import type { Logger } from './observability/log.js';
+import { didYouMean } from './settings/option-keys.js';
 import type { ModelProvider } from './models/provider.js';
-import { isStoreOption, type StoreOption } from './store-option.js';
+import { isStoreOption, type StoreOption } from './fleet/store-option.js';
 import type { Tool } from './tools/registry.js';
 
-export type { AuthenticateRequest, TokenwireAuth } from './auth/authenticator.js';
+export type { AuthenticateRequest, TokenwireAuth } from './access/authenticator.js';
 
 /** Numbers that bound what one client, one socket and the whole instance may use. */
 export interface TokenwireLimits {

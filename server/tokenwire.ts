@@ -1,20 +1,20 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { TokenwireError } from '../shared/errors.js';
-import { createFetchHandler } from './adapters/fetch-handler.js';
-import { noAuthentication } from './auth/authenticator.js';
-import { createCore, type Core, type CoreParts } from './core.js';
-import type { Fleet } from './fleet.js';
-import { createRouter } from './http/router.js';
-import { createInterop } from './interop/interop.js';
-import { incarnationOf, instanceIdOf } from './instance.js';
-import { createLogger, type Logger } from './log.js';
-import { createMetrics } from './metrics.js';
+import { createFetchHandler } from './edge/web/fetch-handler.js';
+import { noAuthentication } from './access/authenticator.js';
+import { createCore, type Core, type CoreParts } from './service/core.js';
+import type { Fleet } from './fleet/fleet.js';
+import { createRouter } from './edge/express/router.js';
+import { createInterop } from './edge/interop/interop.js';
+import { incarnationOf, instanceIdOf } from './settings/instance.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { createMetrics } from './observability/metrics.js';
 import { simulatedModel } from './models/factories.js';
 import { resolveOptions, type TokenwireOptions } from './options.js';
-import { openerOf } from './store-option.js';
+import { openerOf } from './fleet/store-option.js';
 import { createToolRegistry } from './tools/registry.js';
-import { createWsTransport, WS_PATH, type AttachOptions, type UpgradeSource, type WsTransport } from './transports/ws-server.js';
+import { createWsTransport, WS_PATH, type AttachOptions, type UpgradeSource, type WsTransport } from './edge/ws/ws-server.js';
 
 /**
  * Express/Connect middleware: `(req, res, next)`. It answers tokenwire's routes under the

@@ -26,7 +26,7 @@ const freePort = () =>
 
 async function startProc(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; pids: () => number[] }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/standalone/main.ts'], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', STREAM_STARTS_PER_MINUTE: '1000000', MAX_STREAMS_PER_CLIENT: '1000000', ...env },
     stdio: 'ignore',
   });

@@ -8,7 +8,7 @@ import { track } from './processes.js';
 import type { Target } from './types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY: Record<Target, string> = { tokenwire: 'server/main.ts', baseline: 'load/bench/baseline-server.ts' };
+const ENTRY: Record<Target, string> = { tokenwire: 'server/standalone/main.ts', baseline: 'load/bench/baseline-server.ts' };
 /** scripts/node-flags.json: the V8 flags tokenwire is run with. */
 export const NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'scripts/node-flags.json'), 'utf8')) as string[];
 

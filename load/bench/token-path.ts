@@ -13,13 +13,13 @@
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../server/config.js';
-import { createCore } from '../../server/core.js';
-import { createLogger } from '../../server/log.js';
-import { openView } from '../../server/streams/stream-view.js';
-import { runSseView } from '../../server/transports/sse-view.js';
-import { createWsSender } from '../../server/transports/ws-sender.js';
-import { createWsViews } from '../../server/transports/ws-views.js';
+import { loadConfig } from '../../server/settings/config.js';
+import { createCore } from '../../server/service/core.js';
+import { createLogger } from '../../server/observability/log.js';
+import { openView } from '../../server/views/stream-view.js';
+import { runSseView } from '../../server/views/sse-view.js';
+import { createWsSender } from '../../server/views/ws-sender.js';
+import { createWsViews } from '../../server/views/ws-views.js';
 
 const { values } = parseArgs({
   options: { wire: { type: 'string' }, streams: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, gc: { type: 'boolean' }, alloc: { type: 'boolean' } },

@@ -1,5 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { DecisionTransport } from '../audit/approval-record.js';
+import type { DecisionTransport } from './approval-record.js';
 
 /** Who decided, for the audit trail: the subject (when authenticated) and the way it came. */
 export interface DecidedBy {

@@ -1,6 +1,6 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';

@@ -1,7 +1,7 @@
 import { findHiddenCharacters } from '../../shared/hidden-characters.js';
 import { newCallId } from '../../shared/ids.js';
-import { canonicalSha256, type ApprovalRecord } from '../audit/approval-record.js';
-import type { Metrics } from '../metrics.js';
+import { canonicalSha256, type ApprovalRecord } from './approval-record.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ModelToolCall } from '../models/provider.js';
 import type { Stream } from '../streams/hub.js';
 import { ToolError, type Tool } from '../tools/registry.js';

@@ -1,4 +1,4 @@
-import { checkKeys } from '../option-keys.js';
+import { checkKeys } from '../settings/option-keys.js';
 import { createOpenAIProvider } from './openai.js';
 import type { ModelProvider } from './provider.js';
 import { createSimulatedProvider } from './simulated.js';

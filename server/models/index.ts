@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../settings/config.js';
 import { createOpenAIProvider } from './openai.js';
 import type { ModelProvider } from './provider.js';
 import { createSimulatedProvider } from './simulated.js';

@@ -27,7 +27,7 @@ export type DetachReason = 'left' | 'dropped';
 /**
  * A stream's log as any instance sees it: what views read and follow, and the control anyone
  * with access may send (viewers, cancel). Another instance's stream is one of these only
- * (server/redis/remote-stream.ts); the generation that appends to it lives on its owner.
+ * (server/fleet/redis/remote-stream.ts); the generation that appends to it lives on its owner.
  */
 export interface StreamLog {
   readonly id: string;

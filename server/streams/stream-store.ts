@@ -22,7 +22,7 @@ export type StoreListener = (record: StreamRecord) => void;
 /**
  * Where streams' logs live: the memory store (default) or the Redis store (REDIS_URL). Reads may be
  * asynchronous, so a view follows first, then reads, then drops what it already has by seq
- * (server/streams/stream-view.ts): no frame falls between the read and the live feed.
+ * (server/views/stream-view.ts): no frame falls between the read and the live feed.
  */
 export interface StreamStore {
   /** Starts an empty log for a new stream. */

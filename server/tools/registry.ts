@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ModelToolSpec } from '../models/provider.js';
-import { checkKeys } from '../option-keys.js';
+import { checkKeys } from '../settings/option-keys.js';
 
 /** An error a tool throws on purpose: its code and message are safe to show the model and the user. */
 export class ToolError extends Error {

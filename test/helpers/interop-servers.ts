@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { loadConfig } from '../../server/config.js';
-import { createCore, type CoreParts } from '../../server/core.js';
-import { createInterop } from '../../server/interop/interop.js';
-import { createLogger } from '../../server/log.js';
+import { loadConfig } from '../../server/settings/config.js';
+import { createCore, type CoreParts } from '../../server/service/core.js';
+import { createInterop } from '../../server/edge/interop/interop.js';
+import { createLogger } from '../../server/observability/log.js';
 import { recordingTools, type ToolRun } from './recording-tools.js';
 import { startServer, type TestServer } from './server.js';
 

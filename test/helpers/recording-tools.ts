@@ -1,7 +1,7 @@
-import { loadConfig } from '../../server/config.js';
-import { createLogger } from '../../server/log.js';
+import { loadConfig } from '../../server/settings/config.js';
+import { createLogger } from '../../server/observability/log.js';
 import type { ModelProvider } from '../../server/models/provider.js';
-import { startServer as start } from '../../server/server.js';
+import { startServer as start } from '../../server/standalone/server.js';
 import { calculate } from '../../server/tools/calculate.js';
 import { getWeather } from '../../server/tools/get-weather.js';
 import { createToolRegistry, type Tool, type ToolRegistry } from '../../server/tools/registry.js';

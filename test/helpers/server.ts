@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { loadConfig } from '../../server/config.js';
-import type { Core, CoreParts } from '../../server/core.js';
-import { createLogger } from '../../server/log.js';
-import { startServer as start } from '../../server/server.js';
-import type { WsTransport } from '../../server/transports/ws-server.js';
+import { loadConfig } from '../../server/settings/config.js';
+import type { Core, CoreParts } from '../../server/service/core.js';
+import { createLogger } from '../../server/observability/log.js';
+import { startServer as start } from '../../server/standalone/server.js';
+import type { WsTransport } from '../../server/edge/ws/ws-server.js';
 
 export interface TestServer {
   url: string;

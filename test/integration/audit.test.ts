@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ApprovalRecord } from '../../server/audit/approval-record.js';
+import type { ApprovalRecord } from '../../server/engine/approval-record.js';
 import type { ServerFrameOf } from '../../shared/protocol.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 import { captureLog } from '../helpers/log-capture.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Authenticator } from '../../server/auth/authenticator.js';
+import type { Authenticator } from '../../server/access/authenticator.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { HS_SECRET, rsaKeys, signJwt, startJwks } from '../helpers/jwt.js';
 import { startServer, type TestServer } from '../helpers/server.js';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient, type ChatInput } from '../../client/index.js';
-import { createChatHandler } from '../../server/adapters/web.js';
+import { createChatHandler } from '../../server/edge/web/web.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import { createSseParser } from '../../shared/sse.js';
 import { HEADERS, type ServerFrame, type ServerFrameOf } from '../../shared/protocol.js';
-import type { Core } from '../../server/core.js';
+import type { Core } from '../../server/service/core.js';
 import { NodeWebSocket } from '../client/fixtures.js';
 import { startCuttingProxy } from '../helpers/cutting-proxy.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';

@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { createChatClient, type WebSocketCtor } from '../../client/index.js';
 import { createTokenwire, defineTool, memoryStore, openaiModel, simulatedModel, type Tokenwire } from '../../server/index.js';
-import { redisStore } from '../../server/redis/index.js';
+import { redisStore } from '../../server/fleet/redis/index.js';
 import { ask, nextToolCall } from '../client/fixtures.js';
 
 // createTokenwire mounted in an app that has a life of its own: routes before and after the

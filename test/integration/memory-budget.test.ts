@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/settings/config.js';
 import { TOKEN_ENTRY_OVERHEAD_BYTES } from '../../server/streams/memory-store.js';
 import { runServerProcess } from '../helpers/server-process.js';
 

@@ -6,7 +6,7 @@ import { openSocket, rawRequest } from '../helpers/raw-http.js';
 import { scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-// The SSE view writes whole HTTP/1.1 chunks to the socket itself (server/transports/sse.ts):
+// The SSE view writes whole HTTP/1.1 chunks to the socket itself (server/views/sse.ts):
 // these pin the framing a strict parser (Node's llhttp) checks, the fallbacks, and keep-alive.
 
 let server: TestServer | undefined;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../server/log.js';
-import { connectRedis, type RedisConnections } from '../../server/redis/connect.js';
-import { createRedisStore } from '../../server/redis/redis-store.js';
-import { createSubscriptions } from '../../server/redis/subscriptions.js';
+import { createLogger } from '../../server/observability/log.js';
+import { connectRedis, type RedisConnections } from '../../server/fleet/redis/connect.js';
+import { createRedisStore } from '../../server/fleet/redis/redis-store.js';
+import { createSubscriptions } from '../../server/fleet/redis/subscriptions.js';
 import { createMemoryStore } from '../../server/streams/memory-store.js';
 import type { StreamRecord, StreamStore } from '../../server/streams/stream-store.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';

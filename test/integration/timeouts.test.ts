@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Authenticator } from '../../server/auth/authenticator.js';
+import type { Authenticator } from '../../server/access/authenticator.js';
 import { once } from '../helpers/events.js';
 import { openSocket, parseResponse } from '../helpers/raw-http.js';
 import { startServer, type TestServer } from '../helpers/server.js';

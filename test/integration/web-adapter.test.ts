@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClientLimits } from '../../server/limits/client-limits.js';
-import { createApprovalHandler, createChatHandler, createStreamHandlers } from '../../server/adapters/web.js';
-import { loadConfig } from '../../server/config.js';
-import { createCore, type Core } from '../../server/core.js';
-import { createLogger } from '../../server/log.js';
+import type { ClientLimits } from '../../server/access/client-limits.js';
+import { createApprovalHandler, createChatHandler, createStreamHandlers } from '../../server/edge/web/web.js';
+import { loadConfig } from '../../server/settings/config.js';
+import { createCore, type Core } from '../../server/service/core.js';
+import { createLogger } from '../../server/observability/log.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { createSseParser } from '../../shared/sse.js';

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { EventType, type Event as AgUiEvent, type Message } from '@ag-ui/client';
 import { EventSchema } from '@ag-ui/core/schemas';
 import { afterEach, describe, expect, it } from 'vitest';
-import { continuationRunId } from '../../server/interop/ag-ui-runs.js';
+import { continuationRunId } from '../../server/views/mappers/ag-ui-runs.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { AgUiEventMessage } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';

@@ -53,7 +53,7 @@ describe('the packed tarball', () => {
     expect(outside).toEqual([]);
     expect(files.filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /(^|\/)(test|load|examples|client\/demo)\//.test(f))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/demo/index.html', 'dist/server/main.js', 'dist/server/index.d.ts.map']));
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/demo/index.html', 'dist/server/standalone/main.js', 'dist/server/index.d.ts.map']));
   });
 
   it('installs no optional peer: the scratch app asked for ioredis and react itself', () => {

@@ -119,7 +119,7 @@ describe('Dockerfile', () => {
     await replica?.stop();
   });
 
-  it('builds in a build stage and runs node dist/server/main.js on node:24-slim as a non-root user', () => {
+  it('builds in a build stage and runs node dist/server/standalone/main.js on node:24-slim as a non-root user', () => {
     expect(instructions).toContain('ARG NODE_IMAGE=node:24-slim');
     expect(instructions.filter((i) => i.startsWith('FROM '))).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
@@ -128,8 +128,8 @@ describe('Dockerfile', () => {
     expect(runtime.find((i) => i.startsWith('ENV '))).toMatch(/\bHOST=0\.0\.0\.0\b/);
     // The same V8 flags as npm start and the bench (scripts/node-flags.json).
     const flags = JSON.parse(readFileSync(join(root, 'scripts/node-flags.json'), 'utf8')) as string[];
-    expect(runtime.at(-1)).toBe(`CMD ${JSON.stringify(['node', ...flags, 'dist/server/main.js']).replaceAll(',', ', ')}`);
-    // The build writes dist/server/main.js: tsconfig.build.json emits server/ under dist/ from the root.
+    expect(runtime.at(-1)).toBe(`CMD ${JSON.stringify(['node', ...flags, 'dist/server/standalone/main.js']).replaceAll(',', ', ')}`);
+    // The build writes dist/server/standalone/main.js: tsconfig.build.json emits server/ under dist/ from the root.
     const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string }; include: string[] };
     expect(build.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
     expect(build.include).toContain('server');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import { HEADERS, type ServerFrame } from '../../shared/protocol.js';
-import type { Core } from '../../server/core.js';
+import type { Core } from '../../server/service/core.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

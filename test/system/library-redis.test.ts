@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient } from '../../client/index.js';
 import { createTokenwire, simulatedModel, type Tokenwire } from '../../server/index.js';
-import { redisStore } from '../../server/redis/index.js';
+import { redisStore } from '../../server/fleet/redis/index.js';
 import { ask, firstToken } from '../client/fixtures.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 

@@ -99,10 +99,10 @@ export interface Replica extends Proc {
   port: number;
 }
 
-/** One tokenwire server process, as deployed: `node --import tsx server/main.ts` on loopback (on `port` when given: a restart). */
+/** One tokenwire server process, as deployed: `node --import tsx server/standalone/main.ts` on loopback (on `port` when given: a restart). */
 export async function startReplica(env: Record<string, string> = {}, port?: number): Promise<Replica> {
   port ??= await freePort();
-  const proc = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const proc = launch(process.execPath, ['--import', 'tsx', 'server/standalone/main.ts'], {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -370,7 +370,7 @@ describe('faults with two instances on Redis behind nginx in round robin', () =>
 
 describe('start-up checks', () => {
   const exitOf = async (extra: Record<string, string>) => {
-    const proc = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...extra });
+    const proc = launch(process.execPath, ['--import', 'tsx', 'server/standalone/main.ts'], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...extra });
     return { code: await proc.exited, stderr: proc.stderr() };
   };
 

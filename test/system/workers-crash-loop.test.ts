@@ -27,7 +27,7 @@ describe('WORKERS=2 whose workers keep dying', () => {
     squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
     const began = performance.now();
-    primary = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    primary = launch(process.execPath, ['--import', 'tsx', 'server/standalone/main.ts'], {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -16,7 +16,7 @@ const sessions: SseSession[] = [];
 beforeAll(async () => {
   redis = await startRedisServer();
   const port = await freePort();
-  server = launch(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  server = launch(process.execPath, ['--import', 'tsx', 'server/standalone/main.ts'], {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { canControl } from '../../server/auth/stream-access.js';
+import { canControl } from '../../server/access/stream-access.js';
 
 // "May this caller view, cancel or decide this stream?" is answered by canControl alone: every
 // edge (routes, the web handler, the socket, the interop wires) calls it.
@@ -33,7 +33,7 @@ describe('canControl, the one access rule', () => {
 
   it('is the only place that compares a stream’s subject or token', () => {
     const elsewhere = sources(join(root, 'server'))
-      .filter((file) => !file.endsWith('auth/stream-access.ts') && !file.endsWith('engine/approvals.ts'))
+      .filter((file) => !file.endsWith('access/stream-access.ts') && !file.endsWith('engine/approvals.ts'))
       .filter((file) => /\bstream\??\.subject\s*[!=]==|===\s*stream\??\.subject\b|approvalTokenMatches\(/.test(readFileSync(file, 'utf8')))
       .map((file) => relative(root, file));
     expect(elsewhere).toEqual([]);

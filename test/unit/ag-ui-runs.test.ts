@@ -1,7 +1,7 @@
 import { EventType } from '@ag-ui/core';
 import { EventSchema } from '@ag-ui/core/schemas';
 import { describe, expect, it } from 'vitest';
-import { continuationRunId, createAgUiRuns } from '../../server/interop/ag-ui-runs.js';
+import { continuationRunId, createAgUiRuns } from '../../server/views/mappers/ag-ui-runs.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 
 // The AG-UI runs of one stream over a connection that stays open (the WebSocket view), fed

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApprovalGate, type Decision } from '../../server/engine/approvals.js';
-import { approvalTokenMatches } from '../../server/auth/stream-access.js';
+import { approvalTokenMatches } from '../../server/access/stream-access.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
 afterEach(() => vi.useRealTimers());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { ConfigError, loadConfig } from '../../server/settings/config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {

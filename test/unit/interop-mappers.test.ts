@@ -4,9 +4,9 @@ import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { TokenwireError } from '../../shared/errors.js';
 import type { ServerFrame } from '../../shared/protocol.js';
-import { createAgUiMapper, encodeAgUiEvent } from '../../server/interop/ag-ui.js';
-import { createUiMessageMapper } from '../../server/interop/ai-sdk-ui-stream.js';
-import type { ProtocolMapper } from '../../server/interop/mapper.js';
+import { createAgUiMapper, encodeAgUiEvent } from '../../server/views/mappers/ag-ui.js';
+import { createUiMessageMapper } from '../../server/views/mappers/ai-sdk-ui-stream.js';
+import type { ProtocolMapper } from '../../server/views/mappers/mapper.js';
 
 // Both mappers, fed hand-built frames. `reasoning` frames come from issue 11; they are built by
 // hand here so the mapping is tested before and after that frame joins shared/protocol.ts.

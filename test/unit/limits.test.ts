@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryApprovalAudit } from '../../server/audit/approval-audit.js';
-import type { ApprovalRecord } from '../../server/audit/approval-record.js';
-import { clientKey, createMemoryClientLimits } from '../../server/limits/client-limits.js';
-import { createTokenBuckets } from '../../server/limits/token-bucket.js';
+import { createMemoryApprovalAudit } from '../../server/engine/approval-audit.js';
+import type { ApprovalRecord } from '../../server/engine/approval-record.js';
+import { clientKey, createMemoryClientLimits } from '../../server/access/client-limits.js';
+import { createTokenBuckets } from '../../server/access/token-bucket.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
 const clock = () => {

@@ -1,13 +1,13 @@
 import type { UIMessageChunk } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_TRAILER } from '../../server/interop/ai-sdk-ui-stream.js';
-import { createMappedEncoder, type MappedEncoderOptions } from '../../server/interop/mapped-encoder.js';
-import { openMappedView, type MappedViewRange } from '../../server/interop/mapped-view.js';
+import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_TRAILER } from '../../server/views/mappers/ai-sdk-ui-stream.js';
+import { createMappedEncoder, type MappedEncoderOptions } from '../../server/views/mapped-encoder.js';
+import { openMappedView, type MappedViewRange } from '../../server/views/mapped-view.js';
 import type { Hub, Stream } from '../../server/streams/hub.js';
-import { runSseView, type SseView } from '../../server/transports/sse-view.js';
+import { runSseView, type SseView } from '../../server/views/sse-view.js';
 import { createTestHub } from '../helpers/hub.js';
 
-// The one SSE view (server/transports/sse-view.ts) with a protocol's encoder: where a response
+// The one SSE view (server/views/sse-view.ts) with a protocol's encoder: where a response
 // ends at an approval, how a replay goes past one already decided, the trailer on every end.
 
 let hub: Hub;

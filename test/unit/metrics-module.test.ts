@@ -2,9 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../server/metrics.js';
+import { createMetrics } from '../../server/observability/metrics.js';
 
-// Every metric is defined once, in server/metrics.ts: a series defined beside its user is how
+// Every metric is defined once, in server/observability/metrics.ts: a series defined beside its user is how
 // tokenwire_ws_connections came to repeat tokenwire_connections_open{transport="ws"}.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,11 +15,11 @@ const sources = (dir: string): string[] =>
   });
 
 describe('metrics in one module', () => {
-  it('defines every prom-client metric in server/metrics.ts and nowhere else', () => {
+  it('defines every prom-client metric in server/observability/metrics.ts and nowhere else', () => {
     const elsewhere = sources(join(root, 'server'))
       .filter((file) => /new (Counter|Gauge|Histogram|Summary)\b/.test(readFileSync(file, 'utf8')))
       .map((file) => relative(root, file));
-    expect(elsewhere).toEqual(['server/metrics.ts']);
+    expect(elsewhere).toEqual(['server/observability/metrics.ts']);
   });
 
   it('names each series once, all under tokenwire_', async () => {

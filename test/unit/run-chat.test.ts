@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApprovalGate } from '../../server/engine/approvals.js';
 import { runChat, type EngineDeps } from '../../server/engine/run-chat.js';
-import { createLogger } from '../../server/log.js';
-import { createMetrics } from '../../server/metrics.js';
+import { createLogger } from '../../server/observability/log.js';
+import { createMetrics } from '../../server/observability/metrics.js';
 import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
 import type { Hub } from '../../server/streams/hub.js';
 import { createTestHub, loggedFrames } from '../helpers/hub.js';

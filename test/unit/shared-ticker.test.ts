@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { sharedTicker } from '../../server/transports/shared-ticker.js';
-import { corkForTurn } from '../../server/transports/turn-cork.js';
+import { sharedTicker } from '../../server/views/shared-ticker.js';
+import { corkForTurn } from '../../server/views/turn-cork.js';
 
 describe('shared ticker', () => {
   beforeEach(() => {

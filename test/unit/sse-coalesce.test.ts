@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceTokens } from '../../server/transports/sse.js';
+import { coalesceTokens } from '../../server/views/sse.js';
 import type { StreamRecord } from '../../server/streams/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStartPacer } from '../../server/limits/start-pacer.js';
+import { createStartPacer } from '../../server/access/start-pacer.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 

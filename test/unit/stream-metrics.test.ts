@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../server/metrics.js';
-import { createModelLabel, observeStream } from '../../server/stream-metrics.js';
+import { createMetrics } from '../../server/observability/metrics.js';
+import { createModelLabel, observeStream } from '../../server/observability/stream-metrics.js';
 import { createTestHub } from '../helpers/hub.js';
 
 const hub = () => createTestHub({ ttlMs: 60_000 });

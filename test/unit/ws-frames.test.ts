@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWsMessage, errorFrameJson, NO_STREAM } from '../../server/transports/ws-frames.js';
+import { decodeWsMessage, errorFrameJson, NO_STREAM } from '../../server/views/ws-frames.js';
 import { TokenwireError } from '../../shared/errors.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 

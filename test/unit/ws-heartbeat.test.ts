@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHeartbeat, type Heartbeat } from '../../server/transports/ws-heartbeat.js';
+import { createHeartbeat, type Heartbeat } from '../../server/edge/ws/ws-heartbeat.js';
 
 class FakePeer extends EventEmitter {
   pings = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOriginCheck, isOriginAllowed } from '../../server/transports/ws-origin.js';
+import { createOriginCheck, isOriginAllowed } from '../../server/edge/ws/ws-origin.js';
 
 describe('isOriginAllowed with ALLOWED_ORIGINS empty (the default)', () => {
   const policy = { allowed: [] };

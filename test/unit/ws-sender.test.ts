@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createWsSender, type SenderSocket, type WsSenderOptions } from '../../server/transports/ws-sender.js';
+import { createWsSender, type SenderSocket, type WsSenderOptions } from '../../server/views/ws-sender.js';
 import type { StreamRecord } from '../../server/streams/hub.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { FrameBody, ServerFrame } from '../../shared/protocol.js';

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../server/config.js';
-import { createCore, type Core } from '../../server/core.js';
-import { createLogger } from '../../server/log.js';
-import { createWsSession, type WsSession, type WsSocket } from '../../server/transports/ws-session.js';
+import { loadConfig } from '../../server/settings/config.js';
+import { createCore, type Core } from '../../server/service/core.js';
+import { createLogger } from '../../server/observability/log.js';
+import { createWsSession, type WsSession, type WsSocket } from '../../server/edge/ws/ws-session.js';
 import { decodeServerFrame } from '../../shared/frame-codec.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';

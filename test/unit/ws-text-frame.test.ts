@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
-import { textFrame } from '../../server/transports/ws-text-frame.js';
+import { textFrame } from '../../server/views/ws-text-frame.js';
 
 /** `ws`'s frame parser (a named export at runtime; @types/ws leaves it out). */
 interface FrameReceiver {

@@ -1,0 +1,120 @@
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import { TokenwireError } from '../../../shared/errors.js';
+import { parseWith } from '../../../shared/frame-codec.js';
+import { ChatRequest, HEADERS } from '../../../shared/protocol.js';
+import type { Core } from '../../service/core.js';
+import { addAuditRoutes } from './audit-routes.js';
+import { createAddressOf } from '../client-address.js';
+import { sendHttpError, toHttpError } from '../http-errors.js';
+import { identify, identityOf } from './identify.js';
+import { nameInstanceOnEveryAnswer } from './instance-header.js';
+import type { Interop } from '../interop/interop.js';
+import { serveStreamSse } from './sse-view.js';
+import { decideApproval, idempotencyKeyOf, startResumePoint } from '../../service/stream-requests.js';
+import { accessOf, addStreamRoutes } from './stream-routes.js';
+
+/**
+ * Every path tokenwire answers under its base path. The caller is authenticated on these only,
+ * so an app's own routes beside them (`/api/users`) never meet tokenwire's 401.
+ */
+export const TOKENWIRE_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  '/api/chat': ['POST'],
+  '/api/approvals/:callId': ['POST'],
+  '/api/streams/:id': ['GET', 'HEAD', 'DELETE'],
+  '/api/streams/:id/approvals': ['GET', 'HEAD'],
+  '/api/ai-sdk/chat': ['POST'],
+  '/api/ai-sdk/chat/:id/stream': ['GET', 'HEAD', 'DELETE'],
+  '/api/ag-ui': ['POST'],
+};
+const ROUTE_PATHS = Object.keys(TOKENWIRE_ROUTES);
+/**
+ * tokenwire's HTTP routes as an Express sub-app: chat, resume, cancel, approvals, audit, the
+ * AI SDK and AG-UI routes, under `basePath`. Anything else goes on to the app's next handler
+ * (`next()`): no catch-all, no health, metrics or demo. Errors of its own routes are answered
+ * here as typed JSON.
+ */
+export function createRouter(core: Core, basePath: string, interop: Interop): express.Express {
+  const { config, log } = core;
+  const app = express();
+  app.disable('x-powered-by');
+  const api = express.Router();
+  const json = express.json({ limit: '1mb' });
+  const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
+  const who = identify(core, createAddressOf(config.TRUST_PROXY));
+
+  nameInstanceOnEveryAnswer(app, core.instanceId);
+
+  // Every route knows who calls: 401 here when authentication is required.
+  api.all(ROUTE_PATHS, who);
+
+  api.post('/api/chat', json, async (req: Request, res: Response) => {
+    // express.json() leaves no body unless the request had one of type application/json: the
+    // type was checked once there, not again per start.
+    if (req.body === undefined) {
+      // No body at all (no Content-Length, no chunks) is not a type problem.
+      const error = /^application\/json\s*(?:;|$)/i.test(req.get('content-type') ?? '') ? new TokenwireError('invalid_request', 'The body is empty: send the chat request as JSON.') : new TokenwireError('unsupported_media_type', 'Send the body as application/json.');
+      sendError(res, error);
+      return;
+    }
+    if (Array.isArray(req.body) || typeof req.body !== 'object' || req.body === null) {
+      sendError(res, new TokenwireError('invalid_request', 'The body must be a JSON object.'));
+      return;
+    }
+    const body = parseWith(ChatRequest, req.body);
+    req.body = undefined; // Parsed: a stream's connection would otherwise keep a second copy of its request.
+    if (!body.ok) {
+      sendError(res, new TokenwireError('invalid_request', `The body is not a valid chat request: ${body.message}.`));
+      return;
+    }
+    const idempotencyKey = idempotencyKeyOf(req.get(HEADERS.idempotencyKey));
+    if (idempotencyKey instanceof TokenwireError) return void sendError(res, idempotencyKey);
+    const resumeAfter = startResumePoint(idempotencyKey, req.get('last-event-id'));
+    if (resumeAfter instanceof TokenwireError) return void sendError(res, resumeAfter);
+    let replayed = false;
+    const keyed = idempotencyKey !== undefined ? { idempotencyKey, onReplay: () => (replayed = true) } : {};
+    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...keyed });
+    serveStreamSse(core, res, stream, replayed ? resumeAfter : -1);
+  });
+
+  // SSE has no back channel, so its client decides tool calls here: its subject, or the stream
+  // token from the `start` frame (`X-Stream-Token` or body `token`). Answers 200 with the
+  // decision, or `{ error: { code, message } }` with the code's status.
+  api.post('/api/approvals/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
+    if (!req.is('application/json')) {
+      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
+      return;
+    }
+    const decided = await decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    if (decided instanceof TokenwireError) sendError(res, decided);
+    else res.json(decided);
+  });
+
+  addStreamRoutes(api as unknown as express.Express, core);
+  addAuditRoutes(api as unknown as express.Express, core);
+  interop.routes(api);
+
+  // A path of tokenwire's with another method is 405 with Allow (RFC 9110 §15.5.6), as on
+  // tw.fetch; OPTIONS goes on to the app, whose CORS handling answers preflights.
+  for (const [path, methods] of Object.entries(TOKENWIRE_ROUTES)) {
+    api.all(path, (req, res, next) => {
+      if (req.method === 'OPTIONS') return next();
+      res.set('allow', methods.join(', '));
+      sendError(res, new TokenwireError('method_not_allowed', `Use ${methods.join(', ')}.`));
+    });
+  }
+
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    const known = toHttpError(error);
+    // Client errors are the client's: debug. Only what we cannot explain is a server fault.
+    if (known.code === 'internal') log.error({ err: error }, 'request failed');
+    else log.debug({ err: error, code: known.code }, 'request refused');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendError(res, known);
+  };
+  api.use(onError);
+  app.use(basePath || '/', api);
+  return app;
+}

@@ -1,0 +1,75 @@
+import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
+import { identifyWebRequest, type WebHandlerOptions } from '../web/web-identity.js';
+import type { Core } from '../../service/core.js';
+import { errorHeaders } from '../http-errors.js';
+import { jsonBodyOf } from '../web/json-body.js';
+import { answerStartAsResponse, viewAsResponse } from '../../views/sse-web.js';
+import type { InteropAnswer, InteropCaller, InteropService } from '../../service/interop/interop-service.js';
+
+const STREAM_PATH = /^\/api\/ai-sdk\/chat\/([^/]+)\/stream\/?$/;
+const CHAT_PATH = /^\/api\/ai-sdk\/chat\/?$/;
+const AG_UI_PATH = /^\/api\/ag-ui\/?$/;
+
+const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+
+/** A path segment as Express's router decodes it; `invalid_request` for bad percent-encoding. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new TokenwireError('invalid_request', 'The URL has invalid percent-encoding.');
+  }
+}
+
+/**
+ * The interop routes for a web-standard `Request` (Next.js route handlers, Hono, Bun, Deno):
+ * `path` is the request's pathname with any mount prefix removed. Answers exactly as the
+ * Express routes do, from the same service; undefined when the path and method are no
+ * interop route, for the caller to answer.
+ */
+export function createInteropWebHandler(core: Core, service: InteropService, options: WebHandlerOptions = {}): (request: Request, path: string) => Promise<Response | undefined> {
+  const fail = (error: TokenwireError): Response => {
+    core.metrics.errors.inc({ code: error.code });
+    return jsonResponse(error.status, error.toJSON(), errorHeaders(error));
+  };
+  const answer = (request: Request, result: InteropAnswer): Response => {
+    if (result.kind === 'json') return jsonResponse(200, result.body);
+    if (result.kind === 'no_content') return new Response(null, { status: 204 });
+    if (result.kind === 'not_viewed') return answerStartAsResponse(result.start);
+    const { view } = result;
+    return viewAsResponse(view.start, view.streamId, {
+      heartbeatMs: core.config.HEARTBEAT_MS,
+      maxBufferedBytes: core.config.MAX_BUFFERED_BYTES,
+      afterSeq: view.afterSeq,
+      encoder: view.encoder,
+      headers: view.headers,
+      signal: request.signal,
+      head: request.method === 'HEAD',
+    });
+  };
+  /** Identifies the caller (401 when required and missing), then runs `work`; every refusal becomes its typed answer. */
+  const run = async (request: Request, work: (caller: InteropCaller) => Promise<InteropAnswer>): Promise<Response> => {
+    try {
+      const identity = await identifyWebRequest(core, request, options);
+      if (identity instanceof TokenwireError) return fail(identity);
+      const caller: InteropCaller = { identity, lastEventId: request.headers.get('last-event-id') ?? undefined, gone: () => request.signal.aborted };
+      return answer(request, await work(caller));
+    } catch (error) {
+      const known = toTokenwireError(error);
+      if (known.code === 'internal') core.log.error({ err: error }, 'interop request failed');
+      return fail(known);
+    }
+  };
+
+  return async (request, path) => {
+    const { method } = request;
+    if (method === 'POST' && CHAT_PATH.test(path)) return run(request, async (caller) => service.aiSdkChat(caller, await jsonBodyOf(request)));
+    if (method === 'POST' && AG_UI_PATH.test(path)) return run(request, async (caller) => service.agUiRun(caller, await jsonBodyOf(request)));
+    const stream = STREAM_PATH.exec(path);
+    if (!stream) return undefined;
+    if (method === 'GET' || method === 'HEAD') return run(request, (caller) => service.aiSdkResume(caller, decodeSegment(stream[1]!)));
+    if (method === 'DELETE') return run(request, (caller) => service.aiSdkCancel(caller, decodeSegment(stream[1]!)));
+    return undefined;
+  };
+}

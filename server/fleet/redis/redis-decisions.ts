@@ -1,0 +1,154 @@
+import type { Redis } from 'ioredis';
+import { TokenwireError, toTokenwireError, type ErrorCode } from '../../../shared/errors.js';
+import type { ApprovalGate, ApprovalGateOptions } from '../../engine/approvals.js';
+import type { DecideRequest } from '../fleet.js';
+import type { Logger } from '../../observability/log.js';
+import type { StreamLog } from '../../streams/hub.js';
+import type { Control, ControlAnswer, ControlMessage } from './control.js';
+import { CHANNELS, KEYS } from './keys.js';
+import type { Scripts } from './scripts.js';
+import type { StoreHealth } from './store-health.js';
+
+export interface RedisDecisions {
+  readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
+  decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  streamOf(callId: string): Promise<string | undefined>;
+  /** The owner applies a decision another instance recorded; the answer goes back to that instance. */
+  apply(message: Extract<ControlMessage, { op: 'decide' }>): ControlAnswer;
+  /** Writes back the records of the calls pending here that Redis lost (it restarted without persistence). */
+  restore(): void;
+}
+
+/** A call's state in Redis after the gate refused a decision with this code; undefined: leave it. */
+const stateAfter = (code: ErrorCode): string | undefined => (code === 'approval_expired' ? 'expired' : code === 'unknown_call' ? 'cancelled' : undefined);
+
+/** A decision's verdict from the record scripts, as the gate's typed errors. */
+function refusal(verdict: string, callId: string): TokenwireError {
+  if (verdict === 'unknown') return new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+  if (verdict === 'expired') return new TokenwireError('approval_expired');
+  if (verdict === 'cancelled') return new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
+  if (verdict === 'owner_lost') return new TokenwireError('owner_lost', 'The instance running this stream stopped answering; the decision was not recorded.');
+  return new TokenwireError('already_decided');
+}
+
+/**
+ * Tool-call decisions across instances. The owner writes a call's record (`tw:call:<id>`,
+ * state `pending`) before the call is shown, and writes it back if Redis lost it. A decision
+ * sent to any instance is authorised there against the stream and recorded once by a script (a
+ * retry or a replay finds the state set and is refused everywhere). On the owner it is applied
+ * at once; elsewhere the same script queues it for the owner, and the answer waits for the
+ * owner's confirmation: a decision the owner never took is un-recorded and answered
+ * `store_unavailable` (retryable), and one for an owner whose lease is gone is never recorded.
+ */
+export function createRedisDecisions(deps: {
+  redis: Redis;
+  scripts: Scripts;
+  control: Control;
+  health: Pick<StoreHealth, 'guard'>;
+  incarnation: string;
+  /** How long a call's record outlives its expiry. */
+  ttlMs: number;
+  gate: () => ApprovalGate | undefined;
+  find: (streamId: string) => Promise<StreamLog | undefined>;
+  log: Logger;
+}): RedisDecisions {
+  const { redis, scripts, health, incarnation, log } = deps;
+  /** Calls waiting here, to write back after a Redis restart. */
+  const pending = new Map<string, { streamId: string; expiresAt: number }>();
+  const recordTtl = (expiresAt: number) => Math.max(1, expiresAt - Date.now()) + deps.ttlMs;
+  const restoreOne = (callId: string, call: { streamId: string; expiresAt: number }) =>
+    scripts.restoreCall(KEYS.call(callId), [call.streamId, incarnation, call.expiresAt, recordTtl(call.expiresAt)]);
+
+  /** The gate refused a recorded decision: the record says what happened instead, and the caller gets the gate's error. */
+  function unrecord(callId: string, decision: string, error: unknown): TokenwireError {
+    const refused = toTokenwireError(error);
+    const state = stateAfter(refused.code);
+    if (state) scripts.swapState(KEYS.call(callId), decision, state).catch(() => {});
+    return refused;
+  }
+
+  function decideHere(callId: string, { decision, reason, by }: DecideRequest): void {
+    try {
+      deps.gate()?.decide(callId, decision, { authorize: () => true, reason, by });
+    } catch (error) {
+      throw unrecord(callId, decision, error);
+    }
+  }
+
+  async function decideThere(callId: string, owner: string, { decision, reason, by }: DecideRequest): Promise<void> {
+    const message: ControlMessage = {
+      op: 'decide',
+      callId,
+      decision,
+      transport: by.transport,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(by.subject !== undefined ? { subject: by.subject } : {}),
+    };
+    const result = await deps.control.request(owner, message, (json) =>
+      scripts.decideRemote([KEYS.call(callId), KEYS.lease(owner), KEYS.controlQueue(owner)], [decision, Date.now(), json, CHANNELS.control(owner), 600_000]),
+    );
+    if (result.status === 'refused') throw refusal(result.verdict, callId);
+    if (result.status === 'answered' && !result.answer.ok) throw new TokenwireError(result.answer.code, result.answer.message);
+    if (result.status === 'not_applied') {
+      // Never taken by the owner: un-record it, so a retry is a first decision.
+      await health.guard(() => scripts.swapState(KEYS.call(callId), decision, 'pending'));
+      throw new TokenwireError('store_unavailable', 'The instance running this stream did not confirm the decision in time; it was not applied. Retry.');
+    }
+  }
+
+  return {
+    gateHooks: {
+      onPending({ callId, streamId, expiresAt }) {
+        pending.set(callId, { streamId, expiresAt });
+        const key = KEYS.call(callId);
+        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending' }).catch(() => {});
+        redis.pexpire(key, recordTtl(expiresAt)).catch(() => {});
+      },
+      onSettled(callId, outcome) {
+        pending.delete(callId);
+        // Decisions are recorded before they reach the gate; only what the gate decided alone is written here.
+        if (outcome === 'expired' || outcome === 'cancelled') scripts.recordDecision(KEYS.call(callId), [outcome, Date.now(), '0']).catch(() => {});
+      },
+    },
+    async decide(callId, request) {
+      let call = await health.guard(() => redis.hgetall(KEYS.call(callId)));
+      if (!call.streamId || !call.owner) {
+        const here = pending.get(callId);
+        if (!here) throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+        // Redis lost the record (a restart) before this process wrote it back: write it now.
+        await health.guard(() => restoreOne(callId, here));
+        call = { streamId: here.streamId, owner: incarnation };
+      }
+      const streamId = call.streamId as string;
+      const stream = await deps.find(streamId);
+      // Authorise before saying anything about the call's state, so a stranger learns nothing.
+      if (!stream || !request.authorize(stream)) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+      if (call.owner !== incarnation) {
+        await decideThere(callId, call.owner as string, request);
+        return { streamId };
+      }
+      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [request.decision, Date.now(), '1']));
+      if (recorded !== 'ok') throw refusal(recorded, callId);
+      decideHere(callId, request);
+      return { streamId };
+    },
+    apply(message) {
+      const gate = deps.gate();
+      try {
+        if (!gate) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);
+        gate.decide(message.callId, message.decision, { authorize: () => true, reason: message.reason, by: { subject: message.subject, transport: message.transport } });
+        return { ok: true };
+      } catch (error) {
+        const refused = unrecord(message.callId, message.decision, error);
+        log.warn({ callId: message.callId, code: refused.code }, 'a recorded decision found its call no longer waiting');
+        return { ok: false, code: refused.code, message: refused.message };
+      }
+    },
+    restore() {
+      for (const [callId, call] of pending) restoreOne(callId, call).catch(() => {});
+    },
+    async streamOf(callId) {
+      return deps.gate()?.streamOf(callId) ?? ((await health.guard(() => redis.hget(KEYS.call(callId), 'streamId'))) || undefined);
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { Message, RunAgentInput } from '@ag-ui/core';
+import { RunAgentInputSchema } from '@ag-ui/core/schemas';
+import { z } from 'zod';
+import { parseWith, type Decoded } from '../../../shared/frame-codec.js';
+import { ChatOptions, ChatRequest, LIMITS } from '../../../shared/protocol.js';
+import type { ApprovalResponse } from './ai-sdk-request.js';
+
+/** What a run may pass through `forwardedProps` to tokenwire: its server tools and chat options. */
+const ForwardedProps = z.object({ tools: ChatRequest.shape.tools, options: ChatOptions.optional() }).partial();
+
+const Id = z.string().min(1).max(LIMITS.idChars);
+
+/** Parses a `RunAgentInput` with AG-UI's own schema, ids bounded as tokenwire's; never throws. */
+export function parseRunAgentInput(body: unknown): Decoded<RunAgentInput> {
+  const parsed = RunAgentInputSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, message: issue ? `${issue.message}${issue.path.length ? ` at ${issue.path.join('.')}` : ''}` : 'invalid' };
+  }
+  const ids = parseWith(z.object({ threadId: Id, runId: Id }), parsed.data);
+  return ids.ok ? { ok: true, value: parsed.data as RunAgentInput } : ids;
+}
+
+const textOf = (content: Message['content']): string =>
+  typeof content === 'string' ? content : Array.isArray(content) ? content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('') : '';
+
+/**
+ * The chat request for a new run: user, assistant and system (developer) messages with their
+ * text. Tool, activity and reasoning messages, and the run's frontend `tools`, have no place
+ * in tokenwire's request; its server tools and options come from `forwardedProps`.
+ */
+export function toChatRequest(input: RunAgentInput): Decoded<ChatRequest> {
+  const props = ForwardedProps.safeParse(input.forwardedProps ?? {});
+  if (!props.success) return { ok: false, message: 'forwardedProps.tools and forwardedProps.options must be tokenwire chat fields' };
+  const messages = input.messages.flatMap((m) => {
+    if (m.role !== 'user' && m.role !== 'assistant' && m.role !== 'system' && m.role !== 'developer') return [];
+    return [{ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) }];
+  });
+  return parseWith(ChatRequest, { messages, ...props.data });
+}
+
+/**
+ * The decisions in a run's `resume` entries: an interrupt resolved with `{ approved: true }`
+ * approves its call; anything else (cancelled, or another answer) denies it.
+ */
+export function resumeDecisions(input: RunAgentInput): ApprovalResponse[] {
+  return (input.resume ?? []).map((entry) => {
+    const payload = (entry.payload ?? {}) as { approved?: unknown; reason?: unknown };
+    const reason = typeof payload.reason === 'string' ? payload.reason.slice(0, LIMITS.reasonChars) : undefined;
+    return { callId: entry.interruptId, approved: entry.status === 'resolved' && payload.approved === true, reason };
+  });
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { parseWith, type Decoded } from '../../../shared/frame-codec.js';
+import { ChatOptions, ChatRequest, LIMITS } from '../../../shared/protocol.js';
+
+// The parts tokenwire reads from an AI SDK UI message; any other part passes through unread.
+const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+const ApprovalResponded = z.object({
+  state: z.literal('approval-responded'),
+  approval: z.object({ id: z.string().min(1).max(LIMITS.idChars), approved: z.boolean(), reason: z.string().max(LIMITS.reasonChars).optional() }),
+});
+
+const UiMessage = z.object({
+  id: z.string().max(200).optional(),
+  role: z.enum(['system', 'user', 'assistant']),
+  parts: z.array(z.looseObject({ type: z.string().max(200) })).max(LIMITS.messages),
+});
+
+/**
+ * The body `DefaultChatTransport` posts (`id`, `messages` as UI messages, `trigger`,
+ * `messageId`), plus tokenwire's `tools` and `options`, which a page adds with the
+ * transport's `body` option.
+ */
+export const AiSdkChatBody = z.object({
+  id: z.string().min(1).max(LIMITS.idChars),
+  messages: z.array(UiMessage).min(1).max(LIMITS.messages),
+  trigger: z.enum(['submit-message', 'regenerate-message']).optional(),
+  messageId: z.string().max(200).optional(),
+  tools: ChatRequest.shape.tools,
+  options: ChatOptions.optional(),
+});
+export type AiSdkChatBody = z.infer<typeof AiSdkChatBody>;
+
+/** A decision the AI SDK sends back: an approval part the user answered (`addToolApprovalResponse`). */
+export interface ApprovalResponse {
+  callId: string;
+  approved: boolean;
+  reason?: string | undefined;
+}
+
+/** The answered approvals in the last message, when it is the assistant's (AI SDK 6+ approval flow). */
+export function approvalResponses(body: AiSdkChatBody): ApprovalResponse[] {
+  const last = body.messages.at(-1);
+  if (last?.role !== 'assistant') return [];
+  return last.parts.flatMap((part) => {
+    const parsed = ApprovalResponded.safeParse(part);
+    return parsed.success ? [{ callId: parsed.data.approval.id, approved: parsed.data.approval.approved, reason: parsed.data.approval.reason }] : [];
+  });
+}
+
+/**
+ * The chat request for a new generation: each UI message becomes one chat message with its
+ * text parts joined. Tool, file and reasoning parts have no place in tokenwire's request.
+ */
+export function toChatRequest(body: AiSdkChatBody): Decoded<ChatRequest> {
+  const messages = body.messages.map((message) => ({
+    role: message.role,
+    content: message.parts.flatMap((part) => {
+      const text = TextPart.safeParse(part);
+      return text.success ? [text.data.text] : [];
+    }).join(''),
+  }));
+  return parseWith(ChatRequest, {
+    messages,
+    ...(body.tools ? { tools: body.tools } : {}),
+    ...(body.options ? { options: body.options } : {}),
+  });
+}

@@ -1,0 +1,79 @@
+import { jwtAuth } from '../access/jwt-auth.js';
+import type { Config } from '../settings/config.js';
+import type { Logger } from '../observability/log.js';
+import { openaiModel, simulatedModel } from '../models/factories.js';
+import type { ModelProvider } from '../models/provider.js';
+import type { TokenwireOptions } from '../options.js';
+import { createDemoToolList } from '../tools/index.js';
+
+/** The model the environment asks for: openai with a key (MODEL_PROVIDER=auto|openai), else simulated. */
+export function modelFromEnv(config: Config): ModelProvider {
+  const useOpenAI = config.MODEL_PROVIDER === 'openai' || (config.MODEL_PROVIDER === 'auto' && config.OPENAI_API_KEY !== undefined);
+  if (useOpenAI && config.OPENAI_API_KEY) {
+    return openaiModel({
+      apiKey: config.OPENAI_API_KEY,
+      ...(config.OPENAI_BASE_URL !== undefined ? { baseURL: config.OPENAI_BASE_URL } : {}),
+      ...(config.MODEL !== undefined ? { model: config.MODEL } : {}),
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
+      maxRetries: config.UPSTREAM_MAX_RETRIES,
+      maxRetryWaitMs: config.UPSTREAM_MAX_RETRY_WAIT_MS,
+    });
+  }
+  return simulatedModel({ tokensPerSecond: config.SIM_TOKENS_PER_SECOND, firstTokenMs: config.SIM_FIRST_TOKEN_MS, ...(config.MODEL !== undefined ? { model: config.MODEL } : {}) });
+}
+
+/**
+ * The standalone server's environment as the library's options: the one place where variables
+ * become `createTokenwire` options. The store (REDIS_URL) is added by the caller, which loads
+ * the Redis module only when it is asked for.
+ */
+export function optionsFromEnv(config: Config, log: Logger): TokenwireOptions {
+  const jwt =
+    config.AUTH === 'jwt'
+      ? jwtAuth({
+          ...(config.JWT_SECRET !== undefined ? { secret: config.JWT_SECRET } : config.JWT_PUBLIC_KEY !== undefined ? { publicKey: config.JWT_PUBLIC_KEY } : { jwksUrl: config.JWT_JWKS_URL as string }),
+          ...(config.JWT_ISSUER !== undefined ? { issuer: config.JWT_ISSUER } : {}),
+          ...(config.JWT_AUDIENCE !== undefined ? { audience: config.JWT_AUDIENCE } : {}),
+          logger: log,
+        } as Parameters<typeof jwtAuth>[0])
+      : undefined;
+  return {
+    model: modelFromEnv(config),
+    tools: createDemoToolList(),
+    ...(jwt ? { auth: jwt } : {}),
+    logger: log,
+    ...(config.INSTANCE_ID !== undefined ? { instanceId: config.INSTANCE_ID } : {}),
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    ...(config.PUBLIC_URL !== undefined ? { publicUrl: config.PUBLIC_URL } : {}),
+    trustProxy: config.TRUST_PROXY,
+    limits: {
+      maxStreams: config.MAX_STREAMS,
+      maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT,
+      maxStreamsPerSocket: config.MAX_STREAMS_PER_SOCKET,
+      streamStartsPerMinute: config.STREAM_STARTS_PER_MINUTE,
+      wsMessagesPerSecond: config.WS_MESSAGES_PER_SECOND,
+      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      wsMaxPayload: config.WS_MAX_PAYLOAD,
+      maxToolRounds: config.MAX_TOOL_ROUNDS,
+      auditMaxRecords: config.AUDIT_MAX_RECORDS,
+    },
+    timeouts: {
+      heartbeatMs: config.HEARTBEAT_MS,
+      sseRetryMs: config.SSE_RETRY_MS,
+      approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
+      toolTimeoutMs: config.TOOL_TIMEOUT_MS,
+      wsHandshakeMs: config.WS_HANDSHAKE_TIMEOUT_MS,
+      shutdownMs: config.SHUTDOWN_TIMEOUT_MS,
+    },
+    streams: {
+      ttlMs: config.STREAM_TTL_MS,
+      maxFrames: config.STREAM_MAX_FRAMES,
+      maxBytes: config.STREAM_MAX_BYTES,
+      maxRetainedBytes: config.STREAMS_MAX_RETAINED_BYTES,
+      maxResumeGraceMs: config.MAX_RESUME_GRACE_MS,
+      slowConsumerGraceMs: config.SLOW_CONSUMER_GRACE_MS,
+      ownerLeaseMs: config.OWNER_LEASE_MS,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The shape docs/architecture.md describes, checked against the imports themselves: a folder
+// of server/ may import only from the folders below it, so there is no cycle between folders
+// and no arrow that runs back up (an engine that knows a transport, a view that knows an edge).
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const server = join(root, 'server');
+
+/** Each folder (or root file) of server/, top to bottom: a folder may import only from those after it. */
+const LAYERS: readonly string[][] = [
+  ['standalone'],
+  ['index.ts'],
+  ['tokenwire.ts'],
+  ['options.ts'],
+  ['edge'],
+  ['service'],
+  ['views'],
+  ['fleet'],
+  ['engine'],
+  ['access', 'tools'],
+  ['models'],
+  ['observability'],
+  ['streams'],
+  ['settings'],
+];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : /\.tsx?$/.test(name) ? [path] : [];
+  });
+}
+
+/** The room of a file: its first folder under server/, or the file's own name at server/'s root. */
+const roomOf = (file: string) => relative(server, file).split('/')[0]!;
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found: string[] = [];
+  for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    const target = normalize(join(dirname(file), match[1]!.replace(/\.js$/, '.ts')));
+    if (target.startsWith(server)) found.push(target);
+  }
+  return found;
+}
+
+const files = sources(server);
+const edges = new Map<string, Set<string>>();
+for (const file of files) {
+  for (const target of importsOf(file)) {
+    const from = roomOf(file);
+    const to = roomOf(target);
+    if (from === to) continue;
+    if (!edges.has(from)) edges.set(from, new Set());
+    edges.get(from)!.add(`${to}\t${relative(root, file)} → ${relative(root, target)}`);
+  }
+}
+
+describe('the layout of server/', () => {
+  it('has every folder in a layer', () => {
+    const known = new Set(LAYERS.flat());
+    expect([...new Set(files.map(roomOf))].filter((room) => !known.has(room))).toEqual([]);
+  });
+
+  it('imports only downwards: no folder cycle, no arrow back up (edges → services → views → fleet → engine → access/tools → models → observability → streams → settings)', () => {
+    const rank = new Map(LAYERS.flatMap((rooms, i) => rooms.map((room) => [room, i] as const)));
+    const upward: string[] = [];
+    for (const [from, targets] of edges) {
+      for (const entry of targets) {
+        const [to, where] = entry.split('\t') as [string, string];
+        // Same layer or above: a cycle waiting to happen, or an arrow that runs back up.
+        if ((rank.get(to) ?? Infinity) <= (rank.get(from) ?? -1)) upward.push(where);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
