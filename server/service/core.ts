@@ -1,4 +1,4 @@
-import { isTokenwireError, TokenwireError } from '../../shared/errors.js';
+import { TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, Transport } from '../../shared/protocol.js';
 import { createMemoryApprovalAudit, type ApprovalAudit } from '../engine/approval-audit.js';
 import type { ApprovalRecord } from '../engine/approval-record.js';
@@ -9,22 +9,27 @@ import type { Config } from '../settings/config.js';
 import { createApprovalGate, type ApprovalGate } from '../engine/approvals.js';
 import type { DecideRequest, Fleet } from '../fleet/fleet.js';
 import { instanceIdOf } from '../settings/instance.js';
-import { runChat } from '../engine/run-chat.js';
 import type { Logger } from '../observability/log.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createProvider } from '../models/index.js';
-import { clientKey, createMemoryClientLimits, type ClientLimits, type SharedClientLimits } from '../access/client-limits.js';
+import { createMemoryClientLimits, type ClientLimits, type SharedClientLimits } from '../access/client-limits.js';
 import { createStartPacer, type StartPacer } from '../access/start-pacer.js';
 import type { ModelProvider } from '../models/provider.js';
-import { createModelLabel, observeStream } from '../observability/stream-metrics.js';
 import { createHub, type Hub, type Stream, type StreamLog } from '../streams/hub.js';
+import { createChatService, STARTS_PER_TURN } from './chat-service.js';
+import { createStreamControl, type StreamControl } from './stream-control.js';
 import { createMemoryStore } from '../streams/memory-store.js';
-import { createMemoryStartKeys, requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from '../streams/start-keys.js';
+import { createMemoryStartKeys, type StartKeys } from '../streams/start-keys.js';
 import type { StreamStore } from '../streams/stream-store.js';
 import { createDemoTools } from '../tools/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
 
-/** Everything a transport needs, made once per process: transports know the core, not the model. */
+/**
+ * The composition root of one tokenwire instance: it makes the parts once (metrics, model,
+ * tools, store or fleet, hub, limits, audit) and composes the two services — the chat service
+ * (admission, idempotent start, launch: chat-service.ts) and stream control (find, decide,
+ * drain, shutdown: stream-control.ts) — into what the edges use.
+ */
 export interface Core {
   readonly config: Config;
   readonly log: Logger;
@@ -53,7 +58,7 @@ export interface Core {
   /** The stream a tool call belongs to, if any instance knows the call. */
   streamOfCall(callId: string): Promise<string | undefined>;
   /**
-   * Paces a burst's start work per turn of the event loop (issue 14): `startChat` waits its
+   * Paces a burst's start work per turn of the event loop: `startChat` waits its
    * turn, and so does a transport's own per-start work (the WebSocket upgrade).
    */
   readonly startPacer: StartPacer;
@@ -66,7 +71,7 @@ export interface Core {
    * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
    * `store_unavailable`) before any stream exists. Without an identity no per-client limit
    * applies (a web request with neither a subject nor a `clientAddress`).
-   * With an `idempotencyKey` (issue 17) a repeat of the same request by the same subject gets
+   * With an `idempotencyKey` a repeat of the same request by the same subject gets
    * the stream the first start made (view it from seq -1); the key with another request throws
    * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept. `onReplay`
    * is called (before it resolves) when the key's earlier stream is the answer, so the caller
@@ -78,7 +83,7 @@ export interface Core {
 }
 
 /** How a chat starts: its transport, the WebSocket client's `id`, who asks. */
-interface StartOptions {
+export interface StartOptions {
   transport: Transport;
   clientId?: string | undefined;
   identity?: Identity | undefined;
@@ -107,22 +112,6 @@ export interface CoreParts {
   instanceId?: string;
 }
 
-/**
- * Stream starts run per turn of the event loop before the rest wait for the next (issue 14):
- * at the 250–300 µs a whole start costs on the bench's machine (load/bench/start-path.ts),
- * at most about 4 ms of start work between two runs of the token timers, below the baseline's
- * added inter-token p99 in a burst of 1,000.
- */
-const STARTS_PER_TURN = 16;
-/**
- * How long a keyed start's claim holds its key while the start is admitted and makes its
- * stream (a pacer turn, one guarded Redis call or two): past it, a start that died lets the
- * starts waiting on its key go on.
- */
-const START_CLAIM_MS = 5_000;
-/** How long a keyed start waits for another start of its key before `store_unavailable`: a lapsed claim included. */
-const KEYED_WAIT_MS = 2 * START_CLAIM_MS;
-
 export function createCore(config: Config, parts: CoreParts): Core {
   /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
   function storeAvailable(): void {
@@ -134,26 +123,12 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const fleet = parts.fleet;
   const approvals = createApprovalGate(fleet?.gateHooks ?? {});
   const log = parts.log;
-  /** Engines (runChat) still running, and what shutdown waits on until none is. */
-  const engines: { running: number; idle?: Promise<void>; markIdle?: () => void } = { running: 0 };
-  const engineEnded = () => {
-    if (--engines.running > 0 || !engines.markIdle) return;
-    engines.markIdle();
-    engines.idle = engines.markIdle = undefined;
-  };
-  // runChat never throws; if it ever did, the engine still counts as ended, and the cause is logged.
-  const engineFailed = (error: unknown) => {
-    engineEnded();
-    log.error({ err: error }, 'engine failed');
-  };
   const auth = parts.authenticator ?? createAuthenticator(config, log);
   const limits = parts.limits ?? fleet?.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
   const audit = parts.audit ?? fleet?.audit ?? createMemoryApprovalAudit(config.AUDIT_MAX_RECORDS);
   const instanceId = parts.instanceId ?? instanceIdOf(config);
-  const modelLabel = createModelLabel();
   /** Each admitted stream's slot in its client's limit, released at `done`. */
   const releases = new Map<string, () => void>();
-  let draining = false;
   const store =
     parts.store ??
     fleet?.store ??
@@ -185,114 +160,31 @@ export function createCore(config: Config, parts: CoreParts): Core {
   // Kept streams are bounded by the hub and the TTL; four keys a stream slot is room for them all.
   const startKeys = parts.startKeys ?? fleet?.startKeys ?? createMemoryStartKeys(Math.max(1_024, config.MAX_STREAMS * 4));
   const pacer = createStartPacer(STARTS_PER_TURN);
-  /** Starts of one key in this process, one after another, so a quick repeat waits for the first. */
-  const keyedStarts = new Map<string, Promise<StreamLog>>();
   const auditApproval = (record: Omit<ApprovalRecord, 'instance'>) => {
     const full: ApprovalRecord = { ...record, instance: instanceId };
     audit.append(full);
     log.info({ audit: full }, 'approval decided');
   };
-  const engine = {
-    provider,
-    approvals,
-    metrics,
+
+  let control: StreamControl | undefined;
+  const chat = createChatService({
+    config,
     log,
-    maxToolRounds: config.MAX_TOOL_ROUNDS,
-    approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
-    toolTimeoutMs: config.TOOL_TIMEOUT_MS,
+    metrics,
+    hub,
+    tools,
+    approvals,
+    provider,
+    limits,
+    startKeys,
+    pacer,
+    releases,
     auditApproval,
-  };
-
-  async function startStream(request: ChatRequest, { transport, clientId, identity, gone }: StartOptions): Promise<Stream> {
-    // A burst's starts take turns with running streams' tokens (issue 14); the request was
-    // validated before, so a bad one is answered at once, however many starts wait.
-    const turn = pacer.turn();
-    if (turn) {
-      await turn;
-      // A client that left while its start waited gets no stream: nobody could view or resume it.
-      if (gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
-    }
-    if (draining) throw new TokenwireError('server_shutdown');
-    // Issue 10: without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
-    storeAvailable();
-    const selected = tools.select(request.tools ?? []);
-    const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
-    if (draining) {
-      release?.();
-      throw new TokenwireError('server_shutdown');
-    }
-    const model = request.options?.model ?? provider.defaultModel;
-    let stream: Stream;
-    try {
-      stream = hub.create({ model, transport, clientId, graceMs: request.options?.resumeGraceMs, subject: identity?.subject });
-    } catch (error) {
-      release?.();
-      throw error;
-    }
-    if (release) releases.set(stream.id, release);
-    observeStream(stream, metrics, { transport, model: modelLabel(model) });
-    metrics.streamsStarted.inc({ transport });
-    metrics.streamsActive.inc();
-    // Started on the next turn, so the caller can attach its view before the first frame;
-    // counted with shared callbacks, so a parked stream holds no closures here (issue 14).
-    engines.running++;
-    queueMicrotask(() => void runChat(stream, request, selected, engine).then(engineEnded, engineFailed));
-    return stream;
-  }
-
-  /** The stream a key already started, if the request is the same one; else the typed refusal. */
-  async function startedBefore(record: StartRecord, fingerprint: string, { transport, onReplay }: StartOptions): Promise<StreamLog> {
-    if (record.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
-    const stream = await hub.find(record.streamId);
-    if (!stream) throw new TokenwireError('stream_expired', 'The stream this idempotency key started is no longer kept.');
-    metrics.startReplays.inc({ transport });
-    onReplay?.();
-    return stream;
-  }
-
-  /**
-   * A start with an idempotency key: the stream the key names, or a new one it then
-   * names. The key is claimed before the start is admitted, so of starts racing with one key
-   * (on this instance or others) only the claim's holder spends the client's start budget and a
-   * stream slot; the others wait for its stream, or claim the key themselves if its start fails.
-   */
-  async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<StreamLog> {
-    const fingerprint = requestFingerprint(request);
-    const keyStore = <T>(work: Promise<T>) =>
-      work.catch((error: unknown) => {
-        throw isTokenwireError(error) ? error : new TokenwireError('store_unavailable', undefined, { cause: error });
-      });
-    const giveUpAt = Date.now() + KEYED_WAIT_MS;
-    for (;;) {
-      const claimed = await keyStore(startKeys.claim(key, fingerprint, START_CLAIM_MS));
-      if (claimed.status === 'started') return startedBefore(claimed.record, fingerprint, options);
-      if (claimed.status === 'pending') {
-        if (claimed.fingerprint !== fingerprint) throw new TokenwireError('idempotency_conflict');
-        const left = giveUpAt - Date.now();
-        if (left <= 0) throw new TokenwireError('store_unavailable', 'Another start with this idempotency key is still under way; retry shortly.');
-        await keyStore(startKeys.settled(key, left));
-        continue;
-      }
-      const { claim } = claimed;
-      let stream: Stream;
-      try {
-        stream = await startStream(request, options);
-      } catch (error) {
-        // Refused (limits, shutdown, a client gone): the key started nothing; a waiting start may try.
-        await startKeys.drop(key, claim).catch(() => undefined);
-        throw error;
-      }
-      const filled = await keyStore(startKeys.fill(key, claim, { streamId: stream.id, fingerprint }, stream.graceMs + config.STREAM_TTL_MS)).catch((error: unknown) => {
-        stream.abort('cancelled');
-        void startKeys.drop(key, claim).catch(() => undefined);
-        throw error;
-      });
-      if (filled) return stream;
-      // The claim lapsed before the stream was named (this instance stalled past START_CLAIM_MS)
-      // and another start took the key: that one answers; this generation has not begun.
-      stream.abort('cancelled');
-    }
-  }
+    storeAvailable,
+    draining: () => control?.draining ?? false,
+  });
+  control = createStreamControl({ hub, approvals, fleet, enginesIdle: chat.idle });
+  const streams = control;
 
   return {
     config,
@@ -308,60 +200,14 @@ export function createCore(config: Config, parts: CoreParts): Core {
     instanceId,
     fleet,
     startPacer: pacer,
-    async findStream(id) {
-      const local = hub.get(id);
-      if (local) return local;
-      // Another instance's stream is found through Redis: while it is away, say so at once
-      // rather than queue the lookup until it returns (ioredis's offline queue).
-      storeAvailable();
-      return hub.find(id);
-    },
-    async decide(callId, { decision, authorize, reason, by }) {
-      if (fleet) {
-        storeAvailable();
-        return fleet.decide(callId, { decision, authorize, reason, by });
-      }
-      return approvals.decide(callId, decision, {
-        authorize: (id) => {
-          const stream = hub.get(id);
-          return stream !== undefined && authorize(stream);
-        },
-        reason,
-        by,
-      });
-    },
-    async streamOfCall(callId) {
-      if (!fleet) return approvals.streamOf(callId);
-      storeAvailable();
-      return fleet.streamOfCall(callId);
-    },
+    findStream: streams.findStream,
+    decide: streams.decide,
+    streamOfCall: streams.streamOfCall,
     get draining() {
-      return draining;
+      return streams.draining;
     },
-    drain() {
-      draining = true;
-    },
-    startChat(request, options) {
-      if (options.idempotencyKey === undefined) return startStream(request, options);
-      const key = scopedStartKey(options.idempotencyKey, options.identity?.subject);
-      const started = (keyedStarts.get(key) ?? Promise.resolve())
-        .catch(() => undefined)
-        .then(() => startKeyed(request, options, key));
-      keyedStarts.set(key, started);
-      const forget = () => void (keyedStarts.get(key) === started && keyedStarts.delete(key));
-      started.then(forget, forget);
-      return started;
-    },
-    async shutdown(deadlineMs) {
-      draining = true;
-      hub.abortAll('shutdown');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        engines.running === 0 ? undefined : (engines.idle ??= new Promise<void>((resolve) => (engines.markIdle = resolve))),
-        new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-      ]);
-      clearTimeout(timer);
-      hub.close();
-    },
+    drain: streams.drain,
+    startChat: chat.startChat,
+    shutdown: streams.shutdown,
   };
 }

@@ -1,0 +1,76 @@
+import { TokenwireError } from '../../shared/errors.js';
+import type { ApprovalGate } from '../engine/approvals.js';
+import type { DecideRequest, Fleet } from '../fleet/fleet.js';
+import type { Hub, StreamLog } from '../streams/hub.js';
+
+/**
+ * Stream control: find a stream, decide its tool calls, cancel it (through the stream's own
+ * acknowledged `cancel()`), drain and shut down. Where a stream and its calls live — this
+ * process, or another instance through the fleet — is decided here, once.
+ */
+export interface StreamControl {
+  /** A stream by id: this process's, else (with a fleet) one another instance runs. */
+  findStream(id: string): Promise<StreamLog | undefined>;
+  /**
+   * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
+   * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
+   */
+  decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /** The stream a tool call belongs to, if any instance knows the call. */
+  streamOfCall(callId: string): Promise<string | undefined>;
+  /** True from `drain()` on: readiness turns false and new chats get `server_shutdown`. */
+  readonly draining: boolean;
+  drain(): void;
+  /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; fleet: Fleet | undefined; enginesIdle: (deadlineMs: number) => Promise<void> }): StreamControl {
+  const { hub, approvals, fleet } = deps;
+  let draining = false;
+  /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
+  const storeAvailable = () => {
+    if (fleet && !fleet.available) throw new TokenwireError('store_unavailable');
+  };
+  return {
+    async findStream(id) {
+      const local = hub.get(id);
+      if (local) return local;
+      // Another instance's stream is found through Redis: while it is away, say so at once
+      // rather than queue the lookup until it returns (ioredis's offline queue).
+      storeAvailable();
+      return hub.find(id);
+    },
+    async decide(callId, { decision, authorize, reason, by }) {
+      if (fleet) {
+        storeAvailable();
+        return fleet.decide(callId, { decision, authorize, reason, by });
+      }
+      return approvals.decide(callId, decision, {
+        authorize: (id) => {
+          const stream = hub.get(id);
+          return stream !== undefined && authorize(stream);
+        },
+        reason,
+        by,
+      });
+    },
+    async streamOfCall(callId) {
+      if (!fleet) return approvals.streamOf(callId);
+      storeAvailable();
+      return fleet.streamOfCall(callId);
+    },
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+    },
+    async shutdown(deadlineMs) {
+      draining = true;
+      hub.abortAll('shutdown');
+      await deps.enginesIdle(deadlineMs);
+      hub.close();
+    },
+  };
+}
