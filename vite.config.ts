@@ -15,7 +15,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     rolldownOptions: {
-      // The demo, and a page built only on the AI SDK's useChat (issue 15).
+      // The demo, and a page built only on the AI SDK's useChat.
       input: {
         main: fileURLToPath(new URL('./client/demo/index.html', import.meta.url)),
         aiSdk: fileURLToPath(new URL('./client/demo/ai-sdk.html', import.meta.url)),

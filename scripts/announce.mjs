@@ -1,6 +1,6 @@
 // Shared by `npm start` and `npm run dev`: runs a server process, passes its output through, and
 // says where the demo is only once the server listens (its "listening" log line names the URL), so
-// a bad PORT or a busy port never prints a demo URL that does not answer (issue 13).
+// a bad PORT or a busy port never prints a demo URL that does not answer.
 import { spawn } from 'node:child_process';
 
 /** The lines server/standalone/main.ts prints before it exits 2: configuration a person must fix. */

@@ -10,7 +10,7 @@ import { openStream, type StreamHandle } from './stream-clients.js';
 import type { Target, Wire } from './types.js';
 
 /**
- * Where an idle connection's heap goes (issue 14, part 4): starts a compiled server with the
+ * Where an idle connection's heap goes (part 4): starts a compiled server with the
  * inspector, writes a V8 heap snapshot, opens N idle connections of one wire (a parked SSE
  * stream, an idle WebSocket), writes a second snapshot and prints the difference per
  * connection, grouped by V8 node type and constructor / closure name. A snapshot forces a

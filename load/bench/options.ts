@@ -13,7 +13,7 @@ export interface BenchOptions {
   rampPerSecond: number;
   /** Throughput levels: `streams` at `rate` tokens/s each, all on one server process per rate. */
   throughput: { streams: number; rate: number; holdMs: number }[];
-  /** Burst levels (issue 14): this many streams opened at once at `rate`, on the latency server. */
+  /** Burst levels: this many streams opened at once at `rate`, on the latency server. */
   burst: number[];
   burstHoldMs: number;
   /** The saturation search's tokens/s per stream; undefined: no search. */

@@ -255,7 +255,7 @@ function resumeSample(port: number, wire: 'sse' | 'ws', resume: { streamId: stri
 }
 
 /**
- * Resume latency (issue #9): a stream keeps generating with a resume window and no viewer;
+ * Resume latency: a stream keeps generating with a resume window and no viewer;
  * each sample opens a new connection (a GET with Last-Event-ID, or a new WebSocket and its
  * `resume`) from a few frames back, and the figure is the time from the start of that
  * reconnect to the first replayed frame.

@@ -1,4 +1,4 @@
-// Issue 10's figures, side by side in one run (`npx tsx load/bench/redis-figures.ts [--name redis]`):
+// The Redis store's figures, side by side in one run (`npx tsx load/bench/redis-figures.ts [--name redis]`):
 // memory store vs Redis store (server CPU per token, added inter-token p99, Redis commands per
 // token from INFO commandstats), the token rate at which added inter-token p99 crosses 10 ms with
 // WORKERS=1 and WORKERS=2, and cross-instance resume latency p50/p99. Real processes, a real

@@ -47,7 +47,7 @@ function nextStreams(search: Search, spec: SaturationSpec, last: number, passed:
 }
 
 /**
- * The saturation search (issue 14), per transport, tokenwire and its baseline in lockstep (one
+ * The saturation search, per transport, tokenwire and its baseline in lockstep (one
  * probe of each in turn, so both see the same machine): levels of `streams × ratePerStream`
  * growing geometrically until added inter-token p99 passes SATURATION_P99_MS (or delivery
  * falls under 95 %, or a stream fails, twice in a row), then bisected. Every kept probe is

@@ -21,7 +21,7 @@ export function benchServerEnv(rate: number, firstTokenMs: number): Record<strin
     SIM_FIRST_TOKEN_MS: String(firstTokenMs),
     HEARTBEAT_MS: '15000',
     MAX_STREAMS: '1000000',
-    // The bench is one client with thousands of streams: per-client limits (issue 12) off.
+    // The bench is one client with thousands of streams: per-client limits off.
     MAX_STREAMS_PER_CLIENT: '1000000',
     MAX_STREAMS_PER_SOCKET: '100000',
     STREAM_STARTS_PER_MINUTE: '1000000',

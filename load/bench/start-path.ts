@@ -1,5 +1,5 @@
 /**
- * The cost of a stream's start (issue 14, "absorb a burst"): N streams opened at once over new
+ * The cost of a stream's start ("absorb a burst"): N streams opened at once over new
  * loopback connections against a compiled tokenwire server and the baseline, SSE/HTTP and
  * WebSocket. A start is POST /api/chat (or the WebSocket upgrade and its `start` frame) up to
  * the first token received; the streams then stay open, paced so slowly that no second token

@@ -1,5 +1,5 @@
 /**
- * The per-token path in one process, without sockets (issue 14): the simulated model paced at
+ * The per-token path in one process, without sockets: the simulated model paced at
  * `rate`, the engine, the hub and its memory store, the stream metrics and one view per stream
  * (the shared SSE view, or the WebSocket views and sender) writing into sinks that only count.
  * Prints the CPU (user + system) per 1,000 tokens. A/B decisions about the hot path read this,

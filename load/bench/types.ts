@@ -207,7 +207,7 @@ export interface ProbeResult {
 }
 
 /**
- * The saturation search (issue 14): the highest offered tokens/s (streams × `ratePerStream`)
+ * The saturation search: the highest offered tokens/s (streams × `ratePerStream`)
  * at which added inter-token p99 stayed at or under `thresholdMs`, with ≥ 95 % delivered and no
  * stream failed; its probes are the `saturation` stream rows.
  */

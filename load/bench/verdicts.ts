@@ -1,22 +1,22 @@
 import { BASELINE_OF, type IdleResult, type SaturationResult, type StreamResult, type TargetVerdict } from './types.js';
 
-/** The targets (issue #6, and issue 14's ratios to the baseline), on a 2-core machine with the simulated model. */
+/** The targets (ratios to the baseline), on a 2-core machine with the simulated model. */
 export const GOALS = {
   latencyStreams: 2_000,
   latencyRate: 30,
   latencyP99Ms: 5,
   tokensPerSecond: 150_000,
-  /** Issue 14: CPU per token ÷ baseline at these latency levels. */
+  /** CPU per token ÷ baseline at these latency levels. */
   cpuRatio: 1.1,
   cpuLevels: [100, 1_000],
-  /** Issue 14: a burst of this many streams, TTFT p99 and added inter-token p99 ÷ baseline. */
+  /** a burst of this many streams, TTFT p99 and added inter-token p99 ÷ baseline. */
   burstStreams: 1_000,
   burstRatio: 1.25,
-  /** Issue 14: share of the offered tokens delivered at 2,000 × 30. */
+  /** share of the offered tokens delivered at 2,000 × 30. */
   deliveredAt2000: 0.95,
-  /** Issue 14: idle memory per connection ÷ baseline. */
+  /** idle memory per connection ÷ baseline. */
   idleRatio: { sse: 1.2, ws: 1.5 },
-  /** Issue 14: saturation point ÷ baseline, at least. */
+  /** saturation point ÷ baseline, at least. */
   saturationRatio: 0.9,
 } as const;
 

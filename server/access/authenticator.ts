@@ -15,7 +15,7 @@ export interface AuthRequest {
 }
 
 /**
- * How tokenwire learns who a request comes from (issue 12). `authenticate` answers the
+ * How tokenwire learns who a request comes from. `authenticate` answers the
  * subject (a user id) or null; with `required`, null is refused with 401 on chat, resume,
  * cancel, approvals, the WebSocket upgrade and (with METRICS_AUTH) /metrics, on the Express
  * routes and the web-standard handlers alike. Plug in your own (a session cookie, an API key)

@@ -6,7 +6,7 @@ export const clientKey = (subject: string | undefined, address: string | undefin
   subject !== undefined ? `sub:${subject}` : `addr:${address ?? 'unknown'}`;
 
 /**
- * Per-client stream limits (issue 12), counted in this process's memory; with REDIS_URL the
+ * Per-client stream limits, counted in this process's memory; with REDIS_URL the
  * shared ones (SharedClientLimits, server/fleet/redis/redis-limits.ts) replace them.
  */
 export interface ClientLimits {
@@ -21,7 +21,7 @@ export interface ClientLimits {
 }
 
 /**
- * Per-client stream limits shared by every instance (issue 10, Redis): the same contract as
+ * Per-client stream limits shared by every instance (Redis): the same contract as
  * ClientLimits, answered asynchronously.
  */
 export interface SharedClientLimits {

@@ -1,4 +1,4 @@
-/** Lets a bounded number of stream starts run per turn of the event loop (issue 14). */
+/** Lets a bounded number of stream starts run per turn of the event loop. */
 export interface StartPacer {
   /**
    * Undefined when a start may run now; else a promise that resolves on a later turn, in the
@@ -12,7 +12,7 @@ export interface StartPacer {
 /**
  * Spreads a burst of starts across turns: `perTurn` run at once, the rest wait for the next
  * turns (`setImmediate`), `perTurn` a turn, so the timers that pace running streams' tokens get
- * the loop between batches instead of waiting behind a thousand starts (issue 14: a burst must
+ * the loop between batches instead of waiting behind a thousand starts (a burst must
  * not delay the tokens of streams already running). A lone start never waits.
  */
 export function createStartPacer(perTurn: number): StartPacer {

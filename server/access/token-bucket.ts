@@ -15,7 +15,7 @@ interface Bucket {
 const SWEEP_AT = 10_000;
 
 /**
- * In-process token buckets (issue 12): bursts up to `capacity`, then `capacity` per `windowMs`.
+ * In-process token buckets: bursts up to `capacity`, then `capacity` per `windowMs`.
  * Per process until the Redis store lands; ClientLimits is the seam a shared one replaces.
  */
 export function createTokenBuckets(options: { capacity: number; windowMs: number; now?: () => number }): TokenBuckets {

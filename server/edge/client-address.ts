@@ -7,7 +7,7 @@ import proxyaddr from 'proxy-addr';
  */
 export function createAddressOf(trustProxy: readonly string[]): (request: IncomingMessage) => string {
   // No proxy is trusted: the peer is the client, and X-Forwarded-For is not read (a start's
-  // work, issue 14). proxy-addr answers the same, after parsing the header.
+  // work). proxy-addr answers the same, after parsing the header.
   if (trustProxy.length === 0) return (request) => request.socket?.remoteAddress ?? 'unknown';
   const trust = proxyaddr.compile([...trustProxy]);
   return (request) => {

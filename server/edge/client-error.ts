@@ -28,7 +28,7 @@ export function rawErrorResponse(error: TokenwireError, headers: Record<string, 
 }
 
 /**
- * The http.Server's `clientError` listener (issue 12): what Node's parser rejects (bad
+ * The http.Server's `clientError` listener: what Node's parser rejects (bad
  * chunked encoding, 431, request timeouts) gets the same typed JSON body as every other
  * error, logged at debug, never as a server fault. As Node's default: answer only while
  * nothing was written on the socket, then close it.

@@ -30,7 +30,7 @@ const MESSAGE_BY_TYPE: Readonly<Record<string, string>> = {
 };
 
 /**
- * One rule for every error an HTTP request can raise (issue 12): ours as they are; any error
+ * One rule for every error an HTTP request can raise: ours as they are; any error
  * that carries a 4xx status (body-parser, the router's percent-decoding, http-errors) or is a
  * URIError becomes the typed client error for that status; everything else is `internal`.
  */

@@ -1,7 +1,7 @@
 import type { ApprovalRecord } from './approval-record.js';
 
 /**
- * Where approval records are kept for `GET /api/streams/:id/approvals` (issue 12). This is the
+ * Where approval records are kept for `GET /api/streams/:id/approvals`. This is the
  * seam the Redis one replaces (REDIS_URL, server/fleet/redis/redis-audit.ts); this one keeps the newest
  * records in memory.
  */

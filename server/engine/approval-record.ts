@@ -5,7 +5,7 @@ import canonicalize from 'canonicalize';
 export type DecisionTransport = 'ws' | 'http';
 
 /**
- * One approval decision as the audit trail keeps it (issue 12): who decided which tool call
+ * One approval decision as the audit trail keeps it: who decided which tool call
  * with which arguments, when, through what, and what the run then did.
  */
 export interface ApprovalRecord {

@@ -54,7 +54,7 @@ export interface ApprovalGateOptions {
   /** Past calls remembered for precise errors on late decisions. */
   remember?: number;
   now?: () => number;
-  /** A call is pending (issue 10: the Redis ledger records it before the call is shown). */
+  /** A call is pending (the Redis ledger records it before the call is shown). */
   onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
   /** A call's wait ended, decided or not. */
   onSettled?: (callId: string, outcome: Outcome) => void;

@@ -35,14 +35,14 @@ const TEXT_CHUNK = 256;
 
 /**
  * One model turn's sink: streams its text as token frames and assembles its tool calls from
- * deltas. A class (issue 14): a stream parked before its first token holds this one object
+ * deltas. A class: a stream parked before its first token holds this one object
  * (methods on the prototype), not a suspended turn function with its closures and promises.
  */
 class TurnSink implements ModelSink {
   /** Text tokens pushed so far. */
   tokens = 0;
   // The turn's text, for the assistant message of a tool round. `text += token` kept a cons
-  // string per token alive for the whole turn (scavenge work, issue 14): tokens wait in an
+  // string per token alive for the whole turn (scavenge work): tokens wait in an
   // array and are joined into one flat string every TEXT_CHUNK of them.
   private joined = '';
   private pending: string[] | undefined = undefined;
@@ -78,7 +78,7 @@ class TurnSink implements ModelSink {
 /**
  * The model request of a turn: the conversation so far, the tools offered and the chat's
  * options. Its `signal` is the stream's, read when a provider needs it; a provider that
- * registers `onAbort` instead leaves a parked stream without an AbortSignal (issue 14).
+ * registers `onAbort` instead leaves a parked stream without an AbortSignal.
  */
 class TurnRequest implements ModelRequest {
   declare model?: string;
@@ -136,7 +136,7 @@ const appendDone = (stream: Stream, reason: DoneReason, usage: Usage | undefined
  */
 export function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
   const chat = new ChatRun(stream, request, selected, deps);
-  // The first turn is chained, not awaited (issue 14): a stream parked before its first token
+  // The first turn is chained, not awaited: a stream parked before its first token
   // holds the chat's state and the model's promise, not a suspended async function (its
   // register file, its await's closures). Tool rounds run in an async function.
   try {

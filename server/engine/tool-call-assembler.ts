@@ -13,7 +13,7 @@ export interface ToolCallAssembler {
 
 /**
  * Assembles tool calls from deltas of any OpenAI-compatible server, by kind rather than case
- * by case (issue 11): an id names its call wherever it comes; a new id at a used index is a
+ * by case: an id names its call wherever it comes; a new id at a used index is a
  * new call (Ollama sends parallel calls all at index 0); a piece with neither index nor id
  * continues the latest call (Gemini omits the index) unless that call is already whole and
  * the piece starts another by naming a tool; a name sent again is not appended twice, nor are
@@ -24,7 +24,7 @@ export function createToolCallAssembler(): ToolCallAssembler {
 }
 
 /**
- * A class (issue 14): every model turn makes one, and most turns never see a tool call, so a
+ * A class: every model turn makes one, and most turns never see a tool call, so a
  * parked stream's assembler is an empty object whose methods live on the prototype, and its
  * maps are made by the first delta.
  */

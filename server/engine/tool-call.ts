@@ -12,7 +12,7 @@ export interface ToolCallDeps {
   approvalTimeoutMs: number;
   toolTimeoutMs: number;
   metrics: Metrics;
-  /** Keeps one record per approval decision (issue 12); the core adds the instance, stores and logs it. */
+  /** Keeps one record per approval decision; the core adds the instance, stores and logs it. */
   auditApproval?: (record: Omit<ApprovalRecord, 'instance'>) => void;
 }
 

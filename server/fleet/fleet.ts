@@ -16,7 +16,7 @@ export interface DecideRequest {
 }
 
 /**
- * The instances a process shares streams with (issue 10): nothing for one process with the
+ * The instances a process shares streams with: nothing for one process with the
  * memory store; Redis (server/fleet/redis/redis-fleet.ts) when REDIS_URL is set. It gives the store,
  * the limits and the audit trail they share, finds streams other instances run, and routes
  * control (cancel, decisions, viewers) to a stream's owner.
@@ -27,7 +27,7 @@ export interface Fleet {
   readonly store: StreamStore;
   readonly limits: SharedClientLimits;
   readonly audit: ApprovalAudit;
-  /** Chat starts' idempotency keys, shared so a retry on any instance finds the stream (issue 17). */
+  /** Chat starts' idempotency keys, shared so a retry on any instance finds the stream. */
   readonly startKeys: StartKeys;
   /** The AI SDK's and AG-UI's conversations (their ids → streams), shared so a resume or cancel on any instance finds them. */
   readonly conversations: Conversations;

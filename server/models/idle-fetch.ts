@@ -3,7 +3,7 @@ import { TokenwireError } from '../../shared/errors.js';
 /**
  * Wraps fetch so that a response body silent for `idleMs` fails with `upstream_timeout` and
  * its request is aborted. The openai SDK's own timeout covers only the wait for headers, so a
- * server that stalls mid-answer would otherwise hold the stream open forever (issue 11).
+ * server that stalls mid-answer would otherwise hold the stream open forever.
  * The error is not an AbortError, so the SDK's stream throws it rather than ending quietly.
  */
 export function withIdleTimeout(fetchImpl: typeof fetch, idleMs: number): typeof fetch {

@@ -1,6 +1,6 @@
 /**
  * What the simulated model says: a canned answer for the demo's presets and prompts like them,
- * otherwise a short story of whole sentences seeded by the prompt (issue 13). Deterministic:
+ * otherwise a short story of whole sentences seeded by the prompt. Deterministic:
  * the same prompt always gives the same words.
  */
 import { hashText, sentenceTokens, storySentences, wordTokens } from './simulated-text.js';
@@ -49,7 +49,7 @@ const CANNED: readonly CannedAnswer[] = [
   },
 ];
 
-/** Each canned answer's word tokens, split once rather than per start (issue 14). */
+/** Each canned answer's word tokens, split once rather than per start. */
 const CANNED_TOKENS: readonly string[][] = CANNED.map((answer) => wordTokens(answer.text));
 
 /** How many words the generated story has at least: 48 to 95, by the prompt. */
@@ -78,7 +78,7 @@ export function answerTokens(prompt: string): IterableIterator<string> {
   const more = storySentences(`${prompt}\u0000more`);
   const canned = CANNED.findIndex((answer) => answer.match.test(prompt));
   if (canned >= 0) return sentenceTokens(CANNED_TOKENS[canned] as string[], more);
-  // answerText's story a sentence at a time: a start costs its first sentence, not the whole text (issue 14).
+  // answerText's story a sentence at a time: a start costs its first sentence, not the whole text.
   const story = storySentences(prompt);
   const want = storyLength(prompt);
   let words = 0;

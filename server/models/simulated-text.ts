@@ -53,7 +53,7 @@ export function* storySentences(prompt: string): Generator<string> {
 /**
  * Word tokens: the `first` ones, then each further sentence's words, each with its leading
  * space, for ever. It walks one array per sentence: a generator resumed per token (and a
- * `yield*` delegating to another) was a tenth of the per-token path's CPU (issue 14).
+ * `yield*` delegating to another) was a tenth of the per-token path's CPU.
  */
 export function sentenceTokens(first: string[], sentences: Iterator<string>): IterableIterator<string> {
   let words = first;

@@ -84,7 +84,7 @@ interface RunSetup {
 }
 
 /**
- * One answer of the simulated model, from the first token due to `finish`. A class (issue 14):
+ * One answer of the simulated model, from the first token due to `finish`. A class:
  * a stream parked before its first token holds this one object, two bound functions (the
  * clock's task and the signal's listener) and its promise; what it says is planned when the
  * first token is due.
@@ -115,12 +115,12 @@ class SimulatedRun {
     this.step = this.run.bind(this);
     this.onAbort = this.requestOnAbort.bind(this);
     // The engine's requests offer `onAbort` (called at once if already aborted): no AbortSignal
-    // and no listener on one while the stream waits for its first token (issue 14).
+    // and no listener on one while the stream waits for its first token.
     if (setup.request.onAbort) setup.request.onAbort(this.onAbort);
     else setup.request.signal.addEventListener('abort', this.onAbort, { once: true });
     if (this.ended) return;
     // A first token already due (SIM_FIRST_TOKEN_MS=0) goes out now, in its start's turn and
-    // write, not in one timer turn with every stream started meanwhile (issue 14): the clock
+    // write, not in one timer turn with every stream started meanwhile: the clock
     // takes only times still to come.
     if (this.due - performance.now() > 1) setup.clock.at(this.due, this.step);
     else this.run();
@@ -228,7 +228,7 @@ const failure = () => new TokenwireError('upstream_error', 'The simulated model 
 /**
  * The embedded model: deterministic text derived from the prompt, paced at a fixed rate on a
  * drift-free schedule (token i is due at first + i / rate), tool calls for weather and
- * arithmetic prompts, and failure on request. It pushes (issue 14): every stream's next token
+ * arithmetic prompts, and failure on request. It pushes: every stream's next token
  * waits in one shared clock (token-clock.ts), so a token costs no timer, promise or closure, and
  * a stream waiting for its first token holds no timer. `stream()` is the same behind an async
  * iterator.

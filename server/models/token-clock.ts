@@ -1,4 +1,4 @@
-/** Runs paced work for every stream of a process from one timer (issue 14). */
+/** Runs paced work for every stream of a process from one timer. */
 export interface TokenClock {
   /**
    * Runs `task` once `dueMs` (performance.now() time) is at most 1 ms away, as the simulated

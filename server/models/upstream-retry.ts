@@ -39,7 +39,7 @@ const backoffMs = (attempt: number, random: () => number) => Math.min(500 * 2 **
  * Runs `attempt` (the request up to its response head) and retries it by the policy. The wait
  * between attempts ends at once when `signal` aborts (a cancel, a disconnect), and a
  * Retry-After above `maxWaitMs` ends with `upstream_rate_limited` naming the wait instead of
- * holding the stream open (issue 11).
+ * holding the stream open.
  */
 export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal: AbortSignal): Promise<T> {
   const random = policy.random ?? Math.random;

@@ -10,7 +10,7 @@ export function createMetrics(options: { defaults?: boolean; registry?: Registry
   if (options.defaults) collectDefaultMetrics({ register: registry });
   /** What the retained-bytes gauge reads at scrape time; the core points it at its hub. */
   const sources = { retainedLogBytes: (): number => 0, wsBufferedBytesMax: (): number => 0 };
-  /** Counted on the per-token path as a plain number, added to its counter at each scrape (issue 14). */
+  /** Counted on the per-token path as a plain number, added to its counter at each scrape. */
   const tally = { tokens: 0 };
   return {
     registry,
@@ -78,7 +78,7 @@ const GAP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 const WAIT_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const ABORT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-/** What operators of LLM streaming ask for (issue 12): token timing, resumes, approvals, aborts, drops, errors. */
+/** What operators of LLM streaming ask for: token timing, resumes, approvals, aborts, drops, errors. */
 function createLlmMetrics(registry: Registry, sources: { retainedLogBytes: () => number; wsBufferedBytesMax: () => number }) {
   return {
     // Observed per token: the cheap histogram (prom-client's observe hashes labels every call).

@@ -17,7 +17,7 @@ export function createModelLabel(max = MAX_MODEL_LABELS): (model: string) => str
 }
 
 /**
- * Times a stream's tokens as the hub appends them (issue 12): time to first token from when
+ * Times a stream's tokens as the hub appends them: time to first token from when
  * the stream was accepted, then the gap before each further token of the same model turn
  * (a tool round starts a new turn, so an approval wait is not a gap); counts error frames by
  * code. Per token: one clock read, a subtraction and a bucket search on a histogram child
@@ -30,7 +30,7 @@ export function observeStream(stream: Stream, metrics: Metrics, labels: { transp
 type Histogram = ReturnType<Metrics['timeToFirstToken']['labels']>;
 
 /**
- * One stream's timing state. A class (issue 14): as a closure it was a function, its scope and
+ * One stream's timing state. A class: as a closure it was a function, its scope and
  * a clock object for every stream, parked ones too; here one object and its bound listener.
  * `last` is a field: a double assigned to a closure's variable is a new heap number per token,
  * a field's is updated in place (17 B of garbage per token).

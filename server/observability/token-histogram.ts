@@ -7,7 +7,7 @@ export interface HistogramChild {
 }
 
 /**
- * A Prometheus histogram for per-token observations (issue 12). prom-client's `observe`
+ * A Prometheus histogram for per-token observations. prom-client's `observe`
  * hashes and validates the labels on every call (about 0.7 µs); here a child holds its own
  * arrays, so a token costs a bucket search and three additions. It registers on a prom-client
  * registry as a metric whose `get()` gives the standard `_bucket`/`_sum`/`_count` series.

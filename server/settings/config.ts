@@ -30,7 +30,7 @@ function isOrigin(entry: string): boolean {
 
 /** Every setting tokenwire reads from the environment, with its default. The README lists them. */
 const Env = z.object({
-  /** An empty `PORT=` is a mistake, not "any port" (issue 13); 0 asks the OS for a free one. */
+  /** An empty `PORT=` is a mistake, not "any port"; 0 asks the OS for a free one. */
   PORT: z
     .string()
     .default('3000')
@@ -79,7 +79,7 @@ const Env = z.object({
   ALLOWED_ORIGINS: list,
   DEMO_DIR: optionalString,
 
-  // Issue 12: production operations. Every limit is per process until the Redis store lands.
+  // production operations. Every limit is per process until the Redis store lands.
   /** This server's public origin (e.g. https://chat.example.com): trusted by the WebSocket Origin check. */
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   /** Proxies whose X-Forwarded-For is believed (proxy-addr names: loopback, uniquelocal, CIDRs). */
@@ -117,7 +117,7 @@ const Env = z.object({
   /** Approval decisions kept for GET /api/streams/:id/approvals (in memory, or per stream in Redis). */
   AUDIT_MAX_RECORDS: int(1, 10_000_000).default(100_000),
 
-  // Issue 10: several instances and all cores.
+  // several instances and all cores.
   /** A Redis server (redis://[user:pass@]host:port[/db]) for streams, control, limits and audit shared by every instance; unset: all in process memory. */
   REDIS_URL: optionalString.pipe(
     z

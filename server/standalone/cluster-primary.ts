@@ -9,7 +9,7 @@ const QUICK_DEATH_MS = 5_000;
 const EXIT_CANNOT_RUN = 2;
 
 /**
- * The primary of `WORKERS=N` (issue 10): forks N workers that share the port (node:cluster),
+ * The primary of `WORKERS=N`: forks N workers that share the port (node:cluster),
  * restarts one that dies, restarts them one by one on SIGHUP (each new one listening before the
  * old one drains), and on SIGTERM/SIGINT lets every worker drain and exits when all have.
  * The workers share streams through Redis, so a stream outlives the worker that started it

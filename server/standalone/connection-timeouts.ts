@@ -12,7 +12,7 @@ export const checkingIntervalMs = (config: TimeoutConfig): number =>
   Math.min(30_000, Math.max(50, Math.floor(Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS) / 4)));
 
 /**
- * The timeouts of issue 12 on an http.Server. Node's own: headers (`headersTimeout`), the
+ * The connection timeouts on an http.Server. Node's own: headers (`headersTimeout`), the
  * whole request with its body (`requestTimeout`, 408 through `clientError`), idle keep-alive
  * (`keepAliveTimeout`). Node stops counting once a request is fully received, so SSE
  * responses run on (heartbeats and the resume window govern them). Node starts the headers
@@ -23,7 +23,7 @@ export function applyConnectionTimeouts(server: Server, config: TimeoutConfig): 
   server.headersTimeout = config.HEADERS_TIMEOUT_MS;
   server.requestTimeout = config.REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
-  // One sweep for every new connection (issue 14), not a timer and a closure per socket: an
+  // One sweep for every new connection, not a timer and a closure per socket: an
   // idle SSE or WebSocket connection holds neither. A silent socket goes between 0.9 and 1
   // times the timeout: before Node's own check answers it with a 408.
   const everyMs = Math.max(10, Math.min(1_000, Math.floor(config.HEADERS_TIMEOUT_MS / 10)));

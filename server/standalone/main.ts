@@ -16,7 +16,7 @@ const fail = (message: string): never => {
   process.exit(EXIT_CONFIG);
 };
 
-/** What to do about a port the server cannot listen on: a configuration error, not a crash (issue 13). */
+/** What to do about a port the server cannot listen on: a configuration error, not a crash. */
 function listenProblem(error: unknown, config: Config): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const where = `${config.HOST}:${config.PORT}`;

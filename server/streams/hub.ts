@@ -20,7 +20,7 @@ export type StreamListener = StoreListener;
 /**
  * How a viewer left: `left` (its connection closed) starts the stream's resume window, or aborts
  * at once without one; `dropped` (tokenwire dropped it, `slow_consumer`) never aborts at once:
- * the client was told to come back (issue #9).
+ * the client was told to come back.
  */
 export type DetachReason = 'left' | 'dropped';
 
@@ -85,11 +85,11 @@ export interface HubOptions {
   /** The window a stream keeps after tokenwire dropped its last viewer (`slow_consumer`), if its own is shorter. */
   droppedGraceMs: number;
   maxStreams: number;
-  /** Named in every `start` frame (issue 10: routing you can see). */
+  /** Named in every `start` frame (routing you can see). */
   instanceId?: string | undefined;
   /** A stream was created, before its first frame (the Redis fleet publishes its metadata). */
   onCreate?: (stream: Stream) => void;
-  /** Streams other instances run, found through the shared store (issue 10). */
+  /** Streams other instances run, found through the shared store. */
   remote?: (id: string) => Promise<StreamLog | undefined>;
   onDone?: (stream: Stream, frame: Extract<ServerFrame, { type: 'done' }>) => void;
 }
@@ -100,7 +100,7 @@ export interface CreateStreamOptions {
   clientId?: string | undefined;
   /** How long to keep generating with no viewer, so the client can resume. 0: abort at once. Capped at `maxGraceMs`. */
   graceMs?: number | undefined;
-  /** The authenticated subject starting it (issue 12); undefined for anonymous use. */
+  /** The authenticated subject starting it; undefined for anonymous use. */
   subject?: string | undefined;
 }
 
@@ -133,7 +133,7 @@ interface HubShared {
 }
 
 /**
- * A stream of this process. A class, not a factory (issue 14): a stream parked before its
+ * A stream of this process. A class, not a factory: a stream parked before its
  * first token kept seven closures and their scope; here its methods live on the prototype and
  * the token JSON prefix is made by the first token.
  */
@@ -186,7 +186,7 @@ class HubStream implements Stream {
     if (this.done) return;
     const seq = ++this.lastSeq;
     // The store may keep only `text`: a kept record per token was most of what a scavenge
-    // had to copy, and its pauses were the inter-token p99 (issue 14).
+    // had to copy, and its pauses were the inter-token p99.
     this.hub.store.append(this.id, tokenRecord(this.id, (this.tokenPrefix ??= tokenJsonPrefix(this.id)), seq, text), text);
   }
 

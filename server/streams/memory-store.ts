@@ -37,7 +37,7 @@ interface Log {
   /**
    * Its followers in the order they came, replaced (never changed) when one comes or goes, so
    * an append walks the array it started with. An array, not a Set: a parked stream has two
-   * (its view and its metrics), and a Set's hash table for them was ~130 B (issue 14).
+   * (its view and its metrics), and a Set's hash table for them was ~130 B.
    */
   listeners: readonly StoreListener[] | undefined;
   /** The token JSON prefix for rebuilding records, made at the first read that needs it. */
@@ -51,7 +51,7 @@ const HYSTERESIS = 0.9;
 
 /**
  * The in-process store (the default). Every log has a byte and a frame budget, and all logs a
- * total one (issue #9): past it, finished logs are evicted oldest first down to their `done`
+ * total one: past it, finished logs are evicted oldest first down to their `done`
  * frame (so a resume from before it gets `stream_expired`, one from it `done`), then the
  * largest live logs lose their oldest frames. Appends stay O(1) amortised.
  */
@@ -116,7 +116,7 @@ export function createMemoryStore(options: MemoryStoreOptions): StreamStore {
       const entry = tokenText !== undefined && record.frame.seq === log.base + log.entries.length ? tokenText : record;
       const bytes = entryBytes(entry);
       // The first entry in an array of its own size: a push into `[]` makes room for 17, and a
-      // parked stream's log holds only its `start` (issue 14).
+      // parked stream's log holds only its `start`.
       if (log.entries.length === 0) log.entries = [entry];
       else log.entries.push(entry);
       log.bytes += bytes;

@@ -18,7 +18,7 @@ export type StartClaim =
   | { status: 'pending'; fingerprint: string };
 
 /**
- * Idempotency keys of chat starts (issue 17): key → the stream it started, kept for the
+ * Idempotency keys of chat starts: key → the stream it started, kept for the
  * stream's resume window. A start claims its key before it is admitted or makes its stream, so
  * of starts that race with one key only the first costs the client a start or a stream slot;
  * the rest wait for its stream. Per process in memory; in Redis with a fleet, so a retried

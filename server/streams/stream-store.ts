@@ -51,7 +51,7 @@ export const tokenJsonPrefix = (streamId: string): string => `{"type":"token","s
 /**
  * A `token` frame's record with its JSON built from the stream's `tokenJsonPrefix`: the same
  * bytes as `JSON.stringify` of the frame (key order type, streamId, seq, text), without walking
- * an object per token (issue 14). The hub appends these; the memory store rebuilds them on read.
+ * an object per token. The hub appends these; the memory store rebuilds them on read.
  */
 export const tokenRecord = (streamId: string, prefix: string, seq: number, text: string): StreamRecord => ({
   frame: { type: 'token', streamId, seq, text },

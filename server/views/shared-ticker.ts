@@ -1,4 +1,4 @@
-/** Calls every added function each `intervalMs` from one timer (issue 14: no timer per connection). */
+/** Calls every added function each `intervalMs` from one timer (no timer per connection). */
 export interface SharedTicker {
   /** Adds `fn`; returns the function that removes it. */
   add(fn: () => void): () => void;

@@ -85,14 +85,14 @@ export function runSseView(opened: Extract<ViewStart, { status: 'ok' }>, sink: S
 }
 
 /**
- * A running view's state, its methods on the prototype (issue 14): a view lives as long as its
+ * A running view's state, its methods on the prototype: a view lives as long as its
  * connection, most of it parked, and helpers made as closures were seven functions and a
  * context per view.
  */
 class ViewState implements SseView {
   readonly opened: Extract<ViewStart, { status: 'ok' }>;
   readonly sink: SseSink;
-  // The options it uses as fields, not the options object (a copy per view, issue 14).
+  // The options it uses as fields, not the options object (a copy per view).
   readonly streamId: string;
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;

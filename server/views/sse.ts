@@ -105,7 +105,7 @@ export function viewOnResponse(res: ServerResponse, start: Extract<ViewStart, { 
 
 /**
  * Each response's view (and its socket's, when the view writes to the socket), for listeners
- * shared by every response (issue 14): closures per open view were ~0.2 KiB. An emitter calls
+ * shared by every response: closures per open view were ~0.2 KiB. An emitter calls
  * its listeners with `this` = itself.
  */
 const views = new WeakMap<ServerResponse | Socket, SseView>();
@@ -130,7 +130,7 @@ function resOnClose(this: ServerResponse): void {
  * The view's sink on a chunked HTTP/1.1 response (RFC 9112 §7.1): each SSE chunk is written to
  * the socket as one HTTP chunk, `<size in hex>\r\n<data>\r\n`, in one write. `res.write` made
  * four (size, CRLF, data, CRLF) with Node's bookkeeping for each: ~1.3 µs per token on loopback
- * (issue 14). `end` goes through `res.end`, which writes the last chunk (`0\r\n\r\n`) and hands
+ *. `end` goes through `res.end`, which writes the last chunk (`0\r\n\r\n`) and hands
  * the connection on as keep-alive.
  */
 class ChunkedSocketSink implements SseSink {
@@ -159,7 +159,7 @@ class ChunkedSocketSink implements SseSink {
 }
 
 /**
- * The view's sink on a `ServerResponse`. A class (issue 14): an object literal with a getter
+ * The view's sink on a `ServerResponse`. A class: an object literal with a getter
  * was a dictionary-mode object and three closures per stream; this is one small object.
  */
 class ResponseSink implements SseSink {

@@ -2,7 +2,7 @@ import { TokenwireError } from '../../shared/errors.js';
 import type { DetachReason, StreamLog, StreamRecord } from '../streams/hub.js';
 
 /**
- * Where a view of a stream from `afterSeq` starts (issue #9, the same for SSE and WebSocket):
+ * Where a view of a stream from `afterSeq` starts (the same for SSE and WebSocket):
  * - `ok`: `start(deliver)` hands over every frame after `afterSeq` exactly once, in order,
  *   then the live ones;
  * - `ended`: the stream is done and `afterSeq` is its `done` seq or later: nothing is left to
@@ -42,7 +42,7 @@ export async function openView(stream: StreamLog, afterSeq: number): Promise<Vie
 
   if (read.status === 'unknown') return fail({ status: 'expired', firstSeq: stream.lastSeq + 1 });
   if (read.status === 'expired') return fail({ status: 'expired', firstSeq: read.firstSeq });
-  // A stream another instance runs knows its end only from the log (issue 10).
+  // A stream another instance runs knows its end only from the log.
   const newest = Math.max(read.lastSeq, early.at(-1)?.frame.seq ?? -1, stream.lastSeq);
   const done = stream.done || read.ended || early.some((r) => r.frame.type === 'done');
   if (done && afterSeq >= newest) {
@@ -56,7 +56,7 @@ export async function openView(stream: StreamLog, afterSeq: number): Promise<Vie
 }
 
 /**
- * The live half of a view, apart from openView's scope (issue 14): a view that runs for minutes
+ * The live half of a view, apart from openView's scope: a view that runs for minutes
  * keeps only this (the viewer's detach, its store listener, the last seq it delivered), not the
  * first read's records or openView's helpers. A class: as closures it was four functions and
  * two scopes per view; here it is one object, its `ok` start, and one bound listener.

@@ -14,7 +14,7 @@ function uncorkAll(): void {
 }
 
 /**
- * Corks `socket` until the end of this turn of the event loop (issue 14), on SSE as on
+ * Corks `socket` until the end of this turn of the event loop, on SSE as on
  * WebSocket: frames written to it in this turn leave in one writev. One `nextTick` uncorks every
  * socket corked in the turn; Node's `res.write` otherwise corks and schedules its own per write.
  * A socket already corked (by us or its owner) is left as it is.

@@ -56,7 +56,7 @@ const tokenJson = (item: TokenItem): string =>
   JSON.stringify({ type: 'token', streamId: item.streamId, seq: item.seq, text: item.text });
 
 /**
- * Writes frames to one socket with explicit backpressure (issue #5). Below the high-water mark
+ * Writes frames to one socket with explicit backpressure. Below the high-water mark
  * a frame goes straight to the socket. Above it, frames wait here, and a token joins the
  * stream's token queued before it (text concatenated, last seq kept) unless another frame of
  * that stream came in between, so a slow reader gets fewer, larger frames and the same text.

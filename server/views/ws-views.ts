@@ -17,7 +17,7 @@ export interface WsViews {
   /**
    * Drops every view, discarding what is queued for it, each with a retryable `slow_consumer`
    * error that names the last seq actually written, so a resume from there loses nothing.
-   * The streams keep generating for their window (issue #9).
+   * The streams keep generating for their window.
    */
   dropSlow(): string[];
   /** Detaches every view (the socket closed): the hub's policy decides about the generations. */
@@ -38,7 +38,7 @@ export interface WsPresenter {
   dropped(written: number): string;
 }
 
-/** How a view that could not start ended: the session answers each (issue #9). */
+/** How a view that could not start ended: the session answers each. */
 export type NoView = Exclude<ViewStart, { status: 'ok' }>;
 
 interface View {

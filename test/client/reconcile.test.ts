@@ -4,7 +4,7 @@ import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { NodeWebSocket, ask, firstToken, gatedWebSocket, nextToolCall } from './fixtures.js';
 
-// Issue 13: drop the connection on purpose, what the client learns on every reconnect, and
+// drop the connection on purpose, what the client learns on every reconnect, and
 // replays that reach the UI in one batch.
 let server: TestServer;
 const clients: ChatClient[] = [];
@@ -96,7 +96,7 @@ describe.each(['sse', 'ws'] as const)('reconcile on every reconnect (%s)', (tran
     const replayed = stream.stats().frames - framesAtDrop;
     const replayedTokens = store.getState().text.split(' ').length - wordsAtDrop;
     const commits = publishes - before;
-    console.log(`[issue 13] ${transport}: ${replayedTokens} tokens in ${replayed} frames replayed after a reconnect → ${commits} store change(s)`);
+    console.log(`${transport}: ${replayedTokens} tokens in ${replayed} frames replayed after a reconnect → ${commits} store change(s)`);
 
     expect(result.reason).toBe('stop');
     expect(store.getState().status).toBe('done');

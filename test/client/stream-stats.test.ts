@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createFrameLog } from '../../client/frame-log.js';
 import { MAX_TOKEN_GAPS, createStreamClock } from '../../client/stream-stats.js';
 
-describe('stream clock (issue 13)', () => {
+describe('stream clock', () => {
   it('leaves the approval wait out of the time to first token, and times the tool call and the round trip apart', () => {
     let t = 1_000;
     const clock = createStreamClock(() => t);

@@ -89,7 +89,7 @@ describe('WebSocket transport', () => {
     expect(stream.stats()).toMatchObject({ reconnects: 1, tokens: 400 });
   });
 
-  it('after a resume, a pending tool call is decided over the new socket: its token made it the owner (issue 13)', async () => {
+  it('after a resume, a pending tool call is decided over the new socket: its token made it the owner', async () => {
     const { ctor, sockets } = trackingWebSocket();
     const requests: string[] = [];
     const client = make({

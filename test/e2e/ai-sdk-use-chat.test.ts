@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { DEMO_DIR, ensureDemoBuilt, launchChromium, openPage, screenshot, waitForText } from './browser.js';
 
 // client/demo/ai-sdk.tsx: a page on the AI SDK's useChat and DefaultChatTransport only, in
-// Debian Chromium, against tokenwire's /api/ai-sdk/chat (issue 15).
+// Debian Chromium, against tokenwire's /api/ai-sdk/chat.
 
 let server: TestServer;
 let browser: Browser;

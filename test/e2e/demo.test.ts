@@ -152,7 +152,7 @@ describe('demo page in Chromium', () => {
     const output = (await page.getByTestId('output').textContent())!;
     expect(output).toContain('Paris');
     expect(output).toMatch(/weather in Paris is/);
-    // The card stays, decided, with the tool's result (issue 13).
+    // The card stays, decided, with the tool's result.
     expect(await page.getByTestId('approve').count()).toBe(0);
     expect(await page.getByTestId('decision').textContent()).toContain('Approved');
     expect(JSON.parse((await page.getByTestId('tool-result').textContent())!)).toMatchObject({ city: 'Paris' });

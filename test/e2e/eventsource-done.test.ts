@@ -17,7 +17,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe('a real EventSource in Chromium (issue #9)', () => {
+describe('a real EventSource in Chromium', () => {
   it('reconnects after done with Last-Event-ID = done’s seq, gets 204 and stops for good', async () => {
     const frames = await (await postSse(`${server.url}/api/chat`, { messages: [{ role: 'user', content: 'hi' }], options: { simulate: { tokens: 5 } } })).ended;
     const start = frames[0] as ServerFrameOf<'start'>;

@@ -5,7 +5,7 @@ import { answerTokens, answerText } from '../../server/models/simulated-answers.
 import type { TestServer } from '../helpers/server.js';
 import { openPage, startDemoInChromium, screenshot, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
-// Issue 13: the demo as a transport lab, tried in Chromium as a person would.
+// the demo as a transport lab, tried in Chromium as a person would.
 let server: TestServer;
 let browser: Browser;
 let page: Page;
@@ -180,7 +180,7 @@ describe('the demo as a transport lab (Chromium)', () => {
     const end = await probe();
     const commits = end.renders - atDrop.renders;
     const replayedTokens = (await words()).length - wordsAtDrop;
-    console.log(`[issue 13] Chromium ${transport}: ${replayedTokens} tokens in ${end.frames - atDrop.frames} frames replayed after a reconnect → ${commits} React commit(s) of the pane`);
+    console.log(`Chromium ${transport}: ${replayedTokens} tokens in ${end.frames - atDrop.frames} frames replayed after a reconnect → ${commits} React commit(s) of the pane`);
     figures[`replay-${transport}`] = { replayedTokens, replayedFrames: end.frames - atDrop.frames, reactCommits: commits };
 
     expect(await page.getByTestId('output').textContent()).toBe(expected(prompt, 3_000));

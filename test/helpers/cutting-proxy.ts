@@ -21,7 +21,7 @@ export interface CuttingProxyOptions {
   /**
    * Cuts the first `connections` connections at the first byte the server sends in answer to
    * the client's `request`-th message (a run of client bytes between server bytes): that
-   * request reached the server, nothing of its answer reaches the client (issue 17). An HTTP
+   * request reached the server, nothing of its answer reaches the client. An HTTP
    * POST is request 1; a WebSocket's first frame after the upgrade is request 2.
    */
   cutBeforeAnswer?: { connections: number; request: number };

@@ -5,7 +5,7 @@ import { postSse } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 
 /**
- * Issue #8: the approval round trip, decision sent → `tool_result` received, on loopback, over
+ * the approval round trip, decision sent → `tool_result` received, on loopback, over
  * WebSocket and over SSE + POST. It prints the figures; it asserts only that every run worked,
  * never a time (a loaded CI machine must not fail it).
  */

@@ -8,7 +8,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { postSse } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Issue 12: one structured record per approval decision, in the log and at
+// one structured record per approval decision, in the log and at
 // GET /api/streams/:id/approvals for whoever may view the stream.
 
 let server: TestServer;

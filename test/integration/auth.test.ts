@@ -6,7 +6,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { getSse, postSse } from '../helpers/sse-client.js';
 import { connectWs, refusedUpgrade } from '../helpers/ws-client.js';
 
-// Issue 12: authentication as a hook (none, JWT via jose, your own), streams and approvals
+// authentication as a hook (none, JWT via jose, your own), streams and approvals
 // bound to the subject, the stream token as its own header, /metrics optionally behind auth.
 
 type Start = Extract<ServerFrame, { type: 'start' }>;

@@ -8,7 +8,7 @@ import { postSse } from '../helpers/sse-client.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { connectWs, refusedUpgrade, type WsTestClient } from '../helpers/ws-client.js';
 
-// Issue 12: every kind of bad input gets a typed answer with a stable code (never `internal`),
+// every kind of bad input gets a typed answer with a stable code (never `internal`),
 // and a canary stream on the same transport, running meanwhile, gets every one of its tokens.
 
 const CANARY_TOKENS = 300;

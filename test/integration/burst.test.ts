@@ -15,7 +15,7 @@ const OPEN_LIMITS = { MAX_STREAMS_PER_CLIENT: '10000', STREAM_STARTS_PER_MINUTE:
 const chat = (i: number): ChatRequest => ({ messages: [{ role: 'user', content: `Tell me a story ${i}` }], options: { simulate: { tokens: 3 } } });
 const types = (frames: ServerFrame[]) => frames.map((f) => f.type);
 
-describe('a burst of starts (issue 14: paced across turns)', () => {
+describe('a burst of starts (paced across turns)', () => {
   it('gives every one of 200 SSE starts opened at once its own stream, start to done', async () => {
     server = await startServer(OPEN_LIMITS);
     const url = `${server.url}/api/chat`;

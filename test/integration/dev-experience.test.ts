@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServerProcess } from '../helpers/server-process.js';
 
-// Issue 13: what a new user meets first. An empty or busy PORT is a configuration error that says
+// what a new user meets first. An empty or busy PORT is a configuration error that says
 // what to do (exit 2) and never a demo URL; `npm run dev` serves the demo at `/`.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];

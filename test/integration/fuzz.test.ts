@@ -6,7 +6,7 @@ import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Issue 12: fast-check throws random bodies, headers and WebSocket frames at a real server:
+// fast-check throws random bodies, headers and WebSocket frames at a real server:
 // no crash, and every answer is either a success or typed with a known code, never `internal`.
 
 let server: TestServer;

@@ -13,7 +13,7 @@ import { postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Issue 17: a connection cut after the chat was sent but before the `start` frame came back
+// a connection cut after the chat was sent but before the `start` frame came back
 // leaves the client without the stream's id and token. Its start carries an idempotency key; a
 // repeat with the key gets the stream the server already runs, from its `start` frame.
 

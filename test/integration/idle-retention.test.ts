@@ -30,7 +30,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-// Issue 14: what an idle connection holds. A byte figure would flake; whether a given object
+// what an idle connection holds. A byte figure would flake; whether a given object
 // is still reachable does not.
 describe('idle connections keep only what they need', () => {
   it('an idle WebSocket does not keep its upgrade request alive', async () => {

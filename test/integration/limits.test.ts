@@ -5,7 +5,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { postSse, type SseSession } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Issue 12: limits per client (subject, else address) and per WebSocket; over a limit a 429
+// limits per client (subject, else address) and per WebSocket; over a limit a 429
 // with Retry-After over HTTP, a typed error frame over WebSocket, and nobody else affected.
 // A second client is a second loopback address (127.0.0.2): Linux routes all of 127/8 to lo.
 

@@ -37,7 +37,7 @@ async function readChat(url: string, i: number): Promise<{ bytes: number; tail: 
   return { bytes, tail };
 }
 
-describe('the log budget under a heap cap (issue #9)', () => {
+describe('the log budget under a heap cap', () => {
   it(`a server with --max-old-space-size=${HEAP_MB} and default budgets survives one client reading ${CONCURRENT} long answers at a time`, async () => {
     const proc = runServerProcess({ SIM_TOKENS_PER_SECOND: '50000', SIM_FIRST_TOKEN_MS: '0', STREAM_STARTS_PER_MINUTE: '1000' }, [`--max-old-space-size=${HEAP_MB}`]);
     children.push(proc.child);

@@ -4,7 +4,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { getSse, postSse } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Issue 12: the metrics operators of LLM streaming ask for, and readiness while draining.
+// the metrics operators of LLM streaming ask for, and readiness while draining.
 
 let server: TestServer;
 afterEach(() => server?.close());

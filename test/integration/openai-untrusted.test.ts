@@ -6,7 +6,7 @@ import type { Reply } from '../helpers/fake-openai.js';
 import { useOpenAIHarness } from '../helpers/openai-harness.js';
 import { postSse } from '../helpers/sse-client.js';
 
-// The four inputs of issue 11 that broke the openai provider, each served by a loopback
+// The four inputs that broke the openai provider, each served by a loopback
 // upstream through the real openai SDK, with the outcome the issue's "Done when" asks for.
 
 const t = useOpenAIHarness();

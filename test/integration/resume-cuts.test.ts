@@ -7,7 +7,7 @@ import { getSse, postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs, framesOf } from '../helpers/ws-client.js';
 
-// Issue #9: with default settings, connections cut at random points and resumed lose and
+// with default settings, connections cut at random points and resumed lose and
 // duplicate no token, over SSE, over WebSocket, and across them, through tokenwire's own client.
 
 const STREAMS = 12;

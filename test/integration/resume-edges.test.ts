@@ -49,7 +49,7 @@ async function resumeWs(url: string, streamId: string, token: string, lastSeq: n
 describe.each([
   ['sse', resumeSse],
   ['ws', resumeWs],
-] as const)('resume edges over %s (issue #9: the same on both transports)', (transport, resume) => {
+] as const)('resume edges over %s (the same on both transports)', (transport, resume) => {
   it('after done, a resume from done’s seq or later is answered at once: SSE 204, WebSocket the done frame again', async () => {
     server = await startServer({ SIM_TOKENS_PER_SECOND: '1000' });
     const frames = await (await postSse(`${server.url}/api/chat`, body(5))).ended;

@@ -4,7 +4,7 @@ import { getSse, postSse } from '../helpers/sse-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { connectWs } from '../helpers/ws-client.js';
 
-// Resume latency (issue #9): from the start of a reconnect (a new HTTP request, or a new
+// Resume latency: from the start of a reconnect (a new HTTP request, or a new
 // WebSocket and its `resume`) to the first replayed frame, on loopback.
 
 const SAMPLES = 50;

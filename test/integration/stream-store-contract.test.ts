@@ -7,7 +7,7 @@ import { createMemoryStore } from '../../server/streams/memory-store.js';
 import type { StreamRecord, StreamStore } from '../../server/streams/stream-store.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// One contract, two stores (issue 10): what a view relies on holds for the memory store and for
+// One contract, two stores: what a view relies on holds for the memory store and for
 // the Redis store against a real redis-server. For Redis the writer and the reader are two
 // stores on their own connections, as two instances are.
 

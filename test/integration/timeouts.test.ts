@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { postSse } from '../helpers/sse-client.js';
 import { refusedUpgrade } from '../helpers/ws-client.js';
 
-// Issue 12: slow and idle connections are timed out (headers, body, keep-alive, silence, the
+// slow and idle connections are timed out (headers, body, keep-alive, silence, the
 // WebSocket handshake); streaming responses are not. Small timeouts keep the test fast; every
 // wait is for an event (a socket's close) with a bound.
 

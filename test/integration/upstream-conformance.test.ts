@@ -6,7 +6,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { postSse } from '../helpers/sse-client.js';
 import { FIXTURE_DIR, loadFixture, replayFixture } from '../helpers/upstream-fixture.js';
 
-// The conformance suite of issue 11: each fixture is the raw bytes one kind of
+// The upstream conformance suite: each fixture is the raw bytes one kind of
 // OpenAI-compatible server sends for one behaviour, replayed by a loopback upstream through
 // the real openai SDK; each row says what tokenwire must emit for it.
 

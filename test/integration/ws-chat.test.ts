@@ -145,7 +145,7 @@ describe('WebSocket on /ws (real sockets, simulated model)', () => {
     second.send({ type: 'resume', streamId, lastSeq, token: start.approvalToken });
     const done = await second.waitForFrame(isDone(streamId));
     expect(done).toMatchObject({ reason: 'stop' });
-    // The refused resume's error names the stream too (issue 13): the replay is the rest.
+    // The refused resume's error names the stream too: the replay is the rest.
     const resumed = framesOf(second.frames, streamId).filter((f) => f.type !== 'error');
     expect(resumed[0]?.seq).toBe(lastSeq + 1);
     expect([...framesOf(first.frames, streamId).filter((f) => f.seq <= lastSeq), ...resumed].map((f) => f.seq)).toEqual(

@@ -75,7 +75,7 @@ describe('docker-compose.yml', () => {
     const included = [...NGINX_CONF.matchAll(/^\s*include\s+([^;\s]+);/gm)].map((m) => m[1]!);
     expect(included.sort()).toEqual(['nginx.balance.conf', 'nginx.listen.conf', 'nginx.upstreams.conf']);
     const nginxMounts = mounts(nginx);
-    // With Redis the balancing is round robin: nginx.round-robin.conf stands in for nginx.balance.conf (issue 10).
+    // With Redis the balancing is round robin: nginx.round-robin.conf stands in for nginx.balance.conf.
     expect(nginxMounts).toContainEqual({ source: join(root, 'deploy/nginx.round-robin.conf'), target: '/etc/nginx/nginx.balance.conf', readOnly: true });
     for (const file of ['nginx.conf', ...included.filter((f) => f !== 'nginx.balance.conf')]) {
       expect(nginxMounts).toContainEqual({ source: join(root, 'deploy', file), target: posix.join('/etc/nginx', file), readOnly: true });

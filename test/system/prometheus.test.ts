@@ -7,7 +7,7 @@ import { postSse } from '../helpers/sse-client.js';
 import { connectWs } from '../helpers/ws-client.js';
 import { freePort, launch, startReplica, waitForHealthy, type Proc, type Replica } from './nginx-harness.js';
 
-// Issue 12: Debian's prometheus scrapes a tokenwire process under a small, bounded load, and
+// Debian's prometheus scrapes a tokenwire process under a small, bounded load, and
 // the time-to-first-token histogram answers PromQL through Prometheus's HTTP API.
 
 const STREAMS_PER_TRANSPORT = 40;

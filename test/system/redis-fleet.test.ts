@@ -7,7 +7,7 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
 import { launch, NGINX_CONF, startNginx, startReplica, type Nginx, type Replica } from './nginx-harness.js';
 
-// Issue 10, point 7: a real redis-server, two real tokenwire processes with REDIS_URL, and the
+// a real redis-server, two real tokenwire processes with REDIS_URL, and the
 // real deploy/nginx.conf in front of them in round robin (deploy/nginx.round-robin.conf). No
 // stickiness: whichever replica a request reaches must serve any stream.
 

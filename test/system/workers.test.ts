@@ -5,7 +5,7 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
 import { freePort, launch, waitForHealthy, type Proc } from './nginx-harness.js';
 
-// Issue 10, point 4: `WORKERS=2` with REDIS_URL runs two node:cluster workers on one port; the
+// `WORKERS=2` with REDIS_URL runs two node:cluster workers on one port; the
 // streams of a worker that dies are still there to resume through the other.
 
 let redis: RedisServer;

@@ -47,7 +47,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ OPENAI_API_KEY: '  ' }).OPENAI_API_KEY).toBeUndefined();
   });
 
-  it('gives the production defaults of issue 12: limits, timeouts, no authentication', () => {
+  it('gives the production defaults: limits, timeouts, no authentication', () => {
     expect(loadConfig({})).toMatchObject({
       MAX_STREAMS_PER_CLIENT: 32,
       MAX_STREAMS_PER_SOCKET: 16,

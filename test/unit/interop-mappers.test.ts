@@ -8,7 +8,7 @@ import { createAgUiMapper, encodeAgUiEvent } from '../../server/views/mappers/ag
 import { createUiMessageMapper } from '../../server/views/mappers/ai-sdk-ui-stream.js';
 import type { ProtocolMapper } from '../../server/views/mappers/mapper.js';
 
-// Both mappers, fed hand-built frames. `reasoning` frames come from issue 11; they are built by
+// Both mappers, fed hand-built frames. `reasoning` frames were added after the first version; they are built by
 // hand here so the mapping is tested before and after that frame joins shared/protocol.ts.
 
 const S = 'st_unit';

@@ -116,7 +116,7 @@ describe('memory stream store', () => {
     expect((await store.read('large', -1)).status).toBe('expired');
   });
 
-  describe('tokens kept as their text (issue 14)', () => {
+  describe('tokens kept as their text', () => {
     const texts = ['Hello', ' "quoted"', ' line\nbreak', ' tab\t', ' back\\slash', ' \u2028sep', ' 😀', ' é', '', ' </script>'];
     const hubToken = (id: string, seq: number, text: string) => tokenRecord(id, tokenJsonPrefix(id), seq, text);
 

@@ -60,7 +60,7 @@ describe('simulated model', () => {
     expect(seen).toHaveLength(1);
   });
 
-  // Issue 14: a parked run plans its answer only when the first token is due; the abort must
+  // a parked run plans its answer only when the first token is due; the abort must
   // still end it at once, not at that time.
   it('ends a run parked before its first token as soon as it is aborted', async () => {
     const parked = createSimulatedProvider({ tokensPerSecond: 30, firstTokenMs: 60_000 });
@@ -77,7 +77,7 @@ describe('simulated model', () => {
   });
 });
 
-describe('simulated model in a burst of starts (issue 14)', () => {
+describe('simulated model in a burst of starts', () => {
   it('pushes a first token that is already due at once, in the start\'s own turn', async () => {
     const now = createSimulatedProvider({ tokensPerSecond: 1, firstTokenMs: 0 });
     const controller = new AbortController();
@@ -134,7 +134,7 @@ describe('simulated model behind its schedule', () => {
   });
 });
 
-describe('simulated model answers the prompt (issue 13)', () => {
+describe('simulated model answers the prompt', () => {
   const answer = async (content: string, simulate?: ModelRequest['simulate']) =>
     text(await collect({ messages: [{ role: 'user', content }], ...(simulate ? { simulate } : {}) }));
   const PRESETS = ["What's the weather in Paris?", 'Tell me a story about a lighthouse.', 'Explain streaming in one paragraph.', 'Compare SSE and WebSocket.'];

@@ -3,7 +3,7 @@ import { createStartPacer } from '../../server/access/start-pacer.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('start pacer (issue 14: a burst takes turns with running streams)', () => {
+describe('start pacer (a burst takes turns with running streams)', () => {
   it('lets a lone start run at once', () => {
     const pacer = createStartPacer(2);
     expect(pacer.turn()).toBeUndefined();

@@ -20,7 +20,7 @@ describe('isOriginAllowed with ALLOWED_ORIGINS empty (the default)', () => {
     }
   });
 
-  it('refuses a non-loopback origin even when it equals scheme://Host (DNS rebinding, issue 12)', () => {
+  it('refuses a non-loopback origin even when it equals scheme://Host (DNS rebinding)', () => {
     // The policy has no Host to compare with: the header never makes an origin trusted.
     expect(isOriginAllowed('http://rebind.attacker.example:3000', policy)).toBe(false);
     expect(isOriginAllowed('https://chat.example.com', policy)).toBe(false);
@@ -63,7 +63,7 @@ describe('isOriginAllowed with ALLOWED_ORIGINS set', () => {
   });
 });
 
-describe('createOriginCheck (issue 14: one answer per Origin value)', () => {
+describe('createOriginCheck (one answer per Origin value)', () => {
   it('answers as isOriginAllowed does, the first time and again', () => {
     const policy = { allowed: [], publicUrl: 'https://chat.example.com' };
     const allowed = createOriginCheck(policy);

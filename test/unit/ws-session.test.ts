@@ -279,7 +279,7 @@ describe('WebSocket session (ws-mock)', () => {
     const secret = (first.frames()[0] as { approvalToken?: string }).approvalToken as string;
     const stranger = connect();
     stranger.send({ type: 'resume', streamId: token.streamId, lastSeq: -1 });
-    // Named with the id the stranger sent, so a client's resume ends instead of hanging (issue 13).
+    // Named with the id the stranger sent, so a client's resume ends instead of hanging.
     expect(await stranger.frame('error')).toMatchObject({ code: 'forbidden', streamId: token.streamId });
     expect(stranger.frames().filter((f) => f.type !== 'error')).toEqual([]);
     const second = connect();

@@ -9,7 +9,7 @@ import { sendHttpError } from '../http-errors.js';
 export const identityOf = (res: Response): Identity => (res.locals.identity as Identity | undefined) ?? { subject: undefined, address: 'unknown' };
 
 /**
- * Middleware that asks the core's authenticator who is calling (issue 12) and keeps the
+ * Middleware that asks the core's authenticator who is calling and keeps the
  * answer, with the client's address, for the routes after it; 401 when authentication is
  * required and there is no subject.
  */

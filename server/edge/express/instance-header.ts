@@ -3,10 +3,10 @@ import type { Express } from 'express';
 import { HEADERS } from '../../../shared/protocol.js';
 
 /**
- * Every answer of `app` names the instance that gave it (issue 10: routing you can see), added
+ * Every answer of `app` names the instance that gave it (routing you can see), added
  * as its head is written rather than by `setHeader` on every request: a header set before
  * `writeHead(status, headers)` makes Node keep a table of every header for the response's
- * life, about 0.9 KiB per open SSE stream (issue 14).
+ * life, about 0.9 KiB per open SSE stream.
  */
 export function nameInstanceOnEveryAnswer(app: Express, instanceId: string): void {
   const response = app.response as unknown as ServerResponse;

@@ -14,7 +14,7 @@ export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Resp
   const { config, metrics } = core;
   const counted = countedBy(metrics);
   // The view outlives its route: Express's continuation (`req.next`, with the router's state
-  // and closures, ~0.5 KiB) is never called again (issue 14).
+  // and closures, ~0.5 KiB) is never called again.
   res.req.next = undefined;
   metrics.connectionsOpen.inc({ transport: 'sse' });
   // `close` comes once: `on` spares the wrapper `once` makes per response.
@@ -32,7 +32,7 @@ export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Resp
   });
 }
 
-/** The metric callbacks of every SSE view of one process, made once (issue 14: none per stream). */
+/** The metric callbacks of every SSE view of one process, made once (none per stream). */
 const callbacks = new WeakMap<Metrics, { resOnClose: () => void; onSlowConsumer: () => void }>();
 
 function countedBy(metrics: Metrics): { resOnClose: () => void; onSlowConsumer: () => void } {

@@ -6,7 +6,7 @@ import { identityOf } from './identify.js';
 import { serveStreamSse, streamTokenFor } from './sse-view.js';
 import { cancelStream, findStream, parseResumePoint, type StreamAccess } from '../../service/stream-requests.js';
 
-/** Who asks: the request's subject (issue 12) and the stream token it shows. */
+/** Who asks: the request's subject and the stream token it shows. */
 export const accessOf = (core: Pick<Core, 'auth'>, req: Request, res: Response): StreamAccess => ({
   subject: identityOf(res).subject,
   token: streamTokenFor(core, req),

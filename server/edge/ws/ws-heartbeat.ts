@@ -13,7 +13,7 @@ export interface Heartbeat {
 
 /**
  * Pings every socket each `intervalMs` and terminates one that did not answer the previous
- * ping (issue #5): a dead peer or a reader that stopped reading frees its memory within two
+ * ping: a dead peer or a reader that stopped reading frees its memory within two
  * intervals. One timer for all sockets; the interval also keeps proxies (nginx, ALB: 60 s) from
  * closing a quiet connection.
  */

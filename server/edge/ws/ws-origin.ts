@@ -20,7 +20,7 @@ function normalise(origin: string): string | undefined {
 }
 
 /**
- * Whether a WebSocket upgrade from this `Origin` may proceed (issues #6 and 12). Browsers
+ * Whether a WebSocket upgrade from this `Origin` may proceed. Browsers
  * always send `Origin` and cannot forge it, so this stops another site's page from opening a
  * socket with the user's cookies (cross-site WebSocket hijacking). No `Origin`: a non-browser
  * client, allowed. With `allowed` set, only those origins; else any loopback origin (http or
@@ -42,7 +42,7 @@ const REMEMBERED_ORIGINS = 256;
 
 /**
  * `isOriginAllowed` for one policy, remembering its answer per `Origin` value: a site's sockets
- * all send the same one, and two URL parses per upgrade were a start's cost (issue 14).
+ * all send the same one, and two URL parses per upgrade were a start's cost.
  */
 export function createOriginCheck(policy: OriginPolicy): (header: string | undefined) => boolean {
   const known = new Map<string, boolean>();

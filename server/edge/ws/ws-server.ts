@@ -116,7 +116,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     core.metrics.errors.inc({ code: 'invalid_request' });
     refuseUpgrade(socket, new TokenwireError('invalid_request', `${error.message}.`));
   });
-  // The 101 names the instance too (issue 10), as every HTTP answer does.
+  // The 101 names the instance too, as every HTTP answer does.
   wss.on('headers', (headers: string[]) => headers.push(`${HEADERS.instance}: ${core.instanceId}`));
   const sessions = new Map<WebSocket, WsSession>();
   const heartbeat = createHeartbeat(config.HEARTBEAT_MS);
@@ -136,7 +136,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   core.metrics.sources.wsBufferedBytesMax = maxBufferedBytes;
 
   // A listener that closed over serverOnUpgrade's scope would keep the upgrade request and its
-  // `head` bytes alive for the socket's life (issue 14: about 1.5 KiB per idle WebSocket).
+  // `head` bytes alive for the socket's life (about 1.5 KiB per idle WebSocket).
   const socketOnError = (error: Error) => log.debug({ err: error }, 'upgrade socket error');
 
   function serverOnUpgrade(this: UpgradeSource, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -156,7 +156,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     }
     void authenticateUpgrade(req, socket).then(async (identity) => {
       if (!identity) return;
-      // A burst's upgrades take turns with running streams' tokens, as their starts do (issue 14).
+      // A burst's upgrades take turns with running streams' tokens, as their starts do.
       const turn = core.startPacer.turn();
       if (turn) await turn;
       if (socket.destroyed) return;
@@ -166,7 +166,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   }
 
   /**
-   * Who opens the socket, within WS_HANDSHAKE_TIMEOUT_MS (issue 12): 408 past it, 401 when
+   * Who opens the socket, within WS_HANDSHAKE_TIMEOUT_MS: 408 past it, 401 when
    * authentication is required and fails; undefined once the upgrade was refused.
    */
   async function authenticateUpgrade(req: IncomingMessage, socket: Duplex): Promise<Identity | undefined> {
@@ -191,7 +191,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     return { subject: subject ?? undefined, address: addressOf(req) };
   }
 
-  // Shared by every session and socket (issue 14): an idle WebSocket holds no closures of its own here.
+  // Shared by every session and socket: an idle WebSocket holds no closures of its own here.
   const wsOnError = (error: Error) => log.debug({ err: error }, 'WebSocket error');
   const sessionOptions = {
     highWaterBytes,

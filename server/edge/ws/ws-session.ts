@@ -29,7 +29,7 @@ export interface WsSessionOptions {
   closing?: () => boolean;
   /** Called when the socket's views are dropped for reading too slowly (for a metric). */
   onSlowConsumer?: () => void;
-  /** Who opened the socket (issue 12): streams it starts are bound to the subject, limits keyed by it. */
+  /** Who opened the socket: streams it starts are bound to the subject, limits keyed by it. */
   identity?: Identity;
   /** Streams this socket may view at once (MAX_STREAMS_PER_SOCKET). */
   maxStreams?: number;
@@ -78,10 +78,10 @@ interface SessionHost {
 /**
  * One WebSocket connection: decodes client frames, multiplexes the streams it starts or
  * resumes by stream id, routes tool decisions to the approval gate, and writes frames through
- * a bounded sender. A bad frame gets an `error` frame and the socket stays usable (issue #2).
+ * a bounded sender. A bad frame gets an `error` frame and the socket stays usable.
  * Knows nothing of `ws` itself: upgrade, origin and ping live in ws-server.ts.
  *
- * A class, not a factory (issue 14): most sockets sit idle, and an idle session is then this
+ * A class, not a factory: most sockets sit idle, and an idle session is then this
  * one small object and two listeners; its methods live on the prototype, and the handlers with
  * their state (`ActiveSession`) are made when the first frame arrives.
  */
@@ -198,7 +198,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
   }
 
   /**
-   * Views a stream; one that cannot start is answered at once (issue #9): after `done` with
+   * Views a stream; one that cannot start is answered at once: after `done` with
    * the `done` frame again, past the end with `resume_ahead`, before what is kept with
    * `stream_expired` whose `seq` is where a resume can pick up (the first kept seq - 1).
    */
@@ -305,7 +305,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     // stream, its subject, or one that presents its token may view it again.
     const allowed = canControl(stream, { subject, token: frame.token });
     if (!allowed && !canControl(stream, { subject, holds: owns(stream.id) })) {
-      // Named with the id the client sent (it learns nothing new), so its resume ends instead of hanging (issue 13).
+      // Named with the id the client sent (it learns nothing new), so its resume ends instead of hanging.
       sendError(new TokenwireError('forbidden', "Resuming another connection's stream needs its token from the start frame."), frame.streamId);
       return;
     }
@@ -317,7 +317,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
 
   function senderOnOverflow(): void {
     // The peer reads slower than its streams produce: drop every view of this socket with a
-    // retryable error after what it already has; it may resume from its last seq (issue #5).
+    // retryable error after what it already has; it may resume from its last seq.
     const { sender, views } = live();
     const dropped = views.dropSlow();
     options.onSlowConsumer?.();

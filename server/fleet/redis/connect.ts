@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../observability/log.js';
 
-/** Redis did not answer at start (issue 10: exit 2 with a clear message, never a half-started server). */
+/** Redis did not answer at start (exit 2 with a clear message, never a half-started server). */
 export class RedisUnavailableError extends Error {
   constructor(url: string, cause: unknown) {
     super(`Redis at ${redactUrl(url)} is not reachable (${cause instanceof Error ? cause.message : String(cause)}); start it, fix REDIS_URL, or unset REDIS_URL to keep streams in memory`, { cause });

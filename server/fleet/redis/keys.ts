@@ -1,5 +1,5 @@
 /**
- * Every Redis key and channel tokenwire uses (issue 10), in one place so an operator can find
+ * Every Redis key and channel tokenwire uses, in one place so an operator can find
  * them: `tw:` then what it holds. A stream's log is a Redis Stream whose entry id is `0-<seq+1>`,
  * so ids are the frames' own numbers and a second writer of a seq is refused by Redis itself.
  */

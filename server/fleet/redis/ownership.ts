@@ -20,7 +20,7 @@ export interface OwnershipOptions {
   log: Logger;
 }
 
-/** The lease of this process and the watch on the owners of what it views (issue 10). */
+/** The lease of this process and the watch on the owners of what it views. */
 export interface Ownership {
   /** Watches the owner of a stream viewed here: when its lease is gone the stream ends with `owner_lost`. */
   watch(streamId: string, owner: string): () => void;

@@ -8,7 +8,7 @@ import { KEYS } from './keys.js';
 const AUDIT_TTL_MS = 7 * 24 * 3_600_000;
 
 /**
- * The approval audit trail in Redis (issue 10): a list per stream, so any instance answers
+ * The approval audit trail in Redis: a list per stream, so any instance answers
  * GET /api/streams/:id/approvals; at most `maxRecords` per stream, kept a week after the last.
  */
 export function createRedisApprovalAudit(redis: Redis, maxRecords: number, onError: (error: unknown) => void): ApprovalAudit {

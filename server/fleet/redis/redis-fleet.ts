@@ -30,7 +30,7 @@ const STORE_DEADLINE_MS = 1_000;
 const CONTROL_ACK_MS = 1_500;
 
 /**
- * Everything instances share through Redis (issue 10): the store, the lease and the owner
+ * Everything instances share through Redis: the store, the lease and the owner
  * watch, the control channel, decisions, limits and the audit trail, on two connections per
  * process. Throws RedisUnavailableError when Redis does not answer at start.
  */

@@ -4,7 +4,7 @@ import { KEYS } from './keys.js';
 import type { Scripts } from './scripts.js';
 
 /**
- * Issue 12's per-client limits across every instance (issue 10): open streams counted per
+ * The per-client limits across every instance: open streams counted per
  * owner incarnation (an instance that died stops counting once its lease is gone) and one
  * token bucket of starts per client, both in one script run.
  */

@@ -42,7 +42,7 @@ export function parseMeta(hash: Record<string, string>): StreamMeta | undefined 
 }
 
 /**
- * A stream another instance runs (issue 10), seen from here: its log through the shared store,
+ * A stream another instance runs, seen from here: its log through the shared store,
  * its control (cancel, viewers) sent to its owner, and its owner watched so a lost owner ends
  * it with `owner_lost`. It never appends; its end is known from the log.
  */

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 // by ioredis' defineCommand). Each is a handful of lines; the callers say why each step is there.
 
 /**
- * Ends a stream whose owner's lease is gone (issue 10): appends `error` (owner_lost) and `done`
+ * Ends a stream whose owner's lease is gone: appends `error` (owner_lost) and `done`
  * after the last frame and publishes them. Refused (0) while the lease exists or once the log
  * has its `done`; because entry ids are seqs, an owner that comes back cannot append after it.
  * KEYS: log, owner's lease, meta. ARGV: stream id, frames channel, ttl ms, message.
@@ -28,7 +28,7 @@ return 1
 `;
 
 /**
- * Records a tool call's outcome once (issue 10: recorded before it is applied). Returns `ok`,
+ * Records a tool call's outcome once (recorded before it is applied). Returns `ok`,
  * `unknown`, `expired` (the window closed, now recorded) or the state already recorded.
  * KEYS: call. ARGV: state, now ms, whether the expiry applies ('1').
  */
@@ -45,7 +45,7 @@ return 'ok'
 `;
 
 /**
- * Admits a stream under one client's limits across instances (issue 12's limits, shared):
+ * Admits a stream under one client's limits across instances (the per-client limits, shared):
  * counts open streams per owner incarnation, forgetting owners whose lease is gone, then takes
  * a token from the starts bucket. Returns {0} admitted, {1, waitMs} too many open, {2, waitMs}
  * rate limited. KEYS: open, starts. ARGV: max open, capacity, window ms, now ms, incarnation, lease prefix.

@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/log.js';
 /** A handler of one channel's messages. */
 export type MessageHandler = (message: string) => void;
 
-/** One subscriber connection shared by every channel of the process (issue 10: no connection per viewer). */
+/** One subscriber connection shared by every channel of the process (no connection per viewer). */
 export interface Subscriptions {
   /**
    * Listens to `channel`; the promise resolves once Redis confirmed the subscription, so

@@ -62,7 +62,7 @@ export function createAgUiMapper(run: { threadId: string; runId: string }): Prot
         inputTokens: frame.usage.promptTokens,
         outputTokens: frame.usage.completionTokens,
         totalTokens: frame.usage.totalTokens,
-        // Read loosely: issue 11 adds it to Usage.
+        // Read loosely: it was added to Usage after the first protocol version.
         ...reasoningTokensOf(frame.usage),
       },
     ];

@@ -33,7 +33,7 @@ export interface ProtocolMapper<E> {
   fail(error: TokenwireError): E[];
 }
 
-/** A frame of a type this build may not know yet (issue 11's `reasoning`), read loosely. */
+/** A frame of a type this build may not know yet (`reasoning`, added after the first protocol version), read loosely. */
 export function reasoningText(frame: { type: string }): string | undefined {
   const text = (frame as { text?: unknown }).text;
   return frame.type === 'reasoning' && typeof text === 'string' ? text : undefined;
