@@ -1,27 +1,50 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEvent, ModelProvider } from '../../server/models/provider.js';
 import { waitFor } from '../helpers/events.js';
-import { interopEdges } from '../helpers/interop-servers.js';
+import { interopEdges, type ServerStarter } from '../helpers/interop-servers.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startServer } from '../helpers/server.js';
 import type { EdgeServer as TestServer } from '../helpers/interop-servers.js';
 
 // The resume edges of tokenwire's own SSE route (resume-edges.test.ts), on the interop routes:
 // they use the same view, so a resume point past the end, ahead of the stream or before what
-// is kept gets the same answers, and `-1` means "nothing yet" as it does natively.
+// is kept gets the same answers, and `-1` means "nothing yet" as it does natively — on the
+// memory store and on the Redis store (a real redis-server), whose log is read back over the wire.
+
+let redis: RedisServer | undefined;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(() => redis?.stop());
+/** The Express edge on the Redis store: the fleet is built from REDIS_URL. */
+const onRedis: ServerStarter = (env = {}, parts = {}) => startServer({ ...env, REDIS_URL: redis!.url }, parts);
 
 let server: TestServer | undefined;
 const controllers: AbortController[] = [];
 afterEach(async () => {
+  openGate = undefined;
   for (const controller of controllers.splice(0)) controller.abort();
   await server?.close();
   server = undefined;
 });
 
-/** A model that says `tokens` tokens, then waits until its stream is aborted: a running stream whose log stands still. */
+/**
+ * Opened once the start's own response arrived: a model gated on it writes the rest of its
+ * tokens only after the start's view is attached, so a small log bound trims the log behind a
+ * view that exists (on the Redis store the first read of the log is a round trip away).
+ */
+let openGate: (() => void) | undefined;
+
+/** A model that says `tokens` tokens (all but the first after the gate opens), then waits until its stream is aborted: a running stream whose log stands still. */
 const stallingModel = (tokens: number): ModelProvider => ({
   name: 'simulated',
   defaultModel: 'stalling',
   async *stream(request): AsyncIterable<ModelEvent> {
-    for (let i = 0; i < tokens; i++) yield { type: 'text', text: `t${i} ` };
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    for (let i = 0; i < tokens; i++) {
+      yield { type: 'text', text: `t${i} ` };
+      if (i === 0) await gate;
+    }
     await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }));
     throw request.signal.reason;
   },
@@ -56,7 +79,7 @@ const agUi: Protocol = {
   unknown: { status: 404, code: 'unknown_stream' },
 };
 
-const cases = interopEdges.flatMap(([edge, start]) => [
+const cases = [...interopEdges, ['express on the Redis store', onRedis] as [string, ServerStarter]].flatMap(([edge, start]) => [
   ['the AI SDK UI message stream', edge, aiSdk, start] as const,
   ['AG-UI', edge, agUi, start] as const,
 ]);
@@ -66,6 +89,7 @@ describe.each(cases)('resume edges over %s, on %s', (_name, _edge, protocol, sta
   async function stalled(key: string, tokens: number) {
     const response = await protocol.start(key, { resumeGraceMs: 60_000 });
     expect(response.status).toBe(200);
+    openGate?.();
     const stream = server!.core.hub.get(response.headers.get('x-tokenwire-stream-id')!)!;
     await response.body!.cancel();
     await waitFor(() => stream.lastSeq >= tokens, `${tokens} tokens`);
