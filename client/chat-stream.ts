@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: one chat's stateful object (transport, resume, tool calls, batching), kept whole so its state has one owner.
 import { TokenwireError } from '../shared/errors.js';
 import type { DoneReason, ServerFrame } from '../shared/protocol.js';
 import { createEmitter } from './emitter.js';

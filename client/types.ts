@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the client's public types in one place, each with its TSDoc, as the API report lists them.
 import type { TokenwireError } from '../shared/errors.js';
 import type { HiddenCharacters } from '../shared/hidden-characters.js';
 import type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';

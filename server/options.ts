@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: every option of createTokenwire with its rule and TSDoc, validated in one schema.
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import type { AuthRequest, TokenwireAuth } from './access/authenticator.js';

@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the whole wire, one zod schema per frame and direction, read together.
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
 

@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the generation class whose methods live on one prototype (no closures per parked stream).
 import { TokenwireError } from '../../shared/errors.js';
 import { newApprovalToken, newStreamId } from '../../shared/ids.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION, type FrameBody, type ServerFrame, type Transport } from '../../shared/protocol.js';

@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: one socket's state machine (frames in, views out, limits), whose methods share its fields.
 import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
 import type { ClientFrameOf, WsFormat } from '../../../shared/protocol.js';
 import { canControl, type Identity } from '../../access/stream-access.js';

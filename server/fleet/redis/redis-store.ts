@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the log on Redis with its append, follow and contiguity paths, which must be read together.
 import type { Redis } from 'ioredis';
 import { TokenwireError } from '../../../shared/errors.js';
 import type { ServerFrame } from '../../../shared/protocol.js';
