@@ -2,7 +2,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import type { AuthRequest, TokenwireAuth } from './access/authenticator.js';
-import { loadConfig, type Config } from './settings/config.js';
+import { isOrigin, loadConfig, type Config } from './settings/config.js';
 import type { Logger } from './observability/log.js';
 import { didYouMean } from './settings/option-keys.js';
 import type { ModelProvider } from './models/provider.js';
@@ -117,15 +117,6 @@ export interface TokenwireOptions {
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const fn = (name: string) => z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: `${name} must be a function` });
 
-/** `http(s)://host[:port]`, as a browser's `Origin` header names a page (RFC 6454 §6.1). */
-export function isOrigin(entry: string): boolean {
-  try {
-    const url = new URL(entry);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username;
-  } catch {
-    return false;
-  }
-}
 
 const Options = z.strictObject({
   basePath: z

@@ -19,7 +19,7 @@ const list = z
   );
 
 /** `http(s)://host[:port]`, as a browser's `Origin` header names a page (RFC 6454 §6.1): no path, query or fragment. */
-function isOrigin(entry: string): boolean {
+export function isOrigin(entry: string): boolean {
   try {
     const url = new URL(entry);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username;

@@ -3,26 +3,16 @@ import type { Socket } from 'node:net';
 import { retryAfterSeconds, toTokenwireError } from '../../shared/errors.js';
 import type { StreamLog } from '../streams/hub.js';
 import { openView, type ViewStart } from './stream-view.js';
-import { answerWithoutView, runSseView, sseResponseHeaders, type SseEncoder, type SseSink, type SseView } from './sse-view.js';
+import { answerWithoutView, runSseView, sseResponseHeaders, type SseSink, type SseView, type SseViewOptions } from './sse-view.js';
 import { corkForTurn } from './turn-cork.js';
 
 export { coalesceTokens, encodeViewError } from './sse-view.js';
 
-export interface ServeSseOptions {
-  heartbeatMs: number;
-  /** `retry:` first (an EventSource's reconnection time); none for protocols that reconnect their own way. */
-  retryMs?: number | undefined;
-  /** Bytes this view may queue behind a slow reader before it is dropped with `slow_consumer`. */
-  maxBufferedBytes: number;
-  /** Replay frames after this seq first (-1: from the start). */
-  afterSeq: number;
-  /** Called when this view is dropped for reading too slowly (for a metric). */
-  onSlowConsumer?: (() => void) | undefined;
-  /** What the frames become on the wire; tokenwire's own frames by default. */
-  encoder?: SseEncoder | undefined;
+/** A view on a Node response: the view's options (its stream id comes from the stream) and headers beside the SSE ones. */
+export type ServeSseOptions = Omit<SseViewOptions, 'streamId'> & {
   /** Response headers beside the SSE ones (a protocol's own, e.g. the AI SDK's). */
   headers?: Readonly<Record<string, string>> | undefined;
-}
+};
 
 /**
  * Views a stream as Server-Sent Events on a Node `ServerResponse` (Express): the adapter of
