@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../../shared/protocol.js';
@@ -400,5 +403,47 @@ describe('Redis restarted without persistence', () => {
     socket.send({ type: 'approve', callId: wsCall.callId });
     const answer = await socket.waitForFrame((f) => (f.type === 'tool_result' && f.callId === wsCall.callId) || f.type === 'error', 3_000);
     expect(answer).toMatchObject({ type: 'tool_result', ok: true });
+  });
+});
+
+describe('Redis restarted with persistence (append-only file)', () => {
+  let redis: RedisServer;
+  let a: TestServer;
+  let b: TestServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tokenwire-redis-aof-'));
+    // `--appendfsync always`: every write is on disk before Redis answers it, so a crash loses nothing.
+    redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+    [a, b] = await Promise.all([startServer(base(redis, 'a')), startServer(base(redis, 'b'))]);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([a?.close(), b?.close()]);
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a pending approval and its log outlive a crash of Redis: the decision through the other instance runs the tool, and a resume there reads the whole log', async () => {
+    const { session, start } = await open(a.url, weather);
+    const call = (await session.waitForFrame((f) => f.type === 'tool_call')) as ToolCall;
+
+    await redis.stop(true);
+    await redis.start();
+    const decided = await waitFor(async () => {
+      const answer = await approve(b.url, call, start);
+      return answer.status === 503 ? undefined : answer;
+    }, 'an answer other than 503 once Redis is back');
+    expect(decided.status).toBe(200);
+    expect(await session.waitForFrame((f) => f.type === 'tool_result', 2_000)).toMatchObject({ ok: true, callId: call.callId });
+    await session.waitForFrame((f) => f.type === 'done', 10_000);
+
+    // The log written before the crash is read back through the other instance, whole and in order.
+    const again = await resume(b.url, start, -1);
+    const frames = await again.ended;
+    expect(frames[0]).toMatchObject({ type: 'start', seq: 0 });
+    expect(frames.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    expect(contiguous(frames)).toBe(true);
+    expect(frames.some((f) => f.type === 'tool_call' && f.callId === call.callId)).toBe(true);
   });
 });
