@@ -34,9 +34,9 @@ export interface Caller {
  * to that subject alone (its token lets nobody else in); an anonymous stream belongs to whoever
  * holds or shows its stream token (compared in constant time).
  */
-export function canControl(stream: Pick<Stream, 'subject' | 'approvalToken'>, caller: Caller): boolean {
+export function canControl(stream: Pick<Stream, 'subject' | 'streamToken'>, caller: Caller): boolean {
   if (stream.subject !== undefined) return caller.subject === stream.subject;
-  return caller.holds === true || approvalTokenMatches(stream.approvalToken, caller.token);
+  return caller.holds === true || streamTokenMatches(stream.streamToken, caller.token);
 }
 
 /**
@@ -53,7 +53,7 @@ export function streamTokenOf(request: AuthRequest, legacyBearer: boolean): stri
 }
 
 /** Compares a presented approval token with the stream's in constant time. */
-export function approvalTokenMatches(expected: string, presented: string | undefined): boolean {
+export function streamTokenMatches(expected: string, presented: string | undefined): boolean {
   if (presented === undefined) return false;
   const a = Buffer.from(expected);
   const b = Buffer.from(presented);

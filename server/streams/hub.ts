@@ -33,7 +33,7 @@ export type DetachReason = 'left' | 'dropped';
 export interface StreamLog {
   readonly id: string;
   /** The stream's capability for anonymous use (`streamToken` on the wire). */
-  readonly approvalToken: string;
+  readonly streamToken: string;
   /** The authenticated subject that started the stream; only it may view or control it. */
   readonly subject: string | undefined;
   readonly createdAt: number;
@@ -139,7 +139,7 @@ interface HubShared {
  * the token JSON prefix is made by the first token.
  */
 class HubStream implements Stream {
-  readonly approvalToken = newApprovalToken();
+  readonly streamToken = newApprovalToken();
   readonly createdAt = Date.now();
   done = false;
   lastSeq = -1;
@@ -284,9 +284,9 @@ export function createHub(options: HubOptions): Hub {
       model,
       transport,
       ...(clientId !== undefined ? { id: clientId } : {}),
-      streamToken: stream.approvalToken,
+      streamToken: stream.streamToken,
       // Protocol 1's name, for one version (see PROTOCOL_VERSION).
-      approvalToken: stream.approvalToken,
+      approvalToken: stream.streamToken, // protocol 1's name, sent alongside in version 2
       ...(options.instanceId !== undefined ? { instanceId: options.instanceId } : {}),
     });
     return stream;

@@ -122,7 +122,7 @@ describe('SSE on the wire: chunked framing written by the view', () => {
       let raw = '';
       socket.setEncoding('latin1');
       socket.on('data', (chunk: string) => (raw += chunk));
-      socket.write(`HEAD /api/streams/${live.id}?token=${live.approvalToken} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+      socket.write(`HEAD /api/streams/${live.id}?token=${live.streamToken} HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
       await waitFor(() => raw.includes('"ok":true'), 'the pipelined /healthz answer');
       socket.destroy();
       expect(raw.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);

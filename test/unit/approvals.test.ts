@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApprovalGate, type Decision } from '../../server/engine/approvals.js';
-import { approvalTokenMatches } from '../../server/access/stream-access.js';
+import { streamTokenMatches } from '../../server/access/stream-access.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
 afterEach(() => vi.useRealTimers());
@@ -111,12 +111,12 @@ describe('approval gate', () => {
   });
 });
 
-describe('approvalTokenMatches', () => {
+describe('streamTokenMatches', () => {
   it('matches the exact token only', () => {
-    expect(approvalTokenMatches('apr_secret', 'apr_secret')).toBe(true);
-    expect(approvalTokenMatches('apr_secret', 'apr_secreT')).toBe(false);
-    expect(approvalTokenMatches('apr_secret', 'apr_secret2')).toBe(false);
-    expect(approvalTokenMatches('apr_secret', '')).toBe(false);
-    expect(approvalTokenMatches('apr_secret', undefined)).toBe(false);
+    expect(streamTokenMatches('apr_secret', 'apr_secret')).toBe(true);
+    expect(streamTokenMatches('apr_secret', 'apr_secreT')).toBe(false);
+    expect(streamTokenMatches('apr_secret', 'apr_secret2')).toBe(false);
+    expect(streamTokenMatches('apr_secret', '')).toBe(false);
+    expect(streamTokenMatches('apr_secret', undefined)).toBe(false);
   });
 });

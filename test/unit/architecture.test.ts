@@ -78,4 +78,11 @@ describe('the layout of server/', () => {
     }
     expect(upward).toEqual([]);
   });
+
+  it('has one SSE view: only views/sse-view.ts sets the event-stream head and writes heartbeats; every wire brings an encoder', () => {
+    const viewing = files
+      .filter((file) => /text\/event-stream|encodeSseComment\(/.test(readFileSync(file, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')))
+      .map((file) => relative(root, file));
+    expect(viewing).toEqual(['server/views/sse-view.ts']);
+  });
 });

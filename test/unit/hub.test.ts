@@ -18,7 +18,7 @@ describe('stream hub', () => {
     const records = read.status === 'ok' ? read.records : [];
     expect(records.map((r) => [r.frame.type, r.frame.seq])).toEqual([['start', 0], ['token', 1]]);
     expect(records[1]?.json).toBe(`{"type":"token","streamId":"${stream.id}","seq":1,"text":"a"}`);
-    expect(records[0]?.frame).toMatchObject({ approvalToken: stream.approvalToken, protocol: 2 });
+    expect(records[0]?.frame).toMatchObject({ approvalToken: stream.streamToken, protocol: 2 });
   });
 
   it('appendToken (its JSON prefix made by the first token) gives the same bytes as append, live and on read', async () => {

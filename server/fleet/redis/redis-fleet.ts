@@ -173,7 +173,7 @@ export async function createRedisFleet(
       gate = boundGate;
     },
     register(stream) {
-      const meta: StreamMeta = { owner: incarnation, instance: instanceId, token: stream.approvalToken, subject: stream.subject, graceMs: stream.graceMs, createdAt: stream.createdAt };
+      const meta: StreamMeta = { owner: incarnation, instance: instanceId, token: stream.streamToken, subject: stream.subject, graceMs: stream.graceMs, createdAt: stream.createdAt };
       running.set(stream.id, meta);
       writeMeta(stream.id, meta);
     },

@@ -50,7 +50,7 @@ export function createRemoteStream(id: string, meta: StreamMeta, deps: { store: 
   const { store, control, ownership } = deps;
   return {
     id,
-    approvalToken: meta.token,
+    streamToken: meta.token,
     subject: meta.subject,
     createdAt: meta.createdAt,
     graceMs: meta.graceMs,

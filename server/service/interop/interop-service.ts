@@ -167,7 +167,7 @@ export function createInteropService(core: Core): InteropService {
       const request = aiSdkChatRequest(body.value);
       if (!request.ok) throw new TokenwireError('invalid_request', `The messages are not a valid chat: ${request.message}.`);
       const stream = await start(request.value, caller);
-      await rememberStarted(stream, [key], { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 });
+      await rememberStarted(stream, [key], { streamId: stream.id, streamToken: stream.streamToken, fromSeq: -1 });
       return viewUiStream(stream, { base: -1, resumeAt: -1, continueThroughDecided: false });
     },
 
@@ -216,7 +216,7 @@ export function createInteropService(core: Core): InteropService {
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
         const { stream, callSeq, release } = await decideCalls(core, decisions, await conversations.get(threadKey(subject, input.threadId)), subject);
-        const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
+        const entry = { streamId: stream.id, streamToken: stream.streamToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
         try {
           // The decision is recorded: this run is answered even if it cannot be remembered, which
           // costs only a later Last-Event-ID re-run of it (404) rather than the decision's answer.
@@ -230,7 +230,7 @@ export function createInteropService(core: Core): InteropService {
       const request = agUiChatRequest(input);
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
       const stream = await start(request.value, caller);
-      const entry = { streamId: stream.id, streamToken: stream.approvalToken, fromSeq: -1 };
+      const entry = { streamId: stream.id, streamToken: stream.streamToken, fromSeq: -1 };
       await rememberStarted(stream, [threadKey(subject, input.threadId), key], entry);
       return viewRun(stream, ids, entry);
     },
