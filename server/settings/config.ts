@@ -79,7 +79,7 @@ const Env = z.object({
   ALLOWED_ORIGINS: list,
   DEMO_DIR: optionalString,
 
-  // production operations. Every limit is per process until the Redis store lands.
+  // Running where strangers can reach it: public origin, proxies, per-client limits, timeouts, authentication, audit.
   /** This server's public origin (e.g. https://chat.example.com): trusted by the WebSocket Origin check. */
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   /** Proxies whose X-Forwarded-For is believed (proxy-addr names: loopback, uniquelocal, CIDRs). */
@@ -117,7 +117,7 @@ const Env = z.object({
   /** Approval decisions kept for GET /api/streams/:id/approvals (in memory, or per stream in Redis). */
   AUDIT_MAX_RECORDS: int(1, 10_000_000).default(100_000),
 
-  // several instances and all cores.
+  // Several instances and all cores: the shared store and the cluster.
   /** A Redis server (redis://[user:pass@]host:port[/db]) for streams, control, limits and audit shared by every instance; unset: all in process memory. */
   REDIS_URL: optionalString.pipe(
     z
