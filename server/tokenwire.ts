@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { TokenwireError } from '../shared/errors.js';
 import { createFetchHandler } from './edge/web/fetch-handler.js';
@@ -6,6 +6,7 @@ import { noAuthentication } from './access/authenticator.js';
 import { createCore, type Core, type CoreParts } from './service/core.js';
 import type { Fleet } from './fleet/fleet.js';
 import { createRouter } from './edge/express/router.js';
+import { errorHeaders, errorResponse } from './edge/http-errors.js';
 import { createInterop } from './edge/interop/interop.js';
 import { incarnationOf, instanceIdOf } from './settings/instance.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -164,10 +165,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     },
     async fetch(request) {
       if (!fetchHandler) await ready.catch(() => undefined);
-      if (!fetchHandler) {
-        const error = unavailable();
-        return new Response(JSON.stringify(error.toJSON()), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' } });
-      }
+      if (!fetchHandler) return errorResponse(unavailable(), metrics, { 'retry-after': '1' });
       return fetchHandler(request);
     },
     wsPath: `${basePath}${WS_PATH}`,
@@ -220,9 +218,10 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
   };
 }
 
+/** The store's 503 on a plain Node response: the router is not built yet, so Express's helpers are not there. */
 function sendUnavailable(res: ServerResponse, error: TokenwireError): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...errorHeaders(error), 'retry-after': '1' });
   res.end(JSON.stringify(error.toJSON()));
 }
 

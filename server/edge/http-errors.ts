@@ -69,3 +69,13 @@ export function sendHttpError(res: Response, error: TokenwireError, metrics: Pic
   res.set(errorHeaders(error));
   res.status(error.status).json(error.toJSON());
 }
+
+/** A JSON answer for a web-standard `Response` (the fetch handler and the interop wires). */
+export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): globalThis.Response =>
+  new globalThis.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+
+/** `sendHttpError` for a web-standard `Response`: the same status, body and headers, counted. */
+export function errorResponse(error: TokenwireError, metrics: Pick<Metrics, 'errors'>, headers: Record<string, string> = {}): globalThis.Response {
+  metrics.errors.inc({ code: error.code });
+  return jsonResponse(error.status, error.toJSON(), { ...errorHeaders(error), ...headers });
+}

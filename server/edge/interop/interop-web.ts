@@ -1,7 +1,7 @@
 import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
 import { identifyWebRequest, type WebHandlerOptions } from '../web/web-identity.js';
 import type { Core } from '../../service/core.js';
-import { errorHeaders } from '../http-errors.js';
+import { errorResponse, jsonResponse } from '../http-errors.js';
 import { jsonBodyOf } from '../web/json-body.js';
 import { answerStartAsResponse, viewAsResponse } from '../../views/sse-web.js';
 import type { InteropAnswer, InteropCaller, InteropService } from '../../service/interop/interop-service.js';
@@ -9,9 +9,6 @@ import type { InteropAnswer, InteropCaller, InteropService } from '../../service
 const STREAM_PATH = /^\/api\/ai-sdk\/chat\/([^/]+)\/stream\/?$/;
 const CHAT_PATH = /^\/api\/ai-sdk\/chat\/?$/;
 const AG_UI_PATH = /^\/api\/ag-ui\/?$/;
-
-const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
 /** A path segment as Express's router decodes it; `invalid_request` for bad percent-encoding. */
 function decodeSegment(segment: string): string {
@@ -29,10 +26,7 @@ function decodeSegment(segment: string): string {
  * interop route, for the caller to answer.
  */
 export function createInteropWebHandler(core: Core, service: InteropService, options: WebHandlerOptions = {}): (request: Request, path: string) => Promise<Response | undefined> {
-  const fail = (error: TokenwireError): Response => {
-    core.metrics.errors.inc({ code: error.code });
-    return jsonResponse(error.status, error.toJSON(), errorHeaders(error));
-  };
+  const fail = (error: TokenwireError): Response => errorResponse(error, core.metrics);
   const answer = (request: Request, result: InteropAnswer): Response => {
     if (result.kind === 'json') return jsonResponse(200, result.body);
     if (result.kind === 'no_content') return new Response(null, { status: 204 });

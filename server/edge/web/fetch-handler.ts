@@ -1,15 +1,12 @@
 import { TokenwireError } from '../../../shared/errors.js';
 import { canControl, streamTokenOf } from '../../access/stream-access.js';
 import type { Core } from '../../service/core.js';
-import { errorHeaders } from '../http-errors.js';
+import { errorResponse, jsonResponse as json } from '../http-errors.js';
 import { createApprovalHandler, createChatHandler, createStreamHandlers } from './web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 /** Routes another module serves for a web Request (the AI SDK and AG-UI wires): undefined when the path is not theirs. */
 export type WebRoutes = (request: Request, path: string) => Promise<Response | undefined>;
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
 /**
  * Every tokenwire route as one web-standard `(Request) => Promise<Response>` (Hono's
@@ -21,10 +18,7 @@ export function createFetchHandler(core: Core, options: { basePath: string; inte
   const chat = createChatHandler(core, options);
   const streams = createStreamHandlers(core, options);
   const decide = createApprovalHandler(core, options);
-  const fail = (error: TokenwireError, headers: Record<string, string> = {}) => {
-    core.metrics.errors.inc({ code: error.code });
-    return json(error.status, error.toJSON(), { ...errorHeaders(error), ...headers });
-  };
+  const fail = (error: TokenwireError, headers: Record<string, string> = {}) => errorResponse(error, core.metrics, headers);
   const notAllowed = (allow: string) => fail(new TokenwireError('method_not_allowed', `Use ${allow}.`), { allow });
 
   async function audit(request: Request, streamId: string): Promise<Response> {

@@ -3,18 +3,15 @@ import { parseWith } from '../../../shared/frame-codec.js';
 import { ChatRequest, HEADERS } from '../../../shared/protocol.js';
 import { streamTokenOf } from '../../access/stream-access.js';
 import type { Core } from '../../service/core.js';
-import { errorHeaders } from '../http-errors.js';
+import { errorResponse, jsonResponse as json } from '../http-errors.js';
 import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, startResumePoint, type StreamAccess } from '../../service/stream-requests.js';
-import type { Stream, StreamLog } from '../../streams/hub.js';
+import type { StreamLog } from '../../streams/hub.js';
 import { openView } from '../../views/stream-view.js';
 import { answerStartAsResponse, viewAsResponse } from '../../views/sse-web.js';
 import { jsonBodyOf } from './json-body.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 export type { WebHandlerOptions };
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
 /**
  * A stream as a web-standard `Response` whose body is the shared SSE view (sse-view.ts): the
@@ -58,10 +55,7 @@ async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } 
 }
 
 /** Answers a typed error as the Express routes do: its status, JSON body and headers, counted. */
-const errorAnswer = (core: Pick<Core, 'metrics'>, error: TokenwireError): Response => {
-  core.metrics.errors.inc({ code: error.code });
-  return json(error.status, error.toJSON(), errorHeaders(error));
-};
+const errorAnswer = (core: Pick<Core, 'metrics'>, error: TokenwireError): Response => errorResponse(error, core.metrics);
 
 /**
  * Who asks, as on the Express routes: the authenticated subject (401 when required and

@@ -2,7 +2,7 @@ import type { Config } from '../../settings/config.js';
 import type { ApprovalGate } from '../../engine/approvals.js';
 import type { Fleet } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
-import type { Hub, Stream, StreamLog } from '../../streams/hub.js';
+import type { Hub, StreamLog } from '../../streams/hub.js';
 import type { Redis } from 'ioredis';
 import { connectRedis, connectRedisClient } from './connect.js';
 import { createControl, type ControlAnswer, type ControlMessage } from './control.js';
