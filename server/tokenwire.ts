@@ -107,8 +107,6 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
   let router: TokenwireRouter | undefined;
   let fetchHandler: ((request: Request) => Promise<Response>) | undefined;
   let ws: WsTransport | undefined;
-  let fleet: Fleet | undefined;
-  let ownFleet = false;
   let failure: unknown;
   const pendingAttach = new Map<UpgradeSource, AttachOptions | undefined>();
   const detachers = new Map<UpgradeSource, () => void>();
@@ -128,16 +126,14 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
 
   let ready: Promise<void>;
   const open = resolved.store && openerOf(resolved.store);
-  if (internals.fleet || !open) {
+  /** This instance opens (and so closes) its store's connections; an injected fleet is the injector's. */
+  const ownFleet = open !== undefined && !internals.fleet;
+  if (!ownFleet) {
     build(internals.fleet);
     ready = Promise.resolve();
   } else {
-    ownFleet = true;
-    ready = open({ config, instanceId, incarnation: incarnationOf(instanceId), log }).then(
-      (opened) => {
-        fleet = opened;
-        build(opened);
-      },
+    ready = open!({ config, instanceId, incarnation: incarnationOf(instanceId), log }).then(
+      (opened) => build(opened),
       (error: unknown) => {
         failure = error;
         log.error({ err: error }, 'the store could not be opened');
@@ -212,7 +208,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
         await core.shutdown(left());
         await ws.close(left());
         // Last: the streams' final frames reach Redis before its connections close.
-        if (ownFleet) await fleet?.close();
+        if (ownFleet) await core.fleet?.close();
       })());
     },
   };

@@ -305,3 +305,13 @@ function appAt(dir: string, tarball: string): PackedApp {
     },
   };
 }
+
+/**
+ * Logs in through an example app's own `/login` route (both examples have one) and returns the
+ * session cookie it sets, as `name=value`; throws unless it answered 200.
+ */
+export async function loginTo(url: string, user = 'ada'): Promise<string> {
+  const response = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
+  if (response.status !== 200) throw new Error(`POST ${url}/login answered ${response.status}`);
+  return response.headers.get('set-cookie')!.split(';')[0]!;
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { packedApp, type PackedApp, type RunningApp } from '../helpers/packed-app.js';
+import { loginTo, packedApp, type PackedApp, type RunningApp } from '../helpers/packed-app.js';
 
 // examples/express as a user runs it: tokenwire installed from the packed tarball, the app
 // type-checked with strict settings and run by node, driven through `tokenwire/client` from
@@ -24,11 +24,7 @@ afterAll(async () => {
 });
 
 /** Logs in through the app's own route; the session cookie it sets. */
-async function login(user = 'ada'): Promise<string> {
-  const response = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
-  expect(response.status).toBe(200);
-  return response.headers.get('set-cookie')!.split(';')[0]!;
-}
+const login = (user = 'ada') => loginTo(server.url, user);
 
 /** The app's own WebSocket, with the first message it pushes. */
 async function notifications(cookie: string): Promise<{ next: Promise<unknown>; close(): void }> {

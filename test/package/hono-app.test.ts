@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packedApp, type PackedApp, type RunningApp } from '../helpers/packed-app.js';
+import { loginTo, packedApp, type PackedApp, type RunningApp } from '../helpers/packed-app.js';
 
 // examples/hono as a user runs it: tokenwire installed from the packed tarball, mounted with
 // `app.all('/tw/*', (c) => tw.fetch(c.req.raw))` on @hono/node-server, type-checked with strict
@@ -21,11 +21,8 @@ afterAll(async () => {
   if (server) expect(await server.stop()).toBe(0);
 });
 
-async function login(user = 'ada'): Promise<string> {
-  const response = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
-  expect(response.status).toBe(200);
-  return response.headers.get('set-cookie')!.split(';')[0]!;
-}
+/** Logs in through the app's own route; the session cookie it sets. */
+const login = (user = 'ada') => loginTo(server.url, user);
 
 describe('examples/hono, installed from the tarball', () => {
   // Hono's own declarations name DOM types (BufferSource), so this app compiles with the DOM lib.
