@@ -98,13 +98,13 @@ export interface CoreParts {
   metrics?: Metrics;
   provider?: ModelProvider;
   tools?: ToolRegistry;
-  /** Replaces AUTH's built-in authenticator: e.g. one that reads your session cookie. */
+  /** Who a request comes from: the `auth` option's authenticator (the environment's AUTH one on the standalone server). */
   authenticator?: Authenticator;
   limits?: ClientLimits;
   audit?: ApprovalAudit;
   /** Where streams' logs live; the fleet's, else the memory store bounded by the config's byte budgets. */
   store?: StreamStore;
-  /** The instances to share streams with (server/fleet/redis/redis-fleet.ts when REDIS_URL is set). */
+  /** The instances to share streams with (redisStore from tokenwire/redis, or REDIS_URL on the standalone server). */
   fleet?: Fleet;
   /** Chat starts' idempotency keys; the fleet's, else a bounded map in memory. */
   startKeys?: StartKeys;

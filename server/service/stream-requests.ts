@@ -8,8 +8,8 @@ import type { StreamLog } from '../streams/hub.js';
 
 export type { StreamAccess };
 
-// Runtime-neutral halves of the stream routes, shared by Express (stream-routes.ts, app.ts)
-// and the web-standard adapter (adapters/web.ts), so both speak the whole protocol alike.
+// Runtime-neutral halves of the stream routes, shared by Express (edge/express/router.ts, stream-routes.ts)
+// and the web-standard handlers (edge/web/web.ts), so both speak the whole protocol alike.
 
 /**
  * The stream `id` names, if the caller may access it (its subject, or for an anonymous stream

@@ -1,27 +1,9 @@
 import { jwtAuth } from '../access/jwt-auth.js';
 import type { Config } from '../settings/config.js';
+import { createProvider } from '../models/index.js';
 import type { Logger } from '../observability/log.js';
-import { openaiModel, simulatedModel } from '../models/factories.js';
-import type { ModelProvider } from '../models/provider.js';
 import type { TokenwireOptions } from '../options.js';
 import { createDemoToolList } from '../tools/index.js';
-
-/** The model the environment asks for: openai with a key (MODEL_PROVIDER=auto|openai), else simulated. */
-export function modelFromEnv(config: Config): ModelProvider {
-  const useOpenAI = config.MODEL_PROVIDER === 'openai' || (config.MODEL_PROVIDER === 'auto' && config.OPENAI_API_KEY !== undefined);
-  if (useOpenAI && config.OPENAI_API_KEY) {
-    return openaiModel({
-      apiKey: config.OPENAI_API_KEY,
-      ...(config.OPENAI_BASE_URL !== undefined ? { baseURL: config.OPENAI_BASE_URL } : {}),
-      ...(config.MODEL !== undefined ? { model: config.MODEL } : {}),
-      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-      idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
-      maxRetries: config.UPSTREAM_MAX_RETRIES,
-      maxRetryWaitMs: config.UPSTREAM_MAX_RETRY_WAIT_MS,
-    });
-  }
-  return simulatedModel({ tokensPerSecond: config.SIM_TOKENS_PER_SECOND, firstTokenMs: config.SIM_FIRST_TOKEN_MS, ...(config.MODEL !== undefined ? { model: config.MODEL } : {}) });
-}
 
 /**
  * The standalone server's environment as the library's options: the one place where variables
@@ -39,7 +21,7 @@ export function optionsFromEnv(config: Config, log: Logger): TokenwireOptions {
         } as Parameters<typeof jwtAuth>[0])
       : undefined;
   return {
-    model: modelFromEnv(config),
+    model: createProvider(config),
     tools: createDemoToolList(),
     ...(jwt ? { auth: jwt } : {}),
     logger: log,

@@ -25,7 +25,7 @@ export interface Interop {
  * stream (`useChat`) and AG-UI (`HttpAgent`, CopilotKit), see docs/interop.md. `routes` and
  * `handle` share one conversation store, one access rule and the one SSE view, so a chat
  * started through one can be resumed or cancelled through the other. `options.clientAddress`
- * names a web request's caller for the per-client limits (adapters/web-identity.ts).
+ * names a web request's caller for the per-client limits (edge/web/web-identity.ts).
  */
 export function createInterop(core: Core, options: WebHandlerOptions = {}): Interop {
   const service = createInteropService(core);

@@ -2,7 +2,7 @@ import { TokenwireError } from '../../../shared/errors.js';
 import type { Identity } from '../../access/stream-access.js';
 import type { Core } from '../../service/core.js';
 
-/** Options of the web-standard handlers (adapters/web.ts). */
+/** Options of the web-standard handlers (edge/web/web.ts, the fetch handler). */
 export interface WebHandlerOptions {
   /**
    * The caller's address, for the per-client limits of anonymous callers: a web `Request` has
