@@ -66,7 +66,7 @@ export interface Tokenwire {
    * Graceful stop, in order: refuse new streams and upgrades, end every stream with
    * `server_shutdown` (its `done` reaches every view), close the sockets with 1001, then close
    * the store. Waits at most `deadlineMs` (default `timeouts.shutdownMs`). Never closes the app's
-   * HTTP server.
+   * HTTP server; upgrades on `wsPath` are answered 503 `server_shutdown` from then on, until detached.
    */
   close(options?: { deadlineMs?: number }): Promise<void>;
 }

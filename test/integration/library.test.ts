@@ -208,6 +208,22 @@ describe('what an adversarial trial found', () => {
     expect((await fetch(`${base}/tw/api/streams/st_x`, { method: 'PUT' })).headers.get('allow')).toBe('GET, HEAD, DELETE');
   });
 
+  it('answers its socket path typed after close() and without an upgrade, never with the app\'s HTML 404', async () => {
+    const tw = (open.tw = createTokenwire({ basePath: '/tw' }));
+    const base = await hostApp(tw);
+    const plain = await fetch(`${base}/tw/ws`);
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toMatchObject({ error: { code: 'invalid_request' } });
+    expect((await tw.fetch(new Request('http://h/tw/ws'))).status).toBe(400);
+    await tw.close({ deadlineMs: 500 });
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/tw/ws`);
+    const status = await new Promise<number | string>((resolve) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('error', (error) => resolve(error.message));
+    });
+    expect(status).toBe(503);
+  });
+
   it('names misspelt options of the model factories and bad tool definitions', () => {
     expect(() => openaiModel({ apiKey: 'k', baseUrl: 'http://127.0.0.1:1/v1' } as never)).toThrow(/baseUrl: unknown option \(did you mean 'baseURL'\?\)/);
     expect(() => simulatedModel({ tokensPerSec: 5 } as never)).toThrow(/tokensPerSec: unknown option \(did you mean 'tokensPerSecond'\?\)/);

@@ -12,6 +12,7 @@ import type { Interop } from '../interop/interop.js';
 import { serveStreamSse } from './sse-view.js';
 import { decideApproval, idempotencyKeyOf, startResumePoint } from '../../service/stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
+import { WS_PATH } from '../ws/ws-server.js';
 
 /**
  * Every path tokenwire answers under its base path. The caller is authenticated on these only,
@@ -92,6 +93,9 @@ export function createRouter(core: Core, basePath: string, interop: Interop): ex
   addStreamRoutes(api as unknown as express.Express, core);
   addAuditRoutes(api as unknown as express.Express, core);
   interop.routes(api);
+
+  // The WebSocket's path asked without an upgrade: a typed answer, not the app's 404 page.
+  api.all(WS_PATH, (_req, res) => sendError(res, new TokenwireError('invalid_request', 'This path takes WebSocket upgrades only (RFC 6455 §4.1).')));
 
   // A path of tokenwire's with another method is 405 with Allow (RFC 9110 §15.5.6), as on
   // tw.fetch; OPTIONS goes on to the app, whose CORS handling answers preflights.

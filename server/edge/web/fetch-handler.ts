@@ -2,6 +2,7 @@ import { TokenwireError } from '../../../shared/errors.js';
 import { canControl, streamTokenOf } from '../../access/stream-access.js';
 import type { Core } from '../../service/core.js';
 import { errorResponse, jsonResponse as json } from '../http-errors.js';
+import { WS_PATH } from '../ws/ws-server.js';
 import { createApprovalHandler, createChatHandler, createStreamHandlers } from './web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
@@ -48,6 +49,7 @@ export function createFetchHandler(core: Core, options: { basePath: string; inte
       return fail(new TokenwireError('invalid_request', 'The URL has invalid percent-encoding.'));
     }
     try {
+      if (path === WS_PATH) return fail(new TokenwireError('invalid_request', 'This path takes WebSocket upgrades only (RFC 6455 §4.1); tw.fetch serves no WebSocket.'));
       if (path === '/api/chat') return method === 'POST' ? await chat(request) : notAllowed('POST');
       if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'approvals' && segment) return method === 'POST' ? await decide(request, segment) : notAllowed('POST');
       if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'streams' && segment) {

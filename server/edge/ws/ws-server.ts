@@ -50,7 +50,8 @@ export interface WsTransport {
   stopAccepting(): void;
   /**
    * Closes every socket with 1001 after the frames it still has (streams should have ended
-   * first: core.shutdown), and terminates the ones that do not close within the deadline.
+   * first: core.shutdown), and terminates the ones that do not close within the deadline. New
+   * upgrades on its path are answered 503 `server_shutdown` until the server is detached.
    */
   close(deadlineMs: number): Promise<void>;
 }
@@ -254,8 +255,8 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
       ]);
       clearTimeout(timer);
       for (const [ws] of open) if (sessions.has(ws)) ws.terminate();
-      for (const server of servers) server.off('upgrade', serverOnUpgrade);
-      servers.clear();
+      // The upgrade listener stays until `detach()`: a closed instance answers its own path 503
+      // `server_shutdown`, rather than leave the upgrade to the app's request handler (an HTML 404).
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
