@@ -404,6 +404,32 @@ describe('Redis restarted without persistence', () => {
     const answer = await socket.waitForFrame((f) => (f.type === 'tool_result' && f.callId === wsCall.callId) || f.type === 'error', 3_000);
     expect(answer).toMatchObject({ type: 'tool_result', ok: true });
   });
+
+  it('a Redis that lost its data without dropping a connection (FLUSHALL): a decision elsewhere is told to retry, never that the call is unknown, and runs once the owner wrote it back', async () => {
+    const { session, start } = await open(a.url, weather);
+    const call = (await session.waitForFrame((f) => f.type === 'tool_call')) as ToolCall;
+    await admin.flushall();
+    const answers: { status: number; code?: string }[] = [];
+    const decided = await waitFor(async () => {
+      const answer = await approve(b.url, call, start);
+      answers.push(answer);
+      return answer.status === 503 ? undefined : answer;
+    }, 'an answer other than 503 once the owner wrote the call back');
+    console.log(`[redis-faults] approval after FLUSHALL: ${answers.map((x) => `${x.status} ${x.code ?? ''}`).join(', ')}`);
+    for (const answer of answers.slice(0, -1)) expect([answer.status, answer.code]).toEqual([503, 'store_unavailable']);
+    expect(decided.status).toBe(200);
+    expect(await session.waitForFrame((f) => f.type === 'tool_result', 2_000)).toMatchObject({ ok: true, callId: call.callId });
+  });
+
+  it('a call no instance knows is 404 unknown_call once the recovery window after a loss has passed', async () => {
+    const { session, start } = await open(a.url, weather);
+    const call = (await session.waitForFrame((f) => f.type === 'tool_call')) as ToolCall;
+    await admin.flushall();
+    // The owner meets the loss on its next lease beat and opens the window; wait for it to close.
+    await waitFor(async () => (await admin.exists('tw:epoch')) === 1 && (await admin.exists('tw:recovering')) === 0, 'the recovery window closed');
+    const stranger = await approve(b.url, { ...call, callId: 'call_nobody_knows' }, start);
+    expect([stranger.status, stranger.code]).toEqual([404, 'unknown_call']);
+  });
 });
 
 describe('Redis restarted with persistence (append-only file)', () => {

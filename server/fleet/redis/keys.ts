@@ -29,6 +29,13 @@ export const KEYS = {
   controlQueue: (incarnation: string) => `tw:ctlq:${incarnation}`,
   /** The owner's answer to one control message (string: `taken`, then its JSON answer; PX a minute). */
   ack: (messageId: string) => `tw:ack:${messageId}`,
+  /**
+   * The fleet's store epoch (string, no expiry): written by the first instance to meet an empty
+   * Redis, so an instance that finds another one (or none) knows Redis lost its data.
+   */
+  epoch: 'tw:epoch',
+  /** Present (PX one owner lease) while owners write back what a Redis that lost its data no longer has. */
+  recovering: 'tw:recovering',
   /** A key this incarnation writes to learn whether Redis takes writes again after refusing them (out of memory). */
   probe: (incarnation: string) => `tw:probe:${incarnation}`,
 } as const;

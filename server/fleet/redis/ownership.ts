@@ -15,7 +15,7 @@ export interface OwnershipOptions {
   ttlMs: number;
   /** Called on every renewal (the store pushes back its running logs' expiry). */
   onRenew(now: number): void;
-  /** Called after Redis came back: write what this process owns again (a restarted Redis lost it). */
+  /** Called after Redis came back, or lost this process's lease: write what this process owns again (Redis may have lost it). */
   onReconnect(): void;
   log: Logger;
 }
@@ -53,9 +53,14 @@ export function createOwnership(options: OwnershipOptions): Ownership {
 
   // PEXPIRE first: Redis takes it when it refuses writes for memory, so a full Redis never
   // makes a healthy owner look dead. SET only when the lease is missing (start, a restarted Redis).
+  let held = false;
   const renew = async () => {
     if ((await redis.pexpire(KEYS.lease(incarnation), leaseMs)) === 1) return;
     await redis.set(KEYS.lease(incarnation), options.instanceId, 'PX', leaseMs);
+    // The lease was set before and is gone though this process renewed it: Redis lost its keys
+    // without the connection dropping (a flush, a failover to an empty replica). Write them back.
+    if (held) options.onReconnect();
+    held = true;
   };
 
   async function takeOver(owner: string): Promise<void> {

@@ -7,6 +7,7 @@ import type { StreamLog } from '../../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
 import { CHANNELS, KEYS } from './keys.js';
 import type { Scripts } from './scripts.js';
+import { recovering, type StoreEpoch } from './store-epoch.js';
 import type { StoreHealth } from './store-health.js';
 
 export interface RedisDecisions {
@@ -45,6 +46,7 @@ export function createRedisDecisions(deps: {
   scripts: Scripts;
   control: Control;
   health: Pick<StoreHealth, 'guard'>;
+  epoch: Pick<StoreEpoch, 'recovering'>;
   incarnation: string;
   /** How long a call's record outlives its expiry. */
   ttlMs: number;
@@ -114,7 +116,10 @@ export function createRedisDecisions(deps: {
       let call = await health.guard(() => redis.hgetall(KEYS.call(callId)));
       if (!call.streamId || !call.owner) {
         const here = pending.get(callId);
-        if (!here) throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+        if (!here) {
+          if (await health.guard(() => deps.epoch.recovering())) throw recovering();
+          throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+        }
         // Redis lost the record (a restart) before this process wrote it back: write it now.
         await health.guard(() => restoreOne(callId, here));
         call = { streamId: here.streamId, owner: incarnation };

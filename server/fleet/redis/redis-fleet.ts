@@ -16,6 +16,7 @@ import { createRedisStartKeys } from './redis-start-keys.js';
 import { createRedisStore } from './redis-store.js';
 import { createRemoteStream, metaFields, parseMeta, type StreamMeta } from './remote-stream.js';
 import { defineScripts } from './scripts.js';
+import { createStoreEpoch, recovering } from './store-epoch.js';
 import { createStoreHealth } from './store-health.js';
 import { createSubscriptions } from './subscriptions.js';
 
@@ -96,6 +97,7 @@ export async function createRedisFleet(
     redis.pexpire(KEYS.meta(streamId), META_LIVE_TTL_MS).catch(() => {});
   };
 
+  const epoch = createStoreEpoch({ redis, scripts, windowMs: config.OWNER_LEASE_MS });
   const ownership = createOwnership({
     redis,
     scripts,
@@ -105,6 +107,7 @@ export async function createRedisFleet(
     ttlMs: config.STREAM_TTL_MS,
     onRenew: (now) => store.refresh(now),
     onReconnect: () => {
+      epoch.meet().catch(() => {});
       // A Redis restarted without persistence lost these: write back what runs here.
       for (const [streamId, meta] of running) writeMeta(streamId, meta);
       decisions.restore();
@@ -143,12 +146,13 @@ export async function createRedisFleet(
     const local = hub?.get(streamId);
     if (local) return local;
     const meta = parseMeta(await guard(() => redis.hgetall(KEYS.meta(streamId))));
+    if (!meta && (await guard(() => epoch.recovering()))) throw recovering();
     if (!meta || meta.owner === incarnation) return undefined;
     return createRemoteStream(streamId, meta, { store, control, ownership, incarnation });
   }
 
-  const decisions = createRedisDecisions({ redis, scripts, control, health, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, find, log });
-  await Promise.all([ownership.renew(), control.ready]);
+  const decisions = createRedisDecisions({ redis, scripts, control, health, epoch, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, find, log });
+  await Promise.all([ownership.renew(), control.ready, epoch.meet()]);
   warnOnEviction(redis, log);
   const limits = createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
   const audit = createRedisApprovalAudit(redis, config.AUDIT_MAX_RECORDS, (error) => log.warn({ err: error }, 'audit record not written'));

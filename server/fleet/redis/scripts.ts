@@ -162,6 +162,22 @@ return 1
 `;
 
 /**
+ * Meets the store's epoch (KEYS: epoch, recovering; ARGV: a new epoch id, the epoch this
+ * instance knew or '', the recovery window in ms) and returns it. An epoch other than the one
+ * this instance knew means Redis lost its data: the recovery window opens, during which a
+ * missing record may only be one its owner has not written back yet.
+ */
+const MEET_EPOCH = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+if ARGV[2] ~= '' and ARGV[2] ~= epoch then redis.call('SET', KEYS[2], '1', 'PX', ARGV[3]) end
+return epoch
+`;
+
+/**
  * Marks a stream's metadata: Redis refused its frames from seq ARGV[1] on, so other instances
  * answer a resume at once instead of waiting for frames that are not there. Allowed out of
  * memory (Redis 7 script flags): one small field, written when every other write is refused.
@@ -241,6 +257,7 @@ export interface Scripts {
   swapState(call: string, from: string, to: string): Promise<number>;
   restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number]): Promise<number>;
   markRefused(meta: string, seq: number): Promise<number>;
+  meetEpoch(keys: [epoch: string, recovering: string], args: [fresh: string, known: string, windowMs: number]): Promise<string>;
   setConversation(key: string, ttlMs: number, fields: Record<string, string>): Promise<number>;
   getConversation(key: string): Promise<string[]>;
   claimStart(key: string, args: [claim: string, reserveMs: number]): Promise<string>;
@@ -265,6 +282,7 @@ export function defineScripts(redis: Redis): Scripts {
   const swapState = define('twSwapState', 1, SWAP_STATE);
   const restoreCall = define('twRestoreCall', 1, RESTORE_CALL);
   const markRefused = define('twMarkRefused', 1, MARK_REFUSED);
+  const meetEpoch = define('twMeetEpoch', 2, MEET_EPOCH);
   const setConversation = define('twSetConversation', 1, SET_CONVERSATION);
   const getConversation = define('twGetConversation', 1, GET_CONVERSATION);
   const claimStart = define('twClaimStart', 1, CLAIM_START);
@@ -282,6 +300,7 @@ export function defineScripts(redis: Redis): Scripts {
     swapState: (call, from, to) => swapState(call, from, to) as Promise<number>,
     restoreCall: (call, args) => restoreCall(call, ...args) as Promise<number>,
     markRefused: (meta, seq) => markRefused(meta, seq) as Promise<number>,
+    meetEpoch: (keys, args) => meetEpoch(...keys, ...args) as Promise<string>,
     setConversation: (key, ttlMs, fields) => setConversation(key, ttlMs, ...Object.entries(fields).flat()) as Promise<number>,
     getConversation: (key) => getConversation(key) as Promise<string[]>,
     claimStart: (key, args) => claimStart(key, ...args) as Promise<string>,
