@@ -1,7 +1,7 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { Logger } from '../observability/log.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec } from '../models/provider.js';
+import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
@@ -18,6 +18,8 @@ interface Turn {
   toolCalls: ModelToolCall[];
   finish: FinishReason;
   usage?: Usage | undefined;
+  reasoning?: string;
+  providerData?: ProviderData;
 }
 
 const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined =>
@@ -48,6 +50,9 @@ class TurnSink implements ModelSink {
   private pending: string[] | undefined = undefined;
   private calls: ToolCallAssembler | undefined = undefined;
   private finish: Extract<ModelEvent, { type: 'finish' }> | undefined = undefined;
+  /** The turn's reasoning and provider data: they go back on the assistant message of a tool round. */
+  private reasoning: string[] | undefined = undefined;
+  private providerData: ProviderData | undefined = undefined;
 
   constructor(private readonly stream: Stream) {}
 
@@ -62,8 +67,11 @@ class TurnSink implements ModelSink {
   }
 
   event(event: Exclude<ModelEvent, { type: 'text' }>): void {
-    if (event.type === 'reasoning') this.stream.append({ type: 'reasoning', text: event.text });
-    else if (event.type === 'tool_call_delta') (this.calls ??= createToolCallAssembler()).add(event);
+    if (event.type === 'reasoning') {
+      this.stream.append({ type: 'reasoning', text: event.text });
+      (this.reasoning ??= []).push(event.text);
+    } else if (event.type === 'tool_call_delta') (this.calls ??= createToolCallAssembler()).add(event);
+    else if (event.type === 'provider_data') this.providerData = { ...this.providerData, ...event.data };
     else this.finish = event;
   }
 
@@ -71,7 +79,14 @@ class TurnSink implements ModelSink {
   turn(): Turn {
     if (!this.finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
     const text = this.pending ? this.joined + this.pending.join('') : this.joined;
-    return { text, toolCalls: this.calls?.calls() ?? [], finish: this.finish.reason, usage: this.finish.usage };
+    return {
+      text,
+      toolCalls: this.calls?.calls() ?? [],
+      finish: this.finish.reason,
+      usage: this.finish.usage,
+      ...(this.reasoning ? { reasoning: this.reasoning.join('') } : {}),
+      ...(this.providerData ? { providerData: this.providerData } : {}),
+    };
   }
 }
 
@@ -204,10 +219,13 @@ class ChatRun {
           this.messages = [...this.messages];
           this.copied = true;
         }
-        this.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.toolCalls });
+        // Reasoning and provider data go back with the tool calls: some upstreams refuse the
+        // next request without them (DeepSeek's reasoning_content inside a tool loop).
+        const { text: content, toolCalls, reasoning, providerData } = turn;
+        this.messages.push({ role: 'assistant', content, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}), ...(providerData ? { providerData } : {}) });
         for (const call of turn.toolCalls) {
           const outcome = await handleToolCall(stream, call, selected.tools, deps);
-          this.messages.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(outcome) });
+          this.messages.push({ role: 'tool', toolCallId: call.id, toolName: call.name, content: JSON.stringify(outcome) });
         }
         this.toolRounds++;
         await this.modelTurn();

@@ -1,10 +1,24 @@
 import type { SimulateOptions, Usage } from '../../shared/protocol.js';
 
-/** A message in the model's conversation, including the engine's tool round trips. */
+/**
+ * State a provider needs back on the assistant message it produced, opaque to everyone else: a
+ * JSON object the provider adapter fills (through `provider_data` events) and reads again when
+ * the message returns in a later request — DeepSeek's `reasoning_content` inside a tool loop,
+ * Anthropic's thinking signatures, Gemini's thought signatures. Only the adapter that wrote it
+ * reads it; the engine and the wire carry it unchanged.
+ */
+export type ProviderData = Record<string, unknown>;
+
+/**
+ * A message in the model's conversation, including tool round trips (the engine's own, and
+ * earlier turns a client sent back). An assistant message carries text, tool calls or both,
+ * with the reasoning it streamed and the provider's data; a `tool` message answers one call
+ * of an earlier assistant message by its id.
+ */
 export type ModelMessage =
   | { role: 'system' | 'user'; content: string }
-  | { role: 'assistant'; content: string; toolCalls?: ModelToolCall[] }
-  | { role: 'tool'; toolCallId: string; content: string };
+  | { role: 'assistant'; content: string; toolCalls?: ModelToolCall[]; reasoning?: string; providerData?: ProviderData }
+  | { role: 'tool'; toolCallId: string; toolName: string; content: string };
 
 /** A complete tool call as the model asked for it; `arguments` is the model's raw JSON text. */
 export interface ModelToolCall {
@@ -47,6 +61,11 @@ export type ModelEvent =
    * continues, either may be missing (the engine's assembler decides).
    */
   | { type: 'tool_call_delta'; index?: number; id?: string; name?: string; argumentsDelta?: string }
+  /**
+   * Data the provider needs back on this turn's assistant message (see `ProviderData`); several
+   * are merged key by key, a later key replacing an earlier one.
+   */
+  | { type: 'provider_data'; data: ProviderData }
   | { type: 'finish'; reason: FinishReason; usage?: Usage };
 
 /**

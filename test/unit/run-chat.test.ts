@@ -197,7 +197,7 @@ describe('runChat', () => {
       expect(provider.conversations[1]).toEqual([
         { role: 'user', content: 'what is 2+3' },
         { role: 'assistant', content: words.join(''), toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"2+3"}' }] },
-        { role: 'tool', toolCallId: 'c1', content: expect.stringContaining('"ok":true') },
+        { role: 'tool', toolCallId: 'c1', toolName: 'calculate', content: expect.stringContaining('"ok":true') },
       ]);
       expect(asked.messages).toHaveLength(1);
       const logged = await frames(stream);

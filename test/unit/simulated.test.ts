@@ -180,7 +180,7 @@ describe('simulated model answers the prompt', () => {
       { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
     ];
     const after = async (result: unknown) =>
-      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', content: JSON.stringify(result) }], tools }));
+      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', toolName: 'get_weather', content: JSON.stringify(result) }], tools }));
     expect(await after({ ok: false, error: { code: 'approval_expired', message: 'Nobody approved this call in time.' } })).toBe(
       'I could not get an answer for Paris: Nobody approved this call in time.',
     );
@@ -196,7 +196,7 @@ describe('simulated model answers the prompt', () => {
       { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
     ];
     const after = async (result: unknown) =>
-      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', content: JSON.stringify({ ok: true, result }) }], tools }));
+      text(await collect({ messages: [...messages, { role: 'tool', toolCallId: 'c1', toolName: 'get_weather', content: JSON.stringify({ ok: true, result }) }], tools }));
     expect(await after({ conditions: 'sunny', temperatureC: 21 })).toBe('The weather in Paris is sunny at 21°C.');
     expect(await after({ conditions: 'rain', temperatureC: 9, humidity: 80, windKph: 5 })).toBe('The weather in Paris is rain at 9°C, with 80% humidity and wind at 5 km/h.');
     expect(await after({ forecast: 'mild' })).toBe('The weather in Paris: {"forecast":"mild"}.');

@@ -107,7 +107,7 @@ describe('engine tool calls', () => {
     expect(frames(stream).find((f) => f.type === 'tool_result')).toMatchObject({ callId: call.callId, ok: true, result: { found: 'tea' } });
     expect(provider.requests[1]?.messages.slice(1)).toEqual([
       { role: 'assistant', content: '', toolCalls: [{ id: 'up_1', name: 'lookup', arguments: '{"thing":"tea"}' }] },
-      { role: 'tool', toolCallId: 'up_1', content: JSON.stringify({ ok: true, result: { found: 'tea' } }) },
+      { role: 'tool', toolCallId: 'up_1', toolName: 'lookup', content: JSON.stringify({ ok: true, result: { found: 'tea' } }) },
     ]);
     expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
@@ -140,7 +140,7 @@ describe('engine tool calls', () => {
     expect(runs).toEqual([]);
     const result = { ok: false, error: { code: 'denied', message: 'The user denied this call: no tea.' } };
     expect(frames(stream).find((f) => f.type === 'tool_result')).toMatchObject(result);
-    expect(provider.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', toolCallId: 'up_1', content: JSON.stringify(result) });
+    expect(provider.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', toolCallId: 'up_1', toolName: 'lookup', content: JSON.stringify(result) });
   });
 
   it('when nobody decides in time, reports approval_expired and never runs the tool', async () => {
@@ -187,7 +187,7 @@ describe('engine tool calls', () => {
     expect(audits).toEqual([]);
     const refused = { ok: false, error: { code: 'invalid_arguments', message: 'The arguments for lookup are not valid: a string holds a lone surrogate, which is not Unicode text.' } };
     expect(frames(stream).find((f) => f.type === 'tool_result')).toMatchObject(refused);
-    expect(provider.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', toolCallId: 'up_1', content: JSON.stringify(refused) });
+    expect(provider.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', toolCallId: 'up_1', toolName: 'lookup', content: JSON.stringify(refused) });
     expect(frames(stream).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
 
