@@ -5,12 +5,15 @@ import { createChatStream, type StreamSink } from './chat-stream.js';
 import { checkBaseUrl, toWebSocketUrl } from './base-url.js';
 import { deleteStream, postDecision, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
+import { pageWakeups, type ReconnectOptions } from './reconnect.js';
 import { runSseStream } from './sse-transport.js';
 import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, StreamRef, TransportName, WebSocketCtor } from './types.js';
 import { createWsConnection, type WsConnection } from './ws-connection.js';
 
 /** The resume window the client asks for unless told otherwise: disconnect is not cancel. */
 export const DEFAULT_RESUME_GRACE_MS = 30_000;
+/** Three of the server's default heartbeats (HEARTBEAT_MS, 15 s): one lost comment is not a dead path. */
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 
 function defaultBaseUrl(): string {
   const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -37,8 +40,14 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     headers: options.headers,
   };
   const choice = options.transport ?? 'auto';
-  const maxReconnects = options.maxReconnects ?? 3;
   const resumeGraceMs = options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS;
+  const reconnect: ReconnectOptions = {
+    windowMs: options.reconnectWindowMs ?? resumeGraceMs,
+    maxAttempts: options.maxReconnects,
+    wakeups: options.wakeups ?? pageWakeups(),
+  };
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  const sse = { ...http, reconnect, heartbeatTimeoutMs };
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   const open = new Set<ChatStream>();
   let connection: WsConnection | undefined;
@@ -52,7 +61,8 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       headers: options.headers,
       wsAuthToken: options.wsAuthToken,
       connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
-      maxReconnects,
+      reconnect,
+      heartbeatTimeoutMs,
       decideOverHttp: (callId, decision, token, reason) => postDecision(http, callId, decision, token, reason),
       cancelOverHttp: (streamId, token) => deleteStream(http, streamId, token),
     });
@@ -77,7 +87,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       const reason = error instanceof Error ? error.message : String(error);
       if (!auto) return sink.fail(new TokenwireError('connection_lost', `The WebSocket could not connect: ${reason}.`, { cause: error }));
       sink.fallback({ from: 'ws', to: 'sse', reason });
-      runSseStream({ ...http, maxReconnects }, request, sink);
+      runSseStream(sse, request, sink);
     }
   }
 
@@ -102,7 +112,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       if (closed) return sink.fail(new TokenwireError('internal', 'The client is closed.'));
       if (!body.ok) return sink.fail(new TokenwireError('invalid_request', `The chat request is not valid: ${body.message}.`));
       if (transport === 'ws') void startWs(body.value, sink, (input.transport ?? choice) === 'auto');
-      else runSseStream({ ...http, maxReconnects }, body.value, sink);
+      else runSseStream(sse, body.value, sink);
     });
     return stream;
   }
@@ -117,7 +127,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
     queueMicrotask(() => {
       if (sink.ended) return;
       if (closed) return sink.fail(new TokenwireError('internal', 'The client is closed.'));
-      if (ref.transport === 'sse') return runSseStream({ ...http, maxReconnects }, undefined, sink);
+      if (ref.transport === 'sse') return runSseStream(sse, undefined, sink);
       void (async () => {
         try {
           const connection = ws();
@@ -128,7 +138,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
           // The stream is the server's: view it over SSE instead of giving up.
           if (!sink.ended) {
             sink.fallback({ from: 'ws', to: 'sse', reason });
-            runSseStream({ ...http, maxReconnects }, undefined, sink);
+            runSseStream(sse, undefined, sink);
           }
         }
       })();

@@ -7,6 +7,7 @@
 export { createChatClient, DEFAULT_RESUME_GRACE_MS } from './chat-client.js';
 export { createChatStore, IDLE_STATE, type ChatState, type ChatStatus, type ChatStore } from './chat-store.js';
 export type { WireFrame } from './frame-log.js';
+export { pageWakeups, type WakeupTarget, type Wakeups } from './reconnect.js';
 export { createRenderBatcher, DEFAULT_BATCH_MS, type RenderBatcher, type RenderBatcherOptions } from './render-batcher.js';
 export type {
   ChatClient,

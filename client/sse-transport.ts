@@ -5,17 +5,17 @@ import { HEADERS, type ChatRequest } from '../shared/protocol.js';
 import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
 import { joinUrl } from './base-url.js';
+import { retrySchedule, wait, watchdog, type ReconnectOptions } from './reconnect.js';
 import { connectionLost, deleteStream, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
 
 export interface SseDeps extends HttpDeps {
-  maxReconnects: number;
+  reconnect: ReconnectOptions;
+  /** A connection silent this long (ms) is dropped and resumed; 0: never. */
+  heartbeatTimeoutMs: number;
 }
 
-const delay = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+/** A wake-up (network back, tab shown) drops a connection silent at least this long: it may be dead. */
+const WAKE_SILENCE_MS = 1_000;
 
 /** The SSE event as it was on the wire, for the frame inspector. */
 const rawEvent = (event: { id?: string | undefined; event?: string | undefined; data: string }) =>
@@ -92,22 +92,32 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
   async function read(response: Response): Promise<void> {
     if (!response.body) return;
     const reader = response.body.getReader();
+    // The server writes a heartbeat comment at least every HEARTBEAT_MS: silence means a dead path.
+    const silent = () => connection.abort(new Error(`no byte from the server for ${deps.heartbeatTimeoutMs} ms`));
+    const dog = watchdog(deps.heartbeatTimeoutMs, { onSilent: silent });
+    const offWake = deps.reconnect.wakeups.on(() => {
+      if (dog.silentMs() >= WAKE_SILENCE_MS) connection.abort(new Error('the network came back or the page was shown again'));
+    });
     try {
       for (;;) {
         const { done, value } = await reader.read();
         // After a cancel, read on only until the `start` frame names the stream to cancel.
         if (done || abort.signal.aborted || (sink.ended && !(cancelled && streamId === undefined))) return;
+        dog.heard();
         sink.bytes(value.byteLength);
         parser.feed(value);
       }
     } finally {
+      dog.stop();
+      offWake();
       // Done, failed or cancelled: let go of the body either way.
       void reader.cancel().catch(() => {});
     }
   }
 
   async function run(): Promise<void> {
-    for (let attempt = 0; !sink.ended; attempt++) {
+    const schedule = retrySchedule(deps.reconnect);
+    while (!sink.ended) {
       let lost: unknown;
       const before = sink.lastSeq;
       try {
@@ -121,17 +131,18 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       } catch (error) {
         lost = error;
       }
-      // Progress since the last drop: count reconnect attempts afresh.
-      if (sink.lastSeq > before) attempt = 0;
+      // Progress since the last drop: a new drop gets a new window.
+      if (sink.lastSeq > before) schedule.progressed();
       if (sink.ended || abort.signal.aborted) return;
       sink.lost();
       // The body ended before `done`: re-attach from the last frame seen, or start again with the key.
-      if ((sink.streamId === undefined && !request) || attempt >= deps.maxReconnects) {
+      const ms = sink.streamId === undefined && !request ? undefined : schedule.next();
+      if (ms === undefined) {
         const when = sink.streamId === undefined ? 'before the stream started' : 'before the stream was done';
         return sink.fail(connectionLost(`the event stream ended ${when}`, lost));
       }
-      // Quick first attempts (a dropped connection is usually back at once), never slower than `retry:`.
-      await delay(Math.min(retryMs, 250 * 2 ** attempt), abort.signal);
+      // Never slower than the server's `retry:` (WHATWG HTML §9.2, the reconnection time).
+      await wait(Math.min(retryMs, ms), abort.signal, deps.reconnect.wakeups);
       if (abort.signal.aborted) return;
       sink.reconnecting();
     }

@@ -3,6 +3,7 @@ import type { TokenwireError } from '../shared/errors.js';
 import type { HiddenCharacters } from '../shared/hidden-characters.js';
 import type { ChatMessage, ChatOptions, DoneReason, Usage } from '../shared/protocol.js';
 import type { WireFrame } from './frame-log.js';
+import type { Wakeups } from './reconnect.js';
 
 /** A transport on the wire. */
 export type TransportName = 'sse' | 'ws';
@@ -77,8 +78,23 @@ export interface ChatClientOptions {
   wsAuthToken?: () => string | Promise<string>;
   /** How long a WebSocket may take to open before `auto` falls back to SSE (default 3000 ms). */
   connectTimeoutMs?: number;
-  /** Attempts to re-attach a stream after its connection dropped, counted from its last progress (default 3). */
+  /**
+   * How long after a drop the client keeps trying to re-attach a stream (ms; default
+   * `resumeGraceMs`, the time the server keeps generating for it). The first retry goes at
+   * once, later ones back off from 250 ms to 5 s with jitter; the network coming back
+   * (`online`), the page shown again (`visibilitychange`, `pageshow`) retry at once.
+   */
+  reconnectWindowMs?: number;
+  /** An optional cap on re-attach attempts, counted from the stream's last progress (default: none, the window decides). */
   maxReconnects?: number;
+  /**
+   * A connection silent this long (ms) is taken for dead and the stream resumed on a new one
+   * (default 45000: three of the server's 15 s heartbeats; 0: never). Over the WebSocket the
+   * client sends a `ping` after a third of it, which the server answers.
+   */
+  heartbeatTimeoutMs?: number;
+  /** What tells the client to retry at once; default the page's `online`, `visibilitychange` and `pageshow` events (none outside a browser). */
+  wakeups?: Wakeups;
   /**
    * How long the server keeps generating after this client's connection dropped, so it can
    * resume (ms; default 30000, capped by the server's MAX_RESUME_GRACE_MS; 0 asks for none:

@@ -7,10 +7,14 @@ import { connectionLost } from './http.js';
 import type { StreamRef, WebSocketLike } from './types.js';
 import { utf8Length } from './utf8.js';
 import { createWsRoutes, type Route } from './ws-routes.js';
+import { retrySchedule, wait, watchdog, type Watchdog } from './reconnect.js';
+import type { ReconnectOptions } from './reconnect.js';
 import { messageText, openWebSocket, type WsSocketOptions } from './ws-socket.js';
 
 export interface WsConnectionOptions extends WsSocketOptions {
-  maxReconnects: number;
+  reconnect: ReconnectOptions;
+  /** A socket silent this long (ms) while streams are open is given up and reconnected; a `ping` goes at a third of it. 0: never. */
+  heartbeatTimeoutMs: number;
   /** Cancels over HTTP with the stream's token, when the socket is down (a cancel is always immediate). */
   cancelOverHttp: (streamId: string, token: string | undefined) => Promise<void>;
   /** Decides over HTTP with the stream's token, when the socket is down. */
@@ -33,8 +37,9 @@ const OPEN = 1;
 const VIEW_REFUSED: ReadonlySet<string> = new Set(['stream_expired', 'resume_ahead', 'unknown_stream', 'forbidden']);
 /** After a failed connect, `ready()` fails fast for this long instead of waiting again. */
 const FAILED_CONNECT_COOLDOWN_MS = 5_000;
-/** The longest wait between two reconnect attempts. */
-const MAX_BACKOFF_MS = 4_000;
+/** A wake-up (network back, tab shown) probes a socket silent at least this long, and gives it this long to answer. */
+const WAKE_SILENCE_MS = 1_000;
+const WAKE_PROBE_MS = 2_000;
 /** The close code `dropConnection()` uses: an application code (RFC 6455 §7.4.2), not an error. */
 const DROP_CLOSE_CODE = 4000;
 
@@ -69,7 +74,36 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     return send({ type: 'resume', streamId: route.streamId, lastSeq: route.sink.lastSeq, ...(token ? { token } : {}) });
   };
 
+  /** Watches the open socket while it carries streams: silence means a dead path TCP has not reported. */
+  let dog: Watchdog | undefined;
+  let offWake: (() => void) | undefined;
+  const ping = () => void send({ type: 'ping' });
+  function watch(opened: WebSocketLike): void {
+    dog?.stop();
+    offWake?.();
+    const giveUp = () => {
+      // Treat it as closed now: a dead path may take minutes to close, and the streams wait.
+      socketOnClose(opened);
+      try {
+        opened.close(DROP_CLOSE_CODE, 'silent');
+      } catch {
+        // Already closing.
+      }
+    };
+    const watching = watchdog(options.heartbeatTimeoutMs, { onSilent: () => (routes.size > 0 ? giveUp() : watching.heard()), onQuiet: () => routes.size > 0 && ping() });
+    dog = watching;
+    offWake = options.reconnect.wakeups.on(() => {
+      if (routes.size === 0 || watching.silentMs() < WAKE_SILENCE_MS) return;
+      // The network came back or the page was shown: ask, and give the socket a moment to answer.
+      ping();
+      const asked = performance.now();
+      const check = setTimeout(() => watching.silentMs() >= performance.now() - asked && socket === opened && giveUp(), WAKE_PROBE_MS);
+      (check as { unref?: () => void }).unref?.();
+    });
+  }
+
   function socketOnMessage(event: { data: unknown }): void {
+    dog?.heard();
     const text = messageText(event.data);
     if (text === undefined) return;
     const decoded = decodeServerFrame(text);
@@ -96,7 +130,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     }
     if (frame.type === 'error' && frame.code === 'slow_consumer' && route.streamId !== undefined) {
       // The server dropped this view for reading too slowly; the socket is fine: view it again.
-      if (route.sink.reconnects >= options.maxReconnects) return void route.sink.fail();
+      if (options.reconnect.maxAttempts !== undefined && route.sink.reconnects >= options.reconnect.maxAttempts) return void route.sink.fail();
       route.sink.reconnecting();
       sendResume(route);
     }
@@ -105,6 +139,9 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
   function socketOnClose(closedSocket: WebSocketLike): void {
     if (socket !== closedSocket) return;
     socket = undefined;
+    dog?.stop();
+    offWake?.();
+    dog = offWake = undefined;
     if (closed) return;
     for (const route of routes.all()) {
       if (route.sink.ended) routes.forget(route);
@@ -116,9 +153,11 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
   async function reconnect(): Promise<void> {
     if (reconnecting) return;
     reconnecting = true;
+    const schedule = retrySchedule(options.reconnect);
+    const stop = new AbortController();
     try {
-      for (let attempt = 1; attempt <= options.maxReconnects && !closed && routes.size > 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, 250 * 2 ** (attempt - 1))));
+      for (let ms = schedule.next(); ms !== undefined && !closed && routes.size > 0; ms = schedule.next()) {
+        await wait(ms, stop.signal, options.reconnect.wakeups);
         failedAt = -Infinity;
         try {
           await ready();
@@ -157,6 +196,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     opening ??= openWebSocket(options, { message: socketOnMessage, close: socketOnClose })
       .then((opened) => {
         socket = opened;
+        watch(opened);
       })
       .catch((error: unknown) => {
         failedAt = performance.now();
@@ -216,6 +256,8 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     },
     close() {
       closed = true;
+      dog?.stop();
+      offWake?.();
       routes.clear();
       socket?.close(1000, 'client closed');
       socket = undefined;

@@ -18,8 +18,9 @@ export const PROTOCOL_VERSION = 2;
  *    `Idempotency-Key` header on `POST /api/chat`; a repeat gets the same stream from its start.
  * 4: `hiddenCharacters` on the `tool_call` frame: where the arguments hold zero-width or bidi
  *    control characters a person deciding on them cannot see.
+ * 5: the WebSocket `ping` client message, answered `{"type":"pong"}`: a client's watch for a dead path.
  */
-export const PROTOCOL_MINOR = 4;
+export const PROTOCOL_MINOR = 5;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -327,6 +328,13 @@ export const ResumeFrame = z.strictObject({
   ...formatShape,
 }).refine(runIdsNeedAgUi, runIdsMessage);
 
+/**
+ * Asks the server for a sign of life (protocol minor 5): it answers `{"type":"pong"}` at once,
+ * a message outside the stream frames that only tells the client the path is alive. Browsers
+ * cannot see RFC 6455 pings, so a client watching for a dead path sends this.
+ */
+export const PingFrame = z.strictObject({ type: z.literal('ping') });
+
 /** Every client → server WebSocket message, told apart by `type`; one that does not parse is answered `invalid_frame`. */
 export const ClientFrame = z.discriminatedUnion('type', [
   StartClientFrame,
@@ -334,6 +342,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   DenyFrame,
   CancelFrame,
   ResumeFrame,
+  PingFrame,
 ]);
 /** A client frame, as the `ClientFrame` schema parses it; switch on `type`. */
 export type ClientFrame = z.infer<typeof ClientFrame>;

@@ -10,6 +10,14 @@ export interface TcpValve {
   thaw(): void;
   /** While true, new connections are closed at once. */
   refusing: boolean;
+  /** Connections closed at once because `refusing` was true. */
+  readonly refused: number;
+  /** Connections let through so far. */
+  readonly accepted: number;
+  /** Closes every open connection (a network drop); new ones are let through unless `refusing`. */
+  cut(): void;
+  /** Holds the bytes of the connections open now, for good (a dead path TCP has not reported); new ones flow. */
+  freezeOpen(): void;
   close(): Promise<void>;
 }
 
@@ -17,10 +25,19 @@ export interface TcpValve {
 export async function startTcpValve(target: { host: string; port: number }): Promise<TcpValve> {
   const open = new Set<Socket>();
   const held: (() => void)[] = [];
+  const stuck = new Set<Socket>();
   let frozen = false;
   const valve = {
     port: 0,
     refusing: false,
+    refused: 0,
+    accepted: 0,
+    cut() {
+      for (const socket of open) socket.destroy();
+    },
+    freezeOpen() {
+      for (const socket of open) stuck.add(socket);
+    },
     freeze: () => void (frozen = true),
     thaw() {
       frozen = false;
@@ -34,11 +51,16 @@ export async function startTcpValve(target: { host: string; port: number }): Pro
   };
   const pipe = (from: Socket, to: Socket) =>
     from.on('data', (chunk: Buffer) => {
+      if (stuck.has(from)) return;
       if (frozen) held.push(() => to.destroyed || to.write(chunk));
       else if (!to.destroyed) to.write(chunk);
     });
   const server = createServer((client) => {
-    if (valve.refusing) return void client.destroy();
+    if (valve.refusing) {
+      valve.refused++;
+      return void client.destroy();
+    }
+    valve.accepted++;
     const upstream = connect(target.port, target.host);
     open.add(client).add(upstream);
     pipe(client, upstream);

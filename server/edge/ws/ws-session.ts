@@ -142,6 +142,9 @@ class Session implements WsSession, SessionHost {
   }
 }
 
+/** The answer to a client's `ping` (protocol minor 5): not a stream frame, it carries no stream id or seq. */
+const PONG = '{"type":"pong"}';
+
 /** A session on `socket` (see Session). */
 export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
   return new Session(socket, core, options);
@@ -350,6 +353,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
       return;
     }
     const { frame } = decoded;
+    // A sign of life for a client watching for a dead path: answered at once, ahead of queued work.
+    if (frame.type === 'ping') return void live().sender.control(PONG);
     const handle = () =>
       frame.type === 'start' ? start(frame) : frame.type === 'approve' || frame.type === 'deny' ? decide(frame) : frame.type === 'cancel' ? cancel(frame) : resume(frame);
     inFlight++;

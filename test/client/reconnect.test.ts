@@ -1,0 +1,141 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createChatClient, pageWakeups, type Wakeups } from '../../client/index.js';
+import { backoffMs, retrySchedule, wait } from '../../client/reconnect.js';
+import { waitFor } from '../helpers/events.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { startTcpValve, type TcpValve } from '../helpers/tcp-valve.js';
+import { ask } from './fixtures.js';
+
+/** Wake-ups a test fires by hand, as the page's `online` event would. */
+function manualWakeups(): Wakeups & { fire(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    fire: () => [...listeners].forEach((listener) => listener()),
+  };
+}
+
+describe('the retry schedule', () => {
+  it('retries at once first, then backs off from 250 ms to at most 5 s, each wait in the upper half of its step', () => {
+    expect(backoffMs(0, () => 0.99)).toBe(0);
+    for (const random of [0, 0.5, 0.999]) {
+      const waits = [1, 2, 3, 4, 5, 6, 7, 12].map((attempt) => backoffMs(attempt, () => random));
+      const ceilings = [250, 500, 1_000, 2_000, 4_000, 5_000, 5_000, 5_000];
+      waits.forEach((ms, i) => {
+        expect(ms).toBeGreaterThanOrEqual(ceilings[i]! / 2);
+        expect(ms).toBeLessThanOrEqual(ceilings[i]!);
+      });
+    }
+  });
+
+  it('gives up once the next attempt would start after the window, and starts a new window after progress', () => {
+    const schedule = retrySchedule({ windowMs: 1_000, maxAttempts: undefined, wakeups: manualWakeups(), random: () => 1 });
+    // 0 + 250 + 500 = 750 ms of waits fit in 1 s; the next (1 s more) does not.
+    expect([schedule.next(), schedule.next(), schedule.next(), schedule.next()]).toEqual([0, 250, 500, undefined]);
+    schedule.progressed();
+    expect(schedule.next()).toBe(0);
+  });
+
+  it('stops at maxAttempts when one is set, whatever the window', () => {
+    const schedule = retrySchedule({ windowMs: 60_000, maxAttempts: 2, wakeups: manualWakeups() });
+    expect(schedule.next()).toBe(0);
+    expect(schedule.next()).toBeGreaterThan(0);
+    expect(schedule.next()).toBeUndefined();
+  });
+
+  it('a wake-up ends a wait at once (a wait of a minute would time the test out)', async () => {
+    const wakeups = manualWakeups();
+    const waiting = wait(60_000, new AbortController().signal, wakeups);
+    wakeups.fire();
+    await waiting;
+  });
+
+  it('wakes on the page events: online, pageshow, and visibilitychange only when the page is visible', () => {
+    const page = new EventTarget();
+    const document = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
+    const wakeups = pageWakeups(page, document);
+    let woken = 0;
+    const off = wakeups.on(() => woken++);
+    page.dispatchEvent(new Event('online'));
+    page.dispatchEvent(new Event('pageshow'));
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(woken).toBe(2);
+    document.visibilityState = 'visible';
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(woken).toBe(3);
+    off();
+    page.dispatchEvent(new Event('online'));
+    expect(woken).toBe(3);
+  });
+});
+
+describe('a client that does not give up early', () => {
+  let server: TestServer;
+  /** The default heartbeat (15 s): the server does not notice a dead path during a test. */
+  let quiet: TestServer;
+  let valve: TcpValve;
+  // A server heartbeat every 50 ms, so a silent path is told from an idle one quickly.
+  beforeAll(async () => {
+    [server, quiet] = await Promise.all([startServer({ SIM_TOKENS_PER_SECOND: '200', HEARTBEAT_MS: '50' }), startServer({ SIM_TOKENS_PER_SECOND: '200' })]);
+  });
+  afterAll(() => Promise.all([server.close(), quiet.close()]));
+  afterEach(() => valve?.close());
+
+  const open = async (to: TestServer = server) => {
+    valve = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(to.url).port) });
+    return `http://127.0.0.1:${valve.port}`;
+  };
+
+  for (const transport of ['sse', 'ws'] as const) {
+    it(`over ${transport}: keeps re-attaching while the network refuses for longer than three tries, and gets every token once`, async () => {
+      const client = createChatClient({ baseUrl: await open(), transport, wakeups: manualWakeups() });
+      const stream = client.chat(ask('a long answer', { options: { simulate: { tokens: 300 } } }));
+      await waitFor(() => stream.stats().tokens >= 20, 'the first tokens');
+      valve.refusing = true;
+      valve.cut();
+      await waitFor(() => valve.refused >= 5, 'five refused reconnects', 15_000);
+      valve.refusing = false;
+      const result = await stream.result;
+      console.log(`[reconnect] ${transport}: ${valve.refused} refused, ${stream.stats().reconnects} reconnects, then resumed`);
+      expect(result.reason).toBe('stop');
+      expect(stream.stats().tokens).toBe(300);
+      client.close();
+    });
+
+    it(`over ${transport}: a connection that goes silent (a dead path TCP does not report) is given up and the stream resumed on a new one`, async () => {
+      const client = createChatClient({ baseUrl: await open(), transport, heartbeatTimeoutMs: 400, wakeups: manualWakeups() });
+      const stream = client.chat(ask('a long answer', { options: { simulate: { tokens: 300 } } }));
+      await waitFor(() => stream.stats().tokens >= 20, 'the first tokens');
+      const before = valve.accepted;
+      valve.freezeOpen();
+      const result = await stream.result;
+      expect(result.reason).toBe('stop');
+      expect(stream.stats().tokens).toBe(300);
+      expect(valve.accepted).toBeGreaterThan(before);
+      expect(stream.stats().reconnects).toBeGreaterThanOrEqual(1);
+      client.close();
+    });
+
+    it(`over ${transport}: a wake-up (the network back) with a silent connection resumes at once`, async () => {
+      const wakeups = manualWakeups();
+      // No heartbeat watch: only the wake-up can notice the dead path.
+      const client = createChatClient({ baseUrl: await open(quiet), transport, heartbeatTimeoutMs: 0, wakeups });
+      const stream = client.chat(ask('a long answer', { options: { simulate: { tokens: 300 } } }));
+      await waitFor(() => stream.stats().tokens >= 20, 'the first tokens');
+      valve.freezeOpen();
+      const frozenAt = stream.stats().tokens;
+      // The scenario, not a stand-in for an event: the path has been dead for over a second
+      // (what a phone back from a tunnel has) when the network comes back.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(stream.stats().tokens).toBe(frozenAt);
+      wakeups.fire();
+      const result = await stream.result;
+      expect(result.reason).toBe('stop');
+      expect(stream.stats().tokens).toBe(300);
+      client.close();
+    });
+  }
+});
