@@ -16,7 +16,7 @@ import { createMemoryClientLimits, type ClientLimits, type SharedClientLimits } 
 import { createStartPacer, type StartPacer } from '../access/start-pacer.js';
 import type { ModelProvider } from '../models/provider.js';
 import { createHub, type Hub, type Stream, type StreamLog } from '../streams/hub.js';
-import { createChatService, STARTS_PER_TURN } from './chat-service.js';
+import { createChatService, STARTS_PER_TURN, type ChatService } from './chat-service.js';
 import { createStreamControl, type StreamControl } from './stream-control.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import { createMemoryStartKeys, type StartKeys } from '../streams/start-keys.js';
@@ -48,6 +48,10 @@ export interface Core {
   readonly instanceId: string;
   /** The instances this one shares streams with (REDIS_URL); undefined for one process on the memory store. */
   readonly fleet: Fleet | undefined;
+  /** Starts chats: what the edges start streams through. */
+  readonly chat: ChatService;
+  /** Finds streams, decides their calls, drains and shuts down: what the edges control streams through. */
+  readonly control: StreamControl;
   /** A stream by id: this process's, else (with a fleet) one another instance runs. */
   findStream(id: string): Promise<StreamLog | undefined>;
   /**
@@ -80,17 +84,6 @@ export interface Core {
   startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean; onReplay?: () => void }): Promise<StreamLog>;
   /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
-}
-
-/** How a chat starts: its transport, the WebSocket client's `id`, who asks. */
-export interface StartOptions {
-  transport: Transport;
-  clientId?: string | undefined;
-  identity?: Identity | undefined;
-  /** Whether the asking client has left (its connection closed): checked once its start's turn comes. */
-  gone?: (() => boolean) | undefined;
-  /** Called when an idempotency key's earlier stream answers this start. */
-  onReplay?: (() => void) | undefined;
 }
 
 export interface CoreParts {
@@ -199,6 +192,8 @@ export function createCore(config: Config, parts: CoreParts): Core {
     audit,
     instanceId,
     fleet,
+    chat: { startChat: chat.startChat },
+    control: streams,
     startPacer: pacer,
     findStream: streams.findStream,
     decide: streams.decide,
