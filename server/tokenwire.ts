@@ -113,12 +113,14 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
 
   const build = (withFleet: Fleet | undefined) => {
     core = createCore(config, { ...parts, ...(withFleet ? { fleet: withFleet } : {}) });
+    // Each edge gets the services it calls and what it needs beside them; none gets the hub or the gate.
+    const { chat, control, auth, audit, startPacer } = core;
     const address = resolved.clientAddress ? { clientAddress: resolved.clientAddress } : {};
     // One interop for both mounts: a conversation started on tw.router resumes on tw.fetch.
-    const interop = createInterop(core, address);
-    router = mountable(createRouter(core, basePath, interop));
-    fetchHandler = createFetchHandler(core, { basePath, interop: interop.handle, ...address });
-    ws = createWsTransport(core, { path: `${basePath}${WS_PATH}` });
+    const interop = createInterop({ chat, control, auth, metrics, log, config, conversations: core.fleet?.conversations }, address);
+    router = mountable(createRouter({ chat, control, auth, audit, metrics, log, instanceId, config }, basePath, interop));
+    fetchHandler = createFetchHandler({ chat, control, auth, audit, metrics, log, config }, { basePath, interop: interop.handle, ...address });
+    ws = createWsTransport({ chat, control, auth, startPacer, metrics, log, instanceId, config }, { path: `${basePath}${WS_PATH}` });
     internals.onBuilt?.({ core, ws });
     for (const [server, attachOptions] of pendingAttach) detachers.set(server, ws.attach(server, attachOptions));
     pendingAttach.clear();
@@ -185,11 +187,11 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     health() {
       const storeState = !ownFleet && !internals.fleet ? 'memory' : core?.fleet?.available ? 'redis' : 'redis_unavailable';
       return {
-        ready: core !== undefined && !core.draining && storeState !== 'redis_unavailable',
+        ready: core !== undefined && !core.control.draining && storeState !== 'redis_unavailable',
         instance: instanceId,
         streams: core?.hub.active().length ?? 0,
         store: storeState,
-        draining: core?.draining ?? closing !== undefined,
+        draining: core?.control.draining ?? closing !== undefined,
       };
     },
     ready: () => ready,
@@ -197,15 +199,15 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
       // Readiness turns false at once, so a load balancer stops sending while streams end.
-      core?.drain();
+      core?.control.drain();
       ws?.stopAccepting();
       return (closing ??= (async () => {
         await ready.catch(() => undefined);
         if (!core || !ws) return;
-        core.drain();
+        core.control.drain();
         ws.stopAccepting();
         // Streams end first (server_shutdown + done reach every view), then sockets close with 1001.
-        await core.shutdown(left());
+        await core.control.shutdown(left());
         await ws.close(left());
         // Last: the streams' final frames reach Redis before its connections close.
         if (ownFleet) await core.fleet?.close();

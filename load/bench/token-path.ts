@@ -47,7 +47,7 @@ const WARM = 50;
 
 async function startOne(i: number, tokens: number, measured: boolean): Promise<void> {
   const onEnd = () => (measured ? ++ended === streams && allDone.resolve() : ++warmEnded === WARM && warmDone.resolve());
-  const stream = await core.startChat({ messages: [{ role: 'user', content: `Tell me a story ${i % 7}.` }], options: { simulate: { tokens } } }, { transport: wire === 'ws' ? 'ws' : 'sse' });
+  const stream = await core.chat.startChat({ messages: [{ role: 'user', content: `Tell me a story ${i % 7}.` }], options: { simulate: { tokens } } }, { transport: wire === 'ws' ? 'ws' : 'sse' });
   if (wire === 'ws') {
     const socket = { readyState: 1, bufferedAmount: 0, send: (data: string) => void (bytes += data.length) };
     const views = createWsViews(createWsSender(socket, { highWaterBytes: 65_536, maxBufferedBytes: 1 << 20, onOverflow: () => {} }), () => true);
@@ -111,5 +111,5 @@ if (inspector) {
   process.stdout.write(`  allocated ~${(total / tokens).toFixed(0)} B per token (sampled), by function:\n`);
   for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 12)) process.stdout.write(`    ${(bytes / tokens).toFixed(1).padStart(7)} B  ${site}\n`);
 }
-await core.shutdown(100);
+await core.control.shutdown(100);
 process.exit(0);

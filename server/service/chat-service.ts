@@ -1,7 +1,8 @@
 import { isTokenwireError, TokenwireError } from '../../shared/errors.js';
-import type { ChatRequest } from '../../shared/protocol.js';
+import type { ChatRequest, Transport } from '../../shared/protocol.js';
 import { clientKey, type ClientLimits, type SharedClientLimits } from '../access/client-limits.js';
 import type { StartPacer } from '../access/start-pacer.js';
+import type { Identity } from '../access/stream-access.js';
 import type { ApprovalGate } from '../engine/approvals.js';
 import type { ApprovalRecord } from '../engine/approval-record.js';
 import { runChat } from '../engine/run-chat.js';
@@ -13,7 +14,6 @@ import type { Config } from '../settings/config.js';
 import type { Hub, Stream, StreamLog } from '../streams/hub.js';
 import { requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from '../streams/start-keys.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { StartOptions } from './core.js';
 
 /**
  * Stream starts run per turn of the event loop before the rest wait for the next:
@@ -30,6 +30,34 @@ export const STARTS_PER_TURN = 16;
 export const START_CLAIM_MS = 5_000;
 /** How long a keyed start waits for another start of its key before `store_unavailable`: a lapsed claim included. */
 const KEYED_WAIT_MS = 2 * START_CLAIM_MS;
+
+/** How a chat starts: its transport, the WebSocket client's `id`, who asks. */
+export interface StartOptions {
+  transport: Transport;
+  clientId?: string | undefined;
+  identity?: Identity | undefined;
+  /** Whether the asking client has left (its connection closed): checked once its start's turn comes. */
+  gone?: (() => boolean) | undefined;
+  /** Called when an idempotency key's earlier stream answers this start. */
+  onReplay?: (() => void) | undefined;
+}
+
+/** What an edge starts chats through: admission, idempotent start and launch, whatever the transport. */
+export interface ChatService {
+  /**
+   * Validates a chat's tools, admits it under the client's limits, creates its stream (with
+   * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
+   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
+   * `store_unavailable`) before any stream exists. Without an identity no per-client limit
+   * applies (a web request with neither a subject nor a `clientAddress`).
+   * With an `idempotencyKey` a repeat of the same request by the same subject gets
+   * the stream the first start made (view it from seq -1); the key with another request throws
+   * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept. `onReplay`
+   * is called (before it resolves) when the key's earlier stream is the answer, so the caller
+   * may view it from where its client left off rather than from seq -1.
+   */
+  startChat(request: ChatRequest, options: StartOptions & { idempotencyKey?: string | undefined }): Promise<StreamLog>;
+}
 
 /** What the chat service starts streams with: the composition root (core.ts) makes them once. */
 export interface ChatServiceDeps {
@@ -56,10 +84,7 @@ export interface ChatServiceDeps {
  * key, on any instance) and the launch of the engine. `idle(deadlineMs)` resolves once every
  * engine it launched has ended, or at the deadline.
  */
-export function createChatService(deps: ChatServiceDeps): {
-  startChat(request: ChatRequest, options: StartOptions & { idempotencyKey?: string }): Promise<StreamLog>;
-  idle(deadlineMs: number): Promise<void>;
-} {
+export function createChatService(deps: ChatServiceDeps): ChatService & { idle(deadlineMs: number): Promise<void> } {
   const { config, log, metrics, hub, tools, approvals, provider, limits, startKeys, pacer, releases, auditApproval, storeAvailable } = deps;
   /** Engines (runChat) still running, and what shutdown waits on until none is. */
   const engines: { running: number; idle?: Promise<void>; markIdle?: () => void } = { running: 0 };

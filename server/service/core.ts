@@ -1,13 +1,11 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { ChatRequest, Transport } from '../../shared/protocol.js';
 import { createMemoryApprovalAudit, type ApprovalAudit } from '../engine/approval-audit.js';
 import type { ApprovalRecord } from '../engine/approval-record.js';
 import type { Authenticator } from '../access/authenticator.js';
 import { createAuthenticator } from '../access/create-authenticator.js';
-import type { Identity } from '../access/stream-access.js';
 import type { Config } from '../settings/config.js';
 import { createApprovalGate, type ApprovalGate } from '../engine/approvals.js';
-import type { DecideRequest, Fleet } from '../fleet/fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
 import { instanceIdOf } from '../settings/instance.js';
 import type { Logger } from '../observability/log.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -15,8 +13,8 @@ import { createProvider } from '../models/index.js';
 import { createMemoryClientLimits, type ClientLimits, type SharedClientLimits } from '../access/client-limits.js';
 import { createStartPacer, type StartPacer } from '../access/start-pacer.js';
 import type { ModelProvider } from '../models/provider.js';
-import { createHub, type Hub, type Stream, type StreamLog } from '../streams/hub.js';
-import { createChatService, STARTS_PER_TURN } from './chat-service.js';
+import { createHub, type Hub, type Stream } from '../streams/hub.js';
+import { createChatService, STARTS_PER_TURN, type ChatService } from './chat-service.js';
 import { createStreamControl, type StreamControl } from './stream-control.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import { createMemoryStartKeys, type StartKeys } from '../streams/start-keys.js';
@@ -28,7 +26,8 @@ import type { ToolRegistry } from '../tools/registry.js';
  * The composition root of one tokenwire instance: it makes the parts once (metrics, model,
  * tools, store or fleet, hub, limits, audit) and composes the two services — the chat service
  * (admission, idempotent start, launch: chat-service.ts) and stream control (find, decide,
- * drain, shutdown: stream-control.ts) — into what the edges use.
+ * drain, shutdown: stream-control.ts). server/tokenwire.ts hands each edge the services it
+ * calls and the few parts beside them; the hub, the gate and the fleet stay here.
  */
 export interface Core {
   readonly config: Config;
@@ -48,49 +47,15 @@ export interface Core {
   readonly instanceId: string;
   /** The instances this one shares streams with (REDIS_URL); undefined for one process on the memory store. */
   readonly fleet: Fleet | undefined;
-  /** A stream by id: this process's, else (with a fleet) one another instance runs. */
-  findStream(id: string): Promise<StreamLog | undefined>;
-  /**
-   * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
-   * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
-   */
-  decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
-  /** The stream a tool call belongs to, if any instance knows the call. */
-  streamOfCall(callId: string): Promise<string | undefined>;
+  /** Starts chats: what the edges start streams through. */
+  readonly chat: ChatService;
+  /** Finds streams, decides their calls, drains and shuts down: what the edges control streams through. */
+  readonly control: StreamControl;
   /**
    * Paces a burst's start work per turn of the event loop: `startChat` waits its
    * turn, and so does a transport's own per-start work (the WebSocket upgrade).
    */
   readonly startPacer: StartPacer;
-  /** True from `drain()` on: /readyz answers 503 and new chats get `server_shutdown`. */
-  readonly draining: boolean;
-  drain(): void;
-  /**
-   * Validates a chat's tools, admits it under the client's limits, creates its stream (with
-   * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
-   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
-   * `store_unavailable`) before any stream exists. Without an identity no per-client limit
-   * applies (a web request with neither a subject nor a `clientAddress`).
-   * With an `idempotencyKey` a repeat of the same request by the same subject gets
-   * the stream the first start made (view it from seq -1); the key with another request throws
-   * `idempotency_conflict`, and `stream_expired` once that stream is no longer kept. `onReplay`
-   * is called (before it resolves) when the key's earlier stream is the answer, so the caller
-   * may view it from where its client left off rather than from seq -1.
-   */
-  startChat(request: ChatRequest, options: { transport: Transport; clientId?: string; identity?: Identity; idempotencyKey?: string; gone?: () => boolean; onReplay?: () => void }): Promise<StreamLog>;
-  /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
-  shutdown(deadlineMs: number): Promise<void>;
-}
-
-/** How a chat starts: its transport, the WebSocket client's `id`, who asks. */
-export interface StartOptions {
-  transport: Transport;
-  clientId?: string | undefined;
-  identity?: Identity | undefined;
-  /** Whether the asking client has left (its connection closed): checked once its start's turn comes. */
-  gone?: (() => boolean) | undefined;
-  /** Called when an idempotency key's earlier stream answers this start. */
-  onReplay?: (() => void) | undefined;
 }
 
 export interface CoreParts {
@@ -184,7 +149,6 @@ export function createCore(config: Config, parts: CoreParts): Core {
     draining: () => control?.draining ?? false,
   });
   control = createStreamControl({ hub, approvals, fleet, enginesIdle: chat.idle });
-  const streams = control;
 
   return {
     config,
@@ -199,15 +163,8 @@ export function createCore(config: Config, parts: CoreParts): Core {
     audit,
     instanceId,
     fleet,
+    chat: { startChat: chat.startChat },
+    control,
     startPacer: pacer,
-    findStream: streams.findStream,
-    decide: streams.decide,
-    streamOfCall: streams.streamOfCall,
-    get draining() {
-      return streams.draining;
-    },
-    drain: streams.drain,
-    startChat: chat.startChat,
-    shutdown: streams.shutdown,
   };
 }

@@ -11,6 +11,8 @@ import type { Hub, StreamLog } from '../streams/hub.js';
 export interface StreamControl {
   /** A stream by id: this process's, else (with a fleet) one another instance runs. */
   findStream(id: string): Promise<StreamLog | undefined>;
+  /** This process's own stream by id, without asking the fleet: undefined when another instance runs it, or none does. */
+  localStream(id: string): StreamLog | undefined;
   /**
    * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
    * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
@@ -41,6 +43,7 @@ export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; f
       storeAvailable();
       return hub.find(id);
     },
+    localStream: (id) => hub.get(id),
     async decide(callId, { decision, authorize, reason, by }) {
       if (fleet) {
         storeAvailable();

@@ -2,9 +2,10 @@ import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import { ApprovalDecisionRequest, IdempotencyKey } from '../../shared/protocol.js';
 import { canControl, type StreamAccess } from '../access/stream-access.js';
-import type { Core } from './core.js';
 import type { DecidedBy } from '../engine/approvals.js';
+import type { Logger } from '../observability/log.js';
 import type { StreamLog } from '../streams/hub.js';
+import type { StreamControl } from './stream-control.js';
 
 export type { StreamAccess };
 
@@ -16,8 +17,8 @@ export type { StreamAccess };
  * its token from the `start` frame): the stream id travels in headers and logs, the token only
  * to the client that started it. Else `unknown_stream` (404) or `forbidden` (403).
  */
-export async function findStream(core: Pick<Core, 'findStream'>, id: string, access: StreamAccess): Promise<StreamLog | TokenwireError> {
-  const stream = await core.findStream(id);
+export async function findStream(control: Pick<StreamControl, 'findStream'>, id: string, access: StreamAccess): Promise<StreamLog | TokenwireError> {
+  const stream = await control.findStream(id);
   if (!stream) return new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.');
   if (!canControl(stream, { subject: access.subject, token: access.token })) return new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.');
   return stream;
@@ -73,7 +74,7 @@ export async function cancelStream(stream: StreamLog): Promise<{ ok: true; cance
  * it runs; the audit trail records `by`. Answers the decision, or a typed error.
  */
 export async function decideApproval(
-  core: Pick<Core, 'decide' | 'log'>,
+  deps: { control: Pick<StreamControl, 'decide'>; log: Logger },
   callId: string,
   raw: unknown,
   access: StreamAccess,
@@ -83,7 +84,7 @@ export async function decideApproval(
   if (!body.ok) return new TokenwireError('invalid_request', `The body is not a valid decision: ${body.message}.`);
   const token = body.value.token ?? access.token;
   try {
-    const { streamId } = await core.decide(callId, {
+    const { streamId } = await deps.control.decide(callId, {
       decision: body.value.decision,
       authorize: (stream) => canControl(stream, { subject: access.subject, token }),
       reason: body.value.reason,
@@ -92,7 +93,7 @@ export async function decideApproval(
     return { callId, decision: body.value.decision, streamId };
   } catch (error) {
     const known = toTokenwireError(error);
-    if (known.code === 'internal') core.log.error({ err: error, callId }, 'approval failed');
+    if (known.code === 'internal') deps.log.error({ err: error, callId }, 'approval failed');
     return known;
   }
 }

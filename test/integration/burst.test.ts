@@ -31,8 +31,8 @@ describe('a burst of starts (paced across turns)', () => {
     const { core } = server;
     // This turn's starts are used up: the next one waits for a later turn.
     while (core.startPacer.turn() === undefined);
-    const left = core.startChat(chat(0), { transport: 'sse', gone: () => true });
-    const stayed = core.startChat(chat(1), { transport: 'sse', gone: () => false });
+    const left = core.chat.startChat(chat(0), { transport: 'sse', gone: () => true });
+    const stayed = core.chat.startChat(chat(1), { transport: 'sse', gone: () => false });
     expect(core.startPacer.waiting).toBeGreaterThanOrEqual(2);
     await expect(left).rejects.toMatchObject({ code: 'connection_lost' });
     const stream = await stayed;

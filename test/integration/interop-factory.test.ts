@@ -16,7 +16,7 @@ import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 let core: Core | undefined;
 let http: Server | undefined;
 afterEach(async () => {
-  await core?.shutdown(1_000);
+  await core?.control.shutdown(1_000);
   http?.closeAllConnections();
   await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
   core = http = undefined;

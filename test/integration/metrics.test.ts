@@ -62,7 +62,7 @@ describe('/readyz', () => {
   it('is ready while serving and not ready while draining, when new chats get server_shutdown', async () => {
     server = await startServer();
     expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ ready: true });
-    server.core.drain();
+    server.core.control.drain();
     const readyz = await fetch(`${server.url}/readyz`);
     expect(readyz.status).toBe(503);
     expect(await readyz.json()).toEqual({ ready: false });
@@ -74,7 +74,7 @@ describe('/readyz', () => {
   it('turns false as soon as close() begins', async () => {
     server = await startServer();
     const closing = server.close();
-    expect(server.core.draining).toBe(true);
+    expect(server.core.control.draining).toBe(true);
     await closing;
   });
 });

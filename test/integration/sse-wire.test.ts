@@ -116,7 +116,7 @@ describe('SSE on the wire: chunked framing written by the view', () => {
       // On a live stream too: the HEAD ends at once, and the connection serves the next request.
       // On a live stream (its own viewer elsewhere) the HEAD ends at once: a request pipelined
       // behind it on the same connection is answered, and the stream goes on.
-      const live = await server.core.startChat({ messages: [{ role: 'user', content: 'a long one' }], options: { simulate: { tokens: 100_000, tokensPerSecond: 5 } } }, { transport: 'sse' });
+      const live = await server.core.chat.startChat({ messages: [{ role: 'user', content: 'a long one' }], options: { simulate: { tokens: 100_000, tokensPerSecond: 5 } } }, { transport: 'sse' });
       const leave = live.attachViewer();
       const socket = await openSocket(server.port);
       let raw = '';

@@ -12,7 +12,7 @@ import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 
 let core: Core | undefined;
 afterEach(async () => {
-  await core?.shutdown(100);
+  await core?.control.shutdown(100);
   core = undefined;
 });
 

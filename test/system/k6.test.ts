@@ -69,7 +69,7 @@ describe('a refused start fails fast and says why', () => {
   beforeAll(async () => {
     // Draining: upgrades are still accepted, every start is refused with server_shutdown.
     draining = await startServer({ SIM_TOKENS_PER_SECOND: '200', ...LOAD_TEST_LIMITS });
-    draining.core.drain();
+    draining.core.control.drain();
   });
   afterAll(() => draining?.close());
 

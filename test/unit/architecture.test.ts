@@ -48,6 +48,18 @@ function importsOf(file: string): string[] {
   return found;
 }
 
+/** Each static import of a file under server/ with the names it binds (`import type { A, b as c }` → A, b). */
+function namedImportsOf(file: string): { target: string; names: string[] }[] {
+  const text = readFileSync(file, 'utf8');
+  const found: { target: string; names: string[] }[] = [];
+  for (const match of text.matchAll(/import\s+([^'";]*?)\s*from\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    const target = normalize(join(dirname(file), match[2]!.replace(/\.js$/, '.ts')));
+    const names = [...match[1]!.replace(/\bas\s+\w+/g, '').matchAll(/[A-Za-z_$][\w$]*/g)].map((m) => m[0]).filter((name) => name !== 'type');
+    if (target.startsWith(server)) found.push({ target, names });
+  }
+  return found;
+}
+
 const files = sources(server);
 const edges = new Map<string, Set<string>>();
 for (const file of files) {
@@ -77,6 +89,19 @@ describe('the layout of server/', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it('hands the edges narrow services: no file under server/edge imports service/core.ts (the Core locator), nor the hub or the approval gate themselves', () => {
+    const core = join(server, 'service', 'core.ts');
+    const reaching: string[] = [];
+    for (const file of files.filter((f) => roomOf(f) === 'edge')) {
+      for (const { target, names } of namedImportsOf(file)) {
+        // A stream's log (StreamLog) is what every view reads; the hub that holds the logs, and the gate, are the services' business.
+        const past = target === core ? ['*'] : names.filter((name) => /^(Hub|createHub|ApprovalGate|createApprovalGate)$/.test(name));
+        for (const name of past) reaching.push(`${relative(root, file)} → ${relative(root, target)} (${name})`);
+      }
+    }
+    expect(reaching).toEqual([]);
   });
 
   it('has one SSE view: only views/sse-view.ts sets the event-stream head and writes heartbeats; every wire brings an encoder', () => {

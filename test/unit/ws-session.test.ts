@@ -28,7 +28,7 @@ let runs: ToolRun[];
 const mockServer = new WsServer();
 
 afterEach(async () => {
-  await core?.shutdown(100);
+  await core?.control.shutdown(100);
   core = undefined;
 });
 

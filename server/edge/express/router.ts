@@ -2,14 +2,20 @@ import express, { type ErrorRequestHandler, type Request, type Response } from '
 import { TokenwireError } from '../../../shared/errors.js';
 import { parseWith } from '../../../shared/frame-codec.js';
 import { ChatRequest, HEADERS } from '../../../shared/protocol.js';
-import type { Core } from '../../service/core.js';
+import type { Authenticator } from '../../access/authenticator.js';
+import type { ApprovalAudit } from '../../engine/approval-audit.js';
+import type { Logger } from '../../observability/log.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { ChatService } from '../../service/chat-service.js';
+import type { StreamControl } from '../../service/stream-control.js';
+import type { Config } from '../../settings/config.js';
 import { addAuditRoutes } from './audit-routes.js';
 import { createAddressOf } from '../client-address.js';
 import { sendHttpError, toHttpError } from '../http-errors.js';
 import { identify, identityOf } from './identify.js';
 import { nameInstanceOnEveryAnswer } from './instance-header.js';
 import type { Interop } from '../interop/interop.js';
-import { serveStreamSse } from './sse-view.js';
+import { serveStreamSse, type SseViewConfig } from './sse-view.js';
 import { decideApproval, idempotencyKeyOf, startResumePoint } from '../../service/stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
 import { WS_PATH } from '../ws/ws-server.js';
@@ -28,22 +34,35 @@ export const TOKENWIRE_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/ag-ui': ['POST'],
 };
 const ROUTE_PATHS = Object.keys(TOKENWIRE_ROUTES);
+/** What the Express router uses: the two services, who asks, the audit, and a few settings. */
+export interface RouterDeps {
+  chat: ChatService;
+  control: StreamControl;
+  auth: Authenticator;
+  audit: ApprovalAudit;
+  metrics: Metrics;
+  log: Logger;
+  /** Named on every answer (X-Tokenwire-Instance). */
+  instanceId: string;
+  config: SseViewConfig & Pick<Config, 'TRUST_PROXY'>;
+}
+
 /**
  * tokenwire's HTTP routes as an Express sub-app: chat, resume, cancel, approvals, audit, the
  * AI SDK and AG-UI routes, under `basePath`. Anything else goes on to the app's next handler
  * (`next()`): no catch-all, no health, metrics or demo. Errors of its own routes are answered
  * here as typed JSON.
  */
-export function createRouter(core: Core, basePath: string, interop: Interop): express.Express {
-  const { config, log } = core;
+export function createRouter(deps: RouterDeps, basePath: string, interop: Interop): express.Express {
+  const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   const api = express.Router();
   const json = express.json({ limit: '1mb' });
-  const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, core.metrics);
-  const who = identify(core, createAddressOf(config.TRUST_PROXY));
+  const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, deps.metrics);
+  const who = identify(deps, createAddressOf(config.TRUST_PROXY));
 
-  nameInstanceOnEveryAnswer(app, core.instanceId);
+  nameInstanceOnEveryAnswer(app, deps.instanceId);
 
   // Every route knows who calls: 401 here when authentication is required.
   api.all(ROUTE_PATHS, who);
@@ -73,8 +92,8 @@ export function createRouter(core: Core, basePath: string, interop: Interop): ex
     if (resumeAfter instanceof TokenwireError) return void sendError(res, resumeAfter);
     let replayed = false;
     const keyed = idempotencyKey !== undefined ? { idempotencyKey, onReplay: () => (replayed = true) } : {};
-    const stream = await core.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...keyed });
-    serveStreamSse(core, res, stream, replayed ? resumeAfter : -1);
+    const stream = await deps.chat.startChat(body.value, { transport: 'sse', identity: identityOf(res), gone: () => res.destroyed, ...keyed });
+    serveStreamSse(deps, res, stream, replayed ? resumeAfter : -1);
   });
 
   // SSE has no back channel, so its client decides tool calls here: its subject, or the stream
@@ -85,13 +104,13 @@ export function createRouter(core: Core, basePath: string, interop: Interop): ex
       sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
       return;
     }
-    const decided = await decideApproval(core, req.params.callId, req.body, accessOf(core, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    const decided = await decideApproval(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
     if (decided instanceof TokenwireError) sendError(res, decided);
     else res.json(decided);
   });
 
-  addStreamRoutes(api as unknown as express.Express, core);
-  addAuditRoutes(api as unknown as express.Express, core);
+  addStreamRoutes(api as unknown as express.Express, deps);
+  addAuditRoutes(api as unknown as express.Express, deps);
   interop.routes(api);
 
   // The WebSocket's path asked without an upgrade: a typed answer, not the app's 404 page.

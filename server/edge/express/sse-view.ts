@@ -1,17 +1,20 @@
 import type { Request, Response } from 'express';
-import { authRequestOf } from '../../access/authenticator.js';
+import { authRequestOf, type Authenticator } from '../../access/authenticator.js';
 import { streamTokenOf } from '../../access/stream-access.js';
-import type { Core } from '../../service/core.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { Config } from '../../settings/config.js';
 import type { StreamLog } from '../../streams/hub.js';
 import { serveSse } from '../../views/sse.js';
+
+/** The settings an SSE view of a tokenwire stream reads. */
+export type SseViewConfig = Pick<Config, 'HEARTBEAT_MS' | 'SSE_RETRY_MS' | 'MAX_BUFFERED_BYTES'>;
 
 /**
  * Views a stream over SSE with the process's settings, counted as an open SSE connection
  * until the response closes, and as a resume (with the frames replayed) when `afterSeq >= 0`.
  */
-export function serveStreamSse(core: Pick<Core, 'config' | 'metrics'>, res: Response, stream: StreamLog, afterSeq: number): void {
-  const { config, metrics } = core;
+export function serveStreamSse(deps: { config: SseViewConfig; metrics: Metrics }, res: Response, stream: StreamLog, afterSeq: number): void {
+  const { config, metrics } = deps;
   const counted = countedBy(metrics);
   // The view outlives its route: Express's continuation (`req.next`, with the router's state
   // and closures, ~0.5 KiB) is never called again.
@@ -48,4 +51,4 @@ function countedBy(metrics: Metrics): { resOnClose: () => void; onSlowConsumer: 
 }
 
 /** The stream token a request shows; the old `Authorization: Bearer` only while AUTH=none (protocol 1, deprecated). */
-export const streamTokenFor = (core: Pick<Core, 'auth'>, req: Request): string | undefined => streamTokenOf(authRequestOf(req), !core.auth.required);
+export const streamTokenFor = (deps: { auth: Authenticator }, req: Request): string | undefined => streamTokenOf(authRequestOf(req), !deps.auth.required);

@@ -1,11 +1,10 @@
 import type { Router } from 'express';
 import type { WebHandlerOptions } from '../web/web-identity.js';
-import type { Core } from '../../service/core.js';
-import { addInteropExpressRoutes } from './interop-express.js';
-import { createInteropService } from '../../service/interop/interop-service.js';
-import { createInteropWebHandler } from './interop-web.js';
+import { addInteropExpressRoutes, type InteropExpressDeps } from './interop-express.js';
+import { createInteropService, type InteropServiceDeps } from '../../service/interop/interop-service.js';
+import { createInteropWebHandler, type InteropWebDeps } from './interop-web.js';
 
-/** The AI SDK and AG-UI routes of one core, for Express and for web-standard Requests. */
+/** The AI SDK and AG-UI routes of one instance, for Express and for web-standard Requests. */
 export interface Interop {
   /**
    * Registers `POST /api/ai-sdk/chat`, `GET` and `DELETE /api/ai-sdk/chat/:id/stream` and
@@ -20,6 +19,9 @@ export interface Interop {
   handle(request: Request, path: string): Promise<Response | undefined>;
 }
 
+/** What the interop routes use: their service's parts (chat, control, conversations) and the edges' (who asks, metrics). */
+export type InteropDeps = InteropServiceDeps & InteropExpressDeps & InteropWebDeps;
+
 /**
  * The ecosystem's stream protocols served from tokenwire's streams: the AI SDK's UI message
  * stream (`useChat`) and AG-UI (`HttpAgent`, CopilotKit), see docs/interop.md. `routes` and
@@ -27,10 +29,10 @@ export interface Interop {
  * started through one can be resumed or cancelled through the other. `options.clientAddress`
  * names a web request's caller for the per-client limits (edge/web/web-identity.ts).
  */
-export function createInterop(core: Core, options: WebHandlerOptions = {}): Interop {
-  const service = createInteropService(core);
+export function createInterop(deps: InteropDeps, options: WebHandlerOptions = {}): Interop {
+  const service = createInteropService(deps);
   return {
-    routes: (router) => addInteropExpressRoutes(router, core, service),
-    handle: createInteropWebHandler(core, service, options),
+    routes: (router) => addInteropExpressRoutes(router, deps, service),
+    handle: createInteropWebHandler(deps, service, options),
   };
 }

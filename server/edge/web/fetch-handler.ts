@@ -1,13 +1,18 @@
 import { TokenwireError } from '../../../shared/errors.js';
 import { canControl, streamTokenOf } from '../../access/stream-access.js';
-import type { Core } from '../../service/core.js';
+import type { ApprovalAudit } from '../../engine/approval-audit.js';
 import { errorResponse, jsonResponse as json } from '../http-errors.js';
 import { WS_PATH } from '../ws/ws-server.js';
-import { createApprovalHandler, createChatHandler, createStreamHandlers } from './web.js';
+import { createApprovalHandler, createChatHandler, createStreamHandlers, type WebDeps } from './web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 /** Routes another module serves for a web Request (the AI SDK and AG-UI wires): undefined when the path is not theirs. */
 export type WebRoutes = (request: Request, path: string) => Promise<Response | undefined>;
+
+/** What the fetch handler uses: the web handlers' services, and the approval audit. */
+export interface FetchHandlerDeps extends WebDeps {
+  audit: ApprovalAudit;
+}
 
 /**
  * Every tokenwire route as one web-standard `(Request) => Promise<Response>` (Hono's
@@ -15,20 +20,20 @@ export type WebRoutes = (request: Request, path: string) => Promise<Response | u
  * answers as the Express router, under `basePath`. A path that is not tokenwire's is 404
  * `not_found`; a known path with another method is 405 with `Allow` (RFC 9110 §15.5.6).
  */
-export function createFetchHandler(core: Core, options: { basePath: string; interop?: WebRoutes } & WebHandlerOptions): (request: Request) => Promise<Response> {
-  const chat = createChatHandler(core, options);
-  const streams = createStreamHandlers(core, options);
-  const decide = createApprovalHandler(core, options);
-  const fail = (error: TokenwireError, headers: Record<string, string> = {}) => errorResponse(error, core.metrics, headers);
+export function createFetchHandler(deps: FetchHandlerDeps, options: { basePath: string; interop?: WebRoutes } & WebHandlerOptions): (request: Request) => Promise<Response> {
+  const chat = createChatHandler(deps, options);
+  const streams = createStreamHandlers(deps, options);
+  const decide = createApprovalHandler(deps, options);
+  const fail = (error: TokenwireError, headers: Record<string, string> = {}) => errorResponse(error, deps.metrics, headers);
   const notAllowed = (allow: string) => fail(new TokenwireError('method_not_allowed', `Use ${allow}.`), { allow });
 
   async function audit(request: Request, streamId: string): Promise<Response> {
-    const identity = await identifyWebRequest(core, request, options);
+    const identity = await identifyWebRequest(deps, request, options);
     if (identity instanceof TokenwireError) return fail(identity);
-    const stream = await core.findStream(streamId);
+    const stream = await deps.control.findStream(streamId);
     if (!stream) return fail(new TokenwireError('unknown_stream', 'No such stream: it never existed or is no longer kept.'));
-    if (!canControl(stream, { subject: identity?.subject, token: streamTokenOf(request, !core.auth.required) })) return fail(new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.'));
-    return json(200, { streamId: stream.id, approvals: await core.audit.forStream(stream.id) });
+    if (!canControl(stream, { subject: identity?.subject, token: streamTokenOf(request, !deps.auth.required) })) return fail(new TokenwireError('forbidden', 'This stream is not yours: it belongs to another user, or needs its stream token from the start frame.'));
+    return json(200, { streamId: stream.id, approvals: await deps.audit.forStream(stream.id) });
   }
 
   return async function fetch(request: Request): Promise<Response> {
@@ -69,7 +74,7 @@ export function createFetchHandler(core: Core, options: { basePath: string; inte
       return fail(new TokenwireError('not_found'));
     } catch (error) {
       const known = error instanceof TokenwireError ? error : new TokenwireError('internal', undefined, { cause: error });
-      if (known.code === 'internal') core.log.error({ err: error }, 'request failed');
+      if (known.code === 'internal') deps.log.error({ err: error }, 'request failed');
       return fail(known);
     }
   };

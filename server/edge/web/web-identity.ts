@@ -1,6 +1,6 @@
 import { TokenwireError } from '../../../shared/errors.js';
 import type { Identity } from '../../access/stream-access.js';
-import type { Core } from '../../service/core.js';
+import type { Authenticator } from '../../access/authenticator.js';
 
 /** Options of the web-standard handlers (edge/web/web.ts, the fetch handler). */
 export interface WebHandlerOptions {
@@ -14,19 +14,19 @@ export interface WebHandlerOptions {
 }
 
 /**
- * Who a web request comes from, as the Express routes' `identify` says it: the core's
+ * Who a web request comes from, as the Express routes' `identify` says it: the
  * authenticator (a `Request` is an AuthRequest as it is) and the caller's address. Returns
  * `unauthorized` when authentication is required and there is no subject; undefined for an
  * anonymous caller with no address, whom no per-client limit can key.
  */
 export async function identifyWebRequest(
-  core: Pick<Core, 'auth'>,
+  deps: { auth: Authenticator },
   request: Request,
   options: WebHandlerOptions,
 ): Promise<Identity | undefined | TokenwireError> {
   // A custom authenticator that throws proves nobody, as on the WebSocket upgrade.
-  const subject = await core.auth.authenticate({ url: request.url, headers: request.headers, raw: request }).catch(() => null);
-  if (subject === null && core.auth.required) return new TokenwireError('unauthorized', 'This request needs authentication: a valid session or bearer token.');
+  const subject = await deps.auth.authenticate({ url: request.url, headers: request.headers, raw: request }).catch(() => null);
+  if (subject === null && deps.auth.required) return new TokenwireError('unauthorized', 'This request needs authentication: a valid session or bearer token.');
   const address = options.clientAddress?.(request);
   if (subject === null && address === undefined) return undefined;
   return { subject: subject ?? undefined, address: address ?? 'unknown' };

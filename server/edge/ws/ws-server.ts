@@ -4,15 +4,16 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenwireError } from '../../../shared/errors.js';
-import { authRequestOf } from '../../access/authenticator.js';
+import { authRequestOf, type Authenticator } from '../../access/authenticator.js';
+import type { StartPacer } from '../../access/start-pacer.js';
 import type { Identity } from '../../access/stream-access.js';
-import type { Core } from '../../service/core.js';
+import type { Config } from '../../settings/config.js';
 import { createAddressOf } from '../client-address.js';
 import { rawErrorResponse } from '../client-error.js';
 import { handshakeRefusal } from './ws-handshake.js';
 import { createHeartbeat } from './ws-heartbeat.js';
 import { createOriginCheck } from './ws-origin.js';
-import { createWsSession, type WsSession } from './ws-session.js';
+import { createWsSession, type WsSession, type WsSessionDeps } from './ws-session.js';
 
 /** The WebSocket's path under the base path: browsers open `${basePath}/ws`. */
 export const WS_PATH = '/ws';
@@ -50,7 +51,7 @@ export interface WsTransport {
   stopAccepting(): void;
   /**
    * Closes every socket with 1001 after the frames it still has (streams should have ended
-   * first: core.shutdown), and terminates the ones that do not close within the deadline. New
+   * first: stream control's shutdown), and terminates the ones that do not close within the deadline. New
    * upgrades on its path are answered 503 `server_shutdown` until the server is detached.
    */
   close(deadlineMs: number): Promise<void>;
@@ -97,14 +98,27 @@ function pathOf(req: IncomingMessage): string | undefined {
   }
 }
 
+/** What the WebSocket transport uses: its sessions' services, who asks, the start pacer, and its settings. */
+export interface WsTransportDeps extends WsSessionDeps {
+  auth: Authenticator;
+  /** Upgrades take turns with chat starts in a burst. */
+  startPacer: StartPacer;
+  /** Named on every 101 (X-Tokenwire-Instance). */
+  instanceId: string;
+  config: Pick<
+    Config,
+    'WS_MAX_PAYLOAD' | 'HEARTBEAT_MS' | 'MAX_BUFFERED_BYTES' | 'TRUST_PROXY' | 'ALLOWED_ORIGINS' | 'PUBLIC_URL' | 'WS_HANDSHAKE_TIMEOUT_MS' | 'MAX_STREAMS_PER_SOCKET' | 'WS_MESSAGES_PER_SECOND'
+  >;
+}
+
 /**
  * The WebSocket transport, attached to the app's http.Server(s): upgrades on `path` only, after
  * the Origin check (403), one session per socket, ping/pong liveness, `maxPayload` (a larger
  * message closes with 1009, RFC 6455 §7.4.1) and no permessage-deflate (CPU per token, and
  * compression of secrets next to attacker text). Other upgrades belong to the app.
  */
-export function createWsTransport(core: Core, options: { path: string }): WsTransport {
-  const { config, log } = core;
+export function createWsTransport(deps: WsTransportDeps, options: { path: string }): WsTransport {
+  const { config, log, metrics } = deps;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.WS_MAX_PAYLOAD,
@@ -114,11 +128,11 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   // Anything else `ws` refuses (a bad Sec-WebSocket-Protocol, say) gets the JSON body too:
   // with a listener here, `ws` writes nothing of its own.
   wss.on('wsClientError', (error: Error, socket: Duplex) => {
-    core.metrics.errors.inc({ code: 'invalid_request' });
+    metrics.errors.inc({ code: 'invalid_request' });
     refuseUpgrade(socket, new TokenwireError('invalid_request', `${error.message}.`));
   });
   // The 101 names the instance too, as every HTTP answer does.
-  wss.on('headers', (headers: string[]) => headers.push(`${HEADERS.instance}: ${core.instanceId}`));
+  wss.on('headers', (headers: string[]) => headers.push(`${HEADERS.instance}: ${deps.instanceId}`));
   const sessions = new Map<WebSocket, WsSession>();
   const heartbeat = createHeartbeat(config.HEARTBEAT_MS);
   // Queue tokens well before the hard bound, so coalescing has room to work.
@@ -134,7 +148,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   };
 
   // Every metric lives in metrics.ts; open sessions are `tokenwire_connections_open{transport="ws"}`, counted in wsOnClose.
-  core.metrics.sources.wsBufferedBytesMax = maxBufferedBytes;
+  metrics.sources.wsBufferedBytesMax = maxBufferedBytes;
 
   // A listener that closed over serverOnUpgrade's scope would keep the upgrade request and its
   // `head` bytes alive for the socket's life (about 1.5 KiB per idle WebSocket).
@@ -147,7 +161,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
     const refusal = handshakeRefusal(req);
     if (refusal) {
-      core.metrics.errors.inc({ code: refusal.error.code });
+      metrics.errors.inc({ code: refusal.error.code });
       log.debug({ code: refusal.error.code, reason: refusal.error.message }, 'refused a malformed WebSocket handshake');
       return refuseUpgrade(socket, refusal.error, refusal.headers);
     }
@@ -158,7 +172,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     void authenticateUpgrade(req, socket).then(async (identity) => {
       if (!identity) return;
       // A burst's upgrades take turns with running streams' tokens, as their starts do.
-      const turn = core.startPacer.turn();
+      const turn = deps.startPacer.turn();
       if (turn) await turn;
       if (socket.destroyed) return;
       if (!accepting) return refuseUpgrade(socket, new TokenwireError('server_shutdown'));
@@ -173,7 +187,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   async function authenticateUpgrade(req: IncomingMessage, socket: Duplex): Promise<Identity | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.WS_HANDSHAKE_TIMEOUT_MS)));
-    const subject = await Promise.race([core.auth.authenticate(authRequestOf(req)).catch(() => null), timedOut]);
+    const subject = await Promise.race([deps.auth.authenticate(authRequestOf(req)).catch(() => null), timedOut]);
     clearTimeout(timer);
     if (socket.destroyed) return undefined;
     if (subject === 'timeout') {
@@ -184,8 +198,8 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
       refuseUpgrade(socket, new TokenwireError('server_shutdown'));
       return undefined;
     }
-    if (subject === null && core.auth.required) {
-      core.metrics.errors.inc({ code: 'unauthorized' });
+    if (subject === null && deps.auth.required) {
+      metrics.errors.inc({ code: 'unauthorized' });
       refuseUpgrade(socket, new TokenwireError('unauthorized', 'This WebSocket needs authentication: a valid session cookie, or a bearer token (Authorization or ?access_token=).'));
       return undefined;
     }
@@ -198,7 +212,7 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
     highWaterBytes,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     closing: () => !accepting,
-    onSlowConsumer: () => core.metrics.slowConsumers.inc({ transport: 'ws' }),
+    onSlowConsumer: () => metrics.slowConsumers.inc({ transport: 'ws' }),
     maxStreams: config.MAX_STREAMS_PER_SOCKET,
     messagesPerSecond: config.WS_MESSAGES_PER_SECOND,
   };
@@ -207,16 +221,16 @@ export function createWsTransport(core: Core, options: { path: string }): WsTran
   function wsOnClose(this: WebSocket): void {
     if (!sessions.delete(this)) return;
     heartbeat.remove(this);
-    core.metrics.connectionsOpen.dec({ transport: 'ws' });
+    metrics.connectionsOpen.dec({ transport: 'ws' });
   }
 
   function wssOnConnection(ws: WebSocket, identity: Identity): void {
     // `ws` emits `error` for protocol violations (oversize → 1009, bad UTF-8 → 1007) and closes.
     ws.on('error', wsOnError);
-    const session = createWsSession(ws, core, { ...sessionOptions, identity });
+    const session = createWsSession(ws, deps, { ...sessionOptions, identity });
     sessions.set(ws, session);
     heartbeat.add(ws);
-    core.metrics.connectionsOpen.inc({ transport: 'ws' });
+    metrics.connectionsOpen.inc({ transport: 'ws' });
     ws.on('close', wsOnClose);
   }
 

@@ -2,8 +2,11 @@
 import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
 import type { ClientFrameOf, WsFormat } from '../../../shared/protocol.js';
 import { canControl, type Identity } from '../../access/stream-access.js';
-import type { Core } from '../../service/core.js';
 import { createTokenBuckets } from '../../access/token-bucket.js';
+import type { Logger } from '../../observability/log.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { ChatService } from '../../service/chat-service.js';
+import type { StreamControl } from '../../service/stream-control.js';
 import { isGeneration, type StreamLog } from '../../streams/hub.js';
 import { viewStartError } from '../../views/stream-view.js';
 import { prepareAgUiView } from '../../views/ws-ag-ui-view.js';
@@ -18,8 +21,13 @@ export interface WsSocket extends SenderSocket {
   on(event: 'close', listener: () => void): unknown;
 }
 
-/** The parts of the core a session uses. */
-export type SessionCore = Pick<Core, 'startChat' | 'findStream' | 'decide' | 'streamOfCall' | 'hub' | 'log' | 'metrics'>;
+/** What a session uses: it starts chats and finds, decides and cancels streams through the two services. */
+export interface WsSessionDeps {
+  chat: ChatService;
+  control: StreamControl;
+  log: Logger;
+  metrics: Metrics;
+}
 
 export interface WsSessionOptions {
   /** Socket buffer above which frames queue and tokens coalesce. */
@@ -71,14 +79,14 @@ interface ActiveSession {
 /** What the active part reads of the idle one. */
 interface SessionHost {
   readonly socket: WsSocket;
-  readonly core: SessionCore;
+  readonly deps: WsSessionDeps;
   readonly options: WsSessionOptions;
   readonly ended: boolean;
 }
 
 /**
  * One WebSocket connection: decodes client frames, multiplexes the streams it starts or
- * resumes by stream id, routes tool decisions to the approval gate, and writes frames through
+ * resumes by stream id, routes tool decisions through stream control, and writes frames through
  * a bounded sender. A bad frame gets an `error` frame and the socket stays usable.
  * Knows nothing of `ws` itself: upgrade, origin and ping live in ws-server.ts.
  *
@@ -93,12 +101,12 @@ class Session implements WsSession, SessionHost {
   private markClosed: (() => void) | undefined;
 
   readonly socket: WsSocket;
-  readonly core: SessionCore;
+  readonly deps: WsSessionDeps;
   readonly options: WsSessionOptions;
 
-  constructor(socket: WsSocket, core: SessionCore, options: WsSessionOptions) {
+  constructor(socket: WsSocket, deps: WsSessionDeps, options: WsSessionOptions) {
     this.socket = socket;
-    this.core = core;
+    this.deps = deps;
     this.options = options;
     socket.on('message', (data, isBinary) => this.socketOnMessage(data, isBinary));
     socket.on('close', () => this.socketOnClose());
@@ -146,13 +154,14 @@ class Session implements WsSession, SessionHost {
 const PONG = '{"type":"pong"}';
 
 /** A session on `socket` (see Session). */
-export function createWsSession(socket: WsSocket, core: SessionCore, options: WsSessionOptions): WsSession {
-  return new Session(socket, core, options);
+export function createWsSession(socket: WsSocket, deps: WsSessionDeps, options: WsSessionOptions): WsSession {
+  return new Session(socket, deps, options);
 }
 
 /** The handlers of a session whose socket has sent a frame, and the state they share. */
 function createActiveSession(host: SessionHost): ActiveSession {
-  const { socket, core, options } = host;
+  const { socket, options } = host;
+  const { chat, control, log, metrics } = host.deps;
   let state: { sender: WsSender; views: WsViews; owned: Set<string> } | undefined;
   const live = () => {
     if (state) return state;
@@ -185,7 +194,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
    * (a stream no longer viewed here, e.g. done before a late approve).
    */
   const sendError = (error: TokenwireError, ref?: string, lastSeq?: number) => {
-    core.metrics.errors.inc({ code: error.code });
+    metrics.errors.inc({ code: error.code });
     const { sender, views } = live();
     sender.control(errorFrameJson(error, ref, ref === undefined ? 0 : (views.lastSeq(ref) ?? lastSeq ?? 0)));
   };
@@ -195,7 +204,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     owned.add(streamId);
     if (owned.size <= MAX_OWNED) return;
     for (const id of owned) {
-      if (views.has(id) || core.hub.get(id)?.done === false) continue;
+      if (views.has(id) || control.localStream(id)?.done === false) continue;
       owned.delete(id);
       if (owned.size <= MAX_OWNED) return;
     }
@@ -217,8 +226,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
     } catch (thrown) {
       const error = toTokenwireError(thrown);
       // A typed refusal (store_unavailable while Redis is away) is expected: its code, not a stack.
-      if (error.code === 'internal') core.log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
-      else core.log.debug({ code: error.code, streamId: stream.id }, 'WebSocket view refused');
+      if (error.code === 'internal') log.error({ err: thrown, streamId: stream.id }, 'WebSocket view failed');
+      else log.debug({ code: error.code, streamId: stream.id }, 'WebSocket view refused');
       return sendError(error, stream.id);
     }
     if (host.ended || outcome.status === 'ok') return;
@@ -246,7 +255,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     let stream: StreamLog;
     starting++;
     try {
-      stream = await core.startChat(request, {
+      stream = await chat.startChat(request, {
         transport: 'ws',
         clientId: id,
         gone: () => host.ended,
@@ -271,15 +280,15 @@ function createActiveSession(host: SessionHost): ActiveSession {
 
   async function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): Promise<void> {
     try {
-      await core.decide(frame.callId, {
+      await control.decide(frame.callId, {
         decision: frame.type,
         authorize: (stream) => canControl(stream, { subject, holds: owns(stream.id) }),
         reason: frame.type === 'deny' ? frame.reason : undefined,
         by: { subject, transport: 'ws' },
       });
     } catch (thrown) {
-      const streamId = await core.streamOfCall(frame.callId).catch(() => undefined);
-      const stream = streamId === undefined ? undefined : await core.findStream(streamId).catch(() => undefined);
+      const streamId = await control.streamOfCall(frame.callId).catch(() => undefined);
+      const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
       // Name the stream only to a socket that may know it.
       const known = stream && mayControl(stream) ? stream : undefined;
       sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
@@ -287,7 +296,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
   }
 
   async function cancel(frame: ClientFrameOf<'cancel'>): Promise<void> {
-    const stream = await core.findStream(frame.streamId);
+    const stream = await control.findStream(frame.streamId);
     // Another connection's stream is reported as unknown: its id alone does not let a socket end it.
     if (!stream || !mayControl(stream)) {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} on this connection.`), frame.streamId);
@@ -299,7 +308,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
   }
 
   async function resume(frame: ClientFrameOf<'resume'>): Promise<void> {
-    const stream = await core.findStream(frame.streamId);
+    const stream = await control.findStream(frame.streamId);
     if (host.ended) return;
     if (!stream) {
       sendError(new TokenwireError('unknown_stream', `No stream ${frame.streamId} is kept.`), frame.streamId);
@@ -314,8 +323,8 @@ function createActiveSession(host: SessionHost): ActiveSession {
       return;
     }
     if (allowed) own(stream.id);
-    core.metrics.resumes.inc({ transport: 'ws' });
-    core.metrics.replayedFrames.inc({ transport: 'ws' }, Math.max(0, stream.lastSeq - frame.lastSeq));
+    metrics.resumes.inc({ transport: 'ws' });
+    metrics.replayedFrames.inc({ transport: 'ws' }, Math.max(0, stream.lastSeq - frame.lastSeq));
     void view(stream, frame.lastSeq, frame);
   }
 
@@ -325,7 +334,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
     const { sender, views } = live();
     const dropped = views.dropSlow();
     options.onSlowConsumer?.();
-    core.log.warn({ streams: dropped, bufferedBytes: sender.bufferedBytes }, 'dropped a slow WebSocket reader');
+    log.warn({ streams: dropped, bufferedBytes: sender.bufferedBytes }, 'dropped a slow WebSocket reader');
   }
 
   /** Whether this message is within WS_MESSAGES_PER_SECOND; checked before any decoding. */
@@ -362,7 +371,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
       .then(handle)
       .catch((thrown: unknown) => {
         const error = toTokenwireError(thrown);
-        if (error.code === 'internal') core.log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
+        if (error.code === 'internal') log.error({ err: thrown, type: frame.type }, 'WebSocket frame failed');
         // Named for what the frame was about (its stream, or a start's client id), so a client
         // with several streams knows which one failed (a retryable store_unavailable, say).
         if (!host.ended) sendError(error, 'streamId' in frame ? frame.streamId : frame.type === 'start' ? frame.id : undefined);

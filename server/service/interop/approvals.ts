@@ -1,7 +1,7 @@
 import { TokenwireError } from '../../../shared/errors.js';
-import type { Core } from '../core.js';
 import { canControl } from '../../access/stream-access.js';
 import { findStream } from '../stream-requests.js';
+import type { StreamControl } from '../stream-control.js';
 import type { StreamLog } from '../../streams/hub.js';
 import { accessThrough, type ConversationEntry } from '../../fleet/conversations.js';
 import type { FrameSource } from '../../views/mappers/mapper.js';
@@ -40,19 +40,19 @@ export interface Decided {
  * Throws the gate's errors, `forbidden`, or `stream_expired`.
  */
 export async function decideCalls(
-  core: Pick<Core, 'decide' | 'findStream'>,
+  control: Pick<StreamControl, 'decide' | 'findStream'>,
   decisions: readonly { callId: string; approved: boolean; reason?: string | undefined }[],
   conversation: ConversationEntry | undefined,
   subject: string | undefined,
 ): Promise<Decided> {
-  const found = conversation ? await findStream(core, conversation.streamId, accessThrough(conversation, subject)) : undefined;
+  const found = conversation ? await findStream(control, conversation.streamId, accessThrough(conversation, subject)) : undefined;
   if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
   const stream = found instanceof TokenwireError ? undefined : found;
   const release = stream ? stream.attachViewer() : () => {};
   try {
     let last: { callId: string; streamId: string } | undefined;
     for (const decision of decisions) {
-      const { streamId } = await core.decide(decision.callId, {
+      const { streamId } = await control.decide(decision.callId, {
         decision: decision.approved ? 'approve' : 'deny',
         authorize: (target) => stream?.id === target.id && canControl(target, { subject, token: conversation?.streamToken }),
         reason: decision.reason,

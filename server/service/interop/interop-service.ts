@@ -1,7 +1,10 @@
 import { TokenwireError } from '../../../shared/errors.js';
 import { parseWith } from '../../../shared/frame-codec.js';
 import type { Identity } from '../../access/stream-access.js';
-import type { Core } from '../core.js';
+import type { Logger } from '../../observability/log.js';
+import type { Config } from '../../settings/config.js';
+import type { ChatService } from '../chat-service.js';
+import type { StreamControl } from '../stream-control.js';
 import { cancelStream, findStream, parseResumePoint } from '../stream-requests.js';
 import type { StreamLog } from '../../streams/hub.js';
 import type { ViewStart } from '../../views/stream-view.js';
@@ -11,7 +14,7 @@ import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest }
 import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest } from './ai-sdk-request.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../../views/mappers/ai-sdk-ui-stream.js';
 import { decideCalls, holdForDecision } from './approvals.js';
-import { accessThrough, conversationKey, createMemoryConversations, type ConversationEntry } from '../../fleet/conversations.js';
+import { accessThrough, conversationKey, createMemoryConversations, type ConversationEntry, type Conversations } from '../../fleet/conversations.js';
 import { createMappedEncoder, type MappedEncoderOptions } from '../../views/mapped-encoder.js';
 import { openMappedView, type MappedViewRange } from '../../views/mapped-view.js';
 import type { ProtocolMapper } from '../../views/mappers/mapper.js';
@@ -56,6 +59,16 @@ export interface InteropService {
   agUiRun(caller: InteropCaller, body: unknown): Promise<InteropAnswer>;
 }
 
+/** What the interop service uses: it starts and controls streams through the services, as the native routes do. */
+export interface InteropServiceDeps {
+  chat: ChatService;
+  control: StreamControl;
+  log: Logger;
+  config: Pick<Config, 'STREAM_TTL_MS'>;
+  /** The fleet's conversation store (Redis), so any instance serves any conversation; else one in memory. */
+  conversations?: Conversations | undefined;
+}
+
 type ViewRange = MappedViewRange & Pick<MappedEncoderOptions<unknown>, 'decidedCallId' | 'continueThroughDecided'>;
 
 /** `Last-Event-ID` as a seq (-1: none yet), read as the native routes read it; undefined when absent. */
@@ -75,10 +88,11 @@ function lastEventIdOf(caller: InteropCaller): number | undefined {
  * memory per call; every view, cancel and decision through the native access rule
  * (findStream, canControl); every response through the one SSE view. See docs/interop.md.
  */
-export function createInteropService(core: Core): InteropService {
-  const conversations = core.fleet?.conversations ?? createMemoryConversations();
+export function createInteropService(deps: InteropServiceDeps): InteropService {
+  const { chat, control, log, config } = deps;
+  const conversations = deps.conversations ?? createMemoryConversations();
   /** A conversation is needed while its stream may be resumed: its resume window, then its TTL. */
-  const remember = (key: string, entry: ConversationEntry, stream: StreamLog) => conversations.set(key, entry, stream.graceMs + core.config.STREAM_TTL_MS);
+  const remember = (key: string, entry: ConversationEntry, stream: StreamLog) => conversations.set(key, entry, stream.graceMs + config.STREAM_TTL_MS);
   /**
    * Remembers a new stream's conversations before it is viewed: unremembered, nobody could
    * resume or cancel it, so it is cancelled and the start refused (`store_unavailable`, retryable).
@@ -97,7 +111,7 @@ export function createInteropService(core: Core): InteropService {
    * knows its end only from the log, whose last record a read past the end still reports.
    */
   async function hasEnded(stream: StreamLog): Promise<boolean> {
-    if (stream.done || core.hub.get(stream.id) === stream) return stream.done;
+    if (stream.done || control.localStream(stream.id) === stream) return stream.done;
     const read = await stream.read(Number.MAX_SAFE_INTEGER - 1);
     return read.status !== 'ok' || read.ended;
   }
@@ -136,12 +150,12 @@ export function createInteropService(core: Core): InteropService {
   /** The stream a conversation of this caller names, if any and if the caller may access it. */
   async function streamOf(entry: ConversationEntry | undefined, subject: string | undefined): Promise<StreamLog | undefined> {
     if (!entry) return undefined;
-    const found = await findStream(core, entry.streamId, accessThrough(entry, subject));
+    const found = await findStream(control, entry.streamId, accessThrough(entry, subject));
     if (found instanceof TokenwireError && found.code !== 'unknown_stream') throw found;
     return found instanceof TokenwireError ? undefined : found;
   }
-  const start = (request: Parameters<Core['startChat']>[0], caller: InteropCaller) =>
-    core.startChat(request, { transport: 'sse', gone: caller.gone, ...(caller.identity ? { identity: caller.identity } : {}) });
+  const start = (request: Parameters<ChatService['startChat']>[0], caller: InteropCaller) =>
+    chat.startChat(request, { transport: 'sse', gone: caller.gone, ...(caller.identity ? { identity: caller.identity } : {}) });
 
   return {
     async aiSdkChat(caller, raw) {
@@ -151,13 +165,13 @@ export function createInteropService(core: Core): InteropService {
       const key = chatKey(subject, body.value.id);
       const answered = approvalResponses(body.value);
       // Calls any instance knows (with a fleet, wherever they wait).
-      const known = await Promise.all(answered.map(async (answer) => ((await core.streamOfCall(answer.callId)) !== undefined ? answer : undefined)));
+      const known = await Promise.all(answered.map(async (answer) => ((await control.streamOfCall(answer.callId)) !== undefined ? answer : undefined)));
       const answers = known.filter((answer) => answer !== undefined);
       // A decision for a call no instance knows cannot be applied; starting over would hide that.
       if (answered.length > 0 && answers.length === 0) throw new TokenwireError('unknown_call', 'No tool call with that approval id is known.');
       if (answers.length > 0) {
         // The decision comes back inside the messages; the chat that saw the call may decide it.
-        const { stream, callSeq, release } = await decideCalls(core, answers, await conversations.get(key), subject);
+        const { stream, callSeq, release } = await decideCalls(control, answers, await conversations.get(key), subject);
         try {
           return await viewUiStream(stream, { base: callSeq - 1, resumeAt: callSeq, decidedCallId: answers.at(-1)!.callId, continueThroughDecided: false });
         } finally {
@@ -206,7 +220,7 @@ export function createInteropService(core: Core): InteropService {
       // The same run again: AG-UI has no resume of its own, so this is it (from Last-Event-ID).
       const known = await conversations.get(key);
       if (known) {
-        const stream = await findStream(core, known.streamId, accessThrough(known, subject));
+        const stream = await findStream(control, known.streamId, accessThrough(known, subject));
         if (stream instanceof TokenwireError) throw stream;
         return viewRun(stream, ids, known, after);
       }
@@ -215,12 +229,12 @@ export function createInteropService(core: Core): InteropService {
       const decisions = resumeDecisions(input);
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
-        const { stream, callSeq, release } = await decideCalls(core, decisions, await conversations.get(threadKey(subject, input.threadId)), subject);
+        const { stream, callSeq, release } = await decideCalls(control, decisions, await conversations.get(threadKey(subject, input.threadId)), subject);
         const entry = { streamId: stream.id, streamToken: stream.streamToken, fromSeq: callSeq - 1, silentThrough: callSeq, decidedCallId: decisions.at(-1)!.callId };
         try {
           // The decision is recorded: this run is answered even if it cannot be remembered, which
           // costs only a later Last-Event-ID re-run of it (404) rather than the decision's answer.
-          await remember(key, entry, stream).catch((error: unknown) => core.log.warn({ err: error, streamId: stream.id }, 'AG-UI run not remembered'));
+          await remember(key, entry, stream).catch((error: unknown) => log.warn({ err: error, streamId: stream.id }, 'AG-UI run not remembered'));
           return await viewRun(stream, ids, entry);
         } finally {
           release();
