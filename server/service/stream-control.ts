@@ -23,9 +23,16 @@ export interface StreamControl {
   /** True from `drain()` on: readiness turns false and new chats get `server_shutdown`. */
   readonly draining: boolean;
   drain(): void;
-  /** Ends every stream with `server_shutdown` and waits for the engines, up to `deadlineMs`. */
+  /**
+   * Drains, then stops, within `deadlineMs`: running generations (and calls waiting for a
+   * decision) go on until they end or the drain's share of the deadline passes; whatever is left
+   * then ends with `server_shutdown`, and the engines get the rest of the deadline to finish.
+   */
   shutdown(deadlineMs: number): Promise<void>;
 }
+
+/** What a shutdown keeps for ending the streams a drain left (ms): a fifth of the deadline, at most 2 s. */
+const stopReserveMs = (deadlineMs: number) => Math.min(2_000, deadlineMs / 5);
 
 export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; fleet: Fleet | undefined; enginesIdle: (deadlineMs: number) => Promise<void> }): StreamControl {
   const { hub, approvals, fleet } = deps;
@@ -71,8 +78,12 @@ export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; f
     },
     async shutdown(deadlineMs) {
       draining = true;
+      const until = Date.now() + deadlineMs;
+      // A deploy should not cut answers: let them finish, keeping time to end the rest cleanly
+      // (their server_shutdown and done written to the store and every view).
+      await deps.enginesIdle(deadlineMs - stopReserveMs(deadlineMs));
       hub.abortAll('shutdown');
-      await deps.enginesIdle(deadlineMs);
+      await deps.enginesIdle(Math.max(0, until - Date.now()));
       hub.close();
     },
   };

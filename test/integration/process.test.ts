@@ -22,15 +22,20 @@ describe('the server process', () => {
     expect(proc.output().stderr).toMatch(/HEARTBEAT_MS="-5"/);
   });
 
-  it('on SIGTERM ends open streams with server_shutdown and done, and exits 0', async () => {
-    const proc = run({ SIM_TOKENS_PER_SECOND: '5', SIM_FIRST_TOKEN_MS: '0', SHUTDOWN_TIMEOUT_MS: '3000' });
+  it('on SIGTERM drains: an answer that fits in SHUTDOWN_TIMEOUT_MS finishes whole, one that cannot ends with server_shutdown and done, and the process exits 0', async () => {
+    const proc = run({ SIM_TOKENS_PER_SECOND: '20', SIM_FIRST_TOKEN_MS: '0', SHUTDOWN_TIMEOUT_MS: '3000' });
     const url = await proc.listening;
-    const session = await postSse(`${url}/api/chat`, { messages: [{ role: 'user', content: 'hi' }], options: { simulate: { tokens: 1000 } } });
-    await session.waitForFrame((f) => f.type === 'token');
+    const ask = (tokens: number) => postSse(`${url}/api/chat`, { messages: [{ role: 'user', content: 'hi' }], options: { simulate: { tokens } } });
+    // About 1 s of answer left at SIGTERM, against 50 s.
+    const [short, long] = await Promise.all([ask(24), ask(1000)]);
+    await Promise.all([short.waitForFrame((f) => f.type === 'token'), long.waitForFrame((f) => f.type === 'token')]);
     proc.child.kill('SIGTERM');
-    const frames = await session.ended;
-    expect(frames.slice(-2).map((f) => f.type)).toEqual(['error', 'done']);
-    expect(frames.at(-2)).toMatchObject({ code: 'server_shutdown', retryable: true });
+    const finished = await short.ended;
+    expect(finished.filter((f) => f.type === 'token')).toHaveLength(24);
+    expect(finished.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    const cut = await long.ended;
+    expect(cut.slice(-2).map((f) => f.type)).toEqual(['error', 'done']);
+    expect(cut.at(-2)).toMatchObject({ code: 'server_shutdown', retryable: true });
     expect(await proc.exited).toBe(0);
   });
 });
