@@ -37,6 +37,11 @@ export interface StreamSink {
   lost(): void;
   /** The transport re-attaches after a dropped connection. */
   reconnecting(): void;
+  /**
+   * The server took the resume (SSE: its 200; WebSocket: the `resume` sent on an open socket):
+   * the stream is connected again even before a frame comes, as when it waits for a decision.
+   */
+  attached(): void;
   fallback(info: Fallback): void;
   /**
    * A local, final failure (HTTP error, lost connection): ends the stream with `error`.
@@ -313,6 +318,12 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
       if (!disconnected) sink.lost();
       clock.reconnect();
       events.emit('reconnect', { attempt: clock.reconnects, lastSeq });
+      changed();
+    },
+    attached() {
+      if (ended || !disconnected) return;
+      disconnected = false;
+      status = liveStatus();
       changed();
     },
     fallback(info) {

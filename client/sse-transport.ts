@@ -126,6 +126,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
         // 204: the stream is done and this client has its `done`; nothing to resume.
         if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
+        sink.attached();
         parser.reset();
         await read(response);
       } catch (error) {

@@ -132,7 +132,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
       // The server dropped this view for reading too slowly; the socket is fine: view it again.
       if (options.reconnect.maxAttempts !== undefined && route.sink.reconnects >= options.reconnect.maxAttempts) return void route.sink.fail();
       route.sink.reconnecting();
-      sendResume(route);
+      if (sendResume(route)) route.sink.attached();
     }
   }
 
@@ -167,7 +167,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
         for (const route of routes.named()) {
           if (route.sink.ended) continue;
           route.sink.reconnecting();
-          sendResume(route);
+          if (sendResume(route)) route.sink.attached();
         }
         // Dropped before the server's `start` arrived: the same start with the same
         // key gets the stream the server already runs, from its `start` frame, not a second one.

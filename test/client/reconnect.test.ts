@@ -119,6 +119,23 @@ describe('a client that does not give up early', () => {
       client.close();
     });
 
+    it(`over ${transport}: a drop while an approval is pending says "awaiting_approval" again once re-attached, before anyone decides, and the approval then runs the tool`, async () => {
+      const client = createChatClient({ baseUrl: server.url, transport, wakeups: manualWakeups() });
+      const stream = client.chat(ask("What's the weather in Paris?", { tools: ['get_weather'] }));
+      const seen: string[] = [];
+      stream.on('change', () => {
+        if (seen.at(-1) !== stream.status) seen.push(stream.status);
+      });
+      await new Promise<void>((resolve) => stream.on('tool_call', () => resolve()));
+      await waitFor(() => stream.status === 'awaiting_approval', 'awaiting approval');
+      stream.dropConnection();
+      await waitFor(() => seen.includes('reconnecting') && stream.status === 'awaiting_approval', 're-attached and awaiting approval again');
+      expect(seen.slice(seen.indexOf('reconnecting'))).toEqual(['reconnecting', 'awaiting_approval']);
+      await stream.pendingApproval!.approve();
+      expect((await stream.result).reason).toBe('stop');
+      client.close();
+    });
+
     it(`over ${transport}: a wake-up (the network back) with a silent connection resumes at once`, async () => {
       const wakeups = manualWakeups();
       // No heartbeat watch: only the wake-up can notice the dead path.
