@@ -212,6 +212,15 @@ describe('aiSdkModel failures', () => {
     await wasCancelled;
   });
 
+  it('a request aborted before it starts rejects with the reason and never calls the model', async () => {
+    const model = mockModel([finishPart('stop')]);
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    controller.abort(reason);
+    expect(await failure(aiSdkModel(model).stream(request({ signal: controller.signal })))).toBe(reason);
+    expect(model.doStreamCalls).toEqual([]);
+  });
+
   it('a chat naming another model is upstream_rejected', async () => {
     const error = await failure(aiSdkModel(mockModel([finishPart('stop')])).stream(request({ model: 'other-model' })));
     expect(error).toMatchObject({ code: 'upstream_rejected' });

@@ -60,6 +60,7 @@ export function aiSdkModel(model: AiSdkLanguageModel, options: AiSdkModelOptions
       throw new TokenwireError('upstream_rejected', `This server offers the model ${JSON.stringify(model.modelId)} only.`);
     }
     const { signal } = request;
+    if (signal.aborted) throw signal.reason;
     // One controller for both ends of this request: the chat's abort and the idle clock.
     const upstream = new AbortController();
     let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
