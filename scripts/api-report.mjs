@@ -15,6 +15,7 @@ const ENTRIES = [
   ['tokenwire-react', 'dist/client/react.d.ts'],
   ['tokenwire-protocol', 'dist/shared/index.d.ts'],
   ['tokenwire-redis', 'dist/server/fleet/redis/index.d.ts'],
+  ['tokenwire-ai-sdk', 'dist/server/models/ai-sdk/index.d.ts'],
 ];
 mkdirSync(`${root}etc`, { recursive: true });
 mkdirSync(`${root}.api-temp`, { recursive: true });

@@ -1,6 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { APIConnectionError, APIError } from 'openai';
 import { TokenwireError } from '../../shared/errors.js';
+import { retryAfterMs } from './retry-after.js';
+
+export { retryAfterMs } from './retry-after.js';
 
 /** How tokenwire retries an upstream request that failed before its first byte. */
 export interface RetryPolicy {
@@ -9,18 +12,6 @@ export interface RetryPolicy {
   maxWaitMs: number;
   /** Backoff without Retry-After: 500 ms doubling per attempt, at most 8 s (the SDK's own schedule). */
   random?: () => number;
-}
-
-/** The wait the upstream asked for, from `retry-after-ms` (ms) or `Retry-After` (seconds or an HTTP date). */
-export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms);
-  const raw = headers?.get('retry-after');
-  if (!raw) return undefined;
-  const seconds = Number(raw.trim());
-  if (raw.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Worth another attempt: the SDK's own list (408, 409, 429, 5xx, no connection), unless `x-should-retry: false`. */

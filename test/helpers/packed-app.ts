@@ -18,7 +18,12 @@ const EXAMPLES = ['express', 'hono'] as const;
 /** What the build reads besides the package's `files`. */
 const BUILD_INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'README.md', 'LICENSE', 'shared', 'server', 'client'];
 /** Peers the scratch app installs so every entry point can be type-checked and imported. */
-const PEERS = ['ioredis', 'react'] as const;
+const PEERS = ['ioredis', 'react', '@ai-sdk/provider'] as const;
+/**
+ * `@ai-sdk/provider`'s declarations import `json-schema`, which ships none: an app that checks
+ * its libraries (`skipLibCheck: false`) installs its types, as the AI SDK's own build does.
+ */
+const JSON_SCHEMA_TYPES = '^7.0.15';
 /** The TypeScript most apps still compile with, beside the examples' own (7). */
 const TYPESCRIPT_5 = 'npm:typescript@^5.9.3';
 /** Bump when the app's layout below changes, so a cached install is not reused. */
@@ -204,6 +209,7 @@ function appManifest(tarball: string, rootManifest: { devDependencies: Record<st
   }
   for (const peer of PEERS) dependencies[peer] = rootManifest.devDependencies[peer]!;
   dependencies['typescript-5'] = TYPESCRIPT_5;
+  dependencies['@types/json-schema'] = JSON_SCHEMA_TYPES;
   dependencies.tokenwire = `file:${tarball}`;
   const sorted = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b)));
   return `${JSON.stringify({ name: 'tokenwire-packed-app', private: true, type: 'module', dependencies: sorted }, null, 2)}\n`;
