@@ -17,6 +17,7 @@
 export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRouter } from './tokenwire.js';
 export type { AttachOptions, UpgradeSource } from './edge/ws/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
+export type { ChatToolCall, FinishEvent, PrepareRequest, PrepareRequestInput, PreparedRequest, StreamErrorEvent, ToolCallOutcome } from './service/chat-hooks.js';
 export { defineTool, ToolError, type Tool } from './tools/registry.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from './models/provider.js';
@@ -24,4 +25,4 @@ export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';
 export { memoryStore, type StoreOption } from './fleet/store-option.js';
 export type { Logger } from './observability/log.js';
 export { TokenwireError, isTokenwireError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
-export type { SimulateOptions, Usage } from '../shared/protocol.js';
+export type { ChatMessage, ChatOptions, DoneReason, SimulateOptions, Transport, Usage } from '../shared/protocol.js';

@@ -8,6 +8,7 @@ import { didYouMean } from './settings/option-keys.js';
 import type { ModelProvider } from './models/provider.js';
 import { isStoreOption, type StoreOption } from './fleet/store-option.js';
 import type { Tool } from './tools/registry.js';
+import type { ChatHooks, FinishEvent, PrepareRequest, StreamErrorEvent } from './service/chat-hooks.js';
 
 export type { AuthenticateRequest, TokenwireAuth } from './access/authenticator.js';
 
@@ -83,6 +84,27 @@ export interface TokenwireOptions {
   model?: ModelProvider;
   /** The tools a chat may name, from `defineTool`. Default none. */
   tools?: readonly Tool[];
+  /**
+   * The models a client may name in `options.model`, besides the model's `defaultModel` (always
+   * allowed). Default none: only the default. Another is refused with 400 `model_not_allowed`,
+   * unless `prepareRequest` chose the model.
+   */
+  models?: readonly string[];
+  /**
+   * Decides each chat on the server before it starts: the system prompt, the model, the tools
+   * a subject may use, the messages (see `PreparedRequest`). A `TokenwireError` it throws reaches
+   * the client with its code; anything else is logged and answered 500 `internal`.
+   */
+  prepareRequest?: PrepareRequest;
+  /**
+   * Called once when a generation ends, whatever the reason (`stop`, `length`, `cancelled`,
+   * `error`, …), with its whole text and usage: for billing or storing the answer. Runs on the
+   * instance that ran the generation, after `done`; a throw is logged, never seen by the stream;
+   * `tw.close()` waits for it (up to its deadline).
+   */
+  onFinish?: (event: FinishEvent) => void | Promise<void>;
+  /** Called once when a generation ends with an error (before `onFinish`); like `onFinish`, a throw is only logged. */
+  onError?: (event: StreamErrorEvent) => void | Promise<void>;
   /** Authentication; default: anonymous callers, where a stream's token is its capability. */
   auth?: TokenwireAuth;
   /** Where stream logs, limits and decisions live: in memory (default) or `redisStore(…)` for a fleet. */
@@ -136,6 +158,10 @@ const Options = z.strictObject({
       }),
     )
     .optional(),
+  models: z.array(z.string().min(1).max(200)).optional(),
+  prepareRequest: fn('prepareRequest').optional(),
+  onFinish: fn('onFinish').optional(),
+  onError: fn('onError').optional(),
   auth: z.strictObject({ authenticate: fn('auth.authenticate'), required: z.boolean().optional() }).optional(),
   store: z
     .custom<StoreOption>(isStoreOption, {
@@ -234,6 +260,8 @@ export interface ResolvedOptions {
   basePath: string;
   model: ModelProvider | undefined;
   tools: readonly Tool[];
+  /** `prepareRequest`, `onFinish` and `onError`, each undefined when not given. */
+  hooks: ChatHooks;
   auth: { authenticate(request: AuthRequest): Promise<string | null>; required: boolean } | undefined;
   store: StoreOption | undefined;
   logger: Logger | undefined;
@@ -281,6 +309,7 @@ export function resolveOptions(options: TokenwireOptions = {}): ResolvedOptions 
     ALLOWED_ORIGINS: [...(o.allowedOrigins ?? [])],
     PUBLIC_URL: o.publicUrl,
     TRUST_PROXY: [...(o.trustProxy ?? [])],
+    MODELS: [...(o.models ?? [])],
     INSTANCE_ID: o.instanceId,
   });
   const userAuth = o.auth as TokenwireAuth | undefined;
@@ -289,6 +318,11 @@ export function resolveOptions(options: TokenwireOptions = {}): ResolvedOptions 
     basePath: o.basePath ?? '',
     model: o.model,
     tools: o.tools ?? [],
+    hooks: {
+      prepareRequest: o.prepareRequest as PrepareRequest | undefined,
+      onFinish: o.onFinish as ChatHooks['onFinish'],
+      onError: o.onError as ChatHooks['onError'],
+    },
     auth: userAuth && {
       required: userAuth.required ?? true,
       // The framework's own request reaches the app's function; a throw proves nobody.

@@ -98,6 +98,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     provider: resolved.model ?? simulatedModel(),
     tools: createToolRegistry([...resolved.tools]),
     authenticator: resolved.auth ?? noAuthentication,
+    hooks: resolved.hooks,
     ...injected,
     log,
     metrics,

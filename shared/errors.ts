@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   store_unavailable: { retryable: true, status: 503, message: 'The stream store is unavailable; retry shortly.' },
   // An idempotent start whose key already started a different chat.
   idempotency_conflict: { retryable: false, status: 409, message: 'This idempotency key was already used for a different request.' },
+  // A chat naming a model the server does not offer (the `models` option); the server's own choice is never refused.
+  model_not_allowed: { retryable: false, status: 400, message: 'This model is not available here.' },
 } as const satisfies Record<string, { retryable: boolean; status: number; message: string }>;
 
 /** One of tokenwire's stable error codes, e.g. `unknown_stream` or `upstream_timeout`: the keys of `ERROR_CODES`. */

@@ -19,8 +19,9 @@ export const PROTOCOL_VERSION = 2;
  * 4: `hiddenCharacters` on the `tool_call` frame: where the arguments hold zero-width or bidi
  *    control characters a person deciding on them cannot see.
  * 5: the WebSocket `ping` client message, answered `{"type":"pong"}`: a client's watch for a dead path.
+ * 6: the error code `model_not_allowed`: `options.model` outside the server's allow-list.
  */
-export const PROTOCOL_MINOR = 5;
+export const PROTOCOL_MINOR = 6;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {

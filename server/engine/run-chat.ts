@@ -1,5 +1,6 @@
 import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
+import type { ChatSummary, ChatToolCall } from './chat-summary.js';
 import type { Logger } from '../observability/log.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
@@ -75,6 +76,11 @@ class TurnSink implements ModelSink {
     else this.finish = event;
   }
 
+  /** The turn's text and reasoning so far: a turn cut short (an abort, a failure) still said them. */
+  said(): { text: string; reasoning: string | undefined } {
+    return { text: this.pending ? this.joined + this.pending.join('') : this.joined, reasoning: this.reasoning?.join('') };
+  }
+
   /** The turn as it ended; a provider must say how the answer ended, one that did not is never reported as a stop. */
   turn(): Turn {
     if (!this.finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
@@ -139,26 +145,23 @@ async function pullTurn(stream: Stream, modelRequest: ModelRequest, sink: TurnSi
   }
 }
 
-/** Appends the stream's one `done`, with the usage of every turn so far. */
-const appendDone = (stream: Stream, reason: DoneReason, usage: Usage | undefined) =>
-  stream.append({ type: 'done', reason, ...(usage ? { usage } : {}) });
-
 /**
  * Runs one chat to its end and writes it into the stream: model turns, tool calls with their
- * approval gate, then exactly one `done`. Never throws: failures become an `error` frame and
+ * approval gate, then exactly one `done`. Never rejects: failures become an `error` frame and
  * `done` with reason `error`; an abort becomes `done` with reason `cancelled` (or, on
- * shutdown and for slow consumers, an error first).
+ * shutdown and for slow consumers, an error first). Resolves, after `done`, with what the
+ * chat said (for the lifecycle hooks).
  */
-export function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<void> {
+export function runChat(stream: Stream, request: ChatRequest, selected: { tools: Tool[]; specs: ModelToolSpec[] }, deps: EngineDeps): Promise<ChatSummary> {
   const chat = new ChatRun(stream, request, selected, deps);
   // The first turn is chained, not awaited: a stream parked before its first token
   // holds the chat's state and the model's promise, not a suspended async function (its
   // register file, its await's closures). Tool rounds run in an async function.
   try {
-    return chat.modelTurn().then(chat.afterFirstTurn.bind(chat), chat.fail.bind(chat));
+    return chat.modelTurn().then(chat.afterFirstTurn.bind(chat), chat.fail.bind(chat)).then(chat.summary.bind(chat));
   } catch (thrown) {
     chat.fail(thrown);
-    return Promise.resolve();
+    return Promise.resolve(chat.summary());
   }
 }
 
@@ -177,6 +180,12 @@ class ChatRun {
   private sink: TurnSink | undefined = undefined;
   /** Rounds whose tools ran: MAX_TOOL_ROUNDS=1 allows exactly one. */
   private toolRounds = 0;
+  // What ended turns said, for the summary; the current turn's part is still in its sink.
+  private text = '';
+  private reasoning: string | undefined = undefined;
+  private calls: ChatToolCall[] | undefined = undefined;
+  private reason: DoneReason = 'error';
+  private error: TokenwireError | undefined = undefined;
 
   constructor(
     private readonly stream: Stream,
@@ -225,6 +234,7 @@ class ChatRun {
         this.messages.push({ role: 'assistant', content, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}), ...(providerData ? { providerData } : {}) });
         for (const call of turn.toolCalls) {
           const outcome = await handleToolCall(stream, call, selected.tools, deps);
+          (this.calls ??= []).push({ id: call.id, name: call.name, arguments: call.arguments, outcome });
           this.messages.push({ role: 'tool', toolCallId: call.id, toolName: call.name, content: JSON.stringify(outcome) });
         }
         this.toolRounds++;
@@ -247,36 +257,61 @@ class ChatRun {
     this.countTokens();
     const { stream, deps } = this;
     const turn = (this.sink as TurnSink).turn();
-    const usage = (this.usage = addUsage(this.usage, turn.usage));
+    this.sink = undefined;
+    this.text += turn.text;
+    if (turn.reasoning !== undefined) this.reasoning = (this.reasoning ?? '') + turn.reasoning;
+    this.usage = addUsage(this.usage, turn.usage);
     // A turn cut short ends the stream with that reason: its tool calls may be partial, and
     // running them would start another paid turn.
-    if (turn.finish === 'length' || turn.finish === 'content_filter') appendDone(stream, turn.finish, usage);
-    else if (turn.toolCalls.length === 0) appendDone(stream, turn.finish === 'tool_calls' ? 'stop' : turn.finish, usage);
-    else if (this.toolRounds >= deps.maxToolRounds) appendDone(stream, 'tool_rounds', usage);
+    if (turn.finish === 'length' || turn.finish === 'content_filter') this.end(turn.finish);
+    else if (turn.toolCalls.length === 0) this.end(turn.finish === 'tool_calls' ? 'stop' : turn.finish);
+    else if (this.toolRounds >= deps.maxToolRounds) this.end('tool_rounds');
     else return turn;
     return undefined;
+  }
+
+  /** Appends the stream's one `done`, with the usage of every turn so far; its reason is kept for the summary. */
+  private end(reason: DoneReason): void {
+    this.reason = reason;
+    this.stream.append({ type: 'done', reason, ...(this.usage ? { usage: this.usage } : {}) });
+  }
+
+  /** What the chat said and how it ended; a turn cut short counts with what it said. */
+  summary(): ChatSummary {
+    const cut = this.sink?.said();
+    const reasoning = cut?.reasoning !== undefined ? (this.reasoning ?? '') + cut.reasoning : this.reasoning;
+    return {
+      streamId: this.stream.id,
+      subject: this.stream.subject,
+      text: cut ? this.text + cut.text : this.text,
+      ...(reasoning !== undefined ? { reasoning } : {}),
+      usage: this.usage,
+      reason: this.reason,
+      toolCalls: this.calls ?? [],
+      ...(this.error ? { error: this.error } : {}),
+    };
   }
 
   /** The last frames of a chat that failed or was aborted. */
   fail(thrown: unknown): void {
     this.countTokens();
-    const { stream, deps, usage } = this;
+    const { stream, deps } = this;
     if (stream.signal.aborted) {
       const cause = stream.signal.reason instanceof StreamAbort ? stream.signal.reason.abortCause : 'cancelled';
       deps.metrics.upstreamAborts.inc({ cause });
       if (stream.abortedAt !== undefined) deps.metrics.abortLatency.observe({ cause }, (performance.now() - stream.abortedAt) / 1000);
       if (cause === 'shutdown' || cause === 'slow_consumer' || cause === 'owner_lost' || cause === 'store_unavailable') {
-        const error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : cause);
+        const error = (this.error = toTokenwireError(undefined, cause === 'shutdown' ? 'server_shutdown' : cause));
         stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
-        appendDone(stream, 'error', usage);
+        this.end('error');
       } else {
-        appendDone(stream, 'cancelled', usage);
+        this.end('cancelled');
       }
       return;
     }
-    const error = toTokenwireError(thrown);
+    const error = (this.error = toTokenwireError(thrown));
     deps.log.warn({ err: error.cause ?? error, streamId: stream.id, code: error.code }, 'stream failed');
     stream.append({ type: 'error', code: error.code, message: error.message, retryable: error.retryable });
-    appendDone(stream, 'error', usage);
+    this.end('error');
   }
 }

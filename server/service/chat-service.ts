@@ -5,6 +5,7 @@ import type { StartPacer } from '../access/start-pacer.js';
 import type { Identity } from '../access/stream-access.js';
 import type { ApprovalGate } from '../engine/approvals.js';
 import type { ApprovalRecord } from '../engine/approval-record.js';
+import type { ChatSummary } from '../engine/chat-summary.js';
 import { runChat } from '../engine/run-chat.js';
 import type { ModelProvider } from '../models/provider.js';
 import type { Logger } from '../observability/log.js';
@@ -14,6 +15,9 @@ import type { Config } from '../settings/config.js';
 import type { Hub, Stream, StreamLog } from '../streams/hub.js';
 import { requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } from '../streams/start-keys.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { ChatHooks } from './chat-hooks.js';
+import { createLifecycleHooks } from './lifecycle-hooks.js';
+import { createRequestPreparer } from './prepare-request.js';
 
 /**
  * Stream starts run per turn of the event loop before the rest wait for the next:
@@ -45,9 +49,10 @@ export interface StartOptions {
 /** What an edge starts chats through: admission, idempotent start and launch, whatever the transport. */
 export interface ChatService {
   /**
-   * Validates a chat's tools, admits it under the client's limits, creates its stream (with
-   * its `start` frame, bound to the identity's subject) and starts the engine. Throws a
-   * TokenwireError (`unknown_tool`, `too_many_streams`, `rate_limited`, `server_shutdown`,
+   * Applies the server's decisions (`prepareRequest`, the model allow-list), validates a chat's
+   * tools, admits it under the client's limits, creates its stream (with its `start` frame,
+   * bound to the identity's subject) and starts the engine. Throws a TokenwireError
+   * (`unknown_tool`, `model_not_allowed`, the hook's own, `too_many_streams`, `rate_limited`, `server_shutdown`,
    * `store_unavailable`) before any stream exists. Without an identity no per-client limit
    * applies (a web request with neither a subject nor a `clientAddress`).
    * With an `idempotencyKey` a repeat of the same request by the same subject gets
@@ -77,12 +82,14 @@ export interface ChatServiceDeps {
   /** Throws `store_unavailable` while the shared store is away. */
   storeAvailable: () => void;
   draining: () => boolean;
+  /** The app's `prepareRequest`, `onFinish` and `onError`. */
+  hooks: ChatHooks;
 }
 
 /**
  * The chat service: admission (limits, draining, the store), idempotent starts (one stream per
  * key, on any instance) and the launch of the engine. `idle(deadlineMs)` resolves once every
- * engine it launched has ended, or at the deadline.
+ * engine it launched has ended and its lifecycle hooks ran, or at the deadline.
  */
 export function createChatService(deps: ChatServiceDeps): ChatService & { idle(deadlineMs: number): Promise<void> } {
   const { config, log, metrics, hub, tools, approvals, provider, limits, startKeys, pacer, releases, auditApproval, storeAvailable } = deps;
@@ -98,6 +105,20 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     engineEnded();
     log.error({ err: error }, 'engine failed');
   };
+  // The hooks count as the engine's work: shutdown waits for onFinish's write, as for the tokens.
+  const lifecycle = createLifecycleHooks(deps.hooks, log);
+  const engineDone = (summary: ChatSummary) => {
+    const hooks = lifecycle(summary);
+    if (hooks) hooks.then(engineEnded, engineEnded);
+    else engineEnded();
+  };
+  const prepare = createRequestPreparer({
+    prepareRequest: deps.hooks.prepareRequest,
+    allowedModels: new Set([provider.defaultModel, ...config.MODELS]),
+    defaultModel: provider.defaultModel,
+    tools,
+    log,
+  });
   const modelLabel = createModelLabel();
   /** Starts of one key in this process, one after another, so a quick repeat waits for the first. */
   const keyedStarts = new Map<string, Promise<StreamLog>>();
@@ -124,16 +145,19 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     if (deps.draining()) throw new TokenwireError('server_shutdown');
     // without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
     storeAvailable();
-    const selected = tools.select(request.tools ?? []);
+    // The server's decisions (prompt, model, tools) come before admission: a refusal holds no slot.
+    const decided = prepare(request, { transport, subject: identity?.subject });
+    const chat = decided instanceof Promise ? await decided : decided;
+    if (decided instanceof Promise && gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
     const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
     if (deps.draining()) {
       release?.();
       throw new TokenwireError('server_shutdown');
     }
-    const model = request.options?.model ?? provider.defaultModel;
+    const { model } = chat;
     let stream: Stream;
     try {
-      stream = hub.create({ model, transport, clientId, graceMs: request.options?.resumeGraceMs, subject: identity?.subject });
+      stream = hub.create({ model, transport, clientId, graceMs: chat.request.options?.resumeGraceMs, subject: identity?.subject });
     } catch (error) {
       release?.();
       throw error;
@@ -145,7 +169,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     // Started on the next turn, so the caller can attach its view before the first frame;
     // counted with shared callbacks, so a parked stream holds no closures here.
     engines.running++;
-    queueMicrotask(() => void runChat(stream, request, selected, engine).then(engineEnded, engineFailed));
+    queueMicrotask(() => void runChat(stream, chat.request, chat.selected, engine).then(engineDone, engineFailed));
     return stream;
   }
 

@@ -15,6 +15,7 @@ import { createStartPacer, type StartPacer } from '../access/start-pacer.js';
 import type { ModelProvider } from '../models/provider.js';
 import { createHub, type Hub, type Stream } from '../streams/hub.js';
 import { createChatService, STARTS_PER_TURN, type ChatService } from './chat-service.js';
+import type { ChatHooks } from './chat-hooks.js';
 import { createStreamControl, type StreamControl } from './stream-control.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import { createMemoryStartKeys, type StartKeys } from '../streams/start-keys.js';
@@ -75,6 +76,8 @@ export interface CoreParts {
   startKeys?: StartKeys;
   /** This process's name; INSTANCE_ID or host:pid by default. */
   instanceId?: string;
+  /** The app's `prepareRequest`, `onFinish` and `onError` options. */
+  hooks?: ChatHooks;
 }
 
 export function createCore(config: Config, parts: CoreParts): Core {
@@ -147,6 +150,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     auditApproval,
     storeAvailable,
     draining: () => control?.draining ?? false,
+    hooks: parts.hooks ?? {},
   });
   control = createStreamControl({ hub, approvals, fleet, enginesIdle: chat.idle });
 

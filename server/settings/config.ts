@@ -44,6 +44,8 @@ const Env = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   MODEL: optionalString,
+  /** Comma-separated models a chat may name in `options.model` besides the default (MODEL); empty: only the default. */
+  MODELS: list,
   /** Connecting and waiting for the upstream's response head, per attempt (the openai SDK's timeout). */
   UPSTREAM_TIMEOUT_MS: int(1, 3_600_000).default(600_000),
   /** Longest silence between the upstream's body bytes before the stream ends with `upstream_timeout`. */

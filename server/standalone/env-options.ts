@@ -23,6 +23,7 @@ export function optionsFromEnv(config: Config, log: Logger): TokenwireOptions {
   return {
     model: createProvider(config),
     tools: createDemoToolList(),
+    models: config.MODELS,
     ...(jwt ? { auth: jwt } : {}),
     logger: log,
     ...(config.INSTANCE_ID !== undefined ? { instanceId: config.INSTANCE_ID } : {}),

@@ -16,6 +16,7 @@ describe('environment → options → settings', () => {
       APPROVAL_TIMEOUT_MS: '4321', TOOL_TIMEOUT_MS: '999', WS_HANDSHAKE_TIMEOUT_MS: '777', SHUTDOWN_TIMEOUT_MS: '111', STREAM_TTL_MS: '222',
       STREAM_MAX_FRAMES: '333', STREAM_MAX_BYTES: '20000', STREAMS_MAX_RETAINED_BYTES: '80000', MAX_RESUME_GRACE_MS: '444', SLOW_CONSUMER_GRACE_MS: '555',
       OWNER_LEASE_MS: '666', ALLOWED_ORIGINS: 'https://a.example', PUBLIC_URL: 'https://chat.example', TRUST_PROXY: 'loopback', INSTANCE_ID: 'i-1',
+      MODELS: 'gpt-a, gpt-b',
     };
     const config = loadConfig(env);
     const settings = resolveOptions(optionsFromEnv(config, quiet)).config;

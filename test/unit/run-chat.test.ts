@@ -246,7 +246,7 @@ describe('runChat', () => {
         },
       ]);
       const atOnce = setup(throwing);
-      await expect(runChat(atOnce.stream, request, { tools: [], specs: [] }, atOnce.deps)).resolves.toBeUndefined();
+      await expect(runChat(atOnce.stream, request, { tools: [], specs: [] }, atOnce.deps)).resolves.toMatchObject({ reason: 'error', error: { code: 'internal' } });
       expect((await frames(atOnce.stream)).slice(-2)).toEqual([
         expect.objectContaining({ type: 'error', code: 'internal' }),
         expect.objectContaining({ type: 'done', reason: 'error' }),
