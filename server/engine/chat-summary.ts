@@ -15,6 +15,7 @@ export interface ChatToolCall {
   name: string;
   /** The arguments as the model wrote them (JSON text, unparsed). */
   arguments: string;
+  /** What the model was told: the result, or the error (`denied`, `invalid_arguments`, `tool_timeout`, a `ToolError`'s code, …). */
   outcome: ToolCallOutcome;
 }
 

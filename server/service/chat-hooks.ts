@@ -32,10 +32,15 @@ export interface PrepareRequestInput {
  *   `model` here counts as the server's choice, like `model` above.
  */
 export interface PreparedRequest {
+  /** The conversation to run instead of the client's, used as it is. */
   messages?: ChatMessage[];
+  /** The system prompt, prepended; the client's system messages go unless `messages` is set. */
   system?: string;
+  /** The model to run, whatever the client named; not checked against `models`. */
   model?: string;
+  /** The tools the model is offered; a client asking for another gets `unknown_tool`. */
   tools?: string[];
+  /** Merged over the client's options, key by key. */
   options?: ChatOptions;
 }
 
@@ -50,6 +55,7 @@ export type PrepareRequest = (input: PrepareRequestInput) => PreparedRequest | v
 
 /** What `onFinish` is told when a generation ended, whatever the reason. */
 export interface FinishEvent {
+  /** The stream's id, as in its frames. */
   streamId: string;
   /** The authenticated subject that started the stream; undefined for anonymous use. */
   subject: string | undefined;
@@ -67,7 +73,9 @@ export interface FinishEvent {
 
 /** What `onError` is told when a generation ended with an error (its `error` frame). */
 export interface StreamErrorEvent {
+  /** The stream's id, as in its frames. */
   streamId: string;
+  /** The authenticated subject that started the stream; undefined for anonymous use. */
   subject: string | undefined;
   /** The error as the client saw it (code, message); `cause` holds the underlying error, never sent. */
   error: TokenwireError;
