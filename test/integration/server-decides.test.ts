@@ -8,6 +8,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { HS_SECRET, signJwt } from '../helpers/jwt.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { postSse } from '../helpers/sse-client.js';
+import { startServer } from '../helpers/server.js';
 import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 
 // The server decides a chat, not the browser: the prompt, the model, the tools a subject may
@@ -190,6 +191,24 @@ describe('the allow-list on the AI SDK and AG-UI routes', () => {
     const agUi = await post('/api/ag-ui', { threadId: 't-1', runId: 'r-1', messages: [{ id: 'm1', role: 'user', content: 'Hi' }], tools: [], context: [], state: {}, forwardedProps: { options: { model: 'gpt-other' } } });
     expect([agUi.status, ((await agUi.json()) as { error: { code: string } }).error.code]).toEqual([400, 'model_not_allowed']);
     expect(upstream.calls).toHaveLength(0);
+  });
+});
+
+describe('the standalone server', () => {
+  it('takes its allow-list from MODELS', async () => {
+    const standalone = await startServer({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, MODEL: 'gpt-test', UPSTREAM_MAX_RETRIES: '0', MODELS: 'gpt-mini, gpt-large' });
+    try {
+      const post = (model: string) => postSse(`${standalone.url}/api/chat`, { messages: hi, options: { model } });
+      const refused = await post('gpt-other');
+      expect(refused.status).toBe(400);
+      await refused.ended;
+      expect(JSON.parse(refused.reads.map((r) => r.text).join(''))).toMatchObject({ error: { code: 'model_not_allowed' } });
+      const allowed = await post('gpt-large');
+      expect((await allowed.ended)[0]).toMatchObject({ type: 'start', model: 'gpt-large' });
+      expect(upstream.calls.map((c) => c.body.model)).toEqual(['gpt-large']);
+    } finally {
+      await standalone.close();
+    }
   });
 });
 
