@@ -65,7 +65,7 @@ export interface Tokenwire {
   /**
    * Graceful stop, in order: refuse new streams and upgrades (readiness false at once), let
    * running generations finish (a drain, for all but the last fifth of the deadline, at most
-   * 2 s), end what is left with `server_shutdown` (its `done` reaches every view), close the
+   * 2 s; their `onFinish` and `onError` hooks included, so a billing write is not lost), end what is left with `server_shutdown` (its `done` reaches every view), close the
    * sockets with 1001, then close the store. Waits at most `deadlineMs` (default `timeouts.shutdownMs`). Never closes the app's
    * HTTP server; upgrades on `wsPath` are answered 503 `server_shutdown` from then on, until detached.
    */
