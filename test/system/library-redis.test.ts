@@ -4,10 +4,11 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient } from '../../client/index.js';
-import { createTokenwire, simulatedModel, type Tokenwire } from '../../server/index.js';
+import { createTokenwire, simulatedModel, type FinishEvent, type Tokenwire } from '../../server/index.js';
 import { redisStore } from '../../server/fleet/redis/index.js';
 import { ask, firstToken } from '../client/fixtures.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { postSse } from '../helpers/sse-client.js';
 
 // The whole fleet behaviour through the library: two createTokenwire instances on one
 // redis-server share a stream — started on one, resumed and cancelled through the other.
@@ -75,6 +76,40 @@ describe('createTokenwire with redisStore', () => {
     await b.close();
     instances.splice(instances.indexOf(b), 1);
     expect(await client.ping()).toBe('PONG');
+  }, 30_000);
+
+  it('runs onFinish once, on the instance that ran the generation, for a stream cancelled through the other', async () => {
+    const finished: Record<'a' | 'b', FinishEvent[]> = { a: [], b: [] };
+    const waiters: (() => void)[] = [];
+    const onFinish = (on: 'a' | 'b') => (event: FinishEvent) => {
+      finished[on].push(event);
+      for (const wake of waiters.splice(0)) wake();
+    };
+    const finishedOn = (on: 'a' | 'b', count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (finished[on].length >= count ? resolve() : waiters.push(check));
+        check();
+      });
+    const a = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'a', logger, store: redisStore({ client }), onFinish: onFinish('a') }));
+    const b = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'b', logger, store: redisStore({ client }), onFinish: onFinish('b') }));
+    instances.push(a, b);
+    await Promise.all([a.tw.ready(), b.tw.ready()]);
+
+    const session = await postSse(`${a.url}/api/chat`, { messages: [{ role: 'user', content: 'Tell me a story' }], options: { simulate: { tokens: 5_000 } } });
+    const start = await session.waitForFrame((f) => f.type === 'start');
+    await session.waitForFrame((f) => f.type === 'token');
+    const cancel = await fetch(`${b.url}/api/streams/${start.streamId}`, { method: 'DELETE', headers: { 'x-stream-token': (start as { streamToken: string }).streamToken } });
+    expect(cancel.status).toBeLessThan(300);
+    await finishedOn('a', 1);
+    expect(finished.a[0]).toMatchObject({ streamId: start.streamId, reason: 'cancelled' });
+    expect(finished.a[0]!.text.length).toBeGreaterThan(0);
+
+    // b reports its own generations only: by the time its own chat is reported, a's cancel would have been too.
+    const own = await postSse(`${b.url}/api/chat`, { messages: [{ role: 'user', content: 'Hi' }], options: { simulate: { tokens: 3 } } });
+    const ownFrames = await own.ended;
+    await finishedOn('b', 1);
+    expect(finished.b.map((e) => [e.streamId, e.reason])).toEqual([[ownFrames[0]!.streamId, 'stop']]);
+    expect(finished.a).toHaveLength(1);
   }, 30_000);
 
   it('answers 503 store_unavailable while Redis cannot be reached, and ready() rejects with RedisUnavailableError', async () => {
