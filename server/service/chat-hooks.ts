@@ -45,9 +45,10 @@ export interface PreparedRequest {
 }
 
 /**
- * Decides a chat on the server before it starts: runs once per start (a repeat of an
- * idempotent start that gets the earlier stream does not run it), after authentication and
- * before the start is admitted (no stream, no per-client slot exists yet). A `TokenwireError`
+ * Decides a chat on the server before it starts: runs once per start request, after
+ * authentication and before the start is admitted (no stream, no per-client slot exists yet);
+ * with an idempotency key before the key is looked up, so a repeat runs it too and, unless it
+ * refuses, gets the key's earlier stream as it was decided then. A `TokenwireError`
  * it throws reaches the client with its code; anything else is logged and answered `internal`.
  * Returning nothing keeps the client's request.
  */

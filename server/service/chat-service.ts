@@ -17,7 +17,7 @@ import { requestFingerprint, scopedStartKey, type StartKeys, type StartRecord } 
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatHooks } from './chat-hooks.js';
 import { createLifecycleHooks } from './lifecycle-hooks.js';
-import { createRequestPreparer } from './prepare-request.js';
+import { createRequestPreparer, type PreparedChat } from './prepare-request.js';
 
 /**
  * Stream starts run per turn of the event loop before the rest wait for the next:
@@ -119,6 +119,15 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     tools,
     log,
   });
+  /** The chat as the server decides it; a client that left while an async hook ran gets no stream. */
+  const decide = (request: ChatRequest, { transport, identity, gone }: StartOptions): PreparedChat | Promise<PreparedChat> => {
+    const decided = prepare(request, { transport, subject: identity?.subject });
+    if (!(decided instanceof Promise)) return decided;
+    return decided.then((chat) => {
+      if (gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
+      return chat;
+    });
+  };
   const modelLabel = createModelLabel();
   /** Starts of one key in this process, one after another, so a quick repeat waits for the first. */
   const keyedStarts = new Map<string, Promise<StreamLog>>();
@@ -133,7 +142,8 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     auditApproval,
   };
 
-  async function startStream(request: ChatRequest, { transport, clientId, identity, gone }: StartOptions): Promise<Stream> {
+  async function startStream(request: ChatRequest, options: StartOptions, decided?: PreparedChat): Promise<Stream> {
+    const { transport, clientId, identity, gone } = options;
     // A burst's starts take turns with running streams' tokens; the request was
     // validated before, so a bad one is answered at once, however many starts wait.
     const turn = pacer.turn();
@@ -146,9 +156,8 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     // without Redis a stream could be neither resumed elsewhere nor controlled; refuse it.
     storeAvailable();
     // The server's decisions (prompt, model, tools) come before admission: a refusal holds no slot.
-    const decided = prepare(request, { transport, subject: identity?.subject });
-    const chat = decided instanceof Promise ? await decided : decided;
-    if (decided instanceof Promise && gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
+    const deciding = decided ?? decide(request, options);
+    const chat = deciding instanceof Promise ? await deciding : deciding;
     const release = identity ? await limits.admitStream(clientKey(identity.subject, identity.address)) : undefined;
     if (deps.draining()) {
       release?.();
@@ -191,6 +200,9 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
    */
   async function startKeyed(request: ChatRequest, options: StartOptions, key: string): Promise<StreamLog> {
     const fingerprint = requestFingerprint(request);
+    // Decided before the key is claimed: the claim holds for START_CLAIM_MS, which an app's
+    // prepareRequest (a database, a policy service) must not be able to outlast.
+    const decided = await decide(request, options);
     const keyStore = <T>(work: Promise<T>) =>
       work.catch((error: unknown) => {
         throw isTokenwireError(error) ? error : new TokenwireError('store_unavailable', undefined, { cause: error });
@@ -209,7 +221,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
       const { claim } = claimed;
       let stream: Stream;
       try {
-        stream = await startStream(request, options);
+        stream = await startStream(request, options, decided);
       } catch (error) {
         // Refused (limits, shutdown, a client gone): the key started nothing; a waiting start may try.
         await startKeys.drop(key, claim).catch(() => undefined);

@@ -141,6 +141,26 @@ describe.each(['sse', 'ws'] as const)('prepareRequest and the model allow-list o
 });
 
 describe('prepareRequest', () => {
+  it('with an idempotency key, runs for each request, and a repeat it allows gets the first start\'s stream', async () => {
+    let runs = 0;
+    let refuse = false;
+    const target = await serve({
+      prepareRequest: async () => {
+        runs++;
+        if (refuse) throw new TokenwireError('forbidden');
+        return { system: 'server prompt' };
+      },
+    });
+    const key = { 'idempotency-key': 'key-0123456789abcdef' };
+    const first = await chat('sse', target, { messages: hi }, key);
+    const repeat = await chat('sse', target, { messages: hi }, key);
+    expect(repeat.frames[0]!.streamId).toBe(first.frames[0]!.streamId);
+    expect(upstream.calls).toHaveLength(1);
+    refuse = true;
+    expect((await chat('sse', target, { messages: hi }, key)).code).toBe('forbidden');
+    expect(runs).toBe(3);
+  });
+
   it('a hook returning an unknown key or a wrong type fails the start as internal, named in the log', async () => {
     const target = await serve({ prepareRequest: () => ({ sytem: 'typo' }) as never });
     expect((await chat('sse', target, { messages: hi })).code).toBe('internal');
