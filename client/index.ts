@@ -9,6 +9,7 @@ export { createChatStore, IDLE_STATE, type ChatState, type ChatStatus, type Chat
 export type { WireFrame } from './frame-log.js';
 export { createRenderBatcher, DEFAULT_BATCH_MS, type RenderBatcher, type RenderBatcherOptions } from './render-batcher.js';
 export type {
+  ApproveOptions,
   ChatClient,
   ChatClientOptions,
   ChatInput,
@@ -16,6 +17,7 @@ export type {
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  DenyOptions,
   Fallback,
   HeadersProvider,
   StreamRef,
