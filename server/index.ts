@@ -17,7 +17,22 @@
 export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRouter } from './tokenwire.js';
 export type { AttachOptions, UpgradeSource } from './edge/ws/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
-export { defineTool, ToolError, type Tool } from './tools/registry.js';
+export {
+  defineTool,
+  ToolError,
+  type JsonSchemaObject,
+  type NeedsApproval,
+  type StandardResult,
+  type StandardSchemaV1,
+  type Tool,
+  type ToolApproval,
+  type ToolApprovalInfo,
+  type ToolArgs,
+  type ToolCallInfo,
+  type ToolDecider,
+  type ToolDefinition,
+  type ToolRunContext,
+} from './tools/registry.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from './models/provider.js';
 export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';

@@ -3,7 +3,7 @@ import type { ModelToolSpec } from '../models/provider.js';
 import { checkKeys } from '../settings/option-keys.js';
 import { fromJsonSchema, isStandardSchema, parametersJsonSchema, type InferOutput, type JsonSchemaObject, type StandardSchemaV1 } from './tool-schema.js';
 
-export type { JsonSchemaObject, StandardSchemaV1 } from './tool-schema.js';
+export type { JsonSchemaObject, StandardResult, StandardSchemaV1 } from './tool-schema.js';
 
 /** An error a tool throws on purpose: its code and message are safe to show the model and the user. */
 export class ToolError extends Error {
