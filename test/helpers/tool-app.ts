@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
-import { createTokenwire, jwtAuth, type ModelProvider, type Tokenwire, type Tool, type TokenwireTimeouts } from '../../server/index.js';
+import { createTokenwire, jwtAuth, type ModelProvider, type StoreOption, type Tokenwire, type Tool, type TokenwireTimeouts } from '../../server/index.js';
 import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
 import type { ServerFrame, ServerFrameOf } from '../../shared/protocol.js';
 import { HS_SECRET, signJwt } from './jwt.js';
@@ -48,15 +48,17 @@ export interface ToolApp {
 }
 
 /** tokenwire with `tools`, jwtAuth and the recording model, in an Express app on port 0 with the WebSocket attached. */
-export async function startToolApp(tools: Tool[], timeouts: TokenwireTimeouts = {}): Promise<ToolApp> {
+export async function startToolApp(tools: Tool[], options: { timeouts?: TokenwireTimeouts; store?: StoreOption } = {}): Promise<ToolApp> {
   const model = recordingModel();
-  const tw = createTokenwire({ tools, model, auth: jwtAuth({ secret: HS_SECRET }), timeouts });
+  const tw = createTokenwire({ tools, model, auth: jwtAuth({ secret: HS_SECRET }), timeouts: options.timeouts ?? {}, ...(options.store ? { store: options.store } : {}) });
   const app = express();
   app.use(tw.router);
   const server: Server = createServer(app);
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => sockets.add(socket));
   tw.attach(server);
+  // With a Redis store the WebSocket takes upgrades once the store is connected.
+  await tw.ready();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -67,7 +67,7 @@ const repeat = defineTool({
 
 async function start() {
   runs.length = 0;
-  app = await startToolApp([refund, stuck, hurried, repeat], { approvalTimeoutMs: 60_000, toolTimeoutMs: 60_000 });
+  app = await startToolApp([refund, stuck, hurried, repeat], { timeouts: { approvalTimeoutMs: 60_000, toolTimeoutMs: 60_000 } });
   return app;
 }
 
