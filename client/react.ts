@@ -14,12 +14,14 @@ import type { ApproveOptions, ChatClient, ChatInput, ChatStream, DenyOptions, St
 export type { ChatState, ChatStatus } from './chat-store.js';
 export type { WireFrame } from './frame-log.js';
 export type {
+  ApproveOptions,
   ChatClient,
   ChatInput,
   ChatResult,
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  DenyOptions,
   Fallback,
   StreamRef,
   StreamStats,

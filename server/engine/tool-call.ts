@@ -70,11 +70,11 @@ async function needsApprovalOf(tool: Tool, args: unknown, info: ToolCallInfo): P
 }
 
 /** The card's data from `approval.display`, bounded as JSON text; an Error when it threw or is too large or no JSON. */
-function displayOf(tool: Tool, args: unknown, info: ToolCallInfo): { display?: unknown } | Error {
+async function displayOf(tool: Tool, args: unknown, info: ToolCallInfo): Promise<{ display?: unknown } | Error> {
   const display = tool.approval?.display;
   if (!display) return {};
   try {
-    const value: unknown = display.call(tool.approval, args, info);
+    const value: unknown = await display.call(tool.approval, args, info);
     const json = JSON.stringify(value);
     if (json === undefined) return new Error('approval.display returned no JSON value');
     if (json.length > LIMITS.displayChars) return new Error(`approval.display returned ${json.length} characters of JSON, over ${LIMITS.displayChars}`);
@@ -152,7 +152,8 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
     return show(await runTool(tool, args, stream, runTimeoutMs, info));
   }
 
-  const card = displayOf(tool, args, info);
+  const card = await displayOf(tool, args, info);
+  if (stream.signal.aborted) throw stream.signal.reason;
   if (card instanceof Error) {
     deps.log?.warn({ err: card, streamId: stream.id, callId, tool: tool.name }, 'approval.display failed');
     return show(failure('display_failed', `The approval card for ${tool.name} could not be made; it did not run.`));

@@ -1,7 +1,7 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { ModelToolSpec } from '../models/provider.js';
 import { checkKeys } from '../settings/option-keys.js';
-import { fromJsonSchema, isStandardSchema, parametersJsonSchema, type InferOutput, type JsonSchemaObject, type StandardSchemaV1 } from './tool-schema.js';
+import { fromJsonSchema, isStandardSchema, parametersJsonSchema, type JsonSchemaObject, type StandardSchemaV1 } from './tool-schema.js';
 
 export type { JsonSchemaObject, StandardResult, StandardSchemaV1 } from './tool-schema.js';
 
@@ -45,6 +45,7 @@ export interface ToolApprovalInfo {
 export interface ToolRunContext extends ToolCallInfo {
   /** Aborts when the stream is cancelled or the run's timeout passes (`tool_timeout`). */
   readonly signal: AbortSignal;
+  /** Who approved and how; undefined when the call needed no approval. */
   readonly approval?: ToolApprovalInfo | undefined;
 }
 
@@ -64,8 +65,8 @@ export interface ToolApproval<Args = unknown> {
   timeoutMs?: number | undefined;
   /**
    * App data for the approval card, sent as the `tool_call` frame's `display` (any JSON, at most
-   * `LIMITS.displayChars` characters written). A throw, or a value too large or not JSON, fails
-   * the call with `display_failed`: it is never shown or run.
+   * `LIMITS.displayChars` characters written); may return a promise. A throw or rejection, or a
+   * value too large or not JSON, fails the call with `display_failed`: it is never shown or run.
    */
   display?(args: Args, context: ToolCallInfo): unknown;
   /**
@@ -111,7 +112,7 @@ export interface Tool<Args = unknown> {
 }
 
 /** The arguments a schema gives `run`: its output type, or an object for a plain JSON Schema. */
-export type ToolArgs<S> = S extends StandardSchemaV1 ? InferOutput<S> : Record<string, unknown>;
+export type ToolArgs<S> = S extends StandardSchemaV1<unknown, infer Output> ? Output : Record<string, unknown>;
 
 /** What `defineTool` takes: a `Tool` whose parameters may be a plain JSON Schema, and whose `needsApproval` may be left out. */
 export interface ToolDefinition<S extends StandardSchemaV1 | JsonSchemaObject> extends Omit<Tool<ToolArgs<S>>, 'parameters' | 'needsApproval'> {

@@ -6,6 +6,7 @@ import { z } from 'zod';
  * libraries that accept schemas, so apps need no extra package.
  */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  /** The spec's properties: `version` 1, the library's name, `validate`, and optionally the JSON Schema converter. */
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
@@ -23,9 +24,6 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
 export type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
   | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined }> };
-
-/** The output type of a Standard Schema. */
-export type InferOutput<S> = S extends StandardSchemaV1<unknown, infer O> ? O : unknown;
 
 /** A plain JSON Schema object (draft 2020-12), e.g. `{ type: 'object', properties: { … } }`. */
 export type JsonSchemaObject = Record<string, unknown>;

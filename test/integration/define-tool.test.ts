@@ -27,7 +27,7 @@ const refund = defineTool({
   // Small refunds run at once; larger ones wait for a person.
   needsApproval: (args) => args.amount > 100,
   approval: {
-    display: (args, context) => ({ title: `Refund ${args.amount} EUR on ${args.orderId}`, requestedBy: context.subject }),
+    display: async (args, context) => ({ title: `Refund ${args.amount} EUR on ${args.orderId}`, requestedBy: context.subject }),
     // The clerk may decide their own call, and a supervisor anyone's.
     authorize: (decider) => decider.owns || decider.subject === 'supervisor',
   },

@@ -72,6 +72,7 @@ describe("a tool's own functions", () => {
 
   it.each([
     ['throws', () => { throw new Error('no customer'); }],
+    ['rejects', async () => Promise.reject(new Error('no customer'))],
     ['is too large', () => 'x'.repeat(LIMITS.displayChars)],
     ['is no JSON', () => undefined],
   ])('fails a call whose display %s with display_failed: never shown, never run', async (_name, display) => {
