@@ -90,7 +90,7 @@ export interface ApprovalGateOptions {
   remember?: number;
   now?: () => number;
   /** A call is pending (the Redis ledger records it before the call is shown). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule: boolean }) => void;
   /** A call's wait ended, decided or not. */
   onSettled?: (callId: string, outcome: Outcome) => void;
 }
@@ -123,7 +123,7 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
         const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
         signal.addEventListener('abort', onAbort, { once: true });
         pending.set(callId, { streamId, expiresAt, rules, settle: (d) => finish(d, d.outcome) });
-        options.onPending?.({ callId, streamId, expiresAt });
+        options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined });
       });
     },
     async review(callId, { owns, by, args }) {

@@ -1,7 +1,9 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTool } from '../../server/index.js';
 import { redisStore } from '../../server/fleet/redis/index.js';
+import { KEYS } from '../../server/fleet/redis/keys.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { decide, openChat, startToolApp, type Chat, type ToolApp, type TransportName } from '../helpers/tool-app.js';
 
@@ -20,6 +22,14 @@ const refund = defineTool({
   },
 });
 
+/** A tool with no rule of its own: only the stream's subject decides. */
+const note = defineTool({
+  name: 'note',
+  description: 'Writes a note.',
+  parameters: z.strictObject({ text: z.string() }),
+  run: async ({ text }) => text,
+});
+
 let redis: RedisServer;
 const open: { owner?: ToolApp; other?: ToolApp; chats: Chat[] } = { chats: [] };
 beforeAll(async () => {
@@ -36,8 +46,8 @@ afterEach(async () => {
 
 async function fleet() {
   runs.length = 0;
-  open.owner = await startToolApp([refund], { store: redisStore({ url: redis.url }) });
-  open.other = await startToolApp([refund], { store: redisStore({ url: redis.url }) });
+  open.owner = await startToolApp([refund, note], { store: redisStore({ url: redis.url }) });
+  open.other = await startToolApp([refund, note], { store: redisStore({ url: redis.url }) });
   return { owner: open.owner, other: open.other };
 }
 
@@ -73,5 +83,20 @@ describe.each<TransportName>(['sse', 'ws'])('tool decisions on a non-owner insta
     expect(await chat.result()).toMatchObject({ ok: false, error: { code: 'denied' }, denial: { code: 'over_limit' } });
     await chat.done();
     expect(JSON.parse(owner.model.requests[1]?.messages.at(-1)?.content ?? '')).toMatchObject({ denial: { code: 'over_limit' } });
+  });
+
+  it('refuses a stranger at once for a tool without a rule: nothing is recorded, the owner decides next', async () => {
+    const { owner, other } = await fleet();
+    const chat = await openChat(owner, transport, 'clerk', 'note', { text: 'hi' });
+    open.chats.push(chat);
+    const call = await chat.call();
+    expect(await decide(other, transport, 'mallory', call.callId, { decision: 'approve' }, chat)).toBe('forbidden');
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.hget(KEYS.call(call.callId), 'state')).toBe('pending');
+    } finally {
+      client.disconnect();
+    }
+    expect(await decide(other, transport, 'clerk', call.callId, { decision: 'approve' }, chat)).toBe('accepted');
   });
 });

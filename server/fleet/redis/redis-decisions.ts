@@ -112,10 +112,11 @@ export function createRedisDecisions(deps: {
 
   return {
     gateHooks: {
-      onPending({ callId, streamId, expiresAt }) {
+      onPending({ callId, streamId, expiresAt, hasOwnRule }) {
         pending.set(callId, { streamId, expiresAt });
         const key = KEYS.call(callId);
-        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending' }).catch(() => {});
+        // `rule`: the tool decides who may decide, so another instance forwards a caller the default rule refuses.
+        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending', ...(hasOwnRule ? { rule: '1' } : {}) }).catch(() => {});
         redis.pexpire(key, recordTtl(expiresAt)).catch(() => {});
       },
       onSettled(callId, outcome) {
@@ -142,7 +143,10 @@ export function createRedisDecisions(deps: {
       if (!stream) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
       const owns = request.authorize(stream);
       if (call.owner !== incarnation) {
-        // The tool's rule lives where the call waits: a caller the default rule refuses is asked about there.
+        // The tool's rule lives where the call waits: a caller the default rule refuses is asked
+        // about there, and only for a tool with a rule (a record restored after a Redis restart
+        // has lost the mark, and refuses such callers here).
+        if (!owns && call.rule !== '1') throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
         await decideThere(callId, call.owner as string, owns, request);
         return { streamId };
       }
