@@ -228,6 +228,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
         if (frame.error) shown.error = frame.error;
+        if (frame.edited) shown.edited = true;
+        if (frame.args) shown.args = frame.args;
+        if (frame.denial) shown.denial = frame.denial;
         toolResults.push(shown);
         toolCalls.find((c) => c.callId === callId)?.settleWith(shown);
         clock.toolResult(callId);
@@ -237,6 +240,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
       case 'error':
         flush();
         error = new TokenwireError(frame.code, frame.message);
+        // An edit the tool's schema refused, over the WebSocket (no answer per frame there): the
+        // call waits again. Only one call of a stream waits at a time.
+        if (frame.code === 'invalid_arguments') for (const call of toolCalls) call.reopen();
         events.emit('error', error);
         return;
       case 'done':

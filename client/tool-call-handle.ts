@@ -15,6 +15,8 @@ export class ToolCallHandle implements ToolCall {
   readonly approval: 'required' | 'not_required';
   readonly hiddenCharacters: readonly HiddenCharacters[];
   readonly display: unknown;
+  /** The server's `tool_result` arrived: nothing reopens the call. */
+  private settled = false;
 
   constructor(
     frame: ServerFrameOf<'tool_call'>,
@@ -35,6 +37,11 @@ export class ToolCallHandle implements ToolCall {
     return this.status === 'pending' || this.status === 'approving' || this.status === 'denying';
   }
 
+  /** The server refused the approval sent (an invalid edit) and the call still waits: pending again. */
+  reopen(): void {
+    if (!this.settled && (this.status === 'approving' || this.status === 'approved')) this.status = 'pending';
+  }
+
   approve(options?: ApproveOptions): Promise<void> {
     return this.decide(this, 'approve', options && { ...(options.args ? { args: options.args } : {}), ...(options.reason ? { reason: options.reason } : {}) });
   }
@@ -49,6 +56,7 @@ export class ToolCallHandle implements ToolCall {
    * was decided elsewhere while it was away is never offered again.
    */
   settleWith(result: ToolResult): void {
+    this.settled = true;
     if (!this.open) return;
     const code = result.error?.code;
     if (code === 'approval_expired') this.status = 'expired';

@@ -167,6 +167,8 @@ export interface ToolCall {
    * `already_decided` unless `pending`, `approval_expired`, `forbidden`, `invalid_arguments`
    * (edited `args` the tool's schema refuses: the call stays pending), or `unknown_call` once the
    * stream ended. With `args`, the tool runs with those instead (its `ToolResult` says `edited`).
+   * Over the WebSocket a refusal comes as the stream's `error` event instead (a socket answers no
+   * frame on its own); a refused edit puts the call back to `pending` there too.
    */
   approve(options?: ApproveOptions): Promise<void>;
   /**
