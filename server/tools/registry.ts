@@ -95,7 +95,8 @@ export interface Tool<Args = unknown> {
   jsonSchema?: JsonSchemaObject | undefined;
   /**
    * Whether a person must approve the call before it runs. A function gets the validated
-   * arguments; one that throws or rejects fails the call with `approval_check_failed` (never run).
+   * arguments and the call (anything but `false` asks); one that throws or rejects fails the
+   * call with `approval_check_failed` (never run).
    */
   needsApproval: NeedsApproval<Args>;
   /** How long `run` may take, in ms (1 to 2^31-1); default `timeouts.toolTimeoutMs`. */
