@@ -63,7 +63,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
       reconnect,
       heartbeatTimeoutMs,
-      decideOverHttp: (callId, decision, token, reason) => postDecision(http, callId, decision, token, reason),
+      decideOverHttp: (callId, decision, token, options) => postDecision(http, callId, decision, token, options),
       cancelOverHttp: (streamId, token) => deleteStream(http, streamId, token),
     });
     return connection;

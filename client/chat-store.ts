@@ -2,11 +2,13 @@ import type { TokenwireError } from '../shared/errors.js';
 import type { WireFrame } from './frame-log.js';
 import { toTokenwireError } from '../shared/errors.js';
 import type {
+  ApproveOptions,
   ChatClient,
   ChatInput,
   ChatResult,
   ChatStream,
   ChatStreamStatus,
+  DenyOptions,
   Fallback,
   StreamRef,
   StreamStats,
@@ -58,10 +60,10 @@ export interface ChatStore {
   send(input: ChatInput): ChatStream;
   /** Cancels the current chat, if any, and follows a stream viewed again (`client.resume`). */
   resume(ref: StreamRef): ChatStream;
-  /** Approves the pending tool call; a refusal lands in `state.error`, the promise never rejects. */
-  approve(): Promise<void>;
-  /** Denies the pending tool call, with a reason the model is told; like `approve`, never rejects. */
-  deny(reason?: string): Promise<void>;
+  /** Approves the pending tool call (with edited `args`, if given); a refusal lands in `state.error`, the promise never rejects. */
+  approve(options?: ApproveOptions): Promise<void>;
+  /** Denies the pending tool call, with a reason (and code) the model is told; like `approve`, never rejects. */
+  deny(reason?: string | DenyOptions): Promise<void>;
   /** Cancels the current chat; the store stays usable. */
   cancel(): void;
   /** `ChatStream.dropConnection()` of the current chat: cut the connection, watch it resume. */
@@ -119,12 +121,12 @@ export function createChatStore(client: ChatClient): ChatStore {
     ref: stream.ref ?? null,
   });
 
-  const decide = async (decision: 'approve' | 'deny', reason?: string) => {
+  const decide = async (decision: 'approve' | 'deny', options?: ApproveOptions | string | DenyOptions) => {
     const stream = current;
     const call = stream?.pendingApproval;
     if (!stream || !call || call.status !== 'pending') return;
     try {
-      await (decision === 'approve' ? call.approve() : call.deny(reason));
+      await (decision === 'approve' ? call.approve(options as ApproveOptions | undefined) : call.deny(options as string | DenyOptions | undefined));
     } catch (error) {
       if (stream === current) publish(snapshot(stream, toTokenwireError(error)));
     }
@@ -153,7 +155,7 @@ export function createChatStore(client: ChatClient): ChatStore {
     },
     send: (input) => follow(client.chat(input)),
     resume: (ref) => follow(client.resume(ref)),
-    approve: () => decide('approve'),
+    approve: (options) => decide('approve', options),
     deny: (reason) => decide('deny', reason),
     cancel() {
       current?.cancel();

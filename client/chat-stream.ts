@@ -6,14 +6,14 @@ import { createFrameLog } from './frame-log.js';
 import { createRenderBatcher } from './render-batcher.js';
 import { createStreamClock } from './stream-stats.js';
 import { ToolCallHandle } from './tool-call-handle.js';
-import type { ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
+import type { ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
 import { utf8Length } from './utf8.js';
 
 /** What a transport does for a stream it carries. */
 export interface StreamController {
   cancel(): void;
   /** Resolves when the decision was sent and accepted as far as the transport can tell. */
-  decide(callId: string, decision: 'approve' | 'deny', reason?: string): Promise<void>;
+  decide(callId: string, decision: 'approve' | 'deny', options?: DecisionOptions): Promise<void>;
   /** Cuts the connection as a network failure would; the transport then resumes as after any drop. */
   drop(): void;
 }
@@ -184,14 +184,14 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     releaseReplay();
   };
 
-  async function decide(call: ToolCallHandle, decision: 'approve' | 'deny', reason?: string): Promise<void> {
+  async function decide(call: ToolCallHandle, decision: 'approve' | 'deny', options?: DecisionOptions): Promise<void> {
     if (call.status !== 'pending') throw new TokenwireError('already_decided');
     if (ended || !controller) throw new TokenwireError('unknown_call', 'The stream has ended.');
     call.status = decision === 'approve' ? 'approving' : 'denying';
     clock.decided(call.callId);
     changed();
     try {
-      await controller.decide(call.callId, decision, reason);
+      await controller.decide(call.callId, decision, options);
       if (call.open) call.status = decision === 'approve' ? 'approved' : 'denied';
     } catch (thrown) {
       if (call.open) call.status = 'pending';
@@ -233,6 +233,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
         if (frame.error) shown.error = frame.error;
+        if (frame.edited) shown.edited = true;
+        if (frame.args) shown.args = frame.args;
+        if (frame.denial) shown.denial = frame.denial;
         toolResults.push(shown);
         toolCalls.find((c) => c.callId === callId)?.settleWith(shown);
         clock.toolResult(callId);
@@ -242,6 +245,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
       case 'error':
         flush();
         error = new TokenwireError(frame.code, frame.message);
+        // An edit the tool's schema refused, over the WebSocket (no answer per frame there): the
+        // call waits again. Only one call of a stream waits at a time.
+        if (frame.code === 'invalid_arguments') for (const call of toolCalls) call.reopen();
         events.emit('error', error);
         return;
       case 'done':

@@ -1,7 +1,7 @@
 import { ERROR_CODES, TokenwireError, type ErrorCode } from '../shared/errors.js';
 import { HEADERS } from '../shared/protocol.js';
 import { joinUrl } from './base-url.js';
-import type { HeadersProvider } from './types.js';
+import type { DecisionOptions, HeadersProvider } from './types.js';
 
 /** What the HTTP side of the client needs: where, how, and with which headers. */
 export interface HttpDeps {
@@ -26,12 +26,12 @@ export async function postDecision(
   callId: string,
   decision: 'approve' | 'deny',
   token: string | undefined,
-  reason?: string,
+  options: DecisionOptions = {},
 ): Promise<void> {
   const response = await deps.fetch(joinUrl(deps.baseUrl, `/api/approvals/${encodeURIComponent(callId)}`), {
     method: 'POST',
     headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
-    body: JSON.stringify({ decision, ...(reason ? { reason } : {}) }),
+    body: JSON.stringify({ decision, ...options }),
   });
   if (!response.ok) throw await errorFromResponse(response);
 }

@@ -10,6 +10,7 @@ export type { WireFrame } from './frame-log.js';
 export { pageWakeups, type WakeupTarget, type Wakeups } from './reconnect.js';
 export { createRenderBatcher, DEFAULT_BATCH_MS, type RenderBatcher, type RenderBatcherOptions } from './render-batcher.js';
 export type {
+  ApproveOptions,
   ChatClient,
   ChatClientOptions,
   ChatInput,
@@ -17,6 +18,7 @@ export type {
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  DenyOptions,
   Fallback,
   HeadersProvider,
   StreamRef,

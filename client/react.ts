@@ -7,19 +7,21 @@ import { createChatStore, type ChatState } from './chat-store.js';
 // The package comment above sits on an import the declaration file keeps; it drops this one.
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import type { WireFrame } from './frame-log.js';
-import type { ChatClient, ChatInput, ChatStream, StreamRef } from './types.js';
+import type { ApproveOptions, ChatClient, ChatInput, ChatStream, DenyOptions, StreamRef } from './types.js';
 
 // The types this hook's signatures reach, so an app can name them without a second import;
 // the client itself (`createChatClient`) comes from `tokenwire/client`.
 export type { ChatState, ChatStatus } from './chat-store.js';
 export type { WireFrame } from './frame-log.js';
 export type {
+  ApproveOptions,
   ChatClient,
   ChatInput,
   ChatResult,
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  DenyOptions,
   Fallback,
   StreamRef,
   StreamStats,
@@ -43,10 +45,10 @@ export interface UseChatStream extends ChatState {
   send(input: string | ChatInput): ChatStream;
   /** Follows a stream again from where `ref` left it (e.g. after a reload); cancels the current one. */
   resume(ref: StreamRef): ChatStream;
-  /** Approves the pending tool call; a refusal lands in `error`, the promise never rejects. */
-  approve(): Promise<void>;
-  /** Denies the pending tool call, with a reason the model is told; never rejects either. */
-  deny(reason?: string): Promise<void>;
+  /** Approves the pending tool call (with edited `args`, if given); a refusal lands in `error`, the promise never rejects. */
+  approve(options?: ApproveOptions): Promise<void>;
+  /** Denies the pending tool call, with a reason (and code) the model is told; never rejects either. */
+  deny(reason?: string | DenyOptions): Promise<void>;
   /** Cancels the current chat: the server stops the model; `status` becomes `cancelled`. */
   cancel(): void;
   /** Cuts the current chat's connection, as a network failure would: it resumes and loses nothing. */

@@ -154,7 +154,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       cancelled = true;
       if (!cancelOnServer() && sink.streamId !== undefined) abort.abort();
     },
-    decide: (callId, decision, reason) => postDecision(deps, callId, decision, approvalToken, reason),
+    decide: (callId, decision, options) => postDecision(deps, callId, decision, approvalToken, options),
     drop: () => connection.abort(new Error('dropConnection()')),
   });
   void run();

@@ -1,9 +1,9 @@
 import type { HiddenCharacters } from '../shared/hidden-characters.js';
 import type { ServerFrameOf } from '../shared/protocol.js';
-import type { ToolCall, ToolCallStatus, ToolResult } from './types.js';
+import type { ApproveOptions, DecisionOptions, DenyOptions, ToolCall, ToolCallStatus, ToolResult } from './types.js';
 
 /** Sends a person's decision on a call; the stream supplies it. */
-export type Decide = (call: ToolCallHandle, decision: 'approve' | 'deny', reason?: string) => Promise<void>;
+export type Decide = (call: ToolCallHandle, decision: 'approve' | 'deny', options?: DecisionOptions) => Promise<void>;
 
 /** A tool call the model made, with its status; `approve`/`deny` go through the stream. */
 export class ToolCallHandle implements ToolCall {
@@ -14,6 +14,9 @@ export class ToolCallHandle implements ToolCall {
   readonly args: Record<string, unknown>;
   readonly approval: 'required' | 'not_required';
   readonly hiddenCharacters: readonly HiddenCharacters[];
+  readonly display: unknown;
+  /** The server's `tool_result` arrived: nothing reopens the call. */
+  private settled = false;
 
   constructor(
     frame: ServerFrameOf<'tool_call'>,
@@ -25,6 +28,7 @@ export class ToolCallHandle implements ToolCall {
     this.approval = frame.approval;
     this.expiresAt = frame.expiresAt;
     this.hiddenCharacters = frame.hiddenCharacters ?? [];
+    this.display = frame.display;
     this.status = frame.approval === 'required' ? 'pending' : 'not_required';
   }
 
@@ -33,12 +37,18 @@ export class ToolCallHandle implements ToolCall {
     return this.status === 'pending' || this.status === 'approving' || this.status === 'denying';
   }
 
-  approve(): Promise<void> {
-    return this.decide(this, 'approve');
+  /** The server refused the approval sent (an invalid edit) and the call still waits: pending again. */
+  reopen(): void {
+    if (!this.settled && (this.status === 'approving' || this.status === 'approved')) this.status = 'pending';
   }
 
-  deny(reason?: string): Promise<void> {
-    return this.decide(this, 'deny', reason);
+  approve(options?: ApproveOptions): Promise<void> {
+    return this.decide(this, 'approve', options && { ...(options.args ? { args: options.args } : {}), ...(options.reason ? { reason: options.reason } : {}) });
+  }
+
+  deny(reason?: string | DenyOptions): Promise<void> {
+    const options = typeof reason === 'string' ? { reason } : reason;
+    return this.decide(this, 'deny', options && { ...(options.reason ? { reason: options.reason } : {}), ...(options.code ? { code: options.code } : {}) });
   }
 
   /**
@@ -46,6 +56,7 @@ export class ToolCallHandle implements ToolCall {
    * was decided elsewhere while it was away is never offered again.
    */
   settleWith(result: ToolResult): void {
+    this.settled = true;
     if (!this.open) return;
     const code = result.error?.code;
     if (code === 'approval_expired') this.status = 'expired';

@@ -174,16 +174,44 @@ export interface ToolCall {
   /** Where the decision stands; it changes as decisions are sent and the `tool_result` arrives. */
   readonly status: ToolCallStatus;
   /**
-   * Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused:
-   * `already_decided` unless `pending`, `approval_expired`, `forbidden`, or `unknown_call` once the stream ended.
+   * The app's data for the approval card (the tool's `approval.display` on the server): any
+   * JSON; undefined when the tool gives none, or from a server before protocol minor 5.
    */
-  approve(): Promise<void>;
+  readonly display: unknown;
   /**
-   * Sends a denial, with an optional reason the model is told (at most `LIMITS.reasonChars`
-   * characters); rejects like `approve`. The tool does not run.
+   * Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused:
+   * `already_decided` unless `pending`, `approval_expired`, `forbidden`, `invalid_arguments`
+   * (edited `args` the tool's schema refuses: the call stays pending), or `unknown_call` once the
+   * stream ended. With `args`, the tool runs with those instead (its `ToolResult` says `edited`).
+   * Over the WebSocket a refusal comes as the stream's `error` event instead (a socket answers no
+   * frame on its own); a refused edit puts the call back to `pending` there too.
    */
-  deny(reason?: string): Promise<void>;
+  approve(options?: ApproveOptions): Promise<void>;
+  /**
+   * Sends a denial, with an optional reason (at most `LIMITS.reasonChars` characters) and code
+   * (`DENY_CODE`: a lowercase identifier) the model is told; rejects like `approve`. The tool does not run.
+   */
+  deny(reason?: string | DenyOptions): Promise<void>;
 }
+
+/** An approval's options: edited arguments to run instead, and a reason for the audit. */
+export interface ApproveOptions {
+  /** The arguments to run with instead of the model's; validated by the tool's schema on the server. */
+  args?: Record<string, unknown>;
+  /** At most `LIMITS.reasonChars` characters. */
+  reason?: string;
+}
+
+/** A denial's options: why, for the model and the audit. */
+export interface DenyOptions {
+  /** At most `LIMITS.reasonChars` characters. */
+  reason?: string;
+  /** A lowercase identifier (`DENY_CODE`: `^[a-z][a-z0-9_]{0,63}$`), e.g. `over_limit`. */
+  code?: string;
+}
+
+/** A decision as a transport sends it. */
+export type DecisionOptions = ApproveOptions & DenyOptions;
 
 /** The outcome of a tool call, as the server shows it. */
 export interface ToolResult {
@@ -198,6 +226,12 @@ export interface ToolResult {
    * `invalid_arguments`, `unknown_tool`, or the code of a `ToolError` the tool threw; the message is safe to show.
    */
   error?: { code: string; message: string };
+  /** True when a person edited the arguments; `args` are the ones that ran (protocol minor 5). */
+  edited?: true;
+  /** The arguments the tool ran with, when a person edited them. */
+  args?: Record<string, unknown>;
+  /** With `error.code` `denied`, when the person gave a code: it and their reason. */
+  denial?: { code?: string; reason?: string };
 }
 
 /** Said when `auto` wanted a WebSocket and had to use SSE instead. */

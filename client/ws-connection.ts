@@ -4,7 +4,7 @@ import { newClientId, newIdempotencyKey } from '../shared/ids.js';
 import type { ChatRequest, ClientFrame, ClientFrameOf } from '../shared/protocol.js';
 import type { StreamSink } from './chat-stream.js';
 import { connectionLost } from './http.js';
-import type { StreamRef, WebSocketLike } from './types.js';
+import type { DecisionOptions, StreamRef, WebSocketLike } from './types.js';
 import { utf8Length } from './utf8.js';
 import { createWsRoutes, type Route } from './ws-routes.js';
 import { retrySchedule, wait, watchdog, type Watchdog } from './reconnect.js';
@@ -18,7 +18,7 @@ export interface WsConnectionOptions extends WsSocketOptions {
   /** Cancels over HTTP with the stream's token, when the socket is down (a cancel is always immediate). */
   cancelOverHttp: (streamId: string, token: string | undefined) => Promise<void>;
   /** Decides over HTTP with the stream's token, when the socket is down. */
-  decideOverHttp: (callId: string, decision: 'approve' | 'deny', token: string | undefined, reason?: string) => Promise<void>;
+  decideOverHttp: (callId: string, decision: 'approve' | 'deny', token: string | undefined, options?: DecisionOptions) => Promise<void>;
 }
 
 /** The one WebSocket a client shares between all its streams. */
@@ -218,12 +218,11 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
         if (!send({ type: 'cancel', streamId: route.streamId })) void options.cancelOverHttp(route.streamId, route.sink.token).catch(() => {});
         routes.forget(route);
       },
-      async decide(callId, decision, reason) {
-        const frame: ClientFrame =
-          decision === 'approve' ? { type: 'approve', callId } : { type: 'deny', callId, ...(reason ? { reason } : {}) };
+      async decide(callId, decision, decided) {
+        const frame: ClientFrame = { type: decision, callId, ...decided };
         // Over the socket when there is one: it started the stream or resumed it with its token.
         if (send(frame)) return;
-        return options.decideOverHttp(callId, decision, route.sink.token, reason);
+        return options.decideOverHttp(callId, decision, route.sink.token, decided);
       },
       drop() {
         socket?.close(DROP_CLOSE_CODE, 'dropConnection()');

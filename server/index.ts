@@ -18,7 +18,22 @@ export { createTokenwire, type Tokenwire, type TokenwireHealth, type TokenwireRo
 export type { AttachOptions, UpgradeSource } from './edge/ws/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
 export type { ChatToolCall, FinishEvent, PrepareRequest, PrepareRequestInput, PreparedRequest, StreamErrorEvent, ToolCallOutcome } from './service/chat-hooks.js';
-export { defineTool, ToolError, type Tool } from './tools/registry.js';
+export {
+  defineTool,
+  ToolError,
+  type JsonSchemaObject,
+  type NeedsApproval,
+  type StandardResult,
+  type StandardSchemaV1,
+  type Tool,
+  type ToolApproval,
+  type ToolApprovalInfo,
+  type ToolArgs,
+  type ToolCallInfo,
+  type ToolDecider,
+  type ToolDefinition,
+  type ToolRunContext,
+} from './tools/registry.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from './models/provider.js';
 export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   unknown_stream: { retryable: false, status: 404, message: 'No such stream.' },
   unknown_call: { retryable: false, status: 404, message: 'No such tool call.' },
   unknown_tool: { retryable: false, status: 400, message: 'No such tool.' },
+  // Edited arguments on an approve that the tool's schema refuses; the call stays pending.
+  invalid_arguments: { retryable: false, status: 422, message: 'The arguments are not valid for this tool.' },
   already_decided: { retryable: false, status: 409, message: 'This tool call was already decided.' },
   approval_expired: { retryable: false, status: 410, message: 'The approval window for this tool call has closed.' },
   forbidden: { retryable: false, status: 403, message: 'Not allowed.' },

@@ -20,8 +20,11 @@ export const PROTOCOL_VERSION = 2;
  *    control characters a person deciding on them cannot see.
  * 5: the WebSocket `ping` client message, answered `{"type":"pong"}`: a client's watch for a dead path.
  * 6: the error code `model_not_allowed`: `options.model` outside the server's allow-list.
+ * 7: `display` on the `tool_call` frame (the app's data for the approval card); `args` on an
+ *    approve (edited arguments) with `args`/`edited` on its `tool_result`; `code` on a deny with
+ *    `denial` on its `tool_result`; `reason` on an approve.
  */
-export const PROTOCOL_MINOR = 6;
+export const PROTOCOL_MINOR = 7;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -30,12 +33,22 @@ export const LIMITS = {
   tools: 16,
   idChars: 64,
   reasonChars: 500,
+  /** A deny's `code`: a lowercase identifier (`DENY_CODE`), at most this long. */
+  denyCodeChars: 64,
+  /** The server's bound on a `tool_call`'s `display`, as JSON text (characters). */
+  displayChars: 16_384,
   /** An idempotency key: long enough to be unguessable (a UUID is 36). */
   idempotencyKeyMinChars: 16,
   idempotencyKeyMaxChars: 128,
 } as const;
 
 const Id = z.string().min(1).max(LIMITS.idChars);
+/** A deny's machine-readable code, e.g. `over_limit`: what the app and the model switch on. */
+export const DENY_CODE = /^[a-z][a-z0-9_]{0,63}$/;
+const DenyCode = z.string().regex(DENY_CODE, 'a lowercase identifier: a-z, then a-z, 0-9 or _, at most 64');
+const Reason = z.string().max(LIMITS.reasonChars);
+/** Arguments a person edited: an object, validated by the tool's schema again on the server. */
+const EditedArgs = z.record(z.string(), z.unknown());
 const Seq = z.number().int().nonnegative();
 
 // ---------------------------------------------------------------------------------------------
@@ -191,6 +204,11 @@ export const ToolCallFrame = frame('tool_call', {
    * shared/hidden-characters.ts): each string's JSON Pointer and the code points; protocol minor 4.
    */
   hiddenCharacters: z.array(z.strictObject({ path: z.string(), codePoints: z.array(z.string()) })).optional(),
+  /**
+   * The app's data for the approval card (the tool's `approval.display`), any JSON of at most
+   * `LIMITS.displayChars` characters; present only when approval is required; protocol minor 7.
+   */
+  display: z.unknown().optional(),
 });
 
 /**
@@ -208,6 +226,12 @@ export const ToolResultFrame = frame('tool_result', {
   result: z.unknown().optional(),
   /** Why not, when not `ok`; the message is safe to show. */
   error: ErrorBody.extend({ code: z.string() }).optional(),
+  /** True when a person edited the arguments before approving; `args` are the ones that ran. Protocol minor 7. */
+  edited: z.literal(true).optional(),
+  /** The arguments the tool ran with, when a person edited them (validated again). Protocol minor 7. */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** With `error.code` `denied`, when the person gave a `code`: it and their reason. Protocol minor 7. */
+  denial: z.strictObject({ code: DenyCode.optional(), reason: Reason.optional() }).optional(),
 });
 
 /**
@@ -299,12 +323,26 @@ export const StartClientFrame = ChatRequest.extend({ type: z.literal('start'), i
  * token, or is its subject's; the tool runs and its `tool_result` follows. A refusal is an
  * `error` frame (`already_decided`, `approval_expired`, `unknown_call`, `forbidden`, …).
  */
-export const ApproveFrame = z.strictObject({ type: z.literal('approve'), callId: Id });
-/** Denies a pending tool call, with an optional reason the model is told; refused like `approve`. The tool does not run. */
+export const ApproveFrame = z.strictObject({
+  type: z.literal('approve'),
+  callId: Id,
+  /**
+   * Edited arguments to run instead (protocol minor 7): validated by the tool's schema again;
+   * invalid ones are refused `invalid_arguments` and the call stays pending.
+   */
+  args: EditedArgs.optional(),
+  /** Why, for the audit and the tool's `run` context (protocol minor 7). */
+  reason: Reason.optional(),
+});
+/**
+ * Denies a pending tool call, with an optional reason and `code` (`DENY_CODE`, protocol minor 7)
+ * the model is told; refused like `approve`. The tool does not run.
+ */
 export const DenyFrame = z.strictObject({
   type: z.literal('deny'),
   callId: Id,
-  reason: z.string().max(LIMITS.reasonChars).optional(),
+  reason: Reason.optional(),
+  code: DenyCode.optional(),
 });
 /**
  * Cancels a stream this socket started, views or is the subject of: the model request is
@@ -364,11 +402,18 @@ export const AgUiEventMessage = z.strictObject({
 export type AgUiEventMessage = z.infer<typeof AgUiEventMessage>;
 
 /** Body of `POST /api/approvals/:callId`; the stream token may instead come as `X-Stream-Token`. */
-export const ApprovalDecisionRequest = z.strictObject({
-  decision: z.enum(['approve', 'deny']),
-  token: z.string().min(1).max(128).optional(),
-  reason: z.string().max(LIMITS.reasonChars).optional(),
-});
+export const ApprovalDecisionRequest = z
+  .strictObject({
+    decision: z.enum(['approve', 'deny']),
+    token: z.string().min(1).max(128).optional(),
+    reason: Reason.optional(),
+    /** With `approve`: edited arguments, as on the `approve` frame (protocol minor 5). */
+    args: EditedArgs.optional(),
+    /** With `deny`: a code, as on the `deny` frame (protocol minor 5). */
+    code: DenyCode.optional(),
+  })
+  .refine((b) => b.decision === 'approve' || b.args === undefined, { message: 'args go with approve only', path: ['args'] })
+  .refine((b) => b.decision === 'deny' || b.code === undefined, { message: 'code goes with deny only', path: ['code'] });
 /** A decision's body, as the `ApprovalDecisionRequest` schema parses it. */
 export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
 

@@ -46,6 +46,10 @@ export function ApprovalCard({ call, result, roundTripMs, id, onApprove, onDeny 
           {call.hiddenCharacters.map((h) => `${h.codePoints.join(' ')} at ${h.path || '/'}`).join('; ')}
         </p>
       )}
+      {call.display !== undefined && (
+        // The app's own card data (the tool's approval.display): shown as sent, above the raw arguments.
+        <pre className="args display" data-testid={id('tool-display')}>{showHiddenCharacters(JSON.stringify(call.display, null, 2))}</pre>
+      )}
       <pre className="args" data-testid={id('tool-args')}>{showHiddenCharacters(JSON.stringify(call.args, null, 2))}</pre>
       {waiting || call.status === 'approving' || call.status === 'denying' ? (
         <div className="row">

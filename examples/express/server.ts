@@ -48,6 +48,13 @@ const refundOrder = defineTool({
   description: 'Refund part or all of an order.',
   parameters: z.strictObject({ orderId: z.string().min(1), amount: z.number().positive() }),
   // needsApproval defaults to true: this runs only once the user approved the call.
+  approval: {
+    // What the approval card shows beside the arguments: the app's own view of the order.
+    display: ({ orderId, amount }) => {
+      const order = orders.get(orderId);
+      return order ? { orderId, amount, total: order.total, alreadyRefunded: order.refunded } : { orderId, amount, unknownOrder: true };
+    },
+  },
   run: async ({ orderId, amount }) => {
     const order = orders.get(orderId);
     if (!order) throw new ToolError('unknown_order', `There is no order ${orderId}.`);

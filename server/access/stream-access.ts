@@ -40,6 +40,32 @@ export function canControl(stream: Pick<Stream, 'subject' | 'streamToken'>, call
 }
 
 /**
+ * Who may decide a tool call, on every route and socket: the tool's own rule
+ * (`approval.authorize`) when it has one, told what `canControl` said (`owns`); else `owns`.
+ * A rule that throws or rejects refuses: a broken rule must not let anyone in.
+ */
+/** Who asks to decide a tool call, as a tool's rule sees them (the shape of `ToolDecider`). */
+export interface Decider {
+  readonly subject: string | undefined;
+  readonly transport: 'ws' | 'http';
+  /** What `canControl` said. */
+  readonly owns: boolean;
+}
+
+export async function canDecide(
+  owns: boolean,
+  decider: Omit<Decider, 'owns'>,
+  toolRule: ((decider: Decider) => boolean | Promise<boolean>) | undefined,
+): Promise<boolean> {
+  if (!toolRule) return owns;
+  try {
+    return (await toolRule({ subject: decider.subject, transport: decider.transport, owns })) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The stream token a request shows: `X-Stream-Token`, else `?token=` (EventSource cannot set
  * headers). Protocol 1 sent it as `Authorization: Bearer`; that is still read for one version
  * when `legacyBearer` (AUTH=none, so the header means nothing else).

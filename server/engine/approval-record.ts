@@ -12,8 +12,16 @@ export interface ApprovalRecord {
   streamId: string;
   callId: string;
   tool: string;
-  /** SHA-256 (hex) of the arguments in RFC 8785 canonical JSON: the exact arguments that ran. */
+  /** SHA-256 (hex) of the arguments in RFC 8785 canonical JSON: the exact arguments that ran (or would have). */
   argsSha256: string;
+  /** True when the person edited the arguments: `argsSha256` names the edit, `shownArgsSha256` what was shown. */
+  edited?: true;
+  /** SHA-256 of the arguments the call was shown with, when they were edited. */
+  shownArgsSha256?: string;
+  /** The reason the person gave (approve or deny), at most 500 characters. */
+  reason?: string;
+  /** A denial's code (`^[a-z][a-z0-9_]{0,63}$`), when the person gave one. */
+  denialCode?: string;
   decision: 'approved' | 'denied' | 'expired';
   /** The authenticated subject that decided; absent for anonymous use and expiries. */
   subject?: string;

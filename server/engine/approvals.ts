@@ -1,4 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
+import { canDecide } from '../access/stream-access.js';
+import type { ToolDecider } from '../tools/registry.js';
 import type { DecisionTransport } from './approval-record.js';
 
 /** Who decided, for the audit trail: the subject (when authenticated) and the way it came. */
@@ -7,17 +9,43 @@ export interface DecidedBy {
   transport: DecisionTransport;
 }
 
+/** Arguments a person edited, validated and bound again: what runs, and its RFC 8785 digest. */
+export interface Edit {
+  args: Record<string, unknown>;
+  argsSha256: string;
+}
+
 export type Decision =
-  | { outcome: 'approved'; by?: DecidedBy }
-  | { outcome: 'denied'; reason?: string; by?: DecidedBy }
+  | { outcome: 'approved'; by?: DecidedBy; reason?: string; edit?: Edit }
+  | { outcome: 'denied'; reason?: string; code?: string; by?: DecidedBy }
   | { outcome: 'expired' };
 
 export interface DecideOptions {
-  /** Whether the caller may decide for this stream: the owning socket, or the stream's approval token. */
+  /** Whether the caller may decide for this stream (after `review`, its verdict). */
   authorize: (streamId: string) => boolean;
   reason?: string | undefined;
+  /** A denial's code. */
+  code?: string | undefined;
+  /** Edited arguments `review` validated and bound; approve only. */
+  edit?: Edit | undefined;
   /** Who decides, kept on the decision for the audit trail. */
   by?: DecidedBy | undefined;
+}
+
+/** What the engine gives the gate about one call: the tool's rule on who decides, and how an edit is bound. */
+export interface CallRules {
+  /** The tool's `approval.authorize`, bound to the call. */
+  authorize?: ((decider: ToolDecider) => boolean | Promise<boolean>) | undefined;
+  /** Validates edited arguments against the tool's schema and binds them; `why` when invalid. */
+  rebind(args: Record<string, unknown>): Promise<Edit | { why: string }>;
+}
+
+/** What a decision asks before it is applied: whether the caller may decide, and its edit. */
+export interface ReviewRequest {
+  /** The default rule's verdict (`canControl`): the caller controls the call's stream. */
+  owns: boolean;
+  by?: DecidedBy | undefined;
+  args?: Record<string, unknown> | undefined;
 }
 
 export interface ApprovalGate {
@@ -25,7 +53,13 @@ export interface ApprovalGate {
    * Waits for a person's decision on one tool call; rejects with the signal's reason on abort.
    * The call is pending as soon as this returns, so call it before showing the call to anyone.
    */
-  wait(request: { callId: string; streamId: string; expiresAt: number; signal: AbortSignal }): Promise<Decision>;
+  wait(request: { callId: string; streamId: string; expiresAt: number; signal: AbortSignal; rules?: CallRules | undefined }): Promise<Decision>;
+  /**
+   * The checks of a decision that may wait on the app: the tool's `authorize` (a pending call's
+   * own rule, else `owns`) and, for an edit, the schema. Throws `invalid_arguments` for an edit
+   * the schema refuses (the call stays pending). Changes nothing.
+   */
+  review(callId: string, request: ReviewRequest): Promise<{ allowed: boolean; edit?: Edit }>;
   /**
    * Decides a pending call once. Throws `unknown_call`, `forbidden`, `already_decided` or
    * `approval_expired`; a refused decision changes nothing.
@@ -42,6 +76,7 @@ export type Outcome = Decision['outcome'] | 'cancelled';
 interface Pending {
   streamId: string;
   expiresAt: number;
+  rules: CallRules | undefined;
   settle: (decision: Decision) => void;
 }
 
@@ -55,7 +90,7 @@ export interface ApprovalGateOptions {
   remember?: number;
   now?: () => number;
   /** A call is pending (the Redis ledger records it before the call is shown). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule: boolean }) => void;
   /** A call's wait ended, decided or not. */
   onSettled?: (callId: string, outcome: Outcome) => void;
 }
@@ -73,7 +108,7 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
   };
 
   return {
-    wait({ callId, streamId, expiresAt, signal }) {
+    wait({ callId, streamId, expiresAt, signal, rules }) {
       return new Promise<Decision>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
         const finish = (decision: Decision | undefined, outcome: Outcome) => {
@@ -87,11 +122,20 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
         const onAbort = () => finish(undefined, 'cancelled');
         const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
         signal.addEventListener('abort', onAbort, { once: true });
-        pending.set(callId, { streamId, expiresAt, settle: (d) => finish(d, d.outcome) });
-        options.onPending?.({ callId, streamId, expiresAt });
+        pending.set(callId, { streamId, expiresAt, rules, settle: (d) => finish(d, d.outcome) });
+        options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined });
       });
     },
-    decide(callId, decision, { authorize, reason, by }) {
+    async review(callId, { owns, by, args }) {
+      const open = pending.get(callId);
+      if (!open) return { allowed: owns };
+      const allowed = await canDecide(owns, { subject: by?.subject, transport: by?.transport ?? 'http' }, open.rules?.authorize);
+      if (!allowed || args === undefined || !open.rules) return { allowed };
+      const edit = await open.rules.rebind(args);
+      if ('why' in edit) throw new TokenwireError('invalid_arguments', `The edited arguments are not valid: ${edit.why}. The call is still pending.`);
+      return { allowed, edit };
+    },
+    decide(callId, decision, { authorize, reason, code, edit, by }) {
       const open = pending.get(callId);
       const past = settled.get(callId);
       const streamId = open?.streamId ?? past?.streamId;
@@ -109,7 +153,8 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
         throw new TokenwireError('already_decided');
       }
       const who = by ? { by } : {};
-      open.settle(decision === 'approve' ? { outcome: 'approved', ...who } : { outcome: 'denied', ...(reason ? { reason } : {}), ...who });
+      const why = reason ? { reason } : {};
+      open.settle(decision === 'approve' ? { outcome: 'approved', ...who, ...why, ...(edit ? { edit } : {}) } : { outcome: 'denied', ...why, ...(code ? { code } : {}), ...who });
       return { streamId };
     },
     streamOf: (callId) => pending.get(callId)?.streamId ?? settled.get(callId)?.streamId,
@@ -117,4 +162,26 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
       return pending.size;
     },
   };
+}
+
+/** A decision as a route asks for it: the default rule's verdict, who, and what. */
+export interface DecideCallRequest {
+  /** The default rule (`canControl`) for the call's stream. */
+  owns: (streamId: string) => boolean;
+  by?: DecidedBy | undefined;
+  reason?: string | undefined;
+  code?: string | undefined;
+  args?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Reviews a decision (the tool's `authorize`, an edit's schema), then applies it once. The call's
+ * stream is looked up first, so `unknown_call` answers before the rule runs; throws the gate's codes.
+ */
+export async function decideCall(gate: ApprovalGate, callId: string, decision: 'approve' | 'deny', request: DecideCallRequest): Promise<{ streamId: string }> {
+  const streamId = gate.streamOf(callId);
+  if (streamId === undefined) throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+  const owns = request.owns(streamId);
+  const { allowed, edit } = await gate.review(callId, { owns, by: request.by, args: decision === 'approve' ? request.args : undefined });
+  return gate.decide(callId, decision, { authorize: () => allowed, reason: request.reason, code: request.code, edit, by: request.by });
 }

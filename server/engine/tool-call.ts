@@ -1,11 +1,13 @@
 import { findHiddenCharacters } from '../../shared/hidden-characters.js';
 import { newCallId } from '../../shared/ids.js';
-import { canonicalSha256, type ApprovalRecord } from './approval-record.js';
+import type { ApprovalRecord } from './approval-record.js';
+import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelToolCall } from '../models/provider.js';
 import type { Stream } from '../streams/hub.js';
-import { ToolError, type Tool } from '../tools/registry.js';
-import type { ApprovalGate } from './approvals.js';
+import { ToolError, type Tool, type ToolCallInfo, type ToolRunContext } from '../tools/registry.js';
+import type { ApprovalGate, CallRules } from './approvals.js';
+import { bind, displayOf, needsApprovalOf, parseArguments } from './tool-arguments.js';
 
 export interface ToolCallDeps {
   approvals: ApprovalGate;
@@ -14,40 +16,19 @@ export interface ToolCallDeps {
   metrics: Metrics;
   /** Keeps one record per approval decision; the core adds the instance, stores and logs it. */
   auditApproval?: (record: Omit<ApprovalRecord, 'instance'>) => void;
+  /** Where a tool's own function that threw (`needsApproval`, `display`) is logged with its cause. */
+  log?: Logger;
 }
 
-type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+/** What the model is told of a call, and the `tool_result` frame shows: additive fields say what a person changed or why they refused. */
+type Outcome =
+  | { ok: true; result: unknown; edited?: true; args?: Record<string, unknown> }
+  | { ok: false; error: { code: string; message: string }; edited?: true; args?: Record<string, unknown>; denial?: { code?: string; reason?: string } };
 
 const failure = (code: string, message: string): Outcome => ({ ok: false, error: { code, message } });
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/** The audit's hash of validated arguments, or why RFC 8785 cannot write them. */
-function canonicalHashOf(args: unknown): string | Error {
-  try {
-    return canonicalSha256(args);
-  } catch (error) {
-    const surrogate = error instanceof Error && /surrogate/i.test(error.message);
-    return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
-  }
-}
-
-function parseArguments(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text === '' ? '{}' : text) };
-  } catch {
-    return { ok: false };
-  }
-}
-
 /** Runs a tool with a timeout; also gives up when the signal aborts, even if the tool ignores it. */
-async function runTool(tool: Tool, args: unknown, stream: Stream, timeoutMs: number): Promise<Outcome> {
+async function runTool(tool: Tool, args: unknown, stream: Stream, timeoutMs: number, context: Omit<ToolRunContext, 'signal'>): Promise<Outcome> {
   const signal = AbortSignal.any([stream.signal, AbortSignal.timeout(timeoutMs)]);
   let onAbort: (() => void) | undefined;
   try {
@@ -55,7 +36,7 @@ async function runTool(tool: Tool, args: unknown, stream: Stream, timeoutMs: num
       onAbort = () => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
     });
-    return { ok: true, result: await Promise.race([tool.run(args, { signal }), aborted]) };
+    return { ok: true, result: await Promise.race([tool.run(args, { ...context, signal }), aborted]) };
   } catch (error) {
     if (stream.signal.aborted) throw stream.signal.reason;
     if (signal.aborted) return failure('tool_timeout', `The tool did not finish within ${timeoutMs} ms.`);
@@ -68,8 +49,9 @@ async function runTool(tool: Tool, args: unknown, stream: Stream, timeoutMs: num
 
 /**
  * One tool call from the model: validate its arguments against the tool's schema, show it,
- * wait for a person's decision when the tool needs one, run it, and show the result. Returns
- * what the model is told. Throws only when the stream is aborted.
+ * wait for a person's decision when the tool needs one (the decision may edit the arguments:
+ * validated and bound again), run it, and show the result. Returns what the model is told.
+ * Throws only when the stream is aborted.
  */
 export async function handleToolCall(stream: Stream, call: ModelToolCall, tools: Tool[], deps: ToolCallDeps): Promise<Outcome> {
   const callId = newCallId();
@@ -81,64 +63,90 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   const tool = tools.find((t) => t.name === call.name);
   if (!tool) return show(failure('unknown_tool', `There is no tool named "${call.name}".`));
   const raw = parseArguments(call.arguments);
-  const parsed = raw.ok ? tool.parameters.safeParse(raw.value) : undefined;
-  if (!parsed?.success) {
-    const detail = parsed?.error.issues[0];
-    const why = detail ? `${detail.message}${detail.path.length ? ` at ${detail.path.join('.')}` : ''}` : 'not JSON';
-    return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${why}.`));
-  }
-  // The person decides on exactly these arguments, and exactly these run.
-  const args = deepFreeze(parsed.data) as Record<string, unknown>;
-  // The audit record names them by their RFC 8785 canonical JSON, which has no lone surrogates:
-  // arguments it cannot write are refused now, before anyone is asked to decide on them.
-  const argsSha256 = canonicalHashOf(args);
-  if (argsSha256 instanceof Error) return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${argsSha256.message}.`));
+  // The person decides on exactly these arguments, and exactly these run. The audit record names
+  // them by their RFC 8785 canonical JSON, which has no lone surrogates: arguments it cannot
+  // write are refused now, before anyone is asked to decide on them.
+  const bound = raw.ok ? await bind(tool, raw.value) : { why: 'not JSON' };
+  if ('why' in bound) return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${bound.why}.`));
+  const { args, argsSha256 } = bound;
   // Zero-width and bidi control characters are named, so a card can show what it cannot display.
   const hidden = findHiddenCharacters(args);
   const marked = hidden.length ? { hiddenCharacters: hidden } : {};
+  const info: ToolCallInfo = { subject: stream.subject, streamId: stream.id, callId };
+  const runTimeoutMs = tool.timeoutMs ?? deps.toolTimeoutMs;
 
-  if (tool.needsApproval) {
-    if (stream.signal.aborted) throw stream.signal.reason;
-    const requestedAt = Date.now();
-    const expiresAt = requestedAt + deps.approvalTimeoutMs;
-    // Pending before it is shown: a decision may arrive as soon as the frame is out.
-    const waiting = deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
-    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt, ...marked });
-    const decision = await waiting;
-    const decidedAt = Date.now();
-    deps.metrics.approvals.inc({ outcome: decision.outcome });
-    deps.metrics.approvalWait.observe({ outcome: decision.outcome }, (decidedAt - requestedAt) / 1000);
-    const audit = (outcome: string) =>
-      deps.auditApproval?.({
-        streamId: stream.id,
-        callId,
-        tool: tool.name,
-        argsSha256,
-        decision: decision.outcome,
-        ...(decision.outcome !== 'expired' && decision.by?.subject !== undefined ? { subject: decision.by.subject } : {}),
-        ...(decision.outcome !== 'expired' && decision.by ? { transport: decision.by.transport } : {}),
-        requestedAt: new Date(requestedAt).toISOString(),
-        decidedAt: new Date(decidedAt).toISOString(),
-        outcome,
-      });
-    if (decision.outcome === 'denied') {
-      audit('not_run');
-      return show(failure('denied', `The user denied this call${decision.reason ? `: ${decision.reason}` : ''}.`));
-    }
-    if (decision.outcome === 'expired') {
-      audit('not_run');
-      return show(failure('approval_expired', 'Nobody approved this call in time.'));
-    }
-    let ran: Outcome | undefined;
-    try {
-      ran = await runTool(tool, args, stream, deps.toolTimeoutMs);
-    } finally {
-      // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
-      audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
-    }
-    return show(ran);
-  } else {
-    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
+  const needed = await needsApprovalOf(tool, args, info);
+  if (stream.signal.aborted) throw stream.signal.reason;
+  // A broken predicate must not decide that nobody is asked: the call fails and never runs.
+  if (needed instanceof Error) {
+    deps.log?.warn({ err: needed, streamId: stream.id, callId, tool: tool.name }, 'needsApproval threw');
+    return show(failure('approval_check_failed', `Whether ${tool.name} needs approval could not be decided; it did not run.`));
   }
-  return show(await runTool(tool, args, stream, deps.toolTimeoutMs));
+  if (!needed) {
+    stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
+    return show(await runTool(tool, args, stream, runTimeoutMs, info));
+  }
+
+  const card = await displayOf(tool, args, info);
+  if (stream.signal.aborted) throw stream.signal.reason;
+  if (card instanceof Error) {
+    deps.log?.warn({ err: card, streamId: stream.id, callId, tool: tool.name }, 'approval.display failed');
+    return show(failure('display_failed', `The approval card for ${tool.name} could not be made; it did not run.`));
+  }
+  const authorize = tool.approval?.authorize;
+  const rules: CallRules = {
+    authorize: authorize ? (decider) => authorize.call(tool.approval, decider, { ...info, args }) : undefined,
+    rebind: (edited) => bind(tool, edited),
+  };
+  const requestedAt = Date.now();
+  const expiresAt = requestedAt + (tool.approval?.timeoutMs ?? deps.approvalTimeoutMs);
+  // Pending before it is shown: a decision may arrive as soon as the frame is out.
+  const waiting = deps.approvals.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal, rules });
+  stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'required', expiresAt, ...marked, ...card });
+  const decision = await waiting;
+  const decidedAt = Date.now();
+  deps.metrics.approvals.inc({ outcome: decision.outcome });
+  deps.metrics.approvalWait.observe({ outcome: decision.outcome }, (decidedAt - requestedAt) / 1000);
+  // An "edit" that binds to the same digest changed nothing.
+  const edit = decision.outcome === 'approved' && decision.edit && decision.edit.argsSha256 !== argsSha256 ? decision.edit : undefined;
+  const audit = (outcome: string) =>
+    deps.auditApproval?.({
+      streamId: stream.id,
+      callId,
+      tool: tool.name,
+      argsSha256: edit?.argsSha256 ?? argsSha256,
+      ...(edit ? { edited: true as const, shownArgsSha256: argsSha256 } : {}),
+      decision: decision.outcome,
+      ...(decision.outcome !== 'expired' && decision.by?.subject !== undefined ? { subject: decision.by.subject } : {}),
+      ...(decision.outcome !== 'expired' && decision.by ? { transport: decision.by.transport } : {}),
+      ...(decision.outcome !== 'expired' && decision.reason ? { reason: decision.reason } : {}),
+      ...(decision.outcome === 'denied' && decision.code ? { denialCode: decision.code } : {}),
+      requestedAt: new Date(requestedAt).toISOString(),
+      decidedAt: new Date(decidedAt).toISOString(),
+      outcome,
+    });
+  if (decision.outcome === 'denied') {
+    audit('not_run');
+    const { reason, code } = decision;
+    const denial = { ...(code ? { code } : {}), ...(reason ? { reason } : {}) };
+    return show({
+      ...failure('denied', `The user denied this call${code ? ` (${code})` : ''}${reason ? `: ${reason}` : ''}.`),
+      // Structured only when the person gave a code: a reason alone is already in the message.
+      ...(code ? { denial } : {}),
+    });
+  }
+  if (decision.outcome === 'expired') {
+    audit('not_run');
+    return show(failure('approval_expired', 'Nobody approved this call in time.'));
+  }
+  const approval = { by: decision.by?.subject, edited: edit !== undefined, ...(decision.reason ? { reason: decision.reason } : {}) };
+  let ran: Outcome | undefined;
+  try {
+    ran = await runTool(tool, edit?.args ?? args, stream, runTimeoutMs, { ...info, approval });
+  } finally {
+    // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
+    audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
+  }
+  // The stream and the model see what ran, when it is not what was shown.
+  return show(edit ? { ...ran, edited: true, args: edit.args } : ran);
 }

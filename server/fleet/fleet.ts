@@ -9,9 +9,16 @@ import type { StreamStore } from '../streams/stream-store.js';
 /** A decision on a tool call as any transport asks for it. */
 export interface DecideRequest {
   decision: 'approve' | 'deny';
-  /** Whether the caller may decide for this stream (its socket, subject or stream token). */
+  /**
+   * The default rule (`canControl`): the caller controls this stream (its socket, subject or
+   * stream token). The call's tool may widen or narrow it (`approval.authorize`) where the call waits.
+   */
   authorize: (stream: StreamLog) => boolean;
   reason?: string | undefined;
+  /** A denial's code. */
+  code?: string | undefined;
+  /** Edited arguments, with `approve`: validated again where the call waits. */
+  args?: Record<string, unknown> | undefined;
   by: DecidedBy;
 }
 

@@ -1,5 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { ApprovalGate } from '../engine/approvals.js';
+import { decideCall, type ApprovalGate } from '../engine/approvals.js';
 import type { DecideRequest, Fleet } from '../fleet/fleet.js';
 import type { Hub, StreamLog } from '../streams/hub.js';
 
@@ -15,7 +15,8 @@ export interface StreamControl {
   localStream(id: string): StreamLog | undefined;
   /**
    * Decides a tool call wherever it waits: recorded once (with a fleet: for every instance)
-   * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
+   * before it is applied. Throws `unknown_call`, `forbidden`, `invalid_arguments` (an edit; the
+   * call stays pending), `already_decided`, `approval_expired`.
    */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, if any instance knows the call. */
@@ -51,17 +52,20 @@ export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; f
       return hub.find(id);
     },
     localStream: (id) => hub.get(id),
-    async decide(callId, { decision, authorize, reason, by }) {
+    async decide(callId, request) {
       if (fleet) {
         storeAvailable();
-        return fleet.decide(callId, { decision, authorize, reason, by });
+        return fleet.decide(callId, request);
       }
-      return approvals.decide(callId, decision, {
-        authorize: (id) => {
+      const { decision, authorize, reason, code, args, by } = request;
+      return decideCall(approvals, callId, decision, {
+        owns: (id) => {
           const stream = hub.get(id);
           return stream !== undefined && authorize(stream);
         },
         reason,
+        code,
+        args,
         by,
       });
     },

@@ -71,7 +71,8 @@ export async function cancelStream(stream: StreamLog): Promise<{ ok: true; cance
 /**
  * Decides a tool call for `POST /api/approvals/:callId`: the caller's subject, or the body's
  * `token` (else the request's stream token), must give access to the call's stream, wherever
- * it runs; the audit trail records `by`. Answers the decision, or a typed error.
+ * it runs, unless the tool's `approval.authorize` says otherwise; `args` (approve) are validated
+ * again, `code` (deny) reaches the model; the audit trail records `by`. Answers the decision, or a typed error.
  */
 export async function decideApproval(
   deps: { control: Pick<StreamControl, 'decide'>; log: Logger },
@@ -88,6 +89,8 @@ export async function decideApproval(
       decision: body.value.decision,
       authorize: (stream) => canControl(stream, { subject: access.subject, token }),
       reason: body.value.reason,
+      code: body.value.code,
+      args: body.value.args,
       by,
     });
     return { callId, decision: body.value.decision, streamId };

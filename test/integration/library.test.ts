@@ -230,8 +230,9 @@ describe('what an adversarial trial found', () => {
     const tool = (name: string, parameters: unknown = z.object({})) => defineTool({ name, description: '', parameters: parameters as z.ZodObject, run: async () => null });
     expect(() => tool('has space!')).toThrow(/name "has space!" must be 1-64 letters/);
     expect(() => tool('x'.repeat(65))).toThrow(/must be 1-64/);
-    expect(() => tool('s', z.string())).toThrow(/parameters must be a zod object schema/);
-    expect(() => tool('n', { not: 'zod' })).toThrow(/parameters must be a zod 4 schema/);
+    expect(() => tool('s', z.string())).toThrow(/parameters must describe an object/);
+    expect(() => tool('j', { type: 'string' })).toThrow(/parameters must describe an object/);
+    expect(() => tool('n', 42)).toThrow(/parameters must be a Standard Schema .* or a JSON Schema object/);
     expect(() => createTokenwire({ tools: [tool('same'), tool('same')] })).toThrow(/two tools are named "same"/);
     expect(() => createTokenwire({ basePath: '/a/../b' })).toThrow(/basePath: no \. or \.\. segments/);
   });

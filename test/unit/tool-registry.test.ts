@@ -5,7 +5,7 @@ import { createDemoTools } from '../../server/tools/index.js';
 import { ToolError } from '../../server/tools/registry.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
-const signal = new AbortController().signal;
+const context = { signal: new AbortController().signal, subject: undefined, streamId: 'st_test', callId: 'call_test' };
 
 describe('tool registry', () => {
   it('selects requested tools once each, with the JSON Schema the model is given', () => {
@@ -48,13 +48,13 @@ describe('demo tools', () => {
     expect(parsed).toMatchObject({ success: true, data: { city: 'Paris' } });
     expect(getWeather.parameters.safeParse({ city: '   ' }).success).toBe(false);
     expect(getWeather.parameters.safeParse({ city: 'Paris', units: 'F' }).success).toBe(false);
-    const result = (await getWeather.run({ city: 'Paris' }, { signal })) as { city: string };
+    const result = (await getWeather.run({ city: 'Paris' }, context)) as { city: string };
     expect(result.city).toBe('Paris');
-    expect(await getWeather.run({ city: 'Paris' }, { signal })).toEqual(result);
+    expect(await getWeather.run({ city: 'Paris' }, context)).toEqual(result);
   });
 
   it('calculate returns the value, and a bad expression as ToolError invalid_expression', async () => {
-    expect(await calculate.run({ expression: '2 * (3 + 4)' }, { signal })).toEqual({ expression: '2 * (3 + 4)', value: 14 });
-    await expect(calculate.run({ expression: '1/0' }, { signal })).rejects.toEqual(new ToolError('invalid_expression', 'Division by zero'));
+    expect(await calculate.run({ expression: '2 * (3 + 4)' }, context)).toEqual({ expression: '2 * (3 + 4)', value: 14 });
+    await expect(calculate.run({ expression: '1/0' }, context)).rejects.toEqual(new ToolError('invalid_expression', 'Division by zero'));
   });
 });

@@ -283,7 +283,9 @@ function createActiveSession(host: SessionHost): ActiveSession {
       await control.decide(frame.callId, {
         decision: frame.type,
         authorize: (stream) => canControl(stream, { subject, holds: owns(stream.id) }),
-        reason: frame.type === 'deny' ? frame.reason : undefined,
+        reason: frame.reason,
+        code: frame.type === 'deny' ? frame.code : undefined,
+        args: frame.type === 'approve' ? frame.args : undefined,
         by: { subject, transport: 'ws' },
       });
     } catch (thrown) {

@@ -23,6 +23,10 @@ export const ControlMessage = z.discriminatedUnion('op', [
     reason: z.string().optional(),
     subject: z.string().optional(),
     transport: z.enum(['ws', 'http']),
+    /** The default rule's verdict on the sender; absent from older senders, which forwarded only decisions it allowed. */
+    owns: z.boolean().optional(),
+    code: z.string().optional(),
+    args: z.record(z.string(), z.unknown()).optional(),
   }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage>;
@@ -73,7 +77,7 @@ export interface ControlOptions {
   drainMs: number;
   log: Logger;
   /** Applies a message to this process's streams; the answer goes back to a sender that waits. */
-  onMessage(message: ControlMessage): ControlAnswer;
+  onMessage(message: ControlMessage): ControlAnswer | Promise<ControlAnswer>;
 }
 
 /** A dead owner's queue goes after this long; a live owner empties it at once. */
@@ -115,12 +119,13 @@ export function createControl(options: ControlOptions): Control {
     }
   }
 
-  function apply(raw: string): void {
+  // A decision may wait on the app (a tool's authorize, an edit's schema), so the answer may be a promise.
+  async function apply(raw: string): Promise<void> {
     const envelope = parse(Envelope, raw);
     if (!envelope) return void log.warn({ raw: raw.slice(0, 200) }, 'ignored a queued control message that is not one');
     let answer: ControlAnswer;
     try {
-      answer = options.onMessage(envelope.message);
+      answer = await options.onMessage(envelope.message);
     } catch (error) {
       log.error({ err: error, op: envelope.message.op }, 'control message failed');
       answer = { ok: false, code: 'internal', message: 'The owner failed to apply it.' };
@@ -138,7 +143,7 @@ export function createControl(options: ControlOptions): Control {
     scripts
       .takeControl(queueOf(incarnation), [BATCH, KEYS.ack(''), ACK_TTL_MS])
       .then((items) => {
-        for (const raw of items) apply(raw);
+        for (const raw of items) void apply(raw);
         if (items.length === BATCH) again = true;
       })
       .catch((error: unknown) => log.warn({ err: error }, 'could not take the control queue; trying again on the next beat'))

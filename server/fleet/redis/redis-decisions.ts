@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TokenwireError, toTokenwireError, type ErrorCode } from '../../../shared/errors.js';
-import type { ApprovalGate, ApprovalGateOptions } from '../../engine/approvals.js';
+import { decideCall, type ApprovalGate, type ApprovalGateOptions } from '../../engine/approvals.js';
 import type { DecideRequest } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { StreamLog } from '../../streams/hub.js';
@@ -15,13 +15,17 @@ export interface RedisDecisions {
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   streamOf(callId: string): Promise<string | undefined>;
   /** The owner applies a decision another instance recorded; the answer goes back to that instance. */
-  apply(message: Extract<ControlMessage, { op: 'decide' }>): ControlAnswer;
+  apply(message: Extract<ControlMessage, { op: 'decide' }>): Promise<ControlAnswer>;
   /** Writes back the records of the calls pending here that Redis lost (it restarted without persistence). */
   restore(): void;
 }
 
-/** A call's state in Redis after the gate refused a decision with this code; undefined: leave it. */
-const stateAfter = (code: ErrorCode): string | undefined => (code === 'approval_expired' ? 'expired' : code === 'unknown_call' ? 'cancelled' : undefined);
+/**
+ * A call's state in Redis after the gate refused a decision with this code; undefined: leave it.
+ * A decider the tool's rule refused, or an edit its schema refused, leaves the call pending.
+ */
+const stateAfter = (code: ErrorCode): string | undefined =>
+  code === 'approval_expired' ? 'expired' : code === 'unknown_call' ? 'cancelled' : code === 'forbidden' || code === 'invalid_arguments' ? 'pending' : undefined;
 
 /** A decision's verdict from the record scripts, as the gate's typed errors. */
 function refusal(verdict: string, callId: string): TokenwireError {
@@ -69,26 +73,34 @@ export function createRedisDecisions(deps: {
     return refused;
   }
 
-  function decideHere(callId: string, { decision, reason, by }: DecideRequest): void {
+  /** Applies a recorded decision to the gate here: the tool's rule and an edit are checked where the call waits. */
+  async function decideHere(callId: string, owns: boolean, { decision, reason, code, args, by }: Omit<DecideRequest, 'authorize'>): Promise<void> {
+    const gate = deps.gate();
+    if (!gate) throw unrecord(callId, decision, new TokenwireError('unknown_call', `No tool call ${callId} is known.`));
     try {
-      deps.gate()?.decide(callId, decision, { authorize: () => true, reason, by });
+      await decideCall(gate, callId, decision, { owns: () => owns, reason, code, args, by });
     } catch (error) {
       throw unrecord(callId, decision, error);
     }
   }
 
-  async function decideThere(callId: string, owner: string, { decision, reason, by }: DecideRequest): Promise<void> {
+  async function decideThere(callId: string, owner: string, owns: boolean, { decision, reason, code, args, by }: DecideRequest): Promise<void> {
     const message: ControlMessage = {
       op: 'decide',
       callId,
       decision,
       transport: by.transport,
+      owns,
       ...(reason !== undefined ? { reason } : {}),
+      ...(code !== undefined ? { code } : {}),
+      ...(args !== undefined ? { args } : {}),
       ...(by.subject !== undefined ? { subject: by.subject } : {}),
     };
     const result = await deps.control.request(owner, message, (json) =>
       scripts.decideRemote([KEYS.call(callId), KEYS.lease(owner), KEYS.controlQueue(owner)], [decision, Date.now(), json, CHANNELS.control(owner), 600_000]),
     );
+    // A caller only the tool's rule could admit learns nothing of a call that is not pending.
+    if (result.status === 'refused' && !owns) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
     if (result.status === 'refused') throw refusal(result.verdict, callId);
     if (result.status === 'answered' && !result.answer.ok) throw new TokenwireError(result.answer.code, result.answer.message);
     if (result.status === 'not_applied') {
@@ -100,10 +112,11 @@ export function createRedisDecisions(deps: {
 
   return {
     gateHooks: {
-      onPending({ callId, streamId, expiresAt }) {
+      onPending({ callId, streamId, expiresAt, hasOwnRule }) {
         pending.set(callId, { streamId, expiresAt });
         const key = KEYS.call(callId);
-        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending' }).catch(() => {});
+        // `rule`: the tool decides who may decide, so another instance forwards a caller the default rule refuses.
+        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending', ...(hasOwnRule ? { rule: '1' } : {}) }).catch(() => {});
         redis.pexpire(key, recordTtl(expiresAt)).catch(() => {});
       },
       onSettled(callId, outcome) {
@@ -127,21 +140,36 @@ export function createRedisDecisions(deps: {
       const streamId = call.streamId as string;
       const stream = await deps.find(streamId);
       // Authorise before saying anything about the call's state, so a stranger learns nothing.
-      if (!stream || !request.authorize(stream)) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+      if (!stream) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+      const owns = request.authorize(stream);
       if (call.owner !== incarnation) {
-        await decideThere(callId, call.owner as string, request);
+        // The tool's rule lives where the call waits: a caller the default rule refuses is asked
+        // about there, and only for a tool with a rule (a record restored after a Redis restart
+        // has lost the mark, and refuses such callers here).
+        if (!owns && call.rule !== '1') throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+        await decideThere(callId, call.owner as string, owns, request);
         return { streamId };
       }
+      // Here the rule is asked before anything is recorded: a refused caller changes nothing.
+      const gate = deps.gate();
+      const review = gate && pending.has(callId) ? await gate.review(callId, { owns, by: request.by, args: request.decision === 'approve' ? request.args : undefined }) : { allowed: owns };
+      if (!review.allowed) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
       const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [request.decision, Date.now(), '1']));
       if (recorded !== 'ok') throw refusal(recorded, callId);
-      decideHere(callId, request);
+      await decideHere(callId, owns, request);
       return { streamId };
     },
-    apply(message) {
+    async apply(message) {
       const gate = deps.gate();
       try {
         if (!gate) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);
-        gate.decide(message.callId, message.decision, { authorize: () => true, reason: message.reason, by: { subject: message.subject, transport: message.transport } });
+        await decideCall(gate, message.callId, message.decision, {
+          owns: () => message.owns ?? true,
+          reason: message.reason,
+          code: message.code,
+          args: message.args,
+          by: { subject: message.subject, transport: message.transport },
+        });
         return { ok: true };
       } catch (error) {
         const refused = unrecord(message.callId, message.decision, error);

@@ -115,7 +115,7 @@ export async function createRedisFleet(
     log,
   });
 
-  function controlOnMessage(message: ControlMessage): ControlAnswer {
+  function controlOnMessage(message: ControlMessage): ControlAnswer | Promise<ControlAnswer> {
     if (message.op === 'decide') return decisions.apply(message);
     if (message.op === 'detach') {
       const viewer = remoteViewers.get(message.viewer);
