@@ -6,6 +6,9 @@ import type { ModelToolCall } from '../models/provider.js';
 import type { Stream } from '../streams/hub.js';
 import { ToolError, type Tool } from '../tools/registry.js';
 import type { ApprovalGate } from './approvals.js';
+import type { ClientOutputGate } from './client-outputs.js';
+import { awaitClientOutput } from './client-tool-call.js';
+import { isClientTool } from '../tools/client-tool.js';
 
 export interface ToolCallDeps {
   approvals: ApprovalGate;
@@ -14,6 +17,8 @@ export interface ToolCallDeps {
   metrics: Metrics;
   /** Keeps one record per approval decision; the core adds the instance, stores and logs it. */
   auditApproval?: (record: Omit<ApprovalRecord, 'instance'>) => void;
+  /** Where client tools' calls wait for the client's output; without it a client tool's call fails. */
+  clientOutputs?: ClientOutputGate;
 }
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
@@ -95,7 +100,16 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   if (argsSha256 instanceof Error) return show(failure('invalid_arguments', `The arguments for ${tool.name} are not valid: ${argsSha256.message}.`));
   // Zero-width and bidi control characters are named, so a card can show what it cannot display.
   const hidden = findHiddenCharacters(args);
-  const marked = hidden.length ? { hiddenCharacters: hidden } : {};
+  // A client tool is shown as the client's, and where the server would run a tool, the client's output is awaited.
+  const onClient = isClientTool(tool) ? tool : undefined;
+  const marked = { ...(hidden.length ? { hiddenCharacters: hidden } : {}), ...(onClient ? { runsOn: 'client' as const } : {}) };
+  let answered: ApprovalRecord['clientOutput'];
+  const execute = async (): Promise<Outcome> => {
+    if (!onClient) return runTool(tool, args, stream, deps.toolTimeoutMs);
+    const { outcome, record } = await awaitClientOutput(stream, callId, onClient, deps);
+    answered = record;
+    return outcome;
+  };
 
   if (tool.needsApproval) {
     if (stream.signal.aborted) throw stream.signal.reason;
@@ -120,6 +134,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
         requestedAt: new Date(requestedAt).toISOString(),
         decidedAt: new Date(decidedAt).toISOString(),
         outcome,
+        ...(answered ? { clientOutput: answered } : {}),
       });
     if (decision.outcome === 'denied') {
       audit('not_run');
@@ -131,7 +146,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
     }
     let ran: Outcome | undefined;
     try {
-      ran = await runTool(tool, args, stream, deps.toolTimeoutMs);
+      ran = await execute();
     } finally {
       // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
       audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
@@ -140,5 +155,9 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   } else {
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
   }
-  return show(await runTool(tool, args, stream, deps.toolTimeoutMs));
+  const requestedAt = new Date().toISOString();
+  const ran = await execute();
+  // A client tool's output is audited even without an approval: what came back from the browser, by digest.
+  if (answered) deps.auditApproval?.({ streamId: stream.id, callId, tool: tool.name, argsSha256, decision: 'not_required', requestedAt, decidedAt: answered.answeredAt, outcome: ran.ok ? 'ok' : ran.error.code, clientOutput: answered });
+  return show(ran);
 }

@@ -1,5 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { ApprovalGate } from '../engine/approvals.js';
+import type { ApprovalGate, DecidedBy } from '../engine/approvals.js';
+import type { ClientOutput, ClientOutputGate } from '../engine/client-outputs.js';
 import type { DecideRequest, Fleet } from '../fleet/fleet.js';
 import type { Hub, StreamLog } from '../streams/hub.js';
 
@@ -18,6 +19,12 @@ export interface StreamControl {
    * before it is applied. Throws `unknown_call`, `forbidden`, `already_decided`, `approval_expired`.
    */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /**
+   * Hands a client tool's call its output, once, on the instance where it waits. Throws
+   * `unknown_call`, `forbidden`, `already_decided`, `tool_timeout`; with a fleet, a call that
+   * waits on another instance is `wrong_instance` (421): the output goes where the stream runs.
+   */
+  deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, if any instance knows the call. */
   streamOfCall(callId: string): Promise<string | undefined>;
   /** True from `drain()` on: readiness turns false and new chats get `server_shutdown`. */
@@ -34,8 +41,22 @@ export interface StreamControl {
 /** What a shutdown keeps for ending the streams a drain left (ms): a fifth of the deadline, at most 2 s. */
 const stopReserveMs = (deadlineMs: number) => Math.min(2_000, deadlineMs / 5);
 
-export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; fleet: Fleet | undefined; enginesIdle: (deadlineMs: number) => Promise<void> }): StreamControl {
-  const { hub, approvals, fleet } = deps;
+/** A client tool's output as any transport hands it over. */
+export interface OutputRequest {
+  answer: ClientOutput;
+  /** Whether the caller may answer for this stream (its socket, subject or stream token). */
+  authorize: (stream: StreamLog) => boolean;
+  by: DecidedBy;
+}
+
+export function createStreamControl(deps: {
+  hub: Hub;
+  approvals: ApprovalGate;
+  clientOutputs: ClientOutputGate;
+  fleet: Fleet | undefined;
+  enginesIdle: (deadlineMs: number) => Promise<void>;
+}): StreamControl {
+  const { hub, approvals, clientOutputs, fleet } = deps;
   let draining = false;
   /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
   const storeAvailable = () => {
@@ -65,10 +86,25 @@ export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; f
         by,
       });
     },
-    async streamOfCall(callId) {
-      if (!fleet) return approvals.streamOf(callId);
+    async deliverOutput(callId, { answer, authorize, by }) {
+      const authorizeHere = (id: string) => {
+        const stream = hub.get(id);
+        return stream !== undefined && authorize(stream);
+      };
+      if (!fleet || clientOutputs.streamOf(callId) !== undefined) return clientOutputs.deliver(callId, answer, { authorize: authorizeHere, by });
+      // Another instance's call: the fleet names its stream (the gate's hooks recorded it);
+      // the output is refused here, after the access check, and goes to the stream's instance.
       storeAvailable();
-      return fleet.streamOfCall(callId);
+      const streamId = await fleet.streamOfCall(callId);
+      const stream = streamId === undefined ? undefined : await hub.find(streamId);
+      if (!stream) throw new TokenwireError('unknown_call', `No tool call ${callId} waits for a client's output.`);
+      if (!authorize(stream)) throw new TokenwireError('forbidden', 'This connection may not answer that tool call.');
+      throw new TokenwireError('wrong_instance', 'This tool call waits on another instance: send its output to the instance running the stream (its start frame names it).');
+    },
+    async streamOfCall(callId) {
+      if (!fleet) return approvals.streamOf(callId) ?? clientOutputs.streamOf(callId);
+      storeAvailable();
+      return clientOutputs.streamOf(callId) ?? fleet.streamOfCall(callId);
     },
     get draining() {
       return draining;

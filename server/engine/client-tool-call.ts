@@ -1,0 +1,43 @@
+import { canonicalSha256, type ClientOutputRecord } from './approval-record.js';
+import type { ClientOutputGate } from './client-outputs.js';
+import type { Stream } from '../streams/hub.js';
+import type { ClientTool } from '../tools/client-tool.js';
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
+
+/**
+ * The client's half of a client tool's call: mark it pending, show `tool_run` with its deadline,
+ * and wait for the client's `tool_output`. Returns what the model is told (`tool_timeout` when
+ * nobody answered in time) and, when the client answered, what the audit records of it.
+ * Throws only when the stream is aborted.
+ */
+export async function awaitClientOutput(
+  stream: Stream,
+  callId: string,
+  tool: ClientTool,
+  deps: { clientOutputs?: ClientOutputGate | undefined; approvalTimeoutMs: number },
+): Promise<{ outcome: Outcome; record?: ClientOutputRecord }> {
+  if (stream.signal.aborted) throw stream.signal.reason;
+  const timeoutMs = tool.timeoutMs ?? deps.approvalTimeoutMs;
+  if (!deps.clientOutputs) {
+    return { outcome: { ok: false, error: { code: 'tool_failed', message: 'This server takes no client tool outputs.' } } };
+  }
+  const expiresAt = Date.now() + timeoutMs;
+  // Pending before it is shown: an output may arrive as soon as the frame is out.
+  const waiting = deps.clientOutputs.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
+  stream.append({ type: 'tool_run', callId, expiresAt });
+  const wait = await waiting;
+  if (wait.outcome === 'expired') {
+    return { outcome: { ok: false, error: { code: 'tool_timeout', message: `The client did not answer within ${timeoutMs} ms.` } } };
+  }
+  const { answer, by } = wait;
+  const record: ClientOutputRecord = {
+    // The output was checked to be canonical JSON at the boundary, so this hash cannot throw.
+    sha256: canonicalSha256(answer.ok ? answer.output : { error: answer.error }),
+    ok: answer.ok,
+    answeredAt: new Date().toISOString(),
+    ...(by?.subject !== undefined ? { subject: by.subject } : {}),
+    ...(by ? { transport: by.transport } : {}),
+  };
+  return { outcome: answer.ok ? { ok: true, result: answer.output } : { ok: false, error: answer.error }, record };
+}
