@@ -17,6 +17,8 @@ export type {
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  ClientToolContext,
+  ClientToolHandler,
   Fallback,
   HeadersProvider,
   StreamRef,

@@ -14,6 +14,7 @@ export class ToolCallHandle implements ToolCall {
   readonly args: Record<string, unknown>;
   readonly approval: 'required' | 'not_required';
   readonly hiddenCharacters: readonly HiddenCharacters[];
+  readonly runsOn: 'server' | 'client';
 
   constructor(
     frame: ServerFrameOf<'tool_call'>,
@@ -25,6 +26,7 @@ export class ToolCallHandle implements ToolCall {
     this.approval = frame.approval;
     this.expiresAt = frame.expiresAt;
     this.hiddenCharacters = frame.hiddenCharacters ?? [];
+    this.runsOn = frame.runsOn ?? 'server';
     this.status = frame.approval === 'required' ? 'pending' : 'not_required';
   }
 

@@ -65,6 +65,14 @@ export interface ChatClientOptions {
   /** fetch; defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
   /**
+   * Tools this client runs, by the name the server registered them with (`defineClientTool`):
+   * when a stream's `tool_run` frame arrives (after the approval, if one is needed) the handler
+   * runs once and its result (or error) goes back over the stream's transport (WebSocket frame
+   * or `POST /api/tool-outputs/:callId`). A call whose tool has no handler here waits for
+   * another client, or its deadline (`tool_timeout`).
+   */
+  clientTools?: Readonly<Record<string, ClientToolHandler>>;
+  /**
    * Path of the WebSocket endpoint under `baseUrl`'s path (default `/ws`): with
    * `baseUrl: 'https://example.com/tw'`, `/ws` and `ws` are both `wss://example.com/tw/ws`.
    * A path only: a scheme, query or fragment is a `TypeError`.
@@ -173,6 +181,8 @@ export interface ToolCall {
   readonly hiddenCharacters: readonly HiddenCharacters[];
   /** Where the decision stands; it changes as decisions are sent and the `tool_result` arrives. */
   readonly status: ToolCallStatus;
+  /** `client`: this client's `clientTools` runs it (protocol minor 5); `server`: the server does. */
+  readonly runsOn: 'server' | 'client';
   /**
    * Sends the approval (WebSocket frame or HTTP POST); rejects with a TokenwireError if refused:
    * `already_decided` unless `pending`, `approval_expired`, `forbidden`, or `unknown_call` once the stream ended.
@@ -184,6 +194,25 @@ export interface ToolCall {
    */
   deny(reason?: string): Promise<void>;
 }
+
+/** What a client tool's handler is given besides the arguments. */
+export interface ClientToolContext {
+  /** The call's id, as its `ToolCall` and `ToolResult` name it. */
+  readonly callId: string;
+  /** The tool's name. */
+  readonly name: string;
+  /** Aborts when the stream ends, is cancelled, or the server closed the call (its deadline passed). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one client tool's call in this client (registered on the server with `defineClientTool`):
+ * return a JSON-serialisable result for the model (at most `LIMITS.toolOutputBytes` as JSON;
+ * `undefined` is sent as `null`), or throw. A thrown error is sent as the call's error: its
+ * `code` when it is a string of letters, digits, `_` or `-`, else `tool_failed`, and its message
+ * (the model and the user see both; put no secrets there).
+ */
+export type ClientToolHandler = (args: Record<string, unknown>, context: ClientToolContext) => unknown;
 
 /** The outcome of a tool call, as the server shows it. */
 export interface ToolResult {
