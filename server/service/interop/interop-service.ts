@@ -11,7 +11,8 @@ import type { ViewStart } from '../../views/stream-view.js';
 import type { SseEncoder } from '../../views/sse-encoder.js';
 import { createAgUiMapper, encodeAgUiEvent } from '../../views/mappers/ag-ui.js';
 import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from './ag-ui-request.js';
-import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest } from './ai-sdk-request.js';
+import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest, toolOutputResponses } from './ai-sdk-request.js';
+import { answerCalls } from './client-outputs.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../../views/mappers/ai-sdk-ui-stream.js';
 import { decideCalls, holdForDecision } from './approvals.js';
 import { accessThrough, conversationKey, createMemoryConversations, type ConversationEntry, type Conversations } from '../../fleet/conversations.js';
@@ -164,6 +165,16 @@ export function createInteropService(deps: InteropServiceDeps): InteropService {
       const subject = caller.identity?.subject;
       const key = chatKey(subject, body.value.id);
       const answered = approvalResponses(body.value);
+      // A client tool's output (`addToolOutput`) continues the message after the call's `tool_run`.
+      const outputs = await answerCalls(control, toolOutputResponses(body.value), await conversations.get(key), subject, answered.length === 0);
+      if (outputs) {
+        try {
+          // The mapper sees the call from its tool_call; the response starts after its tool_run.
+          return await viewUiStream(outputs.stream, { base: outputs.callSeq - 1, resumeAt: outputs.runSeq, decidedCallId: outputs.callId, continueThroughDecided: false });
+        } finally {
+          outputs.release();
+        }
+      }
       // Calls any instance knows (with a fleet, wherever they wait).
       const known = await Promise.all(answered.map(async (answer) => ((await control.streamOfCall(answer.callId)) !== undefined ? answer : undefined)));
       const answers = known.filter((answer) => answer !== undefined);
