@@ -10,7 +10,7 @@ export type SendToolOutput = (callId: string, body: ToolOutputBody) => Promise<v
 
 const CODE = /^[A-Za-z0-9_-]+$/;
 /** Refusals that end the attempt: the call is answered, gone, or not this client's to answer. */
-const FINAL = new Set(['already_decided', 'tool_timeout', 'unknown_call', 'forbidden', 'invalid_request', 'payload_too_large', 'wrong_instance']);
+const FINAL = new Set(['already_decided', 'tool_timeout', 'unknown_call', 'forbidden', 'invalid_request', 'payload_too_large']);
 const RETRY_MS = [250, 500, 1_000, 2_000];
 
 /** A thrown value as a tool error the server takes: a safe code and a bounded message. */

@@ -19,6 +19,7 @@ export type { AttachOptions, UpgradeSource } from './edge/ws/ws-server.js';
 export type { AuthenticateRequest, TokenwireAuth, TokenwireLimits, TokenwireOptions, TokenwireStreams, TokenwireTimeouts } from './options.js';
 export type { ChatToolCall, FinishEvent, PrepareRequest, PrepareRequestInput, PreparedRequest, StreamErrorEvent, ToolCallOutcome } from './service/chat-hooks.js';
 export { defineTool, ToolError, type Tool } from './tools/registry.js';
+export { defineClientTool, type ClientTool, type ClientToolDefinition } from './tools/client-tool.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from './models/provider.js';
 export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';

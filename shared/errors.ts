@@ -37,8 +37,6 @@ export const ERROR_CODES = {
   // Several instances on Redis: the instance running a generation is gone, or the store is.
   owner_lost: { retryable: true, status: 503, message: 'The instance running this stream stopped answering; resume or start again.' },
   store_unavailable: { retryable: true, status: 503, message: 'The stream store is unavailable; retry shortly.' },
-  // A client tool's output sent to an instance other than the one running its stream (RFC 9110 §15.5.20).
-  wrong_instance: { retryable: false, status: 421, message: 'This request belongs to another instance.' },
   // An idempotent start whose key already started a different chat.
   idempotency_conflict: { retryable: false, status: 409, message: 'This idempotency key was already used for a different request.' },
   // A chat naming a model the server does not offer (the `models` option); the server's own choice is never refused.

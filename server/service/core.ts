@@ -126,7 +126,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
       releases.delete(stream.id);
     },
   });
-  fleet?.bind(hub, approvals);
+  fleet?.bind(hub, approvals, clientOutputs);
   metrics.sources.retainedLogBytes = () => hub.retainedBytes();
   // Kept streams are bounded by the hub and the TTL; four keys a stream slot is room for them all.
   const startKeys = parts.startKeys ?? fleet?.startKeys ?? createMemoryStartKeys(Math.max(1_024, config.MAX_STREAMS * 4));

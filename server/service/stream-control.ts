@@ -1,7 +1,7 @@
 import { TokenwireError } from '../../shared/errors.js';
-import type { ApprovalGate, DecidedBy } from '../engine/approvals.js';
-import type { ClientOutput, ClientOutputGate } from '../engine/client-outputs.js';
-import type { DecideRequest, Fleet } from '../fleet/fleet.js';
+import type { ApprovalGate } from '../engine/approvals.js';
+import type { ClientOutputGate } from '../engine/client-outputs.js';
+import type { DecideRequest, Fleet, OutputRequest } from '../fleet/fleet.js';
 import type { Hub, StreamLog } from '../streams/hub.js';
 
 /**
@@ -20,9 +20,9 @@ export interface StreamControl {
    */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /**
-   * Hands a client tool's call its output, once, on the instance where it waits. Throws
-   * `unknown_call`, `forbidden`, `already_decided`, `tool_timeout`; with a fleet, a call that
-   * waits on another instance is `wrong_instance` (421): the output goes where the stream runs.
+   * Hands a client tool's call its output wherever it waits: recorded once (with a fleet: for
+   * every instance, then sent to the owner as a decision is). Throws `unknown_call`,
+   * `forbidden`, `already_decided`, `tool_timeout`, and with a fleet `owner_lost`, `store_unavailable`.
    */
   deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, if any instance knows the call. */
@@ -41,13 +41,7 @@ export interface StreamControl {
 /** What a shutdown keeps for ending the streams a drain left (ms): a fifth of the deadline, at most 2 s. */
 const stopReserveMs = (deadlineMs: number) => Math.min(2_000, deadlineMs / 5);
 
-/** A client tool's output as any transport hands it over. */
-export interface OutputRequest {
-  answer: ClientOutput;
-  /** Whether the caller may answer for this stream (its socket, subject or stream token). */
-  authorize: (stream: StreamLog) => boolean;
-  by: DecidedBy;
-}
+export type { OutputRequest };
 
 export function createStreamControl(deps: {
   hub: Hub;
@@ -86,20 +80,19 @@ export function createStreamControl(deps: {
         by,
       });
     },
-    async deliverOutput(callId, { answer, authorize, by }) {
-      const authorizeHere = (id: string) => {
-        const stream = hub.get(id);
-        return stream !== undefined && authorize(stream);
-      };
-      if (!fleet || clientOutputs.streamOf(callId) !== undefined) return clientOutputs.deliver(callId, answer, { authorize: authorizeHere, by });
-      // Another instance's call: the fleet names its stream (the gate's hooks recorded it);
-      // the output is refused here, after the access check, and goes to the stream's instance.
-      storeAvailable();
-      const streamId = await fleet.streamOfCall(callId);
-      const stream = streamId === undefined ? undefined : await hub.find(streamId);
-      if (!stream) throw new TokenwireError('unknown_call', `No tool call ${callId} waits for a client's output.`);
-      if (!authorize(stream)) throw new TokenwireError('forbidden', 'This connection may not answer that tool call.');
-      throw new TokenwireError('wrong_instance', 'This tool call waits on another instance: send its output to the instance running the stream (its start frame names it).');
+    async deliverOutput(callId, request) {
+      if (fleet) {
+        storeAvailable();
+        return fleet.deliverOutput(callId, request);
+      }
+      const { answer, authorize, by } = request;
+      return clientOutputs.deliver(callId, answer, {
+        authorize: (id) => {
+          const stream = hub.get(id);
+          return stream !== undefined && authorize(stream);
+        },
+        by,
+      });
     },
     async streamOfCall(callId) {
       if (!fleet) return approvals.streamOf(callId) ?? clientOutputs.streamOf(callId);
