@@ -36,7 +36,7 @@ export const LIMITS = {
   idempotencyKeyMinChars: 16,
   idempotencyKeyMaxChars: 128,
   /** A client tool's output (`tool_output`), as UTF-8 JSON bytes: what the model is told must stay small. */
-  toolOutputBytes: 64 * 1024,
+  toolOutputBytes: 65_536,
   /** A client tool's own error code (`tool_output`'s `error.code`). */
   toolErrorCodeChars: 64,
 } as const;
