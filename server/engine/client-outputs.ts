@@ -24,11 +24,11 @@ export interface ClientOutputGate {
    * Waits for the output of one call until `expiresAt`; rejects with the signal's reason on
    * abort. The call is pending as soon as this returns: call it before the `tool_run` frame.
    */
-  wait(request: { callId: string; streamId: string; expiresAt: number; signal: AbortSignal }): Promise<OutputWait>;
+  wait(request: { callId: string; streamId: string; expiresAt: number; signal: AbortSignal; check?: OutputCheck | undefined }): Promise<OutputWait>;
   /**
    * Hands a call its output once. Throws `unknown_call` (never known, or its stream ended),
-   * `forbidden`, `already_decided` (answered before) or `tool_timeout` (too late); a refused
-   * output changes nothing.
+   * `forbidden`, `already_decided` (answered before), `tool_timeout` (too late) or
+   * `invalid_request` (the output fails the call's check); a refused output changes nothing.
    */
   deliver(callId: string, answer: ClientOutput, options: DeliverOptions): { streamId: string };
   /** The stream a call belongs to, if the gate knows the call. */
@@ -37,6 +37,9 @@ export interface ClientOutputGate {
 }
 
 type Ended = 'answered' | 'expired' | 'cancelled';
+
+/** A call's own check of an output (the tool's `outputSchema`): the value to use, or why not. */
+export type OutputCheck = (output: unknown) => { ok: true; value: unknown } | { ok: false; message: string };
 
 export interface ClientOutputGateOptions {
   /** Past calls remembered for precise errors on late outputs. */
@@ -51,7 +54,7 @@ export interface ClientOutputGateOptions {
 export function createClientOutputGate(options: ClientOutputGateOptions = {}): ClientOutputGate {
   const remember = options.remember ?? 10_000;
   const now = options.now ?? Date.now;
-  const pending = new Map<string, { streamId: string; expiresAt: number; settle: (wait: OutputWait) => void }>();
+  const pending = new Map<string, { streamId: string; expiresAt: number; check: OutputCheck | undefined; settle: (wait: OutputWait) => void }>();
   const settled = new Map<string, { streamId: string; outcome: Ended }>();
 
   const record = (callId: string, streamId: string, outcome: Ended) => {
@@ -61,7 +64,7 @@ export function createClientOutputGate(options: ClientOutputGateOptions = {}): C
   };
 
   return {
-    wait({ callId, streamId, expiresAt, signal }) {
+    wait({ callId, streamId, expiresAt, signal, check }) {
       return new Promise<OutputWait>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
         const finish = (wait: OutputWait | undefined, outcome: Ended) => {
@@ -75,7 +78,7 @@ export function createClientOutputGate(options: ClientOutputGateOptions = {}): C
         const onAbort = () => finish(undefined, 'cancelled');
         const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
         signal.addEventListener('abort', onAbort, { once: true });
-        pending.set(callId, { streamId, expiresAt, settle: (wait) => finish(wait, wait.outcome) });
+        pending.set(callId, { streamId, expiresAt, check, settle: (wait) => finish(wait, wait.outcome) });
         options.onPending?.({ callId, streamId, expiresAt });
       });
     },
@@ -96,7 +99,13 @@ export function createClientOutputGate(options: ClientOutputGateOptions = {}): C
         if (past?.outcome === 'cancelled') throw new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
         throw new TokenwireError('already_decided', 'This tool call already has its output.');
       }
-      open.settle({ outcome: 'answered', answer, by });
+      let taken = answer;
+      if (answer.ok && open.check) {
+        const checked = open.check(answer.output);
+        if (!checked.ok) throw new TokenwireError('invalid_request', `The tool output does not match the tool's output schema: ${checked.message}.`);
+        taken = { ok: true, output: checked.value };
+      }
+      open.settle({ outcome: 'answered', answer: taken, by });
       return { streamId };
     },
     streamOf: (callId) => pending.get(callId)?.streamId ?? settled.get(callId)?.streamId,

@@ -1,7 +1,16 @@
+import type { z } from 'zod';
 import { canonicalSha256, type ClientOutputRecord } from './approval-record.js';
 import type { ClientOutputGate } from './client-outputs.js';
 import type { Stream } from '../streams/hub.js';
 import type { ClientTool } from '../tools/client-tool.js';
+
+/** An output against the tool's `outputSchema`: the parsed value, or the first issue. */
+function checkOutput(schema: z.ZodType, output: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  const parsed = schema.safeParse(output);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, message: issue ? `${issue.message}${issue.path.length ? ` at ${issue.path.join('.')}` : ''}` : 'invalid' };
+}
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 
@@ -24,7 +33,9 @@ export async function awaitClientOutput(
   }
   const expiresAt = Date.now() + timeoutMs;
   // Pending before it is shown: an output may arrive as soon as the frame is out.
-  const waiting = deps.clientOutputs.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal });
+  const schema = tool.outputSchema;
+  const check = schema ? (output: unknown) => checkOutput(schema, output) : undefined;
+  const waiting = deps.clientOutputs.wait({ callId, streamId: stream.id, expiresAt, signal: stream.signal, check });
   stream.append({ type: 'tool_run', callId, expiresAt });
   const wait = await waiting;
   if (wait.outcome === 'expired') {

@@ -13,6 +13,8 @@ export interface ClientTool<Args = unknown> extends Tool<Args> {
   readonly runsOn: 'client';
   /** How long the client has to answer once its `tool_run` frame is out (ms); default the approval timeout. */
   readonly timeoutMs: number | undefined;
+  /** The output's schema, when given: an output that fails it is refused (`invalid_request`) and the call keeps waiting. */
+  readonly outputSchema: z.ZodType | undefined;
 }
 
 /** What `defineClientTool` takes: a tool without `run`. */
@@ -30,6 +32,11 @@ export interface ClientToolDefinition<S extends z.ZodType> {
   needsApproval?: boolean;
   /** Milliseconds the client has to answer after its `tool_run` frame (1 ms to 1 hour); default the approval timeout. */
   timeoutMs?: number;
+  /**
+   * A zod schema the output must match: one that fails is refused `invalid_request` (the call
+   * keeps waiting for a good one), and the model is told the parsed value. A client's error is not checked.
+   */
+  outputSchema?: z.ZodType;
 }
 
 const refuseToRun = (): Promise<never> =>
@@ -42,13 +49,16 @@ const refuseToRun = (): Promise<never> =>
  */
 export function defineClientTool<S extends z.ZodType>(tool: ClientToolDefinition<S>): ClientTool<z.infer<S>> {
   if (typeof tool !== 'object' || tool === null) throw new TypeError('defineClientTool: give { name, description, parameters }');
-  checkKeys('defineClientTool', tool, ['name', 'description', 'parameters', 'needsApproval', 'timeoutMs']);
-  const { timeoutMs, needsApproval, ...rest } = tool;
+  checkKeys('defineClientTool', tool, ['name', 'description', 'parameters', 'needsApproval', 'timeoutMs', 'outputSchema']);
+  const { timeoutMs, needsApproval, outputSchema, ...rest } = tool;
+  if (outputSchema !== undefined && typeof (outputSchema as { safeParse?: unknown }).safeParse !== 'function') {
+    throw new TypeError(`defineClientTool ${String(tool.name)}: outputSchema must be a zod schema`);
+  }
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 3_600_000)) {
     throw new TypeError(`defineClientTool ${String(tool.name)}: timeoutMs must be a whole number of milliseconds from 1 to 3600000`);
   }
   const checked = defineTool({ ...rest, needsApproval: needsApproval ?? false, run: refuseToRun });
-  return { ...checked, runsOn: 'client', timeoutMs } as ClientTool<z.infer<S>>;
+  return { ...checked, runsOn: 'client', timeoutMs, outputSchema } as ClientTool<z.infer<S>>;
 }
 
 /** Whether a registered tool is the client's to run. */

@@ -21,6 +21,7 @@ import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 
 const localTime = defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 10_000 });
 const locate = defineClientTool({ name: 'get_location', description: 'Where the user is.', parameters: z.strictObject({ precise: z.boolean() }), needsApproval: true });
+const typed = defineClientTool({ name: 'typed', description: 'Checked output.', parameters: z.strictObject({}), outputSchema: z.strictObject({ time: z.string() }) });
 const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
 
 /** A model that calls `name` with `args`, then says exactly what the tool message told it. */
@@ -47,7 +48,7 @@ afterEach(async () => {
 });
 
 async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
-  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried]) });
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed]) });
   return server;
 }
 
@@ -192,6 +193,18 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     const result = (await chat.waitForFrame((f) => f.type === 'tool_result')) as ServerFrameOf<'tool_result'>;
     expect(result).toMatchObject({ callId: run.callId, ok: true, result: { time: 'noon' } });
     expect(await chat.answer(run.callId, { output: { time: 'again' } })).toBe(status('already_decided', 409));
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+  });
+
+  it("refuses an output that fails the tool's outputSchema as invalid_request, and the call still takes a good one", async () => {
+    const provider = callsThenEchoes('typed', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'typed');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { output: { time: 12 } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_request');
+    expect(await chat.answer(run.callId, { output: { time: 'noon' } })).toBeUndefined();
     await chat.waitForFrame((f) => f.type === 'done');
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
   });

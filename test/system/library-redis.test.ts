@@ -114,7 +114,8 @@ describe('createTokenwire with redisStore', () => {
   }, 30_000);
 
   it('a client tool started on one instance is answered through the other: its output reaches the owner once, and is audited', async () => {
-    const tools = [defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 20_000 })];
+    const outputSchema = z.strictObject({ timeZone: z.string(), time: z.string() });
+    const tools = [defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 20_000, outputSchema })];
     const a = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'a', logger, tools, store: redisStore({ url: redis.url }) }));
     const b = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'b', logger, tools, store: redisStore({ url: redis.url }) }));
     instances.push(a, b);
@@ -141,8 +142,13 @@ describe('createTokenwire with redisStore', () => {
     // And by POST /api/tool-outputs on b for a second call that waits on a: applied there, once.
     const second = createChatClient({ baseUrl: a.url, transport: 'sse' }).chat(ask('What time is it where I am?', { tools: ['get_local_time'] }));
     const secondRun = await new Promise<string>((resolve) => second.on('change', () => second.recentFrames().some((f) => f.type === 'tool_run') && resolve(second.toolCalls[0]!.callId)));
-    const posted = await fetch(`${b.url}/api/tool-outputs/${secondRun}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stream-token': second.ref!.token! }, body: JSON.stringify({ output }) });
-    expect(posted.status).toBe(200);
+    const post = (body: unknown) =>
+      fetch(`${b.url}/api/tool-outputs/${secondRun}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stream-token': second.ref!.token! }, body: JSON.stringify(body) });
+    // One the owner's schema refuses is un-recorded everywhere: the call still takes a good one.
+    const refused = await post({ output: { time: 12 } });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.code).toBe('invalid_request');
+    expect((await post({ output })).status).toBe(200);
     expect((await second.result).text).toBe(original.text);
 
     const audit = await fetch(`${b.url}/api/streams/${original.streamId}/approvals`, { headers: { 'x-stream-token': started.ref!.token! } });

@@ -32,6 +32,7 @@ describe('defineClientTool', () => {
     expect(() => defineClientTool({ ...base, timeoutMs: 0 })).toThrow(/timeoutMs/);
     expect(() => defineClientTool({ ...base, timeoutMs: 1.5 })).toThrow(/timeoutMs/);
     expect(() => defineClientTool({ ...base, run: async () => 1 } as never)).toThrow(/run/);
+    expect(() => defineClientTool({ ...base, outputSchema: {} as never })).toThrow(/outputSchema/);
   });
 });
 
@@ -48,6 +49,16 @@ describe('client output gate', () => {
     expect(await waiting).toEqual({ outcome: 'answered', answer: { ok: true, output: 42 }, by: { transport: 'ws' } });
     expect(codeOf(() => gate.deliver('call_1', { ok: true, output: 43 }, mine))).toBe('already_decided');
     expect(gate.pending).toBe(0);
+  });
+
+  it("refuses an output its check fails as invalid_request, the call still waiting, and settles with the checked value", async () => {
+    const gate = createClientOutputGate();
+    const check = (output: unknown) => (typeof output === 'number' ? { ok: true as const, value: output * 2 } : { ok: false as const, message: 'not a number' });
+    const waiting = gate.wait({ callId: 'call_1', streamId: 's1', expiresAt: Date.now() + 60_000, signal: new AbortController().signal, check });
+    expect(codeOf(() => gate.deliver('call_1', { ok: true, output: 'x' }, mine))).toBe('invalid_request');
+    expect(gate.pending).toBe(1);
+    gate.deliver('call_1', { ok: true, output: 21 }, mine);
+    expect(await waiting).toMatchObject({ outcome: 'answered', answer: { ok: true, output: 42 } });
   });
 
   it('refuses a stranger as forbidden before saying anything of the call, and an unknown call as unknown_call', () => {

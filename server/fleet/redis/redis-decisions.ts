@@ -25,7 +25,14 @@ export interface RedisDecisions {
 
 /** A call's state in Redis after the gate refused a decision with this code; undefined: leave it. */
 const stateAfter = (code: ErrorCode): string | undefined =>
-  code === 'approval_expired' || code === 'tool_timeout' ? 'expired' : code === 'unknown_call' ? 'cancelled' : undefined;
+  code === 'approval_expired' || code === 'tool_timeout'
+    ? 'expired'
+    : code === 'unknown_call'
+      ? 'cancelled'
+      : // An output that failed its tool's schema: the call still waits for a good one.
+        code === 'invalid_request'
+        ? 'pending'
+        : undefined;
 
 /** The state a client tool's output records: one of a call's possible states, like `approve`. */
 const OUTPUT = 'output';
