@@ -3,7 +3,7 @@ import { parseWith } from '../shared/frame-codec.js';
 import { ChatRequest } from '../shared/protocol.js';
 import { createChatStream, type StreamSink } from './chat-stream.js';
 import { checkBaseUrl, toWebSocketUrl } from './base-url.js';
-import { deleteStream, postDecision, type HttpDeps } from './http.js';
+import { deleteStream, postDecision, postToolOutput, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
 import { pageWakeups, type ReconnectOptions } from './reconnect.js';
 import { runSseStream } from './sse-transport.js';
@@ -64,6 +64,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       reconnect,
       heartbeatTimeoutMs,
       decideOverHttp: (callId, decision, token, options) => postDecision(http, callId, decision, token, options),
+      answerOverHttp: (callId, body, token) => postToolOutput(http, callId, body, token),
       cancelOverHttp: (streamId, token) => deleteStream(http, streamId, token),
     });
     return connection;
@@ -98,7 +99,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
 
   function chat(input: ChatInput): ChatStream {
     const transport: TransportName = pickTransport(input);
-    const { stream, sink } = createChatStream({ transport, batchMs: input.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS });
+    const { stream, sink } = createChatStream({ transport, batchMs: input.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS, clientTools: options.clientTools });
     track(stream);
 
     const body = parseWith(ChatRequest, {
@@ -122,6 +123,7 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
       transport: ref.transport,
       batchMs: resumeOptions.batchMs ?? options.batchMs ?? DEFAULT_BATCH_MS,
       resumeOf: ref,
+      clientTools: options.clientTools,
     });
     track(stream);
     queueMicrotask(() => {

@@ -6,7 +6,8 @@ import { createFrameLog } from './frame-log.js';
 import { createRenderBatcher } from './render-batcher.js';
 import { createStreamClock } from './stream-stats.js';
 import { ToolCallHandle } from './tool-call-handle.js';
-import type { ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
+import { createClientToolRunner, type SendToolOutput } from './client-tool-runner.js';
+import type { ClientToolHandler, ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
 import { utf8Length } from './utf8.js';
 
 /** What a transport does for a stream it carries. */
@@ -16,6 +17,8 @@ export interface StreamController {
   decide(callId: string, decision: 'approve' | 'deny', options?: DecisionOptions): Promise<void>;
   /** Cuts the connection as a network failure would; the transport then resumes as after any drop. */
   drop(): void;
+  /** Sends a client tool's answer (protocol minor 8); resolves when the server took it. */
+  answer: SendToolOutput;
 }
 
 /** What a transport feeds into a stream. */
@@ -56,6 +59,8 @@ export interface ChatStreamInit {
   now?: () => number;
   /** A stream viewed again (`client.resume`): its id and token are known before any frame. */
   resumeOf?: Pick<StreamRef, 'streamId' | 'token' | 'lastSeq'>;
+  /** The client's tools (`clientTools`), run on this stream's `tool_run` frames. */
+  clientTools?: Readonly<Record<string, ClientToolHandler>> | undefined;
 }
 
 /** Shortest time the frames replayed after a reconnect are held back, to reach the UI in one commit. */
@@ -102,6 +107,8 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   let heldFrames = 0;
   const toolCalls: ToolCallHandle[] = [];
   const toolResults: ToolResult[] = [];
+  // A refused answer is shown like an error frame, without ending the stream: its tool_result follows.
+  const clientTools = createClientToolRunner(init.clientTools, (refused) => events.emit('error', refused));
   let resolveResult!: (result: ChatResult) => void;
   const result = new Promise<ChatResult>((resolve) => (resolveResult = resolve));
 
@@ -171,6 +178,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     thinking.dispose();
     batcher.dispose();
     ended = true;
+    clientTools.abortAll();
     clock.end();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
     const outcome: ChatResult = { text, reason, transport };
@@ -227,9 +235,17 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         events.emit('tool_call', call);
         return;
       }
+      case 'tool_run': {
+        // The server waits for this client's answer; a call this stream never saw is not run (no name, no args).
+        const call = toolCalls.find((c) => c.callId === frame.callId);
+        // A person may have edited the arguments before approving: those are the ones to run.
+        if (call?.runsOn === 'client') clientTools.run(frame.args ? { callId: call.callId, name: call.name, args: frame.args } : call, () => (controller as StreamController).answer);
+        return;
+      }
       case 'tool_result': {
         flush();
         const { callId, ok } = frame;
+        clientTools.settle(callId);
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
         if (frame.error) shown.error = frame.error;

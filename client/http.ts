@@ -1,6 +1,7 @@
 import { ERROR_CODES, TokenwireError, type ErrorCode } from '../shared/errors.js';
 import { HEADERS } from '../shared/protocol.js';
 import { joinUrl } from './base-url.js';
+import type { ToolOutputBody } from './client-tool-runner.js';
 import type { DecisionOptions, HeadersProvider } from './types.js';
 
 /** What the HTTP side of the client needs: where, how, and with which headers. */
@@ -32,6 +33,19 @@ export async function postDecision(
     method: 'POST',
     headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
     body: JSON.stringify({ decision, ...options }),
+  });
+  if (!response.ok) throw await errorFromResponse(response);
+}
+
+/**
+ * Sends a client tool's answer over HTTP (`POST /api/tool-outputs/:callId`, protocol minor 8)
+ * with the stream's token in `X-Stream-Token`: for SSE, and for a WebSocket that is not open.
+ */
+export async function postToolOutput(deps: HttpDeps, callId: string, body: ToolOutputBody, token: string | undefined): Promise<void> {
+  const response = await deps.fetch(joinUrl(deps.baseUrl, `/api/tool-outputs/${encodeURIComponent(callId)}`), {
+    method: 'POST',
+    headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
+    body: JSON.stringify(body),
   });
   if (!response.ok) throw await errorFromResponse(response);
 }

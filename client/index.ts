@@ -18,6 +18,8 @@ export type {
   ChatStream,
   ChatStreamEvents,
   ChatStreamStatus,
+  ClientToolContext,
+  ClientToolHandler,
   DenyOptions,
   Fallback,
   HeadersProvider,

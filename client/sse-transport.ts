@@ -6,7 +6,7 @@ import { createSseParser } from '../shared/sse.js';
 import type { StreamSink } from './chat-stream.js';
 import { joinUrl } from './base-url.js';
 import { retrySchedule, wait, watchdog, type ReconnectOptions } from './reconnect.js';
-import { connectionLost, deleteStream, errorFromResponse, postDecision, requestHeaders, type HttpDeps } from './http.js';
+import { connectionLost, deleteStream, errorFromResponse, postDecision, postToolOutput, requestHeaders, type HttpDeps } from './http.js';
 
 export interface SseDeps extends HttpDeps {
   reconnect: ReconnectOptions;
@@ -155,6 +155,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       if (!cancelOnServer() && sink.streamId !== undefined) abort.abort();
     },
     decide: (callId, decision, options) => postDecision(deps, callId, decision, approvalToken, options),
+      answer: (callId, body) => postToolOutput(deps, callId, body, sink.token),
     drop: () => connection.abort(new Error('dropConnection()')),
   });
   void run();

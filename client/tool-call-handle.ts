@@ -17,6 +17,7 @@ export class ToolCallHandle implements ToolCall {
   readonly display: unknown;
   /** The server's `tool_result` arrived: nothing reopens the call. */
   private settled = false;
+  readonly runsOn: 'server' | 'client';
 
   constructor(
     frame: ServerFrameOf<'tool_call'>,
@@ -29,6 +30,7 @@ export class ToolCallHandle implements ToolCall {
     this.expiresAt = frame.expiresAt;
     this.hiddenCharacters = frame.hiddenCharacters ?? [];
     this.display = frame.display;
+    this.runsOn = frame.runsOn ?? 'server';
     this.status = frame.approval === 'required' ? 'pending' : 'not_required';
   }
 

@@ -65,6 +65,14 @@ export interface ChatClientOptions {
   /** fetch; defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
   /**
+   * Tools this client runs, by the name the server registered them with (`defineClientTool`):
+   * when a stream's `tool_run` frame arrives (after the approval, if one is needed) the handler
+   * runs once and its result (or error) goes back over the stream's transport (WebSocket frame
+   * or `POST /api/tool-outputs/:callId`). A call whose tool has no handler here waits for
+   * another client, or its deadline (`tool_timeout`).
+   */
+  clientTools?: Readonly<Record<string, ClientToolHandler>>;
+  /**
    * Path of the WebSocket endpoint under `baseUrl`'s path (default `/ws`): with
    * `baseUrl: 'https://example.com/tw'`, `/ws` and `ws` are both `wss://example.com/tw/ws`.
    * A path only: a scheme, query or fragment is a `TypeError`.
@@ -173,9 +181,11 @@ export interface ToolCall {
   readonly hiddenCharacters: readonly HiddenCharacters[];
   /** Where the decision stands; it changes as decisions are sent and the `tool_result` arrives. */
   readonly status: ToolCallStatus;
+  /** `client`: this client's `clientTools` runs it (protocol minor 8); `server`: the server does. */
+  readonly runsOn: 'server' | 'client';
   /**
    * The app's data for the approval card (the tool's `approval.display` on the server): any
-   * JSON; undefined when the tool gives none, or from a server before protocol minor 5.
+   * JSON; undefined when the tool gives none, or from a server before protocol minor 7.
    */
   readonly display: unknown;
   /**
@@ -213,6 +223,25 @@ export interface DenyOptions {
 /** A decision as a transport sends it. */
 export type DecisionOptions = ApproveOptions & DenyOptions;
 
+/** What a client tool's handler is given besides the arguments. */
+export interface ClientToolContext {
+  /** The call's id, as its `ToolCall` and `ToolResult` name it. */
+  readonly callId: string;
+  /** The tool's name. */
+  readonly name: string;
+  /** Aborts when the stream ends, is cancelled, or the server closed the call (its deadline passed). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one client tool's call in this client (registered on the server with `defineClientTool`):
+ * return a JSON-serialisable result for the model (at most `LIMITS.toolOutputBytes` as JSON;
+ * `undefined` is sent as `null`), or throw. A thrown error is sent as the call's error: its
+ * `code` when it is a string of letters, digits, `_` or `-`, else `tool_failed`, and its message
+ * (the model and the user see both; put no secrets there).
+ */
+export type ClientToolHandler = (args: Record<string, unknown>, context: ClientToolContext) => unknown;
+
 /** The outcome of a tool call, as the server shows it. */
 export interface ToolResult {
   /** The call this answers: a `ToolCall.callId`, or a call refused before it was shown (`unknown_tool`, `invalid_arguments`). */
@@ -226,7 +255,7 @@ export interface ToolResult {
    * `invalid_arguments`, `unknown_tool`, or the code of a `ToolError` the tool threw; the message is safe to show.
    */
   error?: { code: string; message: string };
-  /** True when a person edited the arguments; `args` are the ones that ran (protocol minor 5). */
+  /** True when a person edited the arguments; `args` are the ones that ran (protocol minor 7). */
   edited?: true;
   /** The arguments the tool ran with, when a person edited them. */
   args?: Record<string, unknown>;

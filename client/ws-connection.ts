@@ -4,6 +4,7 @@ import { newClientId, newIdempotencyKey } from '../shared/ids.js';
 import type { ChatRequest, ClientFrame, ClientFrameOf } from '../shared/protocol.js';
 import type { StreamSink } from './chat-stream.js';
 import { connectionLost } from './http.js';
+import type { ToolOutputBody } from './client-tool-runner.js';
 import type { DecisionOptions, StreamRef, WebSocketLike } from './types.js';
 import { utf8Length } from './utf8.js';
 import { createWsRoutes, type Route } from './ws-routes.js';
@@ -19,6 +20,8 @@ export interface WsConnectionOptions extends WsSocketOptions {
   cancelOverHttp: (streamId: string, token: string | undefined) => Promise<void>;
   /** Decides over HTTP with the stream's token, when the socket is down. */
   decideOverHttp: (callId: string, decision: 'approve' | 'deny', token: string | undefined, options?: DecisionOptions) => Promise<void>;
+  /** A client tool's answer when the socket is not open: `POST /api/tool-outputs/:callId` with the stream's token. */
+  answerOverHttp: (callId: string, body: ToolOutputBody, token: string | undefined) => Promise<void>;
 }
 
 /** The one WebSocket a client shares between all its streams. */
@@ -223,6 +226,11 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
         // Over the socket when there is one: it started the stream or resumed it with its token.
         if (send(frame)) return;
         return options.decideOverHttp(callId, decision, route.sink.token, decided);
+      },
+      async answer(callId, body) {
+        // The socket carries it when open (the server answers a refusal with an error frame); else HTTP.
+        if (send({ type: 'tool_output', callId, ...body })) return;
+        return options.answerOverHttp(callId, body, route.sink.token);
       },
       drop() {
         socket?.close(DROP_CLOSE_CODE, 'dropConnection()');

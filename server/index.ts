@@ -34,6 +34,7 @@ export {
   type ToolDefinition,
   type ToolRunContext,
 } from './tools/registry.js';
+export { defineClientTool, type ClientTool, type ClientToolDefinition } from './tools/client-tool.js';
 export { openaiModel, simulatedModel, type OpenAIModelOptions, type SimulatedModelOptions } from './models/factories.js';
 export type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from './models/provider.js';
 export { jwtAuth, type JwtAuthOptions } from './access/jwt-auth.js';

@@ -119,7 +119,7 @@ export function buildTokenwire(options: TokenwireOptions, internals: TokenwireIn
     const { chat, control, auth, audit, startPacer } = core;
     const address = resolved.clientAddress ? { clientAddress: resolved.clientAddress } : {};
     // One interop for both mounts: a conversation started on tw.router resumes on tw.fetch.
-    const interop = createInterop({ chat, control, auth, metrics, log, config, conversations: core.fleet?.conversations }, address);
+    const interop = createInterop({ chat, control, auth, metrics, log, config, conversations: core.fleet?.conversations, tools: core.tools }, address);
     router = mountable(createRouter({ chat, control, auth, audit, metrics, log, instanceId, config }, basePath, interop));
     fetchHandler = createFetchHandler({ chat, control, auth, audit, metrics, log, config }, { basePath, interop: interop.handle, ...address });
     ws = createWsTransport({ chat, control, auth, startPacer, metrics, log, instanceId, config }, { path: `${basePath}${WS_PATH}` });

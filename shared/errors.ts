@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   invalid_arguments: { retryable: false, status: 422, message: 'The arguments are not valid for this tool.' },
   already_decided: { retryable: false, status: 409, message: 'This tool call was already decided.' },
   approval_expired: { retryable: false, status: 410, message: 'The approval window for this tool call has closed.' },
+  // A client tool's output that came after its `tool_run` frame's `expiresAt`: the model was told `tool_timeout`.
+  tool_timeout: { retryable: false, status: 410, message: 'The time to answer this tool call has passed.' },
   forbidden: { retryable: false, status: 403, message: 'Not allowed.' },
   stream_expired: { retryable: false, status: 410, message: 'The stream is no longer kept.' },
   resume_ahead: { retryable: false, status: 400, message: 'The resume point is past the last frame of the stream.' },

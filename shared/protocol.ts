@@ -23,8 +23,10 @@ export const PROTOCOL_VERSION = 2;
  * 7: `display` on the `tool_call` frame (the app's data for the approval card); `args` on an
  *    approve (edited arguments) with `args`/`edited` on its `tool_result`; `code` on a deny with
  *    `denial` on its `tool_result`; `reason` on an approve.
+ * 8: client tools: `runsOn: 'client'` on the `tool_call` frame, the `tool_run` frame (the client
+ *    runs the call now), the client's `tool_output` WebSocket frame and `POST /api/tool-outputs/:callId`.
  */
-export const PROTOCOL_MINOR = 7;
+export const PROTOCOL_MINOR = 8;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -40,6 +42,10 @@ export const LIMITS = {
   /** An idempotency key: long enough to be unguessable (a UUID is 36). */
   idempotencyKeyMinChars: 16,
   idempotencyKeyMaxChars: 128,
+  /** A client tool's output (`tool_output`), as UTF-8 JSON bytes: what the model is told must stay small. */
+  toolOutputBytes: 65_536,
+  /** A client tool's own error code (`tool_output`'s `error.code`). */
+  toolErrorCodeChars: 64,
 } as const;
 
 const Id = z.string().min(1).max(LIMITS.idChars);
@@ -209,6 +215,28 @@ export const ToolCallFrame = frame('tool_call', {
    * `LIMITS.displayChars` characters; present only when approval is required; protocol minor 7.
    */
   display: z.unknown().optional(),
+  /**
+   * `client`: the browser runs this tool, not the server (protocol minor 8). It runs once the
+   * `tool_run` frame for this call arrives (after the approval, when one is required) and answers
+   * with `tool_output`. Absent: the server runs it.
+   */
+  runsOn: z.enum(['server', 'client']).optional(),
+});
+
+/**
+ * A client tool's call is the client's to run now (protocol minor 8): its approval, if one was
+ * required, was given. The client answers with a `tool_output` WebSocket frame or
+ * `POST /api/tool-outputs/:callId` before `expiresAt`; after it the model is told `tool_timeout`.
+ * Its `tool_result` follows the output. A client that resumes sees this frame again while the
+ * call waits, and may still answer.
+ */
+export const ToolRunFrame = frame('tool_run', {
+  /** The `tool_call` this asks to run. */
+  callId: Id,
+  /** Epoch milliseconds after which an output is refused (`tool_timeout`). */
+  expiresAt: z.number().int(),
+  /** The arguments to run with, when a person edited them before approving (validated again); absent: the `tool_call`'s. */
+  args: z.record(z.string(), z.unknown()).optional(),
 });
 
 /**
@@ -268,13 +296,14 @@ export const ServerFrame = z.discriminatedUnion('type', [
   TokenFrame,
   ReasoningFrame,
   ToolCallFrame,
+  ToolRunFrame,
   ToolResultFrame,
   ErrorFrame,
   DoneFrame,
 ]);
 /** A server frame, as the `ServerFrame` schema parses it; switch on `type`. */
 export type ServerFrame = z.infer<typeof ServerFrame>;
-/** The `type` of a server frame: `start`, `token`, `reasoning`, `tool_call`, `tool_result`, `error` or `done`. */
+/** The `type` of a server frame: `start`, `token`, `reasoning`, `tool_call`, `tool_run`, `tool_result`, `error` or `done`. */
 export type ServerFrameType = ServerFrame['type'];
 /** A server frame of one type. */
 export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
@@ -374,6 +403,28 @@ export const ResumeFrame = z.strictObject({
  */
 export const PingFrame = z.strictObject({ type: z.literal('ping') });
 
+/**
+ * A client tool's own failure (`tool_output`'s `error`): a stable code of the client's choice
+ * (letters, digits, `_`, `-`) and a message the model and the user may see.
+ */
+export const ToolOutputError = z.strictObject({
+  code: z.string().regex(/^[A-Za-z0-9_-]+$/).max(LIMITS.toolErrorCodeChars),
+  message: z.string().max(LIMITS.reasonChars),
+});
+
+const oneOfOutputOrError = (body: { output?: unknown; error?: unknown }) => ('output' in body) !== ('error' in body);
+const oneOfMessage = { message: 'give exactly one of output and error' };
+
+/**
+ * A client tool's answer to its `tool_run` (protocol minor 8): `output` (any JSON, at most
+ * `LIMITS.toolOutputBytes`), or `error` when the tool failed. Accepted once, from a socket that
+ * may control the stream; refused with an `error` frame: `already_decided` (answered before),
+ * `tool_timeout` (too late), `unknown_call`, `forbidden`, `invalid_request`, `payload_too_large`.
+ */
+export const ToolOutputFrame = z
+  .strictObject({ type: z.literal('tool_output'), callId: Id, output: z.unknown().optional(), error: ToolOutputError.optional() })
+  .refine(oneOfOutputOrError, oneOfMessage);
+
 /** Every client → server WebSocket message, told apart by `type`; one that does not parse is answered `invalid_frame`. */
 export const ClientFrame = z.discriminatedUnion('type', [
   StartClientFrame,
@@ -382,6 +433,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   CancelFrame,
   ResumeFrame,
   PingFrame,
+  ToolOutputFrame,
 ]);
 /** A client frame, as the `ClientFrame` schema parses it; switch on `type`. */
 export type ClientFrame = z.infer<typeof ClientFrame>;
@@ -416,6 +468,16 @@ export const ApprovalDecisionRequest = z
   .refine((b) => b.decision === 'deny' || b.code === undefined, { message: 'code goes with deny only', path: ['code'] });
 /** A decision's body, as the `ApprovalDecisionRequest` schema parses it. */
 export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
+
+/**
+ * Body of `POST /api/tool-outputs/:callId` (protocol minor 8): a client tool's `output` or
+ * `error`, as in the `tool_output` frame; the stream token may come as `token` or `X-Stream-Token`.
+ */
+export const ToolOutputRequest = z
+  .strictObject({ output: z.unknown().optional(), error: ToolOutputError.optional(), token: z.string().min(1).max(128).optional() })
+  .refine(oneOfOutputOrError, oneOfMessage);
+/** A tool output's body, as the `ToolOutputRequest` schema parses it. */
+export type ToolOutputRequest = z.infer<typeof ToolOutputRequest>;
 
 /** Names of the HTTP headers tokenwire sets or reads. */
 export const HEADERS = {

@@ -1,9 +1,9 @@
 // A chat page built only on the AI SDK (`useChat` from @ai-sdk/react, `DefaultChatTransport`
 // from ai) and nothing of tokenwire's client: it shows that an existing AI SDK frontend gets
-// tokenwire's resumable streams and gated approvals by pointing its transport at
+// tokenwire's resumable streams, gated approvals and client tools by pointing its transport at
 // /api/ai-sdk/chat (docs/interop.md). Query: ?chat=<id>&tools=1&tokens=<n>.
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, type UIMessage } from 'ai';
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, lastAssistantMessageIsCompleteWithToolCalls, type UIMessage } from 'ai';
 import { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
@@ -50,7 +50,7 @@ function App() {
       new DefaultChatTransport({
         api: API,
         body: {
-          tools: query.get('tools') ? ['get_weather'] : [],
+          tools: query.get('tools') ? ['get_weather', 'get_local_time'] : [],
           // A window in which a reload can pick the generation up again.
           options: { resumeGraceMs: 30_000, ...(query.get('tokens') ? { simulate: { tokens: Number(query.get('tokens')) } } : {}) },
         },
@@ -58,12 +58,18 @@ function App() {
     [],
   );
   const initial = useMemo(() => JSON.parse(sessionStorage.getItem(saved) ?? '[]') as UIMessage[], []);
-  const { messages, sendMessage, status, stop, error, addToolApprovalResponse } = useChat({
+  const { messages, sendMessage, status, stop, error, addToolApprovalResponse, addToolOutput } = useChat({
     id: chatId,
     messages: initial,
     transport,
     resume: true,
-    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
+    // get_local_time is a client tool (defineClientTool): this page runs it, and the output goes back with the next request.
+    onToolCall({ toolCall }) {
+      if (toolCall.toolName !== 'get_local_time') return;
+      const output = { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, time: new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' }) };
+      void addToolOutput({ tool: 'get_local_time', toolCallId: toolCall.toolCallId, output });
+    },
+    sendAutomaticallyWhen: (options) => lastAssistantMessageIsCompleteWithApprovalResponses(options) || lastAssistantMessageIsCompleteWithToolCalls(options),
   });
   const [prompt, setPrompt] = useState('Tell me a story');
   useEffect(() => sessionStorage.setItem(saved, JSON.stringify(messages.filter((m) => m.role === 'user'))), [messages]);

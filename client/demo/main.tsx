@@ -1,6 +1,7 @@
 import { StrictMode, useCallback, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createChatClient, type TransportChoice } from '../index.js';
+import { DEMO_CLIENT_TOOLS } from './client-tools.js';
 import { Pane, type PaneCommand } from './pane.js';
 import { PRESETS, type Preset } from './presets.js';
 
@@ -18,7 +19,8 @@ function App() {
   // One client for the page: the WebSocket panes share its single socket.
   // A patient client: it keeps trying to resume for about 12 s, so a dropped connection shows resume, not an error.
   // The page's folder, not its origin: the server serves the demo beside its routes, under its prefix if it has one.
-  const client = useMemo(() => createChatClient({ baseUrl: new URL('.', window.location.href).href, maxReconnects: 6 }), []);
+  // The page runs the server's browser tools (get_local_time) itself.
+  const client = useMemo(() => createChatClient({ baseUrl: new URL('.', window.location.href).href, maxReconnects: 6, clientTools: DEMO_CLIENT_TOOLS }), []);
   const [prompt, setPrompt] = useState(PRESETS[0]?.prompt ?? '');
   const [transport, setTransport] = useState<TransportChoice>(PRESETS[0]?.transport ?? 'auto');
   const [tools, setTools] = useState(PRESETS[0]?.tools ?? false);
@@ -145,7 +147,7 @@ function App() {
         <div className="controls">
           <label className="toggle">
             <input type="checkbox" data-testid="tools" checked={tools} onChange={(e) => setTools(e.target.checked)} />
-            <span>Offer get_weather — needs your approval</span>
+            <span>Offer tools: get_weather (needs your approval), get_local_time (your browser runs it)</span>
           </label>
           <label className="toggle" title="The simulated model reasons first (simulate.reasoningTokens)">
             <input type="checkbox" data-testid="think" checked={think} onChange={(e) => setThink(e.target.checked)} />

@@ -96,7 +96,7 @@ export const Pane = memo(function Pane({ client, transport, suffix, name, title,
     send({
       messages: [{ role: 'user', content: command.prompt }],
       transport,
-      ...(command.tools ? { tools: ['get_weather'] } : {}),
+      ...(command.tools ? { tools: ['get_weather', 'get_local_time'] } : {}),
       ...(Object.keys(simulate).length ? { options: { simulate } } : {}),
     });
   }, [command, epoch, send, cancel, transport]);
@@ -149,6 +149,9 @@ export const Pane = memo(function Pane({ client, transport, suffix, name, title,
   // The latest call that needed a person: pending, or decided with its result.
   const call = chat.pendingApproval ?? chat.toolCalls.findLast((c) => c.approval === 'required');
   const callResult = call && chat.toolResults.find((r) => r.callId === call.callId);
+  // The latest call this browser ran for the model (a client tool), with what it sent back.
+  const browserCall = chat.toolCalls.findLast((c) => c.runsOn === 'client');
+  const browserResult = browserCall && chat.toolResults.find((r) => r.callId === browserCall.callId);
 
   return (
     <section className="pane" aria-label={title}>
@@ -228,6 +231,16 @@ export const Pane = memo(function Pane({ client, transport, suffix, name, title,
         </div>
       </dl>
 
+      {browserCall && (
+        <div className="client-tool" data-testid={id('client-tool')} role="group" aria-label="Browser tool">
+          <p className="approval-title">
+            Your browser ran <code>{browserCall.name}</code> for the model
+          </p>
+          <pre className={`args result ${browserResult?.ok === false ? 'failed' : 'ok'}`} data-testid={id('client-tool-result')}>
+            {browserResult ? JSON.stringify(browserResult.ok ? browserResult.result : browserResult.error, null, 2) : 'running…'}
+          </pre>
+        </div>
+      )}
       {call && (
         <ApprovalCard
           call={call}

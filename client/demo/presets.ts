@@ -4,7 +4,7 @@ import type { TransportChoice } from '../index.js';
 export interface Preset {
   label: string;
   prompt: string;
-  /** Offer get_weather (the model asks for it, you approve it). */
+  /** Offer get_weather (the model asks for it, you approve it) and get_local_time (your browser runs it). */
   tools: boolean;
   transport: TransportChoice;
   sideBySide: boolean;
@@ -20,6 +20,14 @@ export const PRESETS: readonly Preset[] = [
     transport: 'ws',
     sideBySide: false,
     shows: 'A tool call you approve over the WebSocket, with its round trip and result',
+  },
+  {
+    label: 'What time is it where I am?',
+    prompt: 'What time is it where I am?',
+    tools: true,
+    transport: 'ws',
+    sideBySide: false,
+    shows: 'A client tool: the model calls get_local_time and your browser answers it',
   },
   {
     label: 'Tell me a story about a lighthouse.',

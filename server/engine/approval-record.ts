@@ -22,7 +22,8 @@ export interface ApprovalRecord {
   reason?: string;
   /** A denial's code (`^[a-z][a-z0-9_]{0,63}$`), when the person gave one. */
   denialCode?: string;
-  decision: 'approved' | 'denied' | 'expired';
+  /** `not_required` for a client tool that needs no approval: the record is of its output alone. */
+  decision: 'approved' | 'denied' | 'expired' | 'not_required';
   /** The authenticated subject that decided; absent for anonymous use and expiries. */
   subject?: string;
   /** Absent for expiries: nobody decided. */
@@ -34,6 +35,21 @@ export interface ApprovalRecord {
   decidedAt: string;
   /** `ok`, the tool's error code, `cancelled` (the stream ended during the run), or `not_run`. */
   outcome: string;
+  /** For a client tool the client answered: what it sent, by its digest. */
+  clientOutput?: ClientOutputRecord;
+}
+
+/** A client tool's answer as the audit keeps it: never the output itself, only its digest and who sent it. */
+export interface ClientOutputRecord {
+  /** SHA-256 (hex) of the output in RFC 8785 canonical JSON (of `{ error }` when the client sent an error). */
+  sha256: string;
+  /** Whether the client sent an output (true) or an error (false). */
+  ok: boolean;
+  /** The authenticated subject that answered; absent for anonymous use. */
+  subject?: string;
+  transport?: DecisionTransport;
+  /** ISO 8601 time the answer was taken. */
+  answeredAt: string;
 }
 
 /** SHA-256 of a JSON value in RFC 8785 canonical form, so equal arguments hash equal whatever their key order. */

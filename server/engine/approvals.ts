@@ -90,7 +90,7 @@ export interface ApprovalGateOptions {
   remember?: number;
   now?: () => number;
   /** A call is pending (the Redis ledger records it before the call is shown). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule: boolean }) => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule?: boolean }) => void;
   /** A call's wait ended, decided or not. */
   onSettled?: (callId: string, outcome: Outcome) => void;
 }

@@ -8,6 +8,9 @@ import type { Stream } from '../streams/hub.js';
 import { ToolError, type Tool, type ToolCallInfo, type ToolRunContext } from '../tools/registry.js';
 import type { ApprovalGate, CallRules } from './approvals.js';
 import { bind, displayOf, needsApprovalOf, parseArguments } from './tool-arguments.js';
+import type { ClientOutputGate } from './client-outputs.js';
+import { awaitClientOutput } from './client-tool-call.js';
+import { isClientTool } from '../tools/client-tool.js';
 
 export interface ToolCallDeps {
   approvals: ApprovalGate;
@@ -18,6 +21,8 @@ export interface ToolCallDeps {
   auditApproval?: (record: Omit<ApprovalRecord, 'instance'>) => void;
   /** Where a tool's own function that threw (`needsApproval`, `display`) is logged with its cause. */
   log?: Logger;
+  /** Where client tools' calls wait for the client's output; without it a client tool's call fails. */
+  clientOutputs?: ClientOutputGate;
 }
 
 /** What the model is told of a call, and the `tool_result` frame shows: additive fields say what a person changed or why they refused. */
@@ -71,7 +76,16 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   const { args, argsSha256 } = bound;
   // Zero-width and bidi control characters are named, so a card can show what it cannot display.
   const hidden = findHiddenCharacters(args);
-  const marked = hidden.length ? { hiddenCharacters: hidden } : {};
+  // A client tool is shown as the client's, and where the server would run a tool, the client's output is awaited.
+  const onClient = isClientTool(tool) ? tool : undefined;
+  const marked = { ...(hidden.length ? { hiddenCharacters: hidden } : {}), ...(onClient ? { runsOn: 'client' as const } : {}) };
+  let answered: ApprovalRecord['clientOutput'];
+  const execute = async (runArgs: Record<string, unknown>, context: Omit<ToolRunContext, 'signal'>, edited: boolean): Promise<Outcome> => {
+    if (!onClient) return runTool(tool, runArgs, stream, runTimeoutMs, context);
+    const { outcome, record } = await awaitClientOutput(stream, callId, onClient, deps, edited ? runArgs : undefined);
+    answered = record;
+    return outcome;
+  };
   const info: ToolCallInfo = { subject: stream.subject, streamId: stream.id, callId };
   const runTimeoutMs = tool.timeoutMs ?? deps.toolTimeoutMs;
 
@@ -84,7 +98,11 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   }
   if (!needed) {
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
-    return show(await runTool(tool, args, stream, runTimeoutMs, info));
+    const requestedAt = new Date().toISOString();
+    const ran = await execute(args, info, false);
+    // A client tool's output is audited even without an approval: what came back from the browser, by digest.
+    if (answered) deps.auditApproval?.({ streamId: stream.id, callId, tool: tool.name, argsSha256, decision: 'not_required', requestedAt, decidedAt: answered.answeredAt, outcome: ran.ok ? 'ok' : ran.error.code, clientOutput: answered });
+    return show(ran);
   }
 
   const card = await displayOf(tool, args, info);
@@ -124,6 +142,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
       requestedAt: new Date(requestedAt).toISOString(),
       decidedAt: new Date(decidedAt).toISOString(),
       outcome,
+      ...(answered ? { clientOutput: answered } : {}),
     });
   if (decision.outcome === 'denied') {
     audit('not_run');
@@ -142,11 +161,12 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   const approval = { by: decision.by?.subject, edited: edit !== undefined, ...(decision.reason ? { reason: decision.reason } : {}) };
   let ran: Outcome | undefined;
   try {
-    ran = await runTool(tool, edit?.args ?? args, stream, runTimeoutMs, { ...info, approval });
+    ran = await execute(edit?.args ?? args, { ...info, approval }, edit !== undefined);
   } finally {
     // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
     audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
   }
   // The stream and the model see what ran, when it is not what was shown.
   return show(edit ? { ...ran, edited: true, args: edit.args } : ran);
+
 }

@@ -1,5 +1,6 @@
 import type { ApprovalAudit } from '../engine/approval-audit.js';
 import type { ApprovalGate, ApprovalGateOptions, DecidedBy } from '../engine/approvals.js';
+import type { ClientOutput, ClientOutputGate } from '../engine/client-outputs.js';
 import type { Conversations } from './conversations.js';
 import type { SharedClientLimits } from '../access/client-limits.js';
 import type { Hub, Stream, StreamLog } from '../streams/hub.js';
@@ -19,6 +20,14 @@ export interface DecideRequest {
   code?: string | undefined;
   /** Edited arguments, with `approve`: validated again where the call waits. */
   args?: Record<string, unknown> | undefined;
+  by: DecidedBy;
+}
+
+/** A client tool's output as any transport hands it over. */
+export interface OutputRequest {
+  answer: ClientOutput;
+  /** Whether the caller may answer for this stream (its socket, subject or stream token). */
+  authorize: (stream: StreamLog) => boolean;
   by: DecidedBy;
 }
 
@@ -42,8 +51,8 @@ export interface Fleet {
   readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
   /** False while Redis is unreachable: new streams are refused with `store_unavailable`. */
   readonly available: boolean;
-  /** Connects the hub and the gate once they exist: control messages reach them. */
-  bind(hub: Hub, gate: ApprovalGate): void;
+  /** Connects the hub and the gates once they exist: control messages reach them. */
+  bind(hub: Hub, gate: ApprovalGate, outputs: ClientOutputGate): void;
   /** A generation starts here: every instance may now find it (called before its first frame). */
   register(stream: Stream): void;
   /** A generation here ended: its metadata lives on for the stream's TTL. */
@@ -52,6 +61,11 @@ export interface Fleet {
   find(id: string): Promise<StreamLog | undefined>;
   /** Records a decision once for every instance, then applies it where the call waits. Throws the gate's codes. */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /**
+   * Hands a client tool's output to its call wherever it waits: recorded once for every
+   * instance (as a decision is), then applied by the call's owner. Throws the output gate's codes.
+   */
+  deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, wherever it waits. */
   streamOfCall(callId: string): Promise<string | undefined>;
   close(): Promise<void>;

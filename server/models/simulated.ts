@@ -12,6 +12,7 @@ export interface SimulatedProviderOptions {
 }
 
 const WEATHER = /\bweather\b.*?\b(?:in|for|at)\s+([\p{L}][\p{L}\p{M} .'-]{0,60}?)\s*(?:today|tomorrow|now|right now)?\s*(?:[?!.,;]|$)/iu;
+const LOCAL_TIME = /\b(?:what time is it|local time|my time ?zone)\b/i;
 const CALCULATE = /\b(?:calculate|compute|what is)\s+([-+*/^%().\d\s]{3,200})/i;
 
 type Plan =
@@ -29,6 +30,7 @@ function plan(request: ModelRequest): Plan {
   if (weather?.[1]) return { kind: 'tool', name: 'get_weather', args: { city: weather[1].trim() } };
   const calc = offered.has('calculate') ? CALCULATE.exec(prompt) : null;
   if (calc?.[1]) return { kind: 'tool', name: 'calculate', args: { expression: calc[1].trim() } };
+  if (offered.has('get_local_time') && LOCAL_TIME.test(prompt)) return { kind: 'tool', name: 'get_local_time', args: {} };
   return { kind: 'text', tokens: answerTokens(prompt), limit: request.simulate?.tokens ?? answerLength(prompt) };
 }
 
@@ -39,7 +41,7 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
     .find((c) => c.id === result.toolCallId);
   const args = safeJson(call?.arguments) as { city?: string; expression?: string } | undefined;
   const body = safeJson(result.content) as { ok?: boolean; result?: Record<string, unknown>; error?: { code?: string; message?: string } };
-  const subject = args?.city ?? args?.expression ?? 'that';
+  const subject = args?.city ?? args?.expression ?? (call?.name === 'get_local_time' ? 'your local time' : 'that');
   if (!body?.ok) {
     // The tool's message is a sentence of its own: no second full stop after it.
     const why = (body?.error?.message ?? 'the tool did not run').replace(/[.!?\s]+$/u, '');
@@ -54,6 +56,7 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
     if (parts.length === 0 && extras.length === 0) return `The weather in ${subject}: ${JSON.stringify(r)}.`;
     return `The weather in ${subject} is ${parts.join(' ') || 'known'}${extras.length ? `, with ${extras.join(' and ')}` : ''}.`;
   }
+  if (call?.name === 'get_local_time') return `Your local time is ${String(r.time ?? '?')} (${String(r.timeZone ?? 'time zone unknown')}).`;
   return `${subject} = ${String(r.value ?? JSON.stringify(r))}.`;
 }
 

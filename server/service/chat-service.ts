@@ -4,6 +4,7 @@ import { clientKey, type ClientLimits, type SharedClientLimits } from '../access
 import type { StartPacer } from '../access/start-pacer.js';
 import type { Identity } from '../access/stream-access.js';
 import type { ApprovalGate } from '../engine/approvals.js';
+import type { ClientOutputGate } from '../engine/client-outputs.js';
 import type { ApprovalRecord } from '../engine/approval-record.js';
 import type { ChatSummary } from '../engine/chat-summary.js';
 import { runChat } from '../engine/run-chat.js';
@@ -79,6 +80,8 @@ export interface ChatServiceDeps {
   /** Each admitted stream's slot in its client's limit, released at `done` (by the hub's onDone). */
   releases: Map<string, () => void>;
   auditApproval: (record: Omit<ApprovalRecord, 'instance'>) => void;
+  /** Where client tools' calls wait for the client's output. */
+  clientOutputs: ClientOutputGate;
   /** Throws `store_unavailable` while the shared store is away. */
   storeAvailable: () => void;
   draining: () => boolean;
@@ -92,7 +95,7 @@ export interface ChatServiceDeps {
  * engine it launched has ended and its lifecycle hooks ran, or at the deadline.
  */
 export function createChatService(deps: ChatServiceDeps): ChatService & { idle(deadlineMs: number): Promise<void> } {
-  const { config, log, metrics, hub, tools, approvals, provider, limits, startKeys, pacer, releases, auditApproval, storeAvailable } = deps;
+  const { config, log, metrics, hub, tools, approvals, provider, limits, startKeys, pacer, releases, auditApproval, clientOutputs, storeAvailable } = deps;
   /** Engines (runChat) still running, and what shutdown waits on until none is. */
   const engines: { running: number; idle?: Promise<void>; markIdle?: () => void } = { running: 0 };
   const engineEnded = () => {
@@ -140,6 +143,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
     toolTimeoutMs: config.TOOL_TIMEOUT_MS,
     auditApproval,
+    clientOutputs,
   };
 
   async function startStream(request: ChatRequest, options: StartOptions, decided?: PreparedChat): Promise<Stream> {

@@ -5,6 +5,7 @@ import type { Authenticator } from '../access/authenticator.js';
 import { createAuthenticator } from '../access/create-authenticator.js';
 import type { Config } from '../settings/config.js';
 import { createApprovalGate, type ApprovalGate } from '../engine/approvals.js';
+import { createClientOutputGate } from '../engine/client-outputs.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { instanceIdOf } from '../settings/instance.js';
 import type { Logger } from '../observability/log.js';
@@ -50,7 +51,7 @@ export interface Core {
   readonly fleet: Fleet | undefined;
   /** Starts chats: what the edges start streams through. */
   readonly chat: ChatService;
-  /** Finds streams, decides their calls, drains and shuts down: what the edges control streams through. */
+  /** Finds streams, decides their calls, takes client tools' outputs, drains and shuts down: what the edges control streams through. */
   readonly control: StreamControl;
   /**
    * Paces a burst's start work per turn of the event loop: `startChat` waits its
@@ -90,6 +91,8 @@ export function createCore(config: Config, parts: CoreParts): Core {
   const tools = parts.tools ?? createDemoTools();
   const fleet = parts.fleet;
   const approvals = createApprovalGate(fleet?.gateHooks ?? {});
+  // Client tools' calls share the fleet's call records, so any instance can name a call's stream.
+  const clientOutputs = createClientOutputGate(fleet?.gateHooks ?? {});
   const log = parts.log;
   const auth = parts.authenticator ?? createAuthenticator(config, log);
   const limits = parts.limits ?? fleet?.limits ?? createMemoryClientLimits({ maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
@@ -123,7 +126,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
       releases.delete(stream.id);
     },
   });
-  fleet?.bind(hub, approvals);
+  fleet?.bind(hub, approvals, clientOutputs);
   metrics.sources.retainedLogBytes = () => hub.retainedBytes();
   // Kept streams are bounded by the hub and the TTL; four keys a stream slot is room for them all.
   const startKeys = parts.startKeys ?? fleet?.startKeys ?? createMemoryStartKeys(Math.max(1_024, config.MAX_STREAMS * 4));
@@ -148,11 +151,12 @@ export function createCore(config: Config, parts: CoreParts): Core {
     pacer,
     releases,
     auditApproval,
+    clientOutputs,
     storeAvailable,
     draining: () => control?.draining ?? false,
     hooks: parts.hooks ?? {},
   });
-  control = createStreamControl({ hub, approvals, fleet, enginesIdle: chat.idle });
+  control = createStreamControl({ hub, approvals, clientOutputs, fleet, enginesIdle: chat.idle });
 
   return {
     config,

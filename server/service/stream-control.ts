@@ -1,6 +1,7 @@
 import { TokenwireError } from '../../shared/errors.js';
 import { decideCall, type ApprovalGate } from '../engine/approvals.js';
-import type { DecideRequest, Fleet } from '../fleet/fleet.js';
+import type { ClientOutputGate } from '../engine/client-outputs.js';
+import type { DecideRequest, Fleet, OutputRequest } from '../fleet/fleet.js';
 import type { Hub, StreamLog } from '../streams/hub.js';
 
 /**
@@ -19,6 +20,12 @@ export interface StreamControl {
    * call stays pending), `already_decided`, `approval_expired`.
    */
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /**
+   * Hands a client tool's call its output wherever it waits: recorded once (with a fleet: for
+   * every instance, then sent to the owner as a decision is). Throws `unknown_call`,
+   * `forbidden`, `already_decided`, `tool_timeout`, and with a fleet `owner_lost`, `store_unavailable`.
+   */
+  deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
   /** The stream a tool call belongs to, if any instance knows the call. */
   streamOfCall(callId: string): Promise<string | undefined>;
   /** True from `drain()` on: readiness turns false and new chats get `server_shutdown`. */
@@ -35,8 +42,16 @@ export interface StreamControl {
 /** What a shutdown keeps for ending the streams a drain left (ms): a fifth of the deadline, at most 2 s. */
 const stopReserveMs = (deadlineMs: number) => Math.min(2_000, deadlineMs / 5);
 
-export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; fleet: Fleet | undefined; enginesIdle: (deadlineMs: number) => Promise<void> }): StreamControl {
-  const { hub, approvals, fleet } = deps;
+export type { OutputRequest };
+
+export function createStreamControl(deps: {
+  hub: Hub;
+  approvals: ApprovalGate;
+  clientOutputs: ClientOutputGate;
+  fleet: Fleet | undefined;
+  enginesIdle: (deadlineMs: number) => Promise<void>;
+}): StreamControl {
+  const { hub, approvals, clientOutputs, fleet } = deps;
   let draining = false;
   /** Throws `store_unavailable` (503, retryable) while the shared store (Redis) is unreachable. */
   const storeAvailable = () => {
@@ -69,10 +84,24 @@ export function createStreamControl(deps: { hub: Hub; approvals: ApprovalGate; f
         by,
       });
     },
+    async deliverOutput(callId, request) {
+      if (fleet) {
+        storeAvailable();
+        return fleet.deliverOutput(callId, request);
+      }
+      const { answer, authorize, by } = request;
+      return clientOutputs.deliver(callId, answer, {
+        authorize: (id) => {
+          const stream = hub.get(id);
+          return stream !== undefined && authorize(stream);
+        },
+        by,
+      });
+    },
     async streamOfCall(callId) {
-      if (!fleet) return approvals.streamOf(callId);
+      if (!fleet) return approvals.streamOf(callId) ?? clientOutputs.streamOf(callId);
       storeAvailable();
-      return fleet.streamOfCall(callId);
+      return clientOutputs.streamOf(callId) ?? fleet.streamOfCall(callId);
     },
     get draining() {
       return draining;

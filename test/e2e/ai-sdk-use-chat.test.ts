@@ -78,6 +78,33 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     expect((await frames(streamId)).at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
   });
 
+  it('answers a client tool with onToolCall + addToolOutput: the output reaches the model through tokenwire', async () => {
+    const page = await open('chat=e2e-client-tool&tools=1');
+    // A zone the machine is not in, so the answer can only have come from the browser.
+    await (await page.context().newCDPSession(page)).send('Emulation.setTimezoneOverride', { timezoneId: 'Pacific/Chatham' });
+    const timeZone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const posts: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/api/ai-sdk/chat')) posts.push(r.postData() ?? '');
+    });
+    await send(page, 'What time is it where I am?');
+    await waitForText(page, 'tool-state', 'output-available');
+    await waitForText(page, 'status', 'ready');
+    const streamId = await assistantId(page);
+    const logged = await frames(streamId);
+    const result = logged.find((f) => f.type === 'tool_result') as Extract<ServerFrame, { type: 'tool_result' }>;
+    expect(logged.find((f) => f.type === 'tool_call')).toMatchObject({ name: 'get_local_time', runsOn: 'client' });
+    expect(timeZone).toBe('Pacific/Chatham');
+    expect(result).toMatchObject({ ok: true, result: { timeZone } });
+    const { time } = result.result as { time: string };
+    // The second request carried the tool part addToolOutput filled in; the answer continued the same message.
+    expect(posts).toHaveLength(2);
+    expect(JSON.parse(posts[1]!).messages.at(-1).parts).toContainEqual(expect.objectContaining({ type: 'tool-get_local_time', state: 'output-available', output: { timeZone, time } }));
+    expect(await assistantText(page)).toBe(`Your local time is ${time} (${timeZone}).`);
+    expect(logged.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+    await screenshot(page, 'ai-sdk-client-tool');
+  });
+
   it('resumes the same generation after a reload, from tokenwire’s log', async () => {
     const page = await open('chat=e2e-resume&tokens=600');
     await send(page, 'Tell me a long story');

@@ -159,6 +159,27 @@ describe('demo page in Chromium', () => {
     expect((await probe('main')).transport).toBe(transport);
   });
 
+  it.each(['ws', 'sse'] as const)('runs a browser tool (get_local_time) in the page and the model answers with the browser\'s time zone (%s)', async (transport) => {
+    // A zone the machine is not in, so the answer can only have come from the browser.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Pacific/Chatham' });
+    const timeZone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(timeZone).toBe('Pacific/Chatham');
+    await compose({ transport, prompt: 'What time is it where I am?', tools: true });
+    // Over SSE the output goes back as POST /api/tool-outputs/:callId; over WebSocket as a tool_output frame.
+    const posted = transport === 'sse' ? page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/api/tool-outputs/')) : undefined;
+    await page.getByTestId('send').click();
+    await posted;
+    await waitForText(page, 'status', 'done');
+    await screenshot(page, `${transport}-browser-tool`);
+    const sent = JSON.parse((await page.getByTestId('client-tool-result').textContent())!) as { timeZone: string; time: string };
+    expect(sent.timeZone).toBe(timeZone);
+    expect(await page.getByTestId('output').textContent()).toBe(`Your local time is ${sent.time} (${timeZone}).`);
+    // No approval was asked: the page's own code answered.
+    expect(await page.getByTestId('approval').count()).toBe(0);
+    expect((await probe('main')).transport).toBe(transport);
+  });
+
   it('denies a tool call (auto picks WebSocket for tools) and the model says it could not', async () => {
     await compose({ transport: 'auto', prompt: "What's the weather in Paris?", tools: true });
     await page.getByTestId('send').click();

@@ -45,7 +45,7 @@ export function writeResponse(res: ServerResponse, response: Response): void {
 export async function startInteropWebServer(env: Record<string, string> = {}, parts: Partial<CoreParts> = {}): Promise<EdgeServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_FIRST_TOKEN_MS: '0', ...env });
   const core = createCore(config, { log: createLogger(config), ...parts });
-  const interop = createInterop({ chat: core.chat, control: core.control, auth: core.auth, metrics: core.metrics, log: core.log, config: core.config, conversations: core.fleet?.conversations });
+  const interop = createInterop({ chat: core.chat, control: core.control, auth: core.auth, metrics: core.metrics, log: core.log, config: core.config, conversations: core.fleet?.conversations, tools: core.tools });
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.startsWith(`${MOUNT}/`) ? url.pathname.slice(MOUNT.length) : undefined;

@@ -4,7 +4,8 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatClient } from '../../client/index.js';
-import { createTokenwire, simulatedModel, type FinishEvent, type Tokenwire } from '../../server/index.js';
+import { z } from 'zod';
+import { createTokenwire, defineClientTool, simulatedModel, type FinishEvent, type Tokenwire } from '../../server/index.js';
 import { redisStore } from '../../server/fleet/redis/index.js';
 import { ask, firstToken } from '../client/fixtures.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -110,6 +111,49 @@ describe('createTokenwire with redisStore', () => {
     await finishedOn('b', 1);
     expect(finished.b.map((e) => [e.streamId, e.reason])).toEqual([[ownFrames[0]!.streamId, 'stop']]);
     expect(finished.a).toHaveLength(1);
+  }, 30_000);
+
+  it('a client tool started on one instance is answered through the other: its output reaches the owner once, and is audited', async () => {
+    const outputSchema = z.strictObject({ timeZone: z.string(), time: z.string() });
+    const tools = [defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 20_000, outputSchema })];
+    const a = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'a', logger, tools, store: redisStore({ url: redis.url }) }));
+    const b = await mount(createTokenwire({ basePath: '/tw', model: model(), instanceId: 'b', logger, tools, store: redisStore({ url: redis.url }) }));
+    instances.push(a, b);
+    await Promise.all([a.tw.ready(), b.tw.ready()]);
+
+    // Started on a by a client without the tool's handler: the call waits on a.
+    const started = createChatClient({ baseUrl: a.url, transport: 'ws' }).chat(ask('What time is it where I am?', { tools: ['get_local_time'] }));
+    const run = await new Promise<string>((resolve) => started.on('change', () => started.recentFrames().some((f) => f.type === 'tool_run') && resolve(started.toolCalls[0]!.callId)));
+    // Answered over a WebSocket on b (the ref's transport), which forwards the output to a as a decision travels.
+    const output = { timeZone: 'Pacific/Chatham', time: '09:30' };
+    const answering = createChatClient({ baseUrl: b.url, clientTools: { get_local_time: () => output } }).resume({ ...started.ref!, lastSeq: -1 });
+    const [original, viewed] = await Promise.all([started.result, answering.result]);
+    expect(original.text).toBe('Your local time is 09:30 (Pacific/Chatham).');
+    expect(viewed.text).toBe(original.text);
+    expect(started.toolResults).toEqual([{ callId: run, ok: true, result: output }]);
+
+    const repeat = (instance: Instance) =>
+      fetch(`${instance.url}/api/tool-outputs/${run}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stream-token': started.ref!.token! }, body: '{"output":1}' });
+    for (const instance of [a, b]) {
+      const answer = await repeat(instance);
+      expect(answer.status).toBe(409);
+      expect((await answer.json()).error.code).toBe('already_decided');
+    }
+    // And by POST /api/tool-outputs on b for a second call that waits on a: applied there, once.
+    const second = createChatClient({ baseUrl: a.url, transport: 'sse' }).chat(ask('What time is it where I am?', { tools: ['get_local_time'] }));
+    const secondRun = await new Promise<string>((resolve) => second.on('change', () => second.recentFrames().some((f) => f.type === 'tool_run') && resolve(second.toolCalls[0]!.callId)));
+    const post = (body: unknown) =>
+      fetch(`${b.url}/api/tool-outputs/${secondRun}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stream-token': second.ref!.token! }, body: JSON.stringify(body) });
+    // One the owner's schema refuses is un-recorded everywhere: the call still takes a good one.
+    const refused = await post({ output: { time: 12 } });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.code).toBe('invalid_request');
+    expect((await post({ output })).status).toBe(200);
+    expect((await second.result).text).toBe(original.text);
+
+    const audit = await fetch(`${b.url}/api/streams/${original.streamId}/approvals`, { headers: { 'x-stream-token': started.ref!.token! } });
+    const { approvals } = (await audit.json()) as { approvals: { decision: string; instance: string; clientOutput: { transport: string } }[] };
+    expect(approvals).toEqual([expect.objectContaining({ tool: 'get_local_time', decision: 'not_required', instance: 'a', outcome: 'ok', clientOutput: expect.objectContaining({ transport: 'ws', ok: true }) })]);
   }, 30_000);
 
   it('answers 503 store_unavailable while Redis cannot be reached, and ready() rejects with RedisUnavailableError', async () => {

@@ -33,7 +33,7 @@ describe('tool registry', () => {
       thrown = error;
     }
     expect(isTokenwireError(thrown) && thrown.code).toBe('unknown_tool');
-    expect((thrown as Error).message).toBe('Unknown tool: rm_rf. Known tools: get_weather, calculate.');
+    expect((thrown as Error).message).toBe('Unknown tool: rm_rf. Known tools: get_weather, calculate, get_local_time.');
   });
 });
 

@@ -18,6 +18,7 @@ import type { Interop } from '../interop/interop.js';
 import { serveStreamSse, type SseViewConfig } from './sse-view.js';
 import { decideApproval, idempotencyKeyOf, startResumePoint } from '../../service/stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
+import { answerToolCall } from '../../service/tool-outputs.js';
 import { WS_PATH } from '../ws/ws-server.js';
 
 /**
@@ -27,6 +28,7 @@ import { WS_PATH } from '../ws/ws-server.js';
 export const TOKENWIRE_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/chat': ['POST'],
   '/api/approvals/:callId': ['POST'],
+  '/api/tool-outputs/:callId': ['POST'],
   '/api/streams/:id': ['GET', 'HEAD', 'DELETE'],
   '/api/streams/:id/approvals': ['GET', 'HEAD'],
   '/api/ai-sdk/chat': ['POST'],
@@ -107,6 +109,18 @@ export function createRouter(deps: RouterDeps, basePath: string, interop: Intero
     const decided = await decideApproval(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
     if (decided instanceof TokenwireError) sendError(res, decided);
     else res.json(decided);
+  });
+
+  // A client tool's output, for a client without a WebSocket: the same access as a decision.
+  // Answers 200 `{ callId, streamId }`, or `{ error: { code, message } }` with the code's status.
+  api.post('/api/tool-outputs/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
+    if (!req.is('application/json')) {
+      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
+      return;
+    }
+    const answered = await answerToolCall(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    if (answered instanceof TokenwireError) sendError(res, answered);
+    else res.json(answered);
   });
 
   addStreamRoutes(api as unknown as express.Express, deps);

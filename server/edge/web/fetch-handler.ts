@@ -3,7 +3,7 @@ import { canControl, streamTokenOf } from '../../access/stream-access.js';
 import type { ApprovalAudit } from '../../engine/approval-audit.js';
 import { errorResponse, jsonResponse as json } from '../http-errors.js';
 import { WS_PATH } from '../ws/ws-server.js';
-import { createApprovalHandler, createChatHandler, createStreamHandlers, type WebDeps } from './web.js';
+import { createApprovalHandler, createChatHandler, createStreamHandlers, createToolOutputHandler, type WebDeps } from './web.js';
 import { identifyWebRequest, type WebHandlerOptions } from './web-identity.js';
 
 /** Routes another module serves for a web Request (the AI SDK and AG-UI wires): undefined when the path is not theirs. */
@@ -24,6 +24,7 @@ export function createFetchHandler(deps: FetchHandlerDeps, options: { basePath: 
   const chat = createChatHandler(deps, options);
   const streams = createStreamHandlers(deps, options);
   const decide = createApprovalHandler(deps, options);
+  const answer = createToolOutputHandler(deps, options);
   const fail = (error: TokenwireError, headers: Record<string, string> = {}) => errorResponse(error, deps.metrics, headers);
   const notAllowed = (allow: string) => fail(new TokenwireError('method_not_allowed', `Use ${allow}.`), { allow });
 
@@ -57,6 +58,7 @@ export function createFetchHandler(deps: FetchHandlerDeps, options: { basePath: 
       if (path === WS_PATH) return fail(new TokenwireError('invalid_request', 'This path takes WebSocket upgrades only (RFC 6455 §4.1); tw.fetch serves no WebSocket.'));
       if (path === '/api/chat') return method === 'POST' ? await chat(request) : notAllowed('POST');
       if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'approvals' && segment) return method === 'POST' ? await decide(request, segment) : notAllowed('POST');
+      if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'tool-outputs' && segment) return method === 'POST' ? await answer(request, segment) : notAllowed('POST');
       if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'streams' && segment) {
         if (method === 'GET') return await streams.GET(request, segment);
         if (method === 'HEAD') {

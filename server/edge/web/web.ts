@@ -9,6 +9,7 @@ import type { ChatService } from '../../service/chat-service.js';
 import type { StreamControl } from '../../service/stream-control.js';
 import type { Config } from '../../settings/config.js';
 import { errorResponse, jsonResponse as json } from '../http-errors.js';
+import { answerToolCall } from '../../service/tool-outputs.js';
 import { cancelStream, decideApproval, findStream, idempotencyKeyOf, parseResumePoint, startResumePoint, type StreamAccess } from '../../service/stream-requests.js';
 import type { StreamLog } from '../../streams/hub.js';
 import { openView } from '../../views/stream-view.js';
@@ -137,6 +138,18 @@ export function createStreamHandlers(deps: WebDeps, options: WebHandlerOptions =
       const cancelled = await cancelStream(stream);
       return cancelled instanceof TokenwireError ? errorAnswer(deps, cancelled) : json(200, cancelled);
     },
+  };
+}
+
+/** `POST /api/tool-outputs/:callId` as a web handler: a client tool's output, under the same access as a decision. */
+export function createToolOutputHandler(deps: WebDeps, options: WebHandlerOptions = {}): (request: Request, callId: string) => Promise<Response> {
+  return async (request, callId) => {
+    const access = await accessOf(deps, request, options);
+    if (access instanceof TokenwireError) return errorAnswer(deps, access);
+    const raw = await jsonBody(request);
+    if (!raw.ok) return errorAnswer(deps, raw.error);
+    const answered = await answerToolCall(deps, callId, raw.value, access, { subject: access.subject, transport: 'http' });
+    return answered instanceof TokenwireError ? errorAnswer(deps, answered) : json(200, answered);
   };
 }
 

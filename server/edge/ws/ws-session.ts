@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ChatService } from '../../service/chat-service.js';
 import type { StreamControl } from '../../service/stream-control.js';
+import { checkToolOutput } from '../../service/tool-outputs.js';
 import { isGeneration, type StreamLog } from '../../streams/hub.js';
 import { viewStartError } from '../../views/stream-view.js';
 import { prepareAgUiView } from '../../views/ws-ag-ui-view.js';
@@ -21,7 +22,7 @@ export interface WsSocket extends SenderSocket {
   on(event: 'close', listener: () => void): unknown;
 }
 
-/** What a session uses: it starts chats and finds, decides and cancels streams through the two services. */
+/** What a session uses: it starts chats and finds, decides, answers and cancels streams through the two services. */
 export interface WsSessionDeps {
   chat: ChatService;
   control: StreamControl;
@@ -297,6 +298,25 @@ function createActiveSession(host: SessionHost): ActiveSession {
     }
   }
 
+  /** A client tool's output: checked, then handed to its call as a decision is, under the same access rule. */
+  async function answer(frame: ClientFrameOf<'tool_output'>): Promise<void> {
+    try {
+      const checked = checkToolOutput(frame);
+      if (checked instanceof TokenwireError) throw checked;
+      await control.deliverOutput(frame.callId, {
+        answer: checked,
+        authorize: (stream) => canControl(stream, { subject, holds: owns(stream.id) }),
+        by: { subject, transport: 'ws' },
+      });
+    } catch (thrown) {
+      const streamId = await control.streamOfCall(frame.callId).catch(() => undefined);
+      const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
+      // Name the stream only to a socket that may know it.
+      const known = stream && mayControl(stream) ? stream : undefined;
+      sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
+    }
+  }
+
   async function cancel(frame: ClientFrameOf<'cancel'>): Promise<void> {
     const stream = await control.findStream(frame.streamId);
     // Another connection's stream is reported as unknown: its id alone does not let a socket end it.
@@ -367,7 +387,15 @@ function createActiveSession(host: SessionHost): ActiveSession {
     // A sign of life for a client watching for a dead path: answered at once, ahead of queued work.
     if (frame.type === 'ping') return void live().sender.control(PONG);
     const handle = () =>
-      frame.type === 'start' ? start(frame) : frame.type === 'approve' || frame.type === 'deny' ? decide(frame) : frame.type === 'cancel' ? cancel(frame) : resume(frame);
+      frame.type === 'start'
+        ? start(frame)
+        : frame.type === 'approve' || frame.type === 'deny'
+          ? decide(frame)
+          : frame.type === 'cancel'
+            ? cancel(frame)
+            : frame.type === 'tool_output'
+              ? answer(frame)
+              : resume(frame);
     inFlight++;
     handling = handling
       .then(handle)

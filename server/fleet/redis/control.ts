@@ -9,8 +9,8 @@ import type { StoreHealth } from './store-health.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /**
- * What one instance asks of the owner of a stream: cancel it, apply a decision already
- * recorded in Redis, count a viewer in or out.
+ * What one instance asks of the owner of a stream: cancel it, apply a decision or a client
+ * tool's output already recorded in Redis, count a viewer in or out.
  */
 export const ControlMessage = z.discriminatedUnion('op', [
   z.object({ op: z.literal('cancel'), streamId: z.string() }),
@@ -27,6 +27,14 @@ export const ControlMessage = z.discriminatedUnion('op', [
     owns: z.boolean().optional(),
     code: z.string().optional(),
     args: z.record(z.string(), z.unknown()).optional(),
+  }),
+  // A client tool's output, recorded in Redis before it is queued, for the owner's output gate.
+  z.object({
+    op: z.literal('output'),
+    callId: z.string(),
+    answer: z.union([z.object({ ok: z.literal(true), output: z.unknown() }), z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) })]),
+    subject: z.string().optional(),
+    transport: z.enum(['ws', 'http']),
   }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage>;

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { TokenwireError, toTokenwireError, type ErrorCode } from '../../../shared/errors.js';
 import { decideCall, type ApprovalGate, type ApprovalGateOptions } from '../../engine/approvals.js';
-import type { DecideRequest } from '../fleet.js';
+import type { ClientOutputGate } from '../../engine/client-outputs.js';
+import type { DecideRequest, OutputRequest } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { StreamLog } from '../../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
@@ -13,24 +14,37 @@ import type { StoreHealth } from './store-health.js';
 export interface RedisDecisions {
   readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
+  /** A client tool's output, recorded and applied as a decision is (state `output`). */
+  deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
   streamOf(callId: string): Promise<string | undefined>;
-  /** The owner applies a decision another instance recorded; the answer goes back to that instance. */
-  apply(message: Extract<ControlMessage, { op: 'decide' }>): Promise<ControlAnswer>;
+  /** The owner applies a decision (or a client tool's output) another instance recorded; the answer goes back to that instance. */
+  apply(message: Extract<ControlMessage, { op: 'decide' | 'output' }>): ControlAnswer | Promise<ControlAnswer>;
   /** Writes back the records of the calls pending here that Redis lost (it restarted without persistence). */
   restore(): void;
 }
 
 /**
- * A call's state in Redis after the gate refused a decision with this code; undefined: leave it.
- * A decider the tool's rule refused, or an edit its schema refused, leaves the call pending.
+ * A call's state in Redis after the gate refused a decision (or an output) with this code;
+ * undefined: leave it. A decider the tool's rule refused, an edit its schema refused, or an
+ * output its schema refused leaves the call pending.
  */
 const stateAfter = (code: ErrorCode): string | undefined =>
-  code === 'approval_expired' ? 'expired' : code === 'unknown_call' ? 'cancelled' : code === 'forbidden' || code === 'invalid_arguments' ? 'pending' : undefined;
+  code === 'approval_expired' || code === 'tool_timeout'
+    ? 'expired'
+    : code === 'unknown_call'
+      ? 'cancelled'
+      : code === 'forbidden' || code === 'invalid_arguments' || code === 'invalid_request'
+        ? 'pending'
+        : undefined;
 
-/** A decision's verdict from the record scripts, as the gate's typed errors. */
-function refusal(verdict: string, callId: string): TokenwireError {
+/** The state a client tool's output records: one of a call's possible states, like `approve`. */
+const OUTPUT = 'output';
+
+/** A decision's (or an output's) verdict from the record scripts, as the gates' typed errors. */
+function refusal(verdict: string, callId: string, kind: 'decision' | 'output' = 'decision'): TokenwireError {
   if (verdict === 'unknown') return new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
-  if (verdict === 'expired') return new TokenwireError('approval_expired');
+  if (verdict === 'expired') return new TokenwireError(kind === 'output' ? 'tool_timeout' : 'approval_expired');
+  if (kind === 'output' && verdict === OUTPUT) return new TokenwireError('already_decided', 'This tool call already has its output.');
   if (verdict === 'cancelled') return new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
   if (verdict === 'owner_lost') return new TokenwireError('owner_lost', 'The instance running this stream stopped answering; the decision was not recorded.');
   return new TokenwireError('already_decided');
@@ -55,6 +69,8 @@ export function createRedisDecisions(deps: {
   /** How long a call's record outlives its expiry. */
   ttlMs: number;
   gate: () => ApprovalGate | undefined;
+  /** The client tools' output gate, once bound. */
+  outputs: () => ClientOutputGate | undefined;
   find: (streamId: string) => Promise<StreamLog | undefined>;
   log: Logger;
 }): RedisDecisions {
@@ -68,7 +84,9 @@ export function createRedisDecisions(deps: {
   /** The gate refused a recorded decision: the record says what happened instead, and the caller gets the gate's error. */
   function unrecord(callId: string, decision: string, error: unknown): TokenwireError {
     const refused = toTokenwireError(error);
-    const state = stateAfter(refused.code);
+    // A call still waiting here (an approved client tool's call, now waiting for its output)
+    // goes back to pending, so a late repeat of its approval cannot block the output.
+    const state = refused.code === 'already_decided' && pending.has(callId) ? 'pending' : stateAfter(refused.code);
     if (state) scripts.swapState(KEYS.call(callId), decision, state).catch(() => {});
     return refused;
   }
@@ -96,18 +114,49 @@ export function createRedisDecisions(deps: {
       ...(args !== undefined ? { args } : {}),
       ...(by.subject !== undefined ? { subject: by.subject } : {}),
     };
+    await sendRecorded(callId, owner, decision, message, owns);
+  }
+
+  /**
+   * Records `state` for a call another instance owns and queues `message` for it in one step
+   * (DECIDE_REMOTE), then waits for the owner's confirmation; one it never took is un-recorded.
+   */
+  async function sendRecorded(callId: string, owner: string, state: string, message: ControlMessage, owns = true): Promise<void> {
+    const decision = state;
+    const kind = state === OUTPUT ? 'output' : 'decision';
+    // (`decision` is the state recorded: `approve`, `deny`, or `output`.)
     const result = await deps.control.request(owner, message, (json) =>
       scripts.decideRemote([KEYS.call(callId), KEYS.lease(owner), KEYS.controlQueue(owner)], [decision, Date.now(), json, CHANNELS.control(owner), 600_000]),
     );
     // A caller only the tool's rule could admit learns nothing of a call that is not pending.
     if (result.status === 'refused' && !owns) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
-    if (result.status === 'refused') throw refusal(result.verdict, callId);
+    if (result.status === 'refused') throw refusal(result.verdict, callId, kind);
     if (result.status === 'answered' && !result.answer.ok) throw new TokenwireError(result.answer.code, result.answer.message);
     if (result.status === 'not_applied') {
       // Never taken by the owner: un-record it, so a retry is a first decision.
       await health.guard(() => scripts.swapState(KEYS.call(callId), decision, 'pending'));
       throw new TokenwireError('store_unavailable', 'The instance running this stream did not confirm the decision in time; it was not applied. Retry.');
     }
+  }
+
+  /**
+   * A call's stream, owner and whether its tool has its own rule, from its record (written back
+   * first when Redis lost it while the call waits here); `unknown_call`. The caller authorises.
+   */
+  async function locate(callId: string): Promise<{ streamId: string; owner: string; stream: StreamLog | undefined; rule: boolean }> {
+    let call = await health.guard(() => redis.hgetall(KEYS.call(callId)));
+    if (!call.streamId || !call.owner) {
+      const here = pending.get(callId);
+      if (!here) {
+        if (await health.guard(() => deps.epoch.recovering())) throw recovering();
+        throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+      }
+      // Redis lost the record (a restart) before this process wrote it back: write it now.
+      await health.guard(() => restoreOne(callId, here));
+      call = { streamId: here.streamId, owner: incarnation };
+    }
+    const streamId = call.streamId as string;
+    return { streamId, owner: call.owner as string, stream: await deps.find(streamId), rule: call.rule === '1' };
   }
 
   return {
@@ -125,29 +174,36 @@ export function createRedisDecisions(deps: {
         if (outcome === 'expired' || outcome === 'cancelled') scripts.recordDecision(KEYS.call(callId), [outcome, Date.now(), '0']).catch(() => {});
       },
     },
-    async decide(callId, request) {
-      let call = await health.guard(() => redis.hgetall(KEYS.call(callId)));
-      if (!call.streamId || !call.owner) {
-        const here = pending.get(callId);
-        if (!here) {
-          if (await health.guard(() => deps.epoch.recovering())) throw recovering();
-          throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
-        }
-        // Redis lost the record (a restart) before this process wrote it back: write it now.
-        await health.guard(() => restoreOne(callId, here));
-        call = { streamId: here.streamId, owner: incarnation };
+    async deliverOutput(callId, request) {
+      const { streamId, owner, stream } = await locate(callId);
+      // Authorise before saying anything about the call's state, so a stranger learns nothing.
+      if (!stream || !request.authorize(stream)) throw new TokenwireError('forbidden', 'This connection may not answer that tool call.');
+      const { answer, by } = request;
+      if (owner !== incarnation) {
+        const message: ControlMessage = { op: 'output', callId, answer, transport: by.transport, ...(by.subject !== undefined ? { subject: by.subject } : {}) };
+        await sendRecorded(callId, owner, OUTPUT, message);
+        return { streamId };
       }
-      const streamId = call.streamId as string;
-      const stream = await deps.find(streamId);
+      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [OUTPUT, Date.now(), '1']));
+      if (recorded !== 'ok') throw refusal(recorded, callId, 'output');
+      try {
+        deps.outputs()?.deliver(callId, answer, { authorize: () => true, by });
+      } catch (error) {
+        throw unrecord(callId, OUTPUT, error);
+      }
+      return { streamId };
+    },
+    async decide(callId, request) {
+      const { streamId, owner, stream, rule } = await locate(callId);
       // Authorise before saying anything about the call's state, so a stranger learns nothing.
       if (!stream) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
       const owns = request.authorize(stream);
-      if (call.owner !== incarnation) {
+      if (owner !== incarnation) {
         // The tool's rule lives where the call waits: a caller the default rule refuses is asked
         // about there, and only for a tool with a rule (a record restored after a Redis restart
         // has lost the mark, and refuses such callers here).
-        if (!owns && call.rule !== '1') throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
-        await decideThere(callId, call.owner as string, owns, request);
+        if (!owns && !rule) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
+        await decideThere(callId, owner, owns, request);
         return { streamId };
       }
       // Here the rule is asked before anything is recorded: a refused caller changes nothing.
@@ -160,6 +216,18 @@ export function createRedisDecisions(deps: {
       return { streamId };
     },
     async apply(message) {
+      if (message.op === 'output') {
+        try {
+          const outputs = deps.outputs();
+          if (!outputs) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);
+          outputs.deliver(message.callId, message.answer as Parameters<ClientOutputGate['deliver']>[1], { authorize: () => true, by: { subject: message.subject, transport: message.transport } });
+          return { ok: true };
+        } catch (error) {
+          const refused = unrecord(message.callId, OUTPUT, error);
+          log.warn({ callId: message.callId, code: refused.code }, 'a recorded tool output found its call no longer waiting');
+          return { ok: false, code: refused.code, message: refused.message };
+        }
+      }
       const gate = deps.gate();
       try {
         if (!gate) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);

@@ -1,5 +1,6 @@
 import type { Config } from '../../settings/config.js';
 import type { ApprovalGate } from '../../engine/approvals.js';
+import type { ClientOutputGate } from '../../engine/client-outputs.js';
 import type { Fleet } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { Hub, StreamLog } from '../../streams/hub.js';
@@ -61,6 +62,7 @@ export async function createRedisFleet(
   const { guard } = health;
   let hub: Hub | undefined;
   let gate: ApprovalGate | undefined;
+  let outputs: ClientOutputGate | undefined;
   /** Metadata of the streams running here, written again if Redis lost it. */
   const running = new Map<string, StreamMeta>();
   /** Viewers on other instances of streams owned here: how to let each go. */
@@ -116,7 +118,7 @@ export async function createRedisFleet(
   });
 
   function controlOnMessage(message: ControlMessage): ControlAnswer | Promise<ControlAnswer> {
-    if (message.op === 'decide') return decisions.apply(message);
+    if (message.op === 'decide' || message.op === 'output') return decisions.apply(message);
     if (message.op === 'detach') {
       const viewer = remoteViewers.get(message.viewer);
       remoteViewers.delete(message.viewer);
@@ -151,7 +153,7 @@ export async function createRedisFleet(
     return createRemoteStream(streamId, meta, { store, control, ownership, incarnation });
   }
 
-  const decisions = createRedisDecisions({ redis, scripts, control, health, epoch, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, find, log });
+  const decisions = createRedisDecisions({ redis, scripts, control, health, epoch, incarnation, ttlMs: config.STREAM_TTL_MS, gate: () => gate, outputs: () => outputs, find, log });
   await Promise.all([ownership.renew(), control.ready, epoch.meet()]);
   warnOnEviction(redis, log);
   const limits = createRedisClientLimits({ scripts, incarnation, maxStreamsPerClient: config.MAX_STREAMS_PER_CLIENT, startsPerMinute: config.STREAM_STARTS_PER_MINUTE });
@@ -172,9 +174,10 @@ export async function createRedisFleet(
     get available() {
       return connections.available && health.available;
     },
-    bind(boundHub, boundGate) {
+    bind(boundHub, boundGate, boundOutputs) {
       hub = boundHub;
       gate = boundGate;
+      outputs = boundOutputs;
     },
     register(stream) {
       const meta: StreamMeta = { owner: incarnation, instance: instanceId, token: stream.streamToken, subject: stream.subject, graceMs: stream.graceMs, createdAt: stream.createdAt };
@@ -187,6 +190,7 @@ export async function createRedisFleet(
     },
     find,
     decide: decisions.decide,
+    deliverOutput: decisions.deliverOutput,
     streamOfCall: decisions.streamOf,
     async close() {
       health.stop();

@@ -26,17 +26,46 @@ const textOf = (content: Message['content']): string =>
 
 /**
  * The chat request for a new run: user, assistant and system (developer) messages with their
- * text. Tool, activity and reasoning messages, and the run's frontend `tools`, have no place
- * in tokenwire's request; its server tools and options come from `forwardedProps`.
+ * text. Tool, activity and reasoning messages have no place in tokenwire's request; its server
+ * tools and options come from `forwardedProps`. The run's frontend `tools` are offered when
+ * `isClientTool` says the server registered them (`defineClientTool`); others are not known
+ * to the server's model and are left out.
  */
-export function toChatRequest(input: RunAgentInput): Decoded<ChatRequest> {
+export function toChatRequest(input: RunAgentInput, isClientTool: (name: string) => boolean = () => false): Decoded<ChatRequest> {
   const props = ForwardedProps.safeParse(input.forwardedProps ?? {});
   if (!props.success) return { ok: false, message: 'forwardedProps.tools and forwardedProps.options must be tokenwire chat fields' };
   const messages = input.messages.flatMap((m) => {
     if (m.role !== 'user' && m.role !== 'assistant' && m.role !== 'system' && m.role !== 'developer') return [];
     return [{ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) }];
   });
-  return parseWith(ChatRequest, { messages, ...props.data });
+  const frontend = (input.tools ?? []).map((tool) => tool.name).filter(isClientTool);
+  const tools = [...new Set([...(props.data.tools ?? []), ...frontend])];
+  return parseWith(ChatRequest, { messages, ...props.data, ...(tools.length ? { tools } : {}) });
+}
+
+/**
+ * The frontend tools' results a run sends back: the `tool` messages at the end of its
+ * messages (after the assistant's calls), as outputs. Content that is JSON is sent as that
+ * value, else as the text; a message with `error` is the call's error (`tool_failed`).
+ */
+export function toolOutputs(input: RunAgentInput): { callId: string; body: { output: unknown } | { error: { code: string; message: string } } }[] {
+  const out: ReturnType<typeof toolOutputs> = [];
+  for (let i = input.messages.length - 1; i >= 0; i--) {
+    const message = input.messages[i] as Message;
+    if (message.role !== 'tool') break;
+    const text = textOf(message.content);
+    const body = message.error !== undefined ? { error: { code: 'tool_failed', message: message.error.slice(0, LIMITS.reasonChars) } } : { output: jsonOrText(text) };
+    out.unshift({ callId: message.toolCallId, body });
+  }
+  return out;
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /**

@@ -47,6 +47,40 @@ export function approvalResponses(body: AiSdkChatBody): ApprovalResponse[] {
   });
 }
 
+const ToolOutputPart = z.union([
+  z.object({ toolCallId: z.string().min(1).max(LIMITS.idChars), state: z.literal('output-available'), output: z.unknown() }),
+  z.object({ toolCallId: z.string().min(1).max(LIMITS.idChars), state: z.literal('output-error'), errorText: z.string() }),
+]);
+
+/** A client tool's answer the AI SDK sends back: a tool part `addToolOutput` filled in. */
+export interface ToolOutputResponse {
+  callId: string;
+  /** The output, or the error text (sent on as the call's error, code `tool_failed`). */
+  body: { output: unknown } | { error: { code: string; message: string } };
+}
+
+/**
+ * The tool parts of the last message, when it is the assistant's, that carry an output or an
+ * error (`addToolOutput`): every tool's, server ones included; the caller keeps those that
+ * answer a client tool's pending call.
+ */
+export function toolOutputResponses(body: AiSdkChatBody): ToolOutputResponse[] {
+  const last = body.messages.at(-1);
+  if (last?.role !== 'assistant') return [];
+  return last.parts.flatMap((part) => {
+    if (!part.type.startsWith('tool-') && part.type !== 'dynamic-tool') return [];
+    const parsed = ToolOutputPart.safeParse(part);
+    if (!parsed.success) return [];
+    const { data } = parsed;
+    return [
+      {
+        callId: data.toolCallId,
+        body: data.state === 'output-available' ? { output: data.output ?? null } : { error: { code: 'tool_failed', message: data.errorText.slice(0, LIMITS.reasonChars) } },
+      },
+    ];
+  });
+}
+
 /**
  * The chat request for a new generation: each UI message becomes one chat message with its
  * text parts joined. Tool, file and reasoning parts have no place in tokenwire's request.

@@ -10,8 +10,11 @@ import type { StreamLog } from '../../streams/hub.js';
 import type { ViewStart } from '../../views/stream-view.js';
 import type { SseEncoder } from '../../views/sse-encoder.js';
 import { createAgUiMapper, encodeAgUiEvent } from '../../views/mappers/ag-ui.js';
-import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest } from './ag-ui-request.js';
-import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest } from './ai-sdk-request.js';
+import { parseRunAgentInput, resumeDecisions, toChatRequest as agUiChatRequest, toolOutputs as agUiToolOutputs } from './ag-ui-request.js';
+import { isClientTool } from '../../tools/client-tool.js';
+import type { ToolRegistry } from '../../tools/registry.js';
+import { AiSdkChatBody, approvalResponses, toChatRequest as aiSdkChatRequest, toolOutputResponses } from './ai-sdk-request.js';
+import { answerCalls } from './client-outputs.js';
 import { createUiMessageMapper, encodeUiChunk, UI_MESSAGE_STREAM_HEADERS, UI_MESSAGE_STREAM_TRAILER } from '../../views/mappers/ai-sdk-ui-stream.js';
 import { decideCalls, holdForDecision } from './approvals.js';
 import { accessThrough, conversationKey, createMemoryConversations, type ConversationEntry, type Conversations } from '../../fleet/conversations.js';
@@ -67,6 +70,8 @@ export interface InteropServiceDeps {
   config: Pick<Config, 'STREAM_TTL_MS'>;
   /** The fleet's conversation store (Redis), so any instance serves any conversation; else one in memory. */
   conversations?: Conversations | undefined;
+  /** The instance's tools, to tell which of a run's frontend tools are client tools it offers; without it none are. */
+  tools?: Pick<ToolRegistry, 'get'> | undefined;
 }
 
 type ViewRange = MappedViewRange & Pick<MappedEncoderOptions<unknown>, 'decidedCallId' | 'continueThroughDecided'>;
@@ -164,6 +169,16 @@ export function createInteropService(deps: InteropServiceDeps): InteropService {
       const subject = caller.identity?.subject;
       const key = chatKey(subject, body.value.id);
       const answered = approvalResponses(body.value);
+      // A client tool's output (`addToolOutput`) continues the message after the call's `tool_run`.
+      const outputs = await answerCalls(control, toolOutputResponses(body.value), await conversations.get(key), subject, answered.length === 0);
+      if (outputs) {
+        try {
+          // The mapper sees the call from its tool_call; the response starts after its tool_run.
+          return await viewUiStream(outputs.stream, { base: outputs.callSeq - 1, resumeAt: outputs.runSeq, decidedCallId: outputs.callId, continueThroughDecided: false });
+        } finally {
+          outputs.release();
+        }
+      }
       // Calls any instance knows (with a fleet, wherever they wait).
       const known = await Promise.all(answered.map(async (answer) => ((await control.streamOfCall(answer.callId)) !== undefined ? answer : undefined)));
       const answers = known.filter((answer) => answer !== undefined);
@@ -227,6 +242,17 @@ export function createInteropService(deps: InteropServiceDeps): InteropService {
       if (after !== undefined) throw new TokenwireError('unknown_stream', 'No such run to resume: send its threadId and runId.');
 
       const decisions = resumeDecisions(input);
+      // A frontend tool's result (a `tool` message) continues the thread's stream after the call's `tool_run`.
+      const outputs = await answerCalls(control, agUiToolOutputs(input), await conversations.get(threadKey(subject, input.threadId)), subject, decisions.length === 0);
+      if (outputs) {
+        const entry = { streamId: outputs.stream.id, streamToken: outputs.stream.streamToken, fromSeq: outputs.callSeq - 1, silentThrough: outputs.runSeq, decidedCallId: outputs.callId };
+        try {
+          await remember(key, entry, outputs.stream).catch((error: unknown) => log.warn({ err: error, streamId: outputs.stream.id }, 'AG-UI run not remembered'));
+          return await viewRun(outputs.stream, ids, entry);
+        } finally {
+          outputs.release();
+        }
+      }
       if (decisions.length > 0) {
         // Answers to the interrupts the thread's last run ended with; the thread that saw them may decide.
         const { stream, callSeq, release } = await decideCalls(control, decisions, await conversations.get(threadKey(subject, input.threadId)), subject);
@@ -241,7 +267,10 @@ export function createInteropService(deps: InteropServiceDeps): InteropService {
         }
       }
 
-      const request = agUiChatRequest(input);
+      const request = agUiChatRequest(input, (name) => {
+        const tool = deps.tools?.get(name);
+        return tool !== undefined && isClientTool(tool);
+      });
       if (!request.ok) throw new TokenwireError('invalid_request', `The run is not a valid chat: ${request.message}.`);
       const stream = await start(request.value, caller);
       const entry = { streamId: stream.id, streamToken: stream.streamToken, fromSeq: -1 };

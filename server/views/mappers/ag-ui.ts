@@ -21,12 +21,15 @@ export const encodeAgUiEvent = (event: AgUiEvent, id: number | undefined): strin
 /**
  * Maps tokenwire frames onto AG-UI events for one run (`threadId`, `runId`): text messages,
  * reasoning, tool calls and results, and RUN_FINISHED (success, cancelled, or an interrupt for
- * an approval, with its expiry) or RUN_ERROR. Message ids derive from stream id and seq, so a
+ * an approval, with its expiry; success at a frontend tool's call, for the frontend to run) or RUN_ERROR. Message ids derive from stream id and seq, so a
  * replay of the log produces the same events.
  */
 export function createAgUiMapper(run: { threadId: string; runId: string }): ProtocolMapper<AgUiEvent> {
   let state: MapperState = 'running';
   let awaiting: ServerFrameOf<'tool_call'> | undefined;
+  /** Client tools' calls shown in this run (frontend tools), by id; one waits while `running` is set. */
+  const clientCalls = new Map<string, ServerFrameOf<'tool_call'>>();
+  let running: string | undefined;
   let text: string | undefined;
   let reasoning: string | undefined;
   let lastText: string | undefined;
@@ -90,17 +93,32 @@ export function createAgUiMapper(run: { threadId: string; runId: string }): Prot
           { type: EventType.TOOL_CALL_ARGS, toolCallId: frame.callId, delta: JSON.stringify(frame.args) },
           { type: EventType.TOOL_CALL_END, toolCallId: frame.callId },
         );
+        if (frame.runsOn === 'client') clientCalls.set(frame.callId, frame);
         if (frame.approval === 'required') {
           state = 'awaiting_approval';
           awaiting = frame;
         }
         return out;
       }
+      case 'tool_run': {
+        // A frontend tool's call: the run ends (success) for the frontend to run it; its `tool`
+        // message in the next run's input is the output.
+        const call = clientCalls.get(frame.callId);
+        if (call) {
+          state = 'awaiting_approval';
+          awaiting = call;
+          running = call.callId;
+        }
+        return [];
+      }
       case 'tool_result': {
         if (awaiting?.callId === frame.callId) {
           state = 'running';
           awaiting = undefined;
+          running = undefined;
         }
+        // The frontend wrote a frontend tool's result into its messages itself: not again.
+        if (clientCalls.has(frame.callId)) return [];
         const content = JSON.stringify(frame.ok ? (frame.result ?? null) : { error: frame.error });
         return [{ type: EventType.TOOL_CALL_RESULT, messageId: `${frame.callId}-result`, toolCallId: frame.callId, content, role: 'tool' }];
       }
@@ -146,6 +164,7 @@ export function createAgUiMapper(run: { threadId: string; runId: string }): Prot
     },
     pause() {
       const call = awaiting as ServerFrameOf<'tool_call'>;
+      if (running === call.callId) return end({ type: EventType.RUN_FINISHED, ...run, outcome: { type: 'success' } });
       // The run stops here; a new run whose `resume` answers this interrupt continues it.
       const interrupt: Interrupt = {
         id: call.callId,

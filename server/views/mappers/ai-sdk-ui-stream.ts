@@ -24,7 +24,8 @@ export const encodeUiChunk = (chunk: UIMessageChunk, id: number | undefined): st
 
 /**
  * Maps tokenwire frames onto the AI SDK's UI message chunks for one assistant message
- * (`messageId`): text and reasoning parts, tool parts with AI SDK 6+ approval requests, steps
+ * (`messageId`): text and reasoning parts, tool parts with AI SDK 6+ approval requests (and a
+ * client tool's call, which ends the response for `onToolCall` to answer), steps
  * between tool rounds, and `finish` / `abort` / `error` at the end. Part ids derive from seqs,
  * so a replay of the log produces the same chunks.
  */
@@ -85,6 +86,15 @@ export function createUiMessageMapper(options: { messageId: string }): ProtocolM
           awaitingCallId = frame.callId;
         }
         return out;
+      }
+      case 'tool_run': {
+        // A client tool's call: the response ends here (as at an approval), `useChat`'s
+        // `onToolCall` runs it and `addToolOutput` sends the output back in the next request.
+        if (shownCalls.has(frame.callId)) {
+          state = 'awaiting_approval';
+          awaitingCallId = frame.callId;
+        }
+        return [];
       }
       case 'tool_result': {
         if (awaitingCallId === frame.callId) {

@@ -1,0 +1,82 @@
+import { TokenwireError } from '../shared/errors.js';
+import { LIMITS } from '../shared/protocol.js';
+import type { ClientToolHandler } from './types.js';
+
+/** What goes back for a client tool's call: its output, or its error. */
+export type ToolOutputBody = { output: unknown } | { error: { code: string; message: string } };
+
+/** Sends an answer over the stream's transport as it is now. */
+export type SendToolOutput = (callId: string, body: ToolOutputBody) => Promise<void>;
+
+const CODE = /^[A-Za-z0-9_-]+$/;
+/** Refusals that end the attempt: the call is answered, gone, or not this client's to answer. */
+const FINAL = new Set(['already_decided', 'tool_timeout', 'unknown_call', 'forbidden', 'invalid_request', 'payload_too_large']);
+const RETRY_MS = [250, 500, 1_000, 2_000];
+
+/** A thrown value as a tool error the server takes: a safe code and a bounded message. */
+function errorBody(thrown: unknown): ToolOutputBody {
+  const code = (thrown as { code?: unknown } | null)?.code;
+  const message = thrown instanceof Error ? thrown.message : typeof thrown === 'string' ? thrown : '';
+  return {
+    error: {
+      code: typeof code === 'string' && CODE.test(code) && code.length <= LIMITS.toolErrorCodeChars ? code : 'tool_failed',
+      message: (message || 'The client tool failed.').slice(0, LIMITS.reasonChars),
+    },
+  };
+}
+
+/**
+ * Runs a stream's client tool calls: each call once (a replay after a reconnect does not run it
+ * again), its signal aborted when the call closes or the stream ends, and its answer sent with a
+ * few retries while the connection comes back. `onError` hears an answer the server refused.
+ */
+export function createClientToolRunner(handlers: Readonly<Record<string, ClientToolHandler>> | undefined, onError: (error: TokenwireError) => void) {
+  const started = new Set<string>();
+  const running = new Map<string, AbortController>();
+
+  async function deliver(callId: string, body: ToolOutputBody, send: () => SendToolOutput, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send()(callId, body);
+      } catch (thrown) {
+        const error = thrown instanceof TokenwireError ? thrown : new TokenwireError('connection_lost', 'The tool output could not be sent.', { cause: thrown });
+        const wait = RETRY_MS[attempt];
+        if (FINAL.has(error.code) || wait === undefined || signal.aborted) return onError(error);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (signal.aborted) return;
+      }
+    }
+  }
+
+  return {
+    /** Whether this client has a handler for the tool. */
+    handles: (name: string) => handlers !== undefined && Object.hasOwn(handlers, name),
+    /** Runs a call the server asked this client to run (its `tool_run`), once. `send` gives the transport of the moment. */
+    run(call: { callId: string; name: string; args: Record<string, unknown> }, send: () => SendToolOutput): void {
+      const handler = handlers && Object.hasOwn(handlers, call.name) ? handlers[call.name] : undefined;
+      if (!handler || started.has(call.callId)) return;
+      started.add(call.callId);
+      const abort = new AbortController();
+      running.set(call.callId, abort);
+      void (async () => {
+        let body: ToolOutputBody;
+        try {
+          const result = await handler(call.args, { callId: call.callId, name: call.name, signal: abort.signal });
+          body = { output: result === undefined ? null : result };
+        } catch (thrown) {
+          body = errorBody(thrown);
+        }
+        if (abort.signal.aborted) return;
+        await deliver(call.callId, body, send, abort.signal);
+      })().finally(() => running.delete(call.callId));
+    },
+    /** The call's `tool_result` arrived: whatever still runs for it is no longer wanted. */
+    settle(callId: string): void {
+      running.get(callId)?.abort(new TokenwireError('unknown_call', 'The tool call was closed.'));
+    },
+    /** The stream ended: every running call is aborted. */
+    abortAll(): void {
+      for (const abort of running.values()) abort.abort(new TokenwireError('unknown_call', 'The stream ended.'));
+    },
+  };
+}

@@ -1,0 +1,268 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createChatClient, type ChatClient, type TransportName } from '../../client/index.js';
+import { LIMITS, type ServerFrame, type ServerFrameOf } from '../../shared/protocol.js';
+import { canonicalSha256 } from '../../server/engine/approval-record.js';
+import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
+import { defineClientTool } from '../../server/tools/client-tool.js';
+import { createDemoToolList } from '../../server/tools/index.js';
+import { createToolRegistry } from '../../server/tools/registry.js';
+import { NodeWebSocket } from '../client/fixtures.js';
+import { scriptedProvider } from '../helpers/scripted-provider.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
+import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
+
+/**
+ * Client tools end to end on real sockets: the model calls a tool the browser runs, tokenwire's
+ * client (here in Node) runs it when its `tool_run` frame arrives and answers over the stream's
+ * transport, and the answer is what the model's next turn is told. Refusals are typed.
+ */
+
+const localTime = defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 10_000 });
+const locate = defineClientTool({ name: 'get_location', description: 'Where the user is.', parameters: z.strictObject({ precise: z.boolean() }), needsApproval: true });
+const typed = defineClientTool({ name: 'typed', description: 'Checked output.', parameters: z.strictObject({}), outputSchema: z.strictObject({ time: z.string() }) });
+const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
+
+/** A model that calls `name` with `args`, then says exactly what the tool message told it. */
+function callsThenEchoes(name: string, args: Record<string, unknown>) {
+  const call = async function* (): AsyncIterable<ModelEvent> {
+    yield { type: 'tool_call_delta', index: 0, id: 'call_1', name, argumentsDelta: JSON.stringify(args) };
+    yield { type: 'finish', reason: 'tool_calls' };
+  };
+  const echo = async function* (request: ModelRequest): AsyncIterable<ModelEvent> {
+    yield { type: 'text', text: request.messages.at(-1)?.content ?? '' };
+    yield { type: 'finish', reason: 'stop' };
+  };
+  return scriptedProvider([call, echo]);
+}
+
+let server: TestServer | undefined;
+let client: ChatClient | undefined;
+let raw: { close(): void } | undefined;
+afterEach(async () => {
+  client?.close();
+  raw?.close();
+  await server?.close();
+  server = client = raw = undefined;
+});
+
+async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed]) });
+  return server;
+}
+
+// A resume window, so a client that leaves does not end the stream it was to answer.
+const ask = (tool: string) => ({ messages: [{ role: 'user' as const, content: `use ${tool}` }], tools: [tool], options: { resumeGraceMs: 30_000 } });
+
+/** What the model's second turn was told about the call: the tool message's JSON. */
+const toldModel = (provider: ReturnType<typeof scriptedProvider>) => JSON.parse(provider.requests[1]?.messages.at(-1)?.content ?? 'null') as unknown;
+
+/** A raw view of a chat on one transport, for the frames and the wire-level refusals. */
+interface RawChat {
+  waitForFrame(match: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
+  /** Sends a tool output as this transport's client would; resolves with the refusal's code, or undefined when taken. */
+  answer(callId: string, body: Record<string, unknown>, options?: { token?: string | null }): Promise<string | undefined>;
+  start: ServerFrameOf<'start'>;
+  close(): void;
+}
+
+async function openRaw(transport: TransportName, url: string, tool: string): Promise<RawChat> {
+  if (transport === 'sse') {
+    const session: SseSession = await postSse(`${url}/api/chat`, ask(tool));
+    const start = (await session.waitForFrame((f) => f.type === 'start')) as ServerFrameOf<'start'>;
+    return {
+      start,
+      waitForFrame: (match) => session.waitForFrame(match),
+      async answer(callId, body, options = {}) {
+        const token = options.token === undefined ? start.streamToken : options.token;
+        const response = await fetch(`${url}/api/tool-outputs/${callId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { 'x-stream-token': token } : {}) },
+          body: JSON.stringify(body),
+        });
+        if (response.ok) return undefined;
+        const { error } = (await response.json()) as { error: { code: string } };
+        return `${response.status} ${error.code}`;
+      },
+      close: () => session.disconnect(),
+    };
+  }
+  const socket: WsTestClient = await connectWs(url);
+  socket.send({ type: 'start', id: 'c1', ...ask(tool) });
+  const start = (await socket.waitForFrame((f) => f.type === 'start')) as ServerFrameOf<'start'>;
+  return {
+    start,
+    waitForFrame: (match) => socket.waitForFrame(match),
+    async answer(callId, body) {
+      const isError = (f: ServerFrame) => f.type === 'error';
+      const isResult = (f: ServerFrame) => f.type === 'tool_result' && f.callId === callId;
+      const errors = socket.frames.filter(isError).length;
+      const results = socket.frames.filter(isResult).length;
+      socket.send({ type: 'tool_output', callId, ...body });
+      // A refusal is an error frame; a taken output is followed by the call's tool_result.
+      const next = await Promise.race([
+        socket.waitForCount(isError, errors + 1).then((all) => all.at(-1) as ServerFrameOf<'error'>),
+        socket.waitForCount(isResult, results + 1).then(() => undefined),
+      ]);
+      return next === undefined ? undefined : next.code;
+    },
+    close: () => socket.close(),
+  };
+}
+
+describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) => {
+  it("runs a client tool in tokenwire's client on its tool_run frame and tells the model its output, audited by digest", async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url, core } = await serve(provider);
+    const seen: { args: unknown; callId: string; aborted: boolean }[] = [];
+    const output = { timeZone: 'Europe/Paris', time: '12:34' };
+    client = createChatClient({
+      baseUrl: url,
+      transport,
+      WebSocket: NodeWebSocket,
+      clientTools: {
+        get_local_time: (args, { callId, signal }) => {
+          seen.push({ args, callId, aborted: signal.aborted });
+          return output;
+        },
+      },
+    });
+    const stream = client.chat(ask('get_local_time'));
+    const result = await stream.result;
+
+    expect(result.reason).toBe('stop');
+    const [call] = stream.toolCalls;
+    expect(call).toMatchObject({ name: 'get_local_time', runsOn: 'client', approval: 'not_required', status: 'not_required' });
+    expect(seen).toEqual([{ args: {}, callId: call?.callId, aborted: false }]);
+    expect(stream.toolResults).toEqual([{ callId: call?.callId, ok: true, result: output }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: output });
+    expect(result.text).toBe(JSON.stringify({ ok: true, result: output }));
+    const frames = stream.recentFrames().map((f) => f.type);
+    expect(frames.indexOf('tool_run')).toBeGreaterThan(frames.indexOf('tool_call'));
+    const [record] = await core.audit.forStream(result.streamId as string);
+    expect(record).toMatchObject({ tool: 'get_local_time', decision: 'not_required', outcome: 'ok', clientOutput: { ok: true, sha256: canonicalSha256(output), transport: transport === 'ws' ? 'ws' : 'http' } });
+  });
+
+  it('asks for the approval first, then runs the client tool; a handler that throws sends its error to the model', async () => {
+    const provider = callsThenEchoes('get_location', { precise: true });
+    const { url } = await serve(provider);
+    const order: string[] = [];
+    client = createChatClient({
+      baseUrl: url,
+      transport,
+      WebSocket: NodeWebSocket,
+      clientTools: {
+        get_location: () => {
+          order.push('ran');
+          throw Object.assign(new Error('Location permission was refused.'), { code: 'permission_denied' });
+        },
+      },
+    });
+    const stream = client.chat(ask('get_location'));
+    stream.on('tool_call', (call) => {
+      order.push(`tool_call ${call.approval}`);
+      void call.approve().then(() => order.push('approved'));
+    });
+    const result = await stream.result;
+
+    expect(order.slice(0, 2)).toEqual(['tool_call required', 'approved']);
+    expect(order).toContain('ran');
+    const error = { code: 'permission_denied', message: 'Location permission was refused.' };
+    expect(toldModel(provider)).toEqual({ ok: false, error });
+    expect(stream.toolResults[0]).toMatchObject({ ok: false, error });
+    expect(result.reason).toBe('stop');
+  });
+
+  it('runs a client tool with the arguments a person edited when approving, and the model is told so', async () => {
+    const provider = callsThenEchoes('get_location', { precise: true });
+    const { url } = await serve(provider);
+    const seen: unknown[] = [];
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_location: (args) => (seen.push(args), { city: 'Paris' }) } });
+    const stream = client.chat(ask('get_location'));
+    stream.on('tool_call', (call) => void call.approve({ args: { precise: false } }));
+    const result = await stream.result;
+    expect(seen).toEqual([{ precise: false }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: { city: 'Paris' }, edited: true, args: { precise: false } });
+    expect(result.reason).toBe('stop');
+  });
+
+  it('refuses bad outputs with typed errors, takes one, and refuses its replay as already_decided', async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'get_local_time');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    const status = (code: string, http: number) => (transport === 'sse' ? `${http} ${code}` : code);
+
+    expect(await chat.answer(run.callId, { output: 'x'.repeat(LIMITS.toolOutputBytes + 1) })).toBe(status('payload_too_large', 413));
+    expect(await chat.answer(run.callId, { output: 1, error: { code: 'x', message: 'y' } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_frame');
+    expect(await chat.answer(run.callId, { error: { code: 'has spaces', message: 'y' } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_frame');
+    expect(await chat.answer(run.callId, { output: '\ud800' })).toBe(status('invalid_request', 400));
+    expect(await chat.answer('call_unknown', { output: 1 })).toBe(status('unknown_call', 404));
+    if (transport === 'sse') expect(await chat.answer(run.callId, { output: 1 }, { token: null })).toBe('403 forbidden');
+
+    expect(await chat.answer(run.callId, { output: { time: 'noon' } })).toBeUndefined();
+    const result = (await chat.waitForFrame((f) => f.type === 'tool_result')) as ServerFrameOf<'tool_result'>;
+    expect(result).toMatchObject({ callId: run.callId, ok: true, result: { time: 'noon' } });
+    expect(await chat.answer(run.callId, { output: { time: 'again' } })).toBe(status('already_decided', 409));
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+  });
+
+  it("refuses an output that fails the tool's outputSchema as invalid_request, and the call still takes a good one", async () => {
+    const provider = callsThenEchoes('typed', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'typed');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { output: { time: 12 } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_request');
+    expect(await chat.answer(run.callId, { output: { time: 'noon' } })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+  });
+
+  it('tells the model tool_timeout when no client answers in time, and refuses a late output as tool_timeout', async () => {
+    const provider = callsThenEchoes('hurried', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'hurried');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(run.expiresAt).toBeGreaterThan(Date.now() - 1_000);
+    const result = (await chat.waitForFrame((f) => f.type === 'tool_result')) as ServerFrameOf<'tool_result'>;
+    expect(result).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
+    expect(toldModel(provider)).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
+    expect(await chat.answer(run.callId, { output: 'late' })).toBe(transport === 'sse' ? '410 tool_timeout' : 'tool_timeout');
+  });
+
+  it('is answered by a client that resumes the stream after the first one left without answering', async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url } = await serve(provider);
+    const first = await openRaw(transport, url, 'get_local_time');
+    const run = (await first.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    first.close();
+
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => ({ time: 'after resume' }) } });
+    const stream = client.resume({ streamId: first.start.streamId, token: first.start.streamToken, lastSeq: -1, transport });
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    expect(stream.toolResults).toEqual([{ callId: run.callId, ok: true, result: { time: 'after resume' } }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'after resume' } });
+  });
+});
+
+describe('GET resume of a stream waiting on a client tool', () => {
+  it('replays the pending tool_call and tool_run with no tool_result after them', async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw('sse', url, 'get_local_time');
+    raw = chat;
+    await chat.waitForFrame((f) => f.type === 'tool_run');
+    const again = await getSse(`${url}/api/streams/${chat.start.streamId}`, { 'x-stream-token': chat.start.streamToken as string });
+    const run = (await again.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(again.frames.map((f) => f.type)).toEqual(['start', 'tool_call', 'tool_run']);
+    expect(again.frames[1]).toMatchObject({ name: 'get_local_time', runsOn: 'client' });
+    expect(await chat.answer(run.callId, { output: 'ok' })).toBeUndefined();
+    expect((await again.ended).map((f) => f.type).slice(-2)).toEqual(['token', 'done']);
+  });
+});
