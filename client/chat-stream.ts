@@ -6,6 +6,7 @@ import { createFrameLog } from './frame-log.js';
 import { createRenderBatcher } from './render-batcher.js';
 import { createStreamClock } from './stream-stats.js';
 import { ToolCallHandle } from './tool-call-handle.js';
+import { createTurnRecorder } from './turn-messages.js';
 import type { ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
 import { utf8Length } from './utf8.js';
 
@@ -102,6 +103,8 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   let heldFrames = 0;
   const toolCalls: ToolCallHandle[] = [];
   const toolResults: ToolResult[] = [];
+  /** Every frame's part of the conversation, unbatched: `messages` is the whole turn at any time. */
+  const turn = createTurnRecorder();
   let resolveResult!: (result: ChatResult) => void;
   const result = new Promise<ChatResult>((resolve) => (resolveResult = resolve));
 
@@ -173,7 +176,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     ended = true;
     clock.end();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
-    const outcome: ChatResult = { text, reason, transport };
+    const outcome: ChatResult = { text, reason, transport, messages: turn.messages() };
     if (reasoning) outcome.reasoning = reasoning;
     if (usage) outcome.usage = usage;
     if (reason === 'error') outcome.error = error ?? new TokenwireError('internal');
@@ -211,16 +214,19 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       case 'token':
         clock.token(utf8Length(frame.text), true);
+        turn.token(frame.text);
         thinking.flush();
         batcher.push(frame.text);
         return;
       case 'reasoning':
         clock.token(utf8Length(frame.text), false);
+        turn.reasoning(frame.text);
         batcher.flush();
         thinking.push(frame.text);
         return;
       case 'tool_call': {
         flush();
+        turn.toolCall(frame);
         const call = new ToolCallHandle(frame, decide);
         toolCalls.push(call);
         clock.toolCall(call.status === 'pending');
@@ -237,6 +243,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         if (frame.args) shown.args = frame.args;
         if (frame.denial) shown.denial = frame.denial;
         toolResults.push(shown);
+        turn.toolResult(frame);
         toolCalls.find((c) => c.callId === callId)?.settleWith(shown);
         clock.toolResult(callId);
         events.emit('tool_result', shown);
@@ -373,6 +380,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     get toolResults() {
       return toolResults;
+    },
+    get messages() {
+      return turn.messages();
     },
     get pendingApproval() {
       return pendingCall();
