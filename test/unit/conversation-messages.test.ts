@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseWith } from '../../shared/frame-codec.js';
-import { ChatRequest, LIMITS } from '../../shared/protocol.js';
+import { ChatRequest, LIMITS, type ChatMessage } from '../../shared/protocol.js';
 import { toModelMessages } from '../../server/engine/model-messages.js';
 
 const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
-const toolTurn = [
+const toolTurn: ChatMessage[] = [
   { role: 'user', content: 'Weather in Paris?' },
   { role: 'assistant', content: '', toolCalls: [call], reasoning: 'I should look.', providerData: { openai: { reasoningField: 'reasoning_content' } } },
   { role: 'tool', toolCallId: 'call_1', content: '{"ok":true,"result":{"tempC":18}}' },
   { role: 'assistant', content: 'It is 18 °C.' },
   { role: 'user', content: 'And tomorrow?' },
-] as const;
+];
 
 describe('ChatMessage with tool turns (protocol minor 8)', () => {
   it('accepts plain { role, content } messages unchanged', () => {
@@ -57,13 +57,12 @@ describe('ChatMessage with tool turns (protocol minor 8)', () => {
 
 describe('toModelMessages', () => {
   it('returns the same array when there is no tool turn and no empty assistant message', () => {
-    const plain = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello', reasoning: 'r' }] as const;
-    const messages = [...plain];
+    const messages: ChatMessage[] = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello', reasoning: 'r' }];
     expect(toModelMessages(messages)).toBe(messages);
   });
 
   it('names each tool message after the call it answers and keeps reasoning and provider data', () => {
-    expect(toModelMessages([...toolTurn])).toEqual([
+    expect(toModelMessages(toolTurn)).toEqual([
       toolTurn[0],
       { role: 'assistant', content: '', toolCalls: [call], reasoning: 'I should look.', providerData: { openai: { reasoningField: 'reasoning_content' } } },
       { role: 'tool', toolCallId: 'call_1', toolName: 'get_weather', content: '{"ok":true,"result":{"tempC":18}}' },
