@@ -1,3 +1,4 @@
+import { fitText as clamp } from '../shared/fit-text.js';
 import { LIMITS, type ChatMessage, type ServerFrameOf } from '../shared/protocol.js';
 
 type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
@@ -21,10 +22,6 @@ interface Step {
 }
 
 const newStep = (): Step => ({ text: '', reasoning: '', calls: [], results: [] });
-
-const CUT = ' … [cut to fit the request limit]';
-/** A text within `max` characters, so sending it back is never refused as too long. */
-const clamp = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - CUT.length) + CUT);
 
 /**
  * What the model is told of a tool's outcome, as the server's own tool rounds tell it

@@ -1,3 +1,4 @@
+import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChatClient, createChatStore, type ChatClient, type ChatState, type ChatStore } from '../../client/index.js';
 import type { Reply } from '../helpers/fake-openai.js';
@@ -146,5 +147,108 @@ describe('reasoning sent back inside the tool loop', () => {
     await call.approve();
     expect(await stream.result).toMatchObject({ reason: 'stop', reasoning: 'Thinking.' });
     expect(Object.keys(upstreamMessages(1)[1] ?? {}).sort()).toEqual(['content', 'role', 'tool_calls']);
+  });
+});
+
+describe('tool turns through the interop routes reach the model in shape', () => {
+  const user = (text: string): UIMessage => ({ id: `u-${text.length}`, role: 'user', parts: [{ type: 'text', text }] });
+  /** Every UI message snapshot of a response, the last one returned (as `useChat` builds it). */
+  async function readMessage(stream: ReadableStream<UIMessageChunk>, message?: UIMessage): Promise<UIMessage> {
+    let last: UIMessage | undefined;
+    for await (const snapshot of readUIMessageStream({ stream, ...(message ? { message } : {}) })) last = snapshot;
+    return last!;
+  }
+
+  it('AI SDK: a tool part approved in turn 1 goes upstream as tool_calls and its tool message in turns 2 and 3', async () => {
+    const server = await t.start({ UPSTREAM_MAX_RETRIES: '0' });
+    turns(weatherCall, answer('It is mild in Paris.'), answer('Oslo is colder.'), answer('Paris, then Oslo.'));
+    const transport = new DefaultChatTransport<UIMessage>({ api: `${server.url}/api/ai-sdk/chat`, body: { tools: ['get_weather'] } });
+    const send = (messages: UIMessage[]) =>
+      transport.sendMessages({ trigger: 'submit-message', chatId: 'chat-turns', messageId: undefined, messages, abortSignal: undefined });
+
+    const q1 = user('Weather in Paris?');
+    const asked = await readMessage(await send([q1]));
+    // What addToolApprovalResponse does to the message before the AI SDK sends it back.
+    const approved: UIMessage = {
+      ...asked,
+      parts: asked.parts.map((p) => {
+        const part = p as Record<string, unknown> & { state?: string; approval?: object };
+        return part.state === 'approval-requested' ? ({ ...part, state: 'approval-responded', approval: { ...part.approval, approved: true } } as never) : p;
+      }),
+    };
+    const a1 = await readMessage(await send([q1, approved]), approved);
+    const tool = a1.parts.find((p) => p.type === 'tool-get_weather') as { toolCallId: string; state: string; output: unknown };
+    expect(tool.state).toBe('output-available');
+    const q2 = user('And in Oslo now?');
+    const a2 = await readMessage(await send([q1, a1, q2]));
+    await readMessage(await send([q1, a1, q2, a2, user('What did I ask?')]));
+
+    expect(t.upstream.calls).toHaveLength(4);
+    const told = upstreamMessages(1)[2];
+    const toolTurn = [
+      { role: 'assistant', content: null, tool_calls: [{ id: tool.toolCallId, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: tool.toolCallId, content: told?.content },
+      { role: 'assistant', content: 'It is mild in Paris.' },
+    ];
+    expect(upstreamMessages(2)).toEqual([{ role: 'user', content: 'Weather in Paris?' }, ...toolTurn, { role: 'user', content: 'And in Oslo now?' }]);
+    expect(upstreamMessages(3)).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      ...toolTurn,
+      { role: 'user', content: 'And in Oslo now?' },
+      { role: 'assistant', content: 'Oslo is colder.' },
+      { role: 'user', content: 'What did I ask?' },
+    ]);
+    for (const n of [1, 2, 3]) expect(upstreamMessages(n).filter(isEmptyAssistant), `request ${n}`).toEqual([]);
+  });
+
+  it('AG-UI: a thread user, assistant{toolCalls}, tool, assistant, user reaches the model in that shape', async () => {
+    const server = await t.start({ UPSTREAM_MAX_RETRIES: '0' });
+    turns(answer('Oslo is colder.'));
+    const input = {
+      threadId: 'thread-turns',
+      runId: 'run-2',
+      state: {},
+      tools: [],
+      context: [],
+      forwardedProps: {},
+      messages: [
+        { id: 'm1', role: 'user', content: 'Weather in Paris?' },
+        { id: 'm2', role: 'reasoning', content: 'Look it up.' },
+        { id: 'm3', role: 'assistant', toolCalls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { id: 'm4', role: 'tool', toolCallId: 'call_1', content: '{"tempC":18}' },
+        { id: 'm5', role: 'assistant', content: 'It is mild in Paris.' },
+        { id: 'm6', role: 'user', content: 'And in Oslo?' },
+      ],
+    };
+    const response = await fetch(`${server.url}/api/ag-ui`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify(input) });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Oslo is colder.');
+    expect(upstreamMessages(0)).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"tempC":18}' },
+      { role: 'assistant', content: 'It is mild in Paris.' },
+      { role: 'user', content: 'And in Oslo?' },
+    ]);
+  });
+
+  it('AG-UI: a tool message for a call no assistant message made is invalid_request', async () => {
+    const server = await t.start({ UPSTREAM_MAX_RETRIES: '0' });
+    const input = {
+      threadId: 'thread-bad',
+      runId: 'run-1',
+      state: {},
+      tools: [],
+      context: [],
+      forwardedProps: {},
+      messages: [
+        { id: 'm1', role: 'user', content: 'hi' },
+        { id: 'm2', role: 'tool', toolCallId: 'call_nobody', content: '{}' },
+      ],
+    };
+    const response = await fetch(`${server.url}/api/ag-ui`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('must answer a tool call') } });
+    expect(t.upstream.calls).toHaveLength(0);
   });
 });
