@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseWith } from '../../shared/frame-codec.js';
 import { ChatRequest, LIMITS, type ChatMessage } from '../../shared/protocol.js';
 import { toModelMessages } from '../../server/engine/model-messages.js';
+import { readChunk } from '../../server/models/openai-chunk.js';
 
 const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
 const toolTurn: ChatMessage[] = [
@@ -88,5 +89,15 @@ describe('toModelMessages', () => {
       { role: 'user', content: 'c' },
       { role: 'assistant', content: 'partial' },
     ]);
+  });
+});
+
+describe('readChunk: which reasoning field must go back', () => {
+  const chunk = (delta: Record<string, unknown>) => ({ choices: [{ index: 0, delta }] });
+  it('marks reasoning_content (DeepSeek, vLLM, llama.cpp), not reasoning (OpenRouter, Ollama, Groq)', () => {
+    expect(readChunk(chunk({ reasoning_content: 'hmm' }))).toMatchObject({ events: [{ type: 'reasoning', text: 'hmm' }], echoReasoningAs: 'reasoning_content' });
+    expect(readChunk(chunk({ reasoning: 'hmm' })).echoReasoningAs).toBeUndefined();
+    // An empty or null field (LiteLLM sends every one) is no reasoning.
+    expect(readChunk(chunk({ reasoning_content: null, content: 'a' })).echoReasoningAs).toBeUndefined();
   });
 });
