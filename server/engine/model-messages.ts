@@ -8,7 +8,8 @@ const passesAsIs = (message: ChatMessage): boolean =>
 /**
  * A chat's messages as the model's conversation: the one place the wire's `ChatMessage`
  * becomes a `ModelMessage`. A `tool` message gets its tool's name from the call it answers
- * (the request's schema already checked that an earlier assistant message made that call).
+ * (the request's schema checked that an earlier assistant message made that call; one that
+ * answers none is left out).
  * A call no `tool` message answers is left out: chat-completions upstreams refuse a call
  * without its result. An assistant message then left with no text and no calls is dropped:
  * it tells the model nothing, and Claude-style upstreams refuse it ("all messages must have
@@ -22,7 +23,9 @@ export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[
   const out: ModelMessage[] = [];
   for (const message of messages) {
     if (message.role === 'tool') {
-      out.push({ role: 'tool', toolCallId: message.toolCallId, toolName: names.get(message.toolCallId) ?? '', content: message.content });
+      const toolName = names.get(message.toolCallId);
+      // Only messages a server hook made (prepareRequest) skip the request's check; a result without its call is refused upstream.
+      if (toolName !== undefined) out.push({ role: 'tool', toolCallId: message.toolCallId, toolName, content: message.content });
     } else if (message.role !== 'assistant') {
       out.push(message);
     } else {

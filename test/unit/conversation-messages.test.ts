@@ -72,7 +72,7 @@ describe('toModelMessages', () => {
     ]);
   });
 
-  it('drops an empty assistant message and a call nobody answered', () => {
+  it('drops an empty assistant message, a call nobody answered and an answer to no call', () => {
     const unanswered = { id: 'call_2', name: 'get_weather', arguments: '{}' };
     expect(
       toModelMessages([
@@ -82,6 +82,8 @@ describe('toModelMessages', () => {
         { role: 'assistant', content: '', toolCalls: [unanswered], reasoning: 'hmm' },
         { role: 'user', content: 'c' },
         { role: 'assistant', content: 'partial', toolCalls: [unanswered] },
+        // What only a server hook can send: the request's schema refuses it.
+        { role: 'tool', toolCallId: 'call_nobody', content: '{}' },
       ]),
     ).toEqual([
       { role: 'user', content: 'a' },
