@@ -24,11 +24,15 @@ interface Step {
 const newStep = (): Step => ({ text: '', reasoning: '', calls: [], results: [] });
 
 /**
- * What the model is told of a tool's outcome, as the server's own tool rounds tell it
- * (`{"ok":true,"result":…}` or `{"ok":false,"error":{…}}`), so a later turn reads the same.
+ * What the model is told of a tool's outcome: the `tool_result` frame without its envelope,
+ * which is the outcome the server's own tool round sent the model (`{"ok":true,"result":…}`,
+ * `{"ok":false,"error":{…}}`, with `edited`, `args`, `denial` when a person edited or refused),
+ * so a later turn reads the same.
  */
-const outcomeText = (frame: ServerFrameOf<'tool_result'>): string =>
-  JSON.stringify(frame.ok ? { ok: true, result: frame.result ?? null } : { ok: false, error: frame.error ?? { code: 'tool_failed', message: 'The tool failed.' } });
+const outcomeText = (frame: ServerFrameOf<'tool_result'>): string => {
+  const { type: _type, streamId: _stream, seq: _seq, callId: _call, ...outcome } = frame;
+  return JSON.stringify(outcome);
+};
 
 /**
  * Turns a stream's frames into conversation messages, one model step at a time: an assistant

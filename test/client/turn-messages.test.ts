@@ -58,6 +58,13 @@ describe('turn recorder: a stream as conversation messages', () => {
     ]);
   });
 
+  it('tells the model of an edited or refused call in the server\'s words: the frame without its envelope', () => {
+    const turn = createTurnRecorder();
+    turn.toolCall(call('call_a'));
+    turn.toolResult({ type: 'tool_result', ...base, callId: 'call_a', ok: true, result: { tempC: 3 }, edited: true, args: { city: 'Oslo' } });
+    expect(turn.messages()[1]).toEqual({ role: 'tool', toolCallId: 'call_a', content: '{"ok":true,"result":{"tempC":3},"edited":true,"args":{"city":"Oslo"}}' });
+  });
+
   it('never records an empty assistant message, and cuts a text too long to send back', () => {
     expect(createTurnRecorder().messages()).toEqual([]);
     const turn = createTurnRecorder();
