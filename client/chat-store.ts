@@ -1,6 +1,7 @@
 import type { TokenwireError } from '../shared/errors.js';
 import type { WireFrame } from './frame-log.js';
 import { toTokenwireError } from '../shared/errors.js';
+import type { ChatMessage } from '../shared/protocol.js';
 import type {
   ApproveOptions,
   ChatClient,
@@ -48,6 +49,12 @@ export interface ChatState {
   result: ChatResult | null;
   /** Where to pick the stream up again (`resume`), e.g. after a reload; null before the server named it. */
   ref: StreamRef | null;
+  /**
+   * The conversation so far: the messages the current chat sent, then what its answer adds
+   * (`ChatStream.messages`: tool calls, their results, reasoning, text). `followUp` sends it on.
+   * After `resume`, only what the resumed stream replayed.
+   */
+  messages: readonly ChatMessage[];
 }
 
 /** One chat at a time as an external store (`subscribe` + `getState`), with its actions. */
@@ -58,6 +65,11 @@ export interface ChatStore {
   subscribe(listener: () => void): () => void;
   /** Cancels the current chat, if any, and starts this one. */
   send(input: ChatInput): ChatStream;
+  /**
+   * Cancels the current chat, if any, and continues the conversation: `state.messages`, then
+   * this user message, with the last chat's tools and options (or `defaults` before any).
+   */
+  followUp(content: string, defaults?: Omit<ChatInput, 'messages'>): ChatStream;
   /** Cancels the current chat, if any, and follows a stream viewed again (`client.resume`). */
   resume(ref: StreamRef): ChatStream;
   /** Approves the pending tool call (with edited `args`, if given); a refusal lands in `state.error`, the promise never rejects. */
@@ -87,6 +99,7 @@ export const IDLE_STATE: ChatState = Object.freeze({
   fallback: null,
   result: null,
   ref: null,
+  messages: [],
 });
 
 /**
@@ -98,6 +111,8 @@ export function createChatStore(client: ChatClient): ChatStore {
   let current: ChatStream | undefined;
   let detach: (() => void) | undefined;
   let result: ChatResult | null = null;
+  /** The input of the current chat: its messages begin the conversation, its tools and options carry on. */
+  let sent: ChatInput | undefined;
   const listeners = new Set<() => void>();
 
   const publish = (next: ChatState) => {
@@ -119,6 +134,7 @@ export function createChatStore(client: ChatClient): ChatStore {
     fallback: stream.fallback ?? null,
     result,
     ref: stream.ref ?? null,
+    messages: [...(sent?.messages ?? []), ...stream.messages],
   });
 
   const decide = async (decision: 'approve' | 'deny', options?: ApproveOptions | string | DenyOptions) => {
@@ -133,8 +149,9 @@ export function createChatStore(client: ChatClient): ChatStore {
   };
 
   /** Makes `stream` the current chat: the previous one is cancelled and heard no more. */
-  function follow(stream: ChatStream): ChatStream {
+  function follow(stream: ChatStream, input: ChatInput | undefined): ChatStream {
     current?.cancel();
+    sent = input;
     detach?.();
     result = null;
     current = stream;
@@ -153,8 +170,14 @@ export function createChatStore(client: ChatClient): ChatStore {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    send: (input) => follow(client.chat(input)),
-    resume: (ref) => follow(client.resume(ref)),
+    send: (input) => follow(client.chat(input), input),
+    followUp(content, defaults = {}) {
+      // From the stream itself: the snapshot may lag a token batch behind.
+      const conversation = [...(sent?.messages ?? []), ...(current?.messages ?? [])];
+      const input: ChatInput = { ...(sent ?? defaults), messages: [...conversation, { role: 'user', content }] };
+      return follow(client.chat(input), input);
+    },
+    resume: (ref) => follow(client.resume(ref), undefined),
     approve: (options) => decide('approve', options),
     deny: (reason) => decide('deny', reason),
     cancel() {

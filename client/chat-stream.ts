@@ -7,6 +7,7 @@ import { createRenderBatcher } from './render-batcher.js';
 import { createStreamClock } from './stream-stats.js';
 import { ToolCallHandle } from './tool-call-handle.js';
 import { createClientToolRunner, type SendToolOutput } from './client-tool-runner.js';
+import { createTurnRecorder } from './turn-messages.js';
 import type { ClientToolHandler, ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
 import { utf8Length } from './utf8.js';
 
@@ -109,6 +110,8 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   const toolResults: ToolResult[] = [];
   // A refused answer is shown like an error frame, without ending the stream: its tool_result follows.
   const clientTools = createClientToolRunner(init.clientTools, (refused) => events.emit('error', refused));
+  /** Every frame's part of the conversation, unbatched: `messages` is the whole turn at any time. */
+  const turn = createTurnRecorder();
   let resolveResult!: (result: ChatResult) => void;
   const result = new Promise<ChatResult>((resolve) => (resolveResult = resolve));
 
@@ -181,7 +184,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     clientTools.abortAll();
     clock.end();
     status = reason === 'cancelled' ? 'cancelled' : reason === 'error' ? 'error' : 'done';
-    const outcome: ChatResult = { text, reason, transport };
+    const outcome: ChatResult = { text, reason, transport, messages: turn.messages() };
     if (reasoning) outcome.reasoning = reasoning;
     if (usage) outcome.usage = usage;
     if (reason === 'error') outcome.error = error ?? new TokenwireError('internal');
@@ -219,16 +222,19 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         return;
       case 'token':
         clock.token(utf8Length(frame.text), true);
+        turn.token(frame.text);
         thinking.flush();
         batcher.push(frame.text);
         return;
       case 'reasoning':
         clock.token(utf8Length(frame.text), false);
+        turn.reasoning(frame.text);
         batcher.flush();
         thinking.push(frame.text);
         return;
       case 'tool_call': {
         flush();
+        turn.toolCall(frame);
         const call = new ToolCallHandle(frame, decide);
         toolCalls.push(call);
         clock.toolCall(call.status === 'pending');
@@ -253,6 +259,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
         if (frame.args) shown.args = frame.args;
         if (frame.denial) shown.denial = frame.denial;
         toolResults.push(shown);
+        turn.toolResult(frame);
         toolCalls.find((c) => c.callId === callId)?.settleWith(shown);
         clock.toolResult(callId);
         events.emit('tool_result', shown);
@@ -389,6 +396,9 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     },
     get toolResults() {
       return toolResults;
+    },
+    get messages() {
+      return turn.messages();
     },
     get pendingApproval() {
       return pendingCall();

@@ -43,6 +43,12 @@ export type UseChatStreamOptions = Omit<ChatInput, 'messages'>;
 export interface UseChatStream extends ChatState {
   /** Starts a chat (cancelling the current one): a prompt, or a whole `ChatInput`. */
   send(input: string | ChatInput): ChatStream;
+  /**
+   * Continues the conversation (`messages`: the last chat's messages and its answer's tool
+   * turns) with this user message, with the last chat's tools and options (the hook's options
+   * before any); cancels the current chat.
+   */
+  followUp(content: string): ChatStream;
   /** Follows a stream again from where `ref` left it (e.g. after a reload); cancels the current one. */
   resume(ref: StreamRef): ChatStream;
   /** Approves the pending tool call (with edited `args`, if given); a refusal lands in `error`, the promise never rejects. */
@@ -84,9 +90,12 @@ export function useChatStream(client: ChatClient, options: UseChatStreamOptions 
     [store],
   );
 
+  const followUp = useCallback((content: string) => store.followUp(content, defaults.current), [store]);
+
   return {
     ...state,
     send,
+    followUp,
     resume: store.resume,
     approve: store.approve,
     deny: store.deny,

@@ -144,6 +144,11 @@ export interface ChatResult {
   streamId?: string;
   /** The transport that carried the end of it (after a fallback: `sse`). */
   transport: TransportName;
+  /**
+   * What this answer adds to the conversation (see `ChatStream.messages`): append it to the
+   * messages sent, then the next user message, and the next chat sees the tool turns too.
+   */
+  messages: ChatMessage[];
 }
 
 /** Tokens handed to the UI together. */
@@ -367,6 +372,17 @@ export interface ChatStream {
   readonly toolCalls: readonly ToolCall[];
   /** Every tool result so far, in order. */
   readonly toolResults: readonly ToolResult[];
+  /**
+   * The messages this answer adds to the conversation so far, oldest first (a new array on
+   * every read): per model step an `assistant` message with its text, reasoning and tool calls
+   * (`arguments` as JSON text), then a `tool` message per call that got its result
+   * (`{"ok":true,"result":…}` or `{"ok":false,"error":…}`, as the server told the model).
+   * A call without a result, or a result without a shown call, is left out; a text over its
+   * `LIMITS` is cut to fit. Send `[...sent, ...messages, nextUserMessage]` as the next chat's
+   * messages (needs a server of protocol minor 5 when tools were called). A stream resumed from
+   * a `lastSeq` other than -1 holds only what came after it.
+   */
+  readonly messages: ChatMessage[];
   /** The first tool call still waiting for a decision. */
   readonly pendingApproval: ToolCall | undefined;
   /** The last error frame or local failure. */

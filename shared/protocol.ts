@@ -25,8 +25,10 @@ export const PROTOCOL_VERSION = 2;
  *    `denial` on its `tool_result`; `reason` on an approve.
  * 8: client tools: `runsOn: 'client'` on the `tool_call` frame, the `tool_run` frame (the client
  *    runs the call now), the client's `tool_output` WebSocket frame and `POST /api/tool-outputs/:callId`.
+ * 9: conversations with tool turns: an `assistant` message may carry `toolCalls`, `reasoning`
+ *    and `providerData`, and a `tool` message (`toolCallId`, `content`) answers one of its calls.
  */
-export const PROTOCOL_MINOR = 8;
+export const PROTOCOL_MINOR = 9;
 
 /** Limits on what a client may send, shared so clients can check before sending. */
 export const LIMITS = {
@@ -39,6 +41,14 @@ export const LIMITS = {
   denyCodeChars: 64,
   /** The server's bound on a `tool_call`'s `display`, as JSON text (characters). */
   displayChars: 16_384,
+  /** Tool calls on one assistant message. */
+  toolCallsPerMessage: 16,
+  /** A tool call's arguments, JSON text. */
+  toolArgumentsChars: 32_000,
+  /** An assistant message's reasoning: thinking runs longer than the answers it leads to. */
+  reasoningChars: 128_000,
+  /** An assistant message's `providerData`, as JSON text. */
+  providerDataChars: 16_000,
   /** An idempotency key: long enough to be unguessable (a UUID is 36). */
   idempotencyKeyMinChars: 16,
   idempotencyKeyMaxChars: 128,
@@ -60,16 +70,92 @@ const Seq = z.number().int().nonnegative();
 // ---------------------------------------------------------------------------------------------
 // Requests: what a client asks for (the SSE POST body and the WebSocket `start` frame).
 
-/**
- * One message of the conversation a chat sends: who said it (`system`, `user` or `assistant`)
- * and its text, at most `LIMITS.messageChars` characters.
- */
-export const ChatMessage = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
+/** A system or user message: who said it and its text, at most `LIMITS.messageChars` characters. */
+export const TextMessage = z.strictObject({
+  role: z.enum(['system', 'user']),
   content: z.string().max(LIMITS.messageChars),
 });
-/** A conversation message, `{ role, content }`, as the `ChatMessage` schema parses it. */
+
+/** A tool call an assistant message made (protocol minor 9): the call's id, the tool's name, the arguments as JSON text. */
+export const MessageToolCall = z.strictObject({
+  /** Names the call; the `tool` message that answers it names it in `toolCallId`. */
+  id: Id,
+  name: z.string().min(1).max(64),
+  /** The arguments as the model wrote them: JSON text, at most `LIMITS.toolArgumentsChars` characters. */
+  arguments: z.string().max(LIMITS.toolArgumentsChars),
+});
+/** A tool call on an assistant message, as the `MessageToolCall` schema parses it. */
+export type MessageToolCall = z.infer<typeof MessageToolCall>;
+
+/** JSON text length of a value, or Infinity when it is not JSON (a cycle, a BigInt). */
+const jsonChars = (value: unknown): number => {
+  try {
+    return JSON.stringify(value)?.length ?? Infinity;
+  } catch {
+    return Infinity;
+  }
+};
+
+/**
+ * An assistant message: its text, and from protocol minor 9 the tool calls it made (each
+ * answered by a later `tool` message), the reasoning it streamed, and `providerData`: state
+ * the model's provider needs back (opaque; pass it through unchanged when a server gave it).
+ */
+export const AssistantMessage = z.strictObject({
+  role: z.literal('assistant'),
+  content: z.string().max(LIMITS.messageChars),
+  toolCalls: z.array(MessageToolCall).min(1).max(LIMITS.toolCallsPerMessage).optional(),
+  reasoning: z.string().max(LIMITS.reasoningChars).optional(),
+  providerData: z
+    .record(z.string().max(64), z.unknown())
+    .refine((data) => jsonChars(data) <= LIMITS.providerDataChars, `at most ${LIMITS.providerDataChars} characters of JSON`)
+    .optional(),
+});
+
+/**
+ * A tool's answer to one call of an earlier assistant message (protocol minor 9): that call's
+ * id and what the tool returned, as text (tokenwire writes `{"ok":true,"result":…}` or
+ * `{"ok":false,"error":{"code","message"}}`, as its own tool rounds tell the model).
+ */
+export const ToolMessage = z.strictObject({
+  role: z.literal('tool'),
+  toolCallId: Id,
+  content: z.string().max(LIMITS.messageChars),
+});
+
+/**
+ * One message of the conversation a chat sends, told apart by `role`: `system` and `user`
+ * (`{ role, content }`), `assistant` (its text, and its tool calls, reasoning and provider
+ * data), `tool` (the answer to one call). Every text is bounded by `LIMITS`.
+ */
+export const ChatMessage = z.discriminatedUnion('role', [TextMessage, AssistantMessage, ToolMessage]);
+/** A conversation message, as the `ChatMessage` schema parses it; switch on `role`. */
 export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/**
+ * The conversation's tool turns hold together: each `tool` message answers a call of an
+ * earlier assistant message, once; a call id names one call. Chat-completions upstreams
+ * refuse a result without its call, so a request that has one is refused here instead.
+ */
+function checkToolTurns(messages: ChatMessage[], ctx: z.RefinementCtx): void {
+  const calls = new Map<string, boolean>();
+  messages.forEach((message, index) => {
+    if (message.role === 'assistant') {
+      message.toolCalls?.forEach((call, at) => {
+        if (calls.has(call.id)) ctx.addIssue({ code: 'custom', message: `tool call id "${call.id}" is used twice`, path: [index, 'toolCalls', at, 'id'] });
+        calls.set(call.id, false);
+      });
+    } else if (message.role === 'tool') {
+      const answered = calls.get(message.toolCallId);
+      if (answered === undefined) {
+        ctx.addIssue({ code: 'custom', message: `a tool message must answer a tool call of an earlier assistant message; "${message.toolCallId}" is none`, path: [index, 'toolCallId'] });
+      } else if (answered) {
+        ctx.addIssue({ code: 'custom', message: `tool call "${message.toolCallId}" is answered twice`, path: [index, 'toolCallId'] });
+      }
+      calls.set(message.toolCallId, true);
+    }
+  });
+}
 
 /** Knobs only the simulated model reads: for demos, tests and load runs. */
 export const SimulateOptions = z.strictObject({
@@ -110,7 +196,7 @@ export type ChatOptions = z.infer<typeof ChatOptions>;
  */
 export const ChatRequest = z.strictObject({
   /** The conversation so far, oldest first: 1 to `LIMITS.messages` messages. */
-  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+  messages: z.array(ChatMessage).min(1).max(LIMITS.messages).superRefine(checkToolTurns),
   /** Names of tools registered on the server that the model may call; an unknown one is `unknown_tool`. */
   tools: z.array(z.string().min(1).max(64)).max(LIMITS.tools).optional(),
   options: ChatOptions.optional(),

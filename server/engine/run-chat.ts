@@ -5,6 +5,7 @@ import type { Logger } from '../observability/log.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
+import { toModelMessages } from './model-messages.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
 import { createToolCallAssembler, type ToolCallAssembler } from './tool-call-assembler.js';
 
@@ -193,7 +194,7 @@ class ChatRun {
     selected: { tools: Tool[]; specs: ModelToolSpec[] },
     private readonly deps: EngineDeps,
   ) {
-    this.messages = request.messages;
+    this.messages = toModelMessages(request.messages);
     this.options = request.options;
     this.selected = selected.tools.length || selected.specs.length ? selected : NO_TOOLS;
   }

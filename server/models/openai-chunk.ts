@@ -7,7 +7,22 @@ export interface ChunkReading {
   /** The upstream's `finish_reason`, as sent (a string), when the chunk has one. */
   finishReason?: string;
   usage?: Usage;
+  /**
+   * The field the chunk's reasoning came in, when the upstream needs that field back on the
+   * assistant message inside a tool loop (`ECHOED_REASONING_FIELDS`).
+   */
+  echoReasoningAs?: EchoedReasoningField;
 }
+
+/**
+ * Reasoning fields sent back on the assistant message that carried tool calls: DeepSeek's
+ * thinking mode refuses the next request of a tool loop without its `reasoning_content` (400);
+ * vLLM and llama.cpp accept the field. `reasoning` (OpenRouter, Ollama, Groq) is not sent back:
+ * none of them asks for it, and a server that validates message fields strictly may refuse it.
+ */
+export const ECHOED_REASONING_FIELDS = ['reasoning_content'] as const;
+/** A reasoning field in `ECHOED_REASONING_FIELDS`. */
+export type EchoedReasoningField = (typeof ECHOED_REASONING_FIELDS)[number];
 
 type Json = Record<string, unknown>;
 
@@ -76,8 +91,10 @@ export function readChunk(chunk: unknown): ChunkReading {
   if (!choice) return reading;
   // A final chunk from some servers carries `message` instead of `delta`.
   const delta = isRecord(choice.delta) ? choice.delta : isRecord(choice.message) ? choice.message : {};
-  const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning);
+  const echoed = str(delta.reasoning_content);
+  const reasoning = echoed ?? str(delta.reasoning);
   if (reasoning) reading.events.push({ type: 'reasoning', text: reasoning });
+  if (echoed) reading.echoReasoningAs = 'reasoning_content';
   const text = str(delta.content) ?? str(delta.refusal);
   if (text) reading.events.push({ type: 'text', text });
   reading.events.push(...readToolCalls(delta.tool_calls));

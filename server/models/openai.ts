@@ -8,8 +8,8 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { TokenwireError } from '../../shared/errors.js';
 import type { Usage } from '../../shared/protocol.js';
 import { withIdleTimeout } from './idle-fetch.js';
-import { readChunk, toFinishReason } from './openai-chunk.js';
-import type { ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolSpec } from './provider.js';
+import { ECHOED_REASONING_FIELDS, readChunk, toFinishReason, type EchoedReasoningField } from './openai-chunk.js';
+import type { ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelToolSpec, ProviderData } from './provider.js';
 import { retryAfterMs, withRetries } from './upstream-retry.js';
 
 export interface OpenAIProviderOptions {
@@ -26,11 +26,32 @@ export interface OpenAIProviderOptions {
   maxRetryWaitMs: number;
 }
 
+/**
+ * This adapter's part of `ProviderData`: the reasoning field the upstream streamed and needs
+ * back on the assistant message (see `ECHOED_REASONING_FIELDS`). Only this file reads it.
+ */
+interface OpenAIProviderData {
+  reasoningField?: EchoedReasoningField;
+}
+
+const providerDataOf = (field: EchoedReasoningField): ProviderData => ({ openai: { reasoningField: field } satisfies OpenAIProviderData });
+
+/** The reasoning field an assistant message must carry back, as this adapter marked it; none for anything else. */
+function echoedField(data: ProviderData | undefined): EchoedReasoningField | undefined {
+  const mine = data?.openai;
+  if (typeof mine !== 'object' || mine === null) return undefined;
+  const field = (mine as Record<string, unknown>).reasoningField;
+  return ECHOED_REASONING_FIELDS.find((known) => known === field);
+}
+
 const toOpenAIMessage = (message: ModelMessage): ChatCompletionMessageParam => {
   switch (message.role) {
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
-    case 'assistant':
+    case 'assistant': {
+      // Only a field the upstream itself streamed goes back: another server may refuse it.
+      const field = echoedField(message.providerData);
+      const echoed = field ? { [field]: message.reasoning ?? '' } : {};
       return message.toolCalls?.length
         ? {
             role: 'assistant',
@@ -40,8 +61,10 @@ const toOpenAIMessage = (message: ModelMessage): ChatCompletionMessageParam => {
               type: 'function' as const,
               function: { name: call.name, arguments: call.arguments },
             })),
+            ...echoed,
           }
-        : { role: 'assistant', content: message.content };
+        : { role: 'assistant', content: message.content, ...echoed };
+    }
     default:
       return { role: message.role, content: message.content };
   }
@@ -92,6 +115,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ModelProvi
     const { signal } = request;
     let finish: string | undefined;
     let usage: Usage | undefined;
+    let echoMarked = false;
     try {
       const completion = await withRetries(
         () =>
@@ -114,6 +138,10 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ModelProvi
         const reading = readChunk(chunk);
         if (reading.usage) usage = reading.usage;
         yield* reading.events;
+        if (reading.echoReasoningAs && !echoMarked) {
+          echoMarked = true;
+          yield { type: 'provider_data', data: providerDataOf(reading.echoReasoningAs) };
+        }
         if (reading.finishReason) finish = reading.finishReason;
       }
     } catch (error) {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loggedFrames } from '../helpers/hub.js';
 import type { ServerFrame } from '../../shared/protocol.js';
 import { waitFor } from '../helpers/events.js';
+import { startFakeOpenAI, type FakeOpenAI, type Reply } from '../helpers/fake-openai.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { DEMO_DIR, ensureDemoBuilt, launchChromium, openPage, screenshot, waitForText } from './browser.js';
 
@@ -31,8 +32,8 @@ afterEach(async () => {
   }
 });
 
-async function open(query: string): Promise<Page> {
-  const opened = await openPage(browser, `${server.url}/ai-sdk.html?${query}`);
+async function open(query: string, base = server.url): Promise<Page> {
+  const opened = await openPage(browser, `${base}/ai-sdk.html?${query}`);
   pages.push(opened);
   return opened.page;
 }
@@ -136,5 +137,53 @@ describe('useChat from @ai-sdk/react against tokenwire, in Chromium', () => {
     const done = await waitFor(async () => (await frames(streamId)).find((f) => f.type === 'done'), 'done');
     expect(done).toMatchObject({ reason: 'cancelled' });
     expect((await frames(streamId)).filter((f) => f.type === 'token').length).toBeLessThan(5000);
+  });
+});
+
+describe('useChat conversations with tool turns, against a recording OpenAI upstream, in Chromium', () => {
+  let upstream: FakeOpenAI;
+  let real: TestServer;
+  beforeAll(async () => {
+    upstream = await startFakeOpenAI();
+    real = await startServer({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseURL, MODEL: 'gpt-test', UPSTREAM_MAX_RETRIES: '0', DEMO_DIR });
+  });
+  afterAll(async () => {
+    await real?.close();
+    await upstream?.close();
+  });
+
+  it('the turn after an approved tool call sends the call and its result back to the model', async () => {
+    const answer = (text: string) => (reply: Reply) => (reply.text(text), reply.finish('stop'));
+    const scripts = [
+      (reply: Reply) => {
+        reply.toolCall(0, { id: 'call_up_1', name: 'get_weather', arguments: '{"city":"Paris"}' });
+        reply.finish('tool_calls');
+      },
+      answer('It is mild in Paris.'),
+      answer('Oslo is colder.'),
+    ];
+    upstream.script((reply) => scripts[upstream.calls.indexOf(reply.call)]!(reply));
+    const page = await open('chat=e2e-turns&tools=1', real.url);
+    await send(page, 'Weather in Paris?');
+    await waitForText(page, 'tool-state', 'approval-requested');
+    await page.getByTestId('approve').click();
+    await waitForText(page, 'tool-state', 'output-available');
+    await waitForText(page, 'status', 'ready');
+    await send(page, 'And in Oslo?');
+    await waitFor(async () => upstream.calls.length === 3 && !upstream.calls[2]!.open, 'the third upstream request answered');
+    await waitForText(page, 'status', 'ready');
+    const told = (upstream.calls[1]!.body.messages as { content?: string }[])[2];
+    const sent = upstream.calls[2]!.body.messages as { tool_calls?: { id: string }[] }[];
+    // tokenwire's call id, the one the page's tool part carries.
+    const callId = sent[1]?.tool_calls?.[0]?.id;
+    expect(callId).toMatch(/^call_/);
+    expect(sent).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: callId, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: callId, content: told?.content },
+      { role: 'assistant', content: 'It is mild in Paris.' },
+      { role: 'user', content: 'And in Oslo?' },
+    ]);
+    expect(await assistantText(page)).toBe('It is mild in Paris.Oslo is colder.');
   });
 });

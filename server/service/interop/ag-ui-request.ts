@@ -1,8 +1,9 @@
 import type { Message, RunAgentInput } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
 import { z } from 'zod';
+import { fitText } from '../../../shared/fit-text.js';
 import { parseWith, type Decoded } from '../../../shared/frame-codec.js';
-import { ChatOptions, ChatRequest, LIMITS } from '../../../shared/protocol.js';
+import { ChatOptions, ChatRequest, LIMITS, type ChatMessage } from '../../../shared/protocol.js';
 import type { ApprovalResponse } from './ai-sdk-request.js';
 
 /** What a run may pass through `forwardedProps` to tokenwire: its server tools and chat options. */
@@ -25,22 +26,41 @@ const textOf = (content: Message['content']): string =>
   typeof content === 'string' ? content : Array.isArray(content) ? content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('') : '';
 
 /**
- * The chat request for a new run: user, assistant and system (developer) messages with their
- * text. Tool, activity and reasoning messages have no place in tokenwire's request; its server
- * tools and options come from `forwardedProps`. The run's frontend `tools` are offered when
+ * A thread's messages as chat messages: user, system (and developer) messages with their text;
+ * an assistant's text and `toolCalls`, with the text of the `reasoning` messages just before it;
+ * a `tool` message's text (or its `error`) answering its `toolCallId`. Activity messages have
+ * no place in tokenwire's request.
+ */
+function toChatMessages(messages: Message[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  let reasoning = '';
+  for (const m of messages) {
+    if (m.role === 'reasoning') reasoning += m.content;
+    else if (m.role === 'user' || m.role === 'system' || m.role === 'developer') out.push({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) });
+    else if (m.role === 'tool') out.push({ role: 'tool', toolCallId: m.toolCallId, content: fitText(textOf(m.content) || (m.error ?? ''), LIMITS.messageChars) });
+    else if (m.role === 'assistant') {
+      const message: ChatMessage = { role: 'assistant', content: m.content ?? '' };
+      if (m.toolCalls?.length) message.toolCalls = m.toolCalls.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+      if (reasoning) message.reasoning = reasoning;
+      out.push(message);
+    }
+    if (m.role !== 'reasoning') reasoning = '';
+  }
+  return out;
+}
+
+/**
+ * The chat request for a new run: the thread's messages (`toChatMessages`), with tokenwire's
+ * server tools and options from `forwardedProps`. The run's frontend `tools` are offered when
  * `isClientTool` says the server registered them (`defineClientTool`); others are not known
  * to the server's model and are left out.
  */
 export function toChatRequest(input: RunAgentInput, isClientTool: (name: string) => boolean = () => false): Decoded<ChatRequest> {
   const props = ForwardedProps.safeParse(input.forwardedProps ?? {});
   if (!props.success) return { ok: false, message: 'forwardedProps.tools and forwardedProps.options must be tokenwire chat fields' };
-  const messages = input.messages.flatMap((m) => {
-    if (m.role !== 'user' && m.role !== 'assistant' && m.role !== 'system' && m.role !== 'developer') return [];
-    return [{ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) }];
-  });
   const frontend = (input.tools ?? []).map((tool) => tool.name).filter(isClientTool);
   const tools = [...new Set([...(props.data.tools ?? []), ...frontend])];
-  return parseWith(ChatRequest, { messages, ...props.data, ...(tools.length ? { tools } : {}) });
+  return parseWith(ChatRequest, { messages: toChatMessages(input.messages), ...props.data, ...(tools.length ? { tools } : {}) });
 }
 
 /**

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { parseWith, type Decoded } from '../../../shared/frame-codec.js';
 import { ChatOptions, ChatRequest, LIMITS } from '../../../shared/protocol.js';
+import { uiMessageToChat } from './ui-message-turns.js';
 
-// The parts tokenwire reads from an AI SDK UI message; any other part passes through unread.
-const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const ApprovalResponded = z.object({
   state: z.literal('approval-responded'),
   approval: z.object({ id: z.string().min(1).max(LIMITS.idChars), approved: z.boolean(), reason: z.string().max(LIMITS.reasonChars).optional() }),
@@ -82,17 +81,12 @@ export function toolOutputResponses(body: AiSdkChatBody): ToolOutputResponse[] {
 }
 
 /**
- * The chat request for a new generation: each UI message becomes one chat message with its
- * text parts joined. Tool, file and reasoning parts have no place in tokenwire's request.
+ * The chat request for a new generation: each UI message becomes chat messages
+ * (`uiMessageToChat`): text, and an assistant's reasoning, tool calls and their outcomes.
+ * File, source and data parts have no place in tokenwire's request.
  */
 export function toChatRequest(body: AiSdkChatBody): Decoded<ChatRequest> {
-  const messages = body.messages.map((message) => ({
-    role: message.role,
-    content: message.parts.flatMap((part) => {
-      const text = TextPart.safeParse(part);
-      return text.success ? [text.data.text] : [];
-    }).join(''),
-  }));
+  const messages = body.messages.flatMap(uiMessageToChat);
   return parseWith(ChatRequest, {
     messages,
     ...(body.tools ? { tools: body.tools } : {}),
