@@ -142,26 +142,43 @@ export interface Watchdog {
 export function watchdog(timeoutMs: number, handlers: { onSilent(): void; onQuiet?(): void }): Watchdog {
   let last = performance.now();
   if (!(timeoutMs > 0)) return { heard: () => void (last = performance.now()), silentMs: () => performance.now() - last, stop() {} };
+  const quietMs = Math.max(10, Math.floor(timeoutMs / 3));
   let pinged = false;
-  const tick = Math.max(10, Math.floor(timeoutMs / 3));
-  const timer = setInterval(() => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  // One timer, re-armed for exactly when the next threshold falls (not once per byte heard):
+  // silence is noticed at timeoutMs, not up to a check interval later.
+  const arm = (ms: number) => {
+    // A handler may have stopped the watch (the connection it gave up is gone).
+    if (stopped) return;
+    timer = setTimeout(check, Math.max(1, ms));
+    (timer as { unref?: () => void }).unref?.();
+  };
+  const check = () => {
     const silent = performance.now() - last;
     if (silent >= timeoutMs) {
       last = performance.now();
       pinged = false;
       handlers.onSilent();
-    } else if (silent >= tick && !pinged) {
+      arm(quietMs);
+    } else if (silent >= quietMs && !pinged) {
       pinged = true;
       handlers.onQuiet?.();
+      arm(timeoutMs - silent);
+    } else {
+      arm((pinged ? timeoutMs : quietMs) - silent);
     }
-  }, tick);
-  (timer as { unref?: () => void }).unref?.();
+  };
+  arm(quietMs);
   return {
     heard() {
       last = performance.now();
       pinged = false;
     },
     silentMs: () => performance.now() - last,
-    stop: () => clearInterval(timer),
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }

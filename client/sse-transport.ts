@@ -117,6 +117,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
 
   async function run(): Promise<void> {
     const schedule = retrySchedule(deps.reconnect);
+    let reattaching = false;
     while (!sink.ended) {
       let lost: unknown;
       const before = sink.lastSeq;
@@ -126,6 +127,10 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
         // 204: the stream is done and this client has its `done`; nothing to resume.
         if (response.status === 204) return sink.fail(connectionLost('the stream had already ended'));
         if (!response.ok) return sink.fail(await errorFromResponse(response));
+        // A re-attach counts once the server took it, as on the WebSocket: attempts that
+        // never reached it are not reconnects.
+        if (reattaching) sink.reconnecting();
+        reattaching = false;
         sink.attached();
         parser.reset();
         await read(response);
@@ -145,7 +150,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       // Never slower than the server's `retry:` (WHATWG HTML §9.2, the reconnection time).
       await wait(Math.min(retryMs, ms), abort.signal, deps.reconnect.wakeups);
       if (abort.signal.aborted) return;
-      sink.reconnecting();
+      reattaching = true;
     }
   }
 
@@ -155,7 +160,7 @@ export function runSseStream(deps: SseDeps, request: ChatRequest | undefined, si
       if (!cancelOnServer() && sink.streamId !== undefined) abort.abort();
     },
     decide: (callId, decision, options) => postDecision(deps, callId, decision, approvalToken, options),
-      answer: (callId, body) => postToolOutput(deps, callId, body, sink.token),
+    answer: (callId, body) => postToolOutput(deps, callId, body, sink.token),
     drop: () => connection.abort(new Error('dropConnection()')),
   });
   void run();

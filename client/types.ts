@@ -346,7 +346,11 @@ export interface ChatStreamEvents {
   done: ChatResult;
   /** `auto` could not open the WebSocket and carries the stream over SSE instead. */
   fallback: Fallback;
-  /** A re-attach after a drop begins: `attempt` counts from 1, replay starts after `lastSeq`. */
+  /**
+   * The server took a re-attach after a drop (SSE: the resume's response; WebSocket: a new socket
+   * sent `resume`): `attempt` counts re-attaches from 1, the replay starts after `lastSeq`.
+   * Tries that never reached the server (a network still down) are not counted.
+   */
   reconnect: { attempt: number; lastSeq: number };
   /** The connection dropped (`dropConnection()`, or the network); a reconnect follows. */
   disconnect: { lastSeq: number };

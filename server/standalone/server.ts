@@ -82,10 +82,13 @@ export async function startServer(config: Config, parts: Partial<CoreParts> = {}
   let closing: Promise<void> | undefined;
   const close = (deadlineMs = config.SHUTDOWN_TIMEOUT_MS) =>
     (closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const until = Date.now() + deadlineMs;
       const left = () => Math.max(0, until - Date.now());
+      // The port stays open while answers drain: /readyz answers 503 (so a balancer stops
+      // sending), new chats are refused, and a client whose connection blips can still resume
+      // the answer this process is finishing. It closes once tokenwire has stopped.
       await tw.close({ deadlineMs: left() });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, left())))]);

@@ -102,6 +102,8 @@ describe('a client that does not give up early', () => {
       console.log(`[reconnect] ${transport}: ${valve.refused} refused, ${stream.stats().reconnects} reconnects, then resumed`);
       expect(result.reason).toBe('stop');
       expect(stream.stats().tokens).toBe(300);
+      // Tries the network refused are not re-attaches: one, on both transports.
+      expect(stream.stats().reconnects).toBe(1);
       client.close();
     });
 

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postSse } from '../helpers/sse-client.js';
+import type { ServerFrame } from '../../shared/protocol.js';
+import { waitFor } from '../helpers/events.js';
+import { getSse, postSse } from '../helpers/sse-client.js';
 import { runServerProcess } from '../helpers/server-process.js';
 
 const children: ChildProcess[] = [];
@@ -30,6 +32,17 @@ describe('the server process', () => {
     const [short, long] = await Promise.all([ask(24), ask(1000)]);
     await Promise.all([short.waitForFrame((f) => f.type === 'token'), long.waitForFrame((f) => f.type === 'token')]);
     proc.child.kill('SIGTERM');
+    // The port stays open while answers drain: readiness says 503, and the long answer can be
+    // resumed here (a client whose connection blipped).
+    const start = (await long.waitForFrame((f) => f.type === 'start')) as Extract<ServerFrame, { type: 'start' }>;
+    const ready = await waitFor(async () => {
+      const answer = await fetch(`${url}/readyz`);
+      return answer.status === 503 ? answer : undefined;
+    }, '/readyz 503 while draining');
+    expect(ready.status).toBe(503);
+    const resumed = await getSse(`${url}/api/streams/${start.streamId}?token=${start.streamToken}`, { 'last-event-id': '0' });
+    expect(await resumed.waitForFrame((f) => f.type === 'token')).toMatchObject({ type: 'token' });
+    resumed.disconnect();
     const finished = await short.ended;
     expect(finished.filter((f) => f.type === 'token')).toHaveLength(24);
     expect(finished.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
