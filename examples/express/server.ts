@@ -147,7 +147,8 @@ server.listen(Number(process.env['PORT'] ?? 3000), process.env['HOST'] ?? '127.0
   console.log(`listening on http://${address}:${port}`);
 });
 
-// A graceful stop: open chats end with `server_shutdown`, then the app closes its own server.
+// A graceful stop: running answers may finish within the deadline, only what is left ends with
+// `server_shutdown`; then the app closes its own server.
 process.once('SIGTERM', async () => {
   await tw.close({ deadlineMs: 5_000 });
   for (const socket of notifications.clients) socket.close(1001);

@@ -117,7 +117,8 @@ const server = serve({ fetch: app.fetch, port: Number(process.env['PORT'] ?? 300
   console.log(`listening on http://${info.address}:${info.port}`);
 });
 
-// A graceful stop: open chats end with `server_shutdown`, then the server closes.
+// A graceful stop: running answers may finish within the deadline, only what is left ends with
+// `server_shutdown`; then the server closes.
 process.once('SIGTERM', async () => {
   await tw.close({ deadlineMs: 5_000 });
   server.close(() => process.exit(0));

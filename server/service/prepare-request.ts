@@ -3,7 +3,7 @@ import { isTokenwireError, TokenwireError } from '../../shared/errors.js';
 import { ChatMessage, ChatOptions, type ChatRequest, type Transport } from '../../shared/protocol.js';
 import type { ModelToolSpec } from '../models/provider.js';
 import type { Logger } from '../observability/log.js';
-import type { Tool, ToolRegistry } from '../tools/registry.js';
+import { unknownToolMessage, type Tool, type ToolRegistry } from '../tools/registry.js';
 import type { PrepareRequest, PreparedRequest } from './chat-hooks.js';
 
 /** A chat as the server decided it: the request the engine runs, its model's name and its tools. */
@@ -72,7 +72,7 @@ export function createRequestPreparer(deps: {
       const offered = prepared.tools;
       const refused = toolNames.filter((name) => !offered.includes(name));
       // Named as unknown, with only the tools this caller has: a refusal does not tell which other tools exist.
-      if (refused.length) throw new TokenwireError('unknown_tool', `Unknown tool: ${refused.join(', ')}. Known tools: ${offered.join(', ')}.`);
+      if (refused.length) throw new TokenwireError('unknown_tool', unknownToolMessage(refused, offered, 'This chat is offered no tools.'));
       toolNames = offered;
     }
     const { tools: _clientTools, options: _clientOptions, ...rest } = request;

@@ -200,10 +200,7 @@ export function createToolRegistry(tools: Tool[]): ToolRegistry {
     select(names) {
       const unknown = names.filter((n) => !byName.has(n));
       if (unknown.length) {
-        throw new TokenwireError(
-          'unknown_tool',
-          `Unknown tool: ${unknown.join(', ')}. Known tools: ${[...byName.keys()].join(', ')}.`,
-        );
+        throw new TokenwireError('unknown_tool', unknownToolMessage(unknown, [...byName.keys()], 'This server has no tools.'));
       }
       const unique = [...new Set(names)];
       return {
@@ -212,4 +209,12 @@ export function createToolRegistry(tools: Tool[]): ToolRegistry {
       };
     },
   };
+}
+
+/**
+ * The `unknown_tool` message: the names refused, then the ones known, or `none` when there are
+ * none (an empty list would read "Known tools: .").
+ */
+export function unknownToolMessage(unknown: readonly string[], known: readonly string[], none: string): string {
+  return `Unknown tool: ${unknown.join(', ')}. ${known.length ? `Known tools: ${known.join(', ')}.` : none}`;
 }

@@ -76,6 +76,8 @@ describe('createRequestPreparer', () => {
     await expect(refused).rejects.toMatchObject({ code: 'unknown_tool', message: 'Unknown tool: get_weather. Known tools: calculate.' });
     const none = await preparer(() => ({ tools: [] })).prepare({ messages: request.messages });
     expect(none.request.tools).toBeUndefined();
+    const noneOffered = preparer(() => ({ tools: [] })).prepare();
+    await expect(noneOffered).rejects.toMatchObject({ code: 'unknown_tool', message: 'Unknown tool: get_weather. This chat is offered no tools.' });
   });
 
   it('a hook naming an unregistered tool, returning an unknown key or throwing an untyped error fails internal and is logged', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { calculate } from '../../server/tools/calculate.js';
 import { getWeather } from '../../server/tools/get-weather.js';
 import { createDemoTools } from '../../server/tools/index.js';
-import { ToolError } from '../../server/tools/registry.js';
+import { createToolRegistry, ToolError } from '../../server/tools/registry.js';
 import { isTokenwireError } from '../../shared/errors.js';
 
 const context = { signal: new AbortController().signal, subject: undefined, streamId: 'st_test', callId: 'call_test' };
@@ -34,6 +34,11 @@ describe('tool registry', () => {
     }
     expect(isTokenwireError(thrown) && thrown.code).toBe('unknown_tool');
     expect((thrown as Error).message).toBe('Unknown tool: rm_rf. Known tools: get_weather, calculate, get_local_time.');
+  });
+
+  it('says the server has no tools when none are registered, rather than an empty list', () => {
+    const refused = () => createToolRegistry([]).select(['get_weather']);
+    expect(refused).toThrow(expect.objectContaining({ code: 'unknown_tool', message: 'Unknown tool: get_weather. This server has no tools.' }));
   });
 });
 
