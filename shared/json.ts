@@ -7,3 +7,12 @@ export function isJson(text: string): boolean {
     return false;
   }
 }
+
+/** One whole JSON text (RFC 8259) as its value, or `{ ok: false }` when it is not one; never throws. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}

@@ -55,3 +55,17 @@ export interface ClientOutputRecord {
 /** SHA-256 of a JSON value in RFC 8785 canonical form, so equal arguments hash equal whatever their key order. */
 export const canonicalSha256 = (value: unknown): string =>
   createHash('sha256').update(canonicalize(value) ?? 'null').digest('hex');
+
+/** `canonicalSha256`, or why RFC 8785 cannot write the value (a lone surrogate, or no JSON at all). */
+export function canonicalSha256Of(value: unknown): string | Error {
+  try {
+    return canonicalSha256(value);
+  } catch (error) {
+    const surrogate = error instanceof Error && /surrogate/i.test(error.message);
+    return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
+  }
+}
+
+/** The audit's digest of a client tool's answer: its output, or `{ error }` when the client sent an error. */
+export const outputSha256 = (answer: { ok: true; output: unknown } | { ok: false; error: unknown }): string =>
+  canonicalSha256(answer.ok ? answer.output : { error: answer.error });

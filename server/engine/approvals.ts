@@ -2,6 +2,7 @@ import { TokenwireError } from '../../shared/errors.js';
 import { canDecide } from '../access/stream-access.js';
 import type { ToolDecider } from '../tools/registry.js';
 import type { DecisionTransport } from './approval-record.js';
+import { createWaitingCalls, type Refusals } from './waiting-calls.js';
 
 /** Who decided, for the audit trail: the subject (when authenticated) and the way it came. */
 export interface DecidedBy {
@@ -73,13 +74,6 @@ export interface ApprovalGate {
 /** How a call's wait ended. */
 export type Outcome = Decision['outcome'] | 'cancelled';
 
-interface Pending {
-  streamId: string;
-  expiresAt: number;
-  rules: CallRules | undefined;
-  settle: (decision: Decision) => void;
-}
-
 /**
  * Pending approvals keyed by call id. A call is decided at most once; what happened to it is
  * remembered (bounded) so a replay or a late decision gets a precise error. The arguments are
@@ -95,71 +89,38 @@ export interface ApprovalGateOptions {
   onSettled?: (callId: string, outcome: Outcome) => void;
 }
 
+/** What an approval gate refuses with: its codes and messages. */
+const REFUSALS: Refusals = {
+  unknown: (callId) => `No tool call ${callId} is known.`,
+  forbidden: 'This connection may not decide that tool call.',
+  expired: 'approval_expired',
+};
+
 export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalGate {
-  const remember = options.remember ?? 10_000;
-  const now = options.now ?? Date.now;
-  const pending = new Map<string, Pending>();
-  const settled = new Map<string, { streamId: string; outcome: Outcome }>();
-
-  const record = (callId: string, streamId: string, outcome: Outcome) => {
-    pending.delete(callId);
-    settled.set(callId, { streamId, outcome });
-    if (settled.size > remember) settled.delete(settled.keys().next().value as string);
-  };
-
+  const calls = createWaitingCalls<Decision, CallRules | undefined>(options);
   return {
     wait({ callId, streamId, expiresAt, signal, rules }) {
-      return new Promise<Decision>((resolve, reject) => {
-        if (signal.aborted) return reject(signal.reason);
-        const finish = (decision: Decision | undefined, outcome: Outcome) => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          record(callId, streamId, outcome);
-          options.onSettled?.(callId, outcome);
-          if (decision) resolve(decision);
-          else reject(signal.reason);
-        };
-        const onAbort = () => finish(undefined, 'cancelled');
-        const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.set(callId, { streamId, expiresAt, rules, settle: (d) => finish(d, d.outcome) });
-        options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined });
-      });
+      return calls.wait({ callId, streamId, expiresAt, signal, extra: rules }, () => options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined }));
     },
     async review(callId, { owns, by, args }) {
-      const open = pending.get(callId);
+      const open = calls.pendingCall(callId);
       if (!open) return { allowed: owns };
-      const allowed = await canDecide(owns, { subject: by?.subject, transport: by?.transport ?? 'http' }, open.rules?.authorize);
-      if (!allowed || args === undefined || !open.rules) return { allowed };
-      const edit = await open.rules.rebind(args);
+      const allowed = await canDecide(owns, { subject: by?.subject, transport: by?.transport ?? 'http' }, open.extra?.authorize);
+      if (!allowed || args === undefined || !open.extra) return { allowed };
+      const edit = await open.extra.rebind(args);
       if ('why' in edit) throw new TokenwireError('invalid_arguments', `The edited arguments are not valid: ${edit.why}. The call is still pending.`);
       return { allowed, edit };
     },
     decide(callId, decision, { authorize, reason, code, edit, by }) {
-      const open = pending.get(callId);
-      const past = settled.get(callId);
-      const streamId = open?.streamId ?? past?.streamId;
-      if (streamId === undefined) throw new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
-      // Authorise before saying anything about the call's state, so a stranger learns nothing.
-      if (!authorize(streamId)) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
-      if (open && now() >= open.expiresAt) {
-        // The timer can fire late under load; the `expiresAt` the client was shown is what counts.
-        open.settle({ outcome: 'expired' });
-        throw new TokenwireError('approval_expired');
-      }
-      if (!open) {
-        if (past?.outcome === 'expired') throw new TokenwireError('approval_expired');
-        if (past?.outcome === 'cancelled') throw new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
-        throw new TokenwireError('already_decided');
-      }
+      const { streamId, call } = calls.open(callId, authorize, REFUSALS);
       const who = by ? { by } : {};
       const why = reason ? { reason } : {};
-      open.settle(decision === 'approve' ? { outcome: 'approved', ...who, ...why, ...(edit ? { edit } : {}) } : { outcome: 'denied', ...why, ...(code ? { code } : {}), ...who });
+      call.settle(decision === 'approve' ? { outcome: 'approved', ...who, ...why, ...(edit ? { edit } : {}) } : { outcome: 'denied', ...why, ...(code ? { code } : {}), ...who });
       return { streamId };
     },
-    streamOf: (callId) => pending.get(callId)?.streamId ?? settled.get(callId)?.streamId,
+    streamOf: (callId) => calls.streamOf(callId),
     get pending() {
-      return pending.size;
+      return calls.pending;
     },
   };
 }

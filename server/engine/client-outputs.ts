@@ -1,5 +1,6 @@
 import { TokenwireError } from '../../shared/errors.js';
 import type { DecidedBy } from './approvals.js';
+import { createWaitingCalls, type Refusals } from './waiting-calls.js';
 
 /** What a client tool answered: its output, or its own error. */
 export type ClientOutput = { ok: true; output: unknown } | { ok: false; error: { code: string; message: string } };
@@ -36,8 +37,6 @@ export interface ClientOutputGate {
   readonly pending: number;
 }
 
-type Ended = 'answered' | 'expired' | 'cancelled';
-
 /** A call's own check of an output (the tool's `outputSchema`): the value to use, or why not. */
 export type OutputCheck = (output: unknown) => { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -51,66 +50,40 @@ export interface ClientOutputGateOptions {
   onSettled?: (callId: string, outcome: 'expired' | 'cancelled') => void;
 }
 
+/** What the output gate refuses with: its codes and messages. */
+const REFUSALS: Refusals = {
+  unknown: (callId) => `No tool call ${callId} waits for a client's output.`,
+  forbidden: 'This connection may not answer that tool call.',
+  expired: 'tool_timeout',
+  answered: 'This tool call already has its output.',
+};
+
 export function createClientOutputGate(options: ClientOutputGateOptions = {}): ClientOutputGate {
-  const remember = options.remember ?? 10_000;
-  const now = options.now ?? Date.now;
-  const pending = new Map<string, { streamId: string; expiresAt: number; check: OutputCheck | undefined; settle: (wait: OutputWait) => void }>();
-  const settled = new Map<string, { streamId: string; outcome: Ended }>();
-
-  const record = (callId: string, streamId: string, outcome: Ended) => {
-    pending.delete(callId);
-    settled.set(callId, { streamId, outcome });
-    if (settled.size > remember) settled.delete(settled.keys().next().value as string);
-  };
-
+  const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>({
+    ...options,
+    // An answered call needs nothing more: only a wait that ended without an output is reported.
+    onSettled: (callId, outcome) => {
+      if (outcome !== 'answered') options.onSettled?.(callId, outcome);
+    },
+  });
   return {
     wait({ callId, streamId, expiresAt, signal, check }) {
-      return new Promise<OutputWait>((resolve, reject) => {
-        if (signal.aborted) return reject(signal.reason);
-        const finish = (wait: OutputWait | undefined, outcome: Ended) => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          record(callId, streamId, outcome);
-          if (outcome !== 'answered') options.onSettled?.(callId, outcome);
-          if (wait) resolve(wait);
-          else reject(signal.reason);
-        };
-        const onAbort = () => finish(undefined, 'cancelled');
-        const timer = setTimeout(() => finish({ outcome: 'expired' }, 'expired'), Math.max(0, expiresAt - now()));
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.set(callId, { streamId, expiresAt, check, settle: (wait) => finish(wait, wait.outcome) });
-        options.onPending?.({ callId, streamId, expiresAt });
-      });
+      return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt }));
     },
     deliver(callId, answer, { authorize, by }) {
-      const open = pending.get(callId);
-      const past = settled.get(callId);
-      const streamId = open?.streamId ?? past?.streamId;
-      if (streamId === undefined) throw new TokenwireError('unknown_call', `No tool call ${callId} waits for a client's output.`);
-      // Authorise before saying anything about the call's state, so a stranger learns nothing.
-      if (!authorize(streamId)) throw new TokenwireError('forbidden', 'This connection may not answer that tool call.');
-      if (open && now() >= open.expiresAt) {
-        // The timer can fire late under load; the `expiresAt` the client was shown is what counts.
-        open.settle({ outcome: 'expired' });
-        throw new TokenwireError('tool_timeout');
-      }
-      if (!open) {
-        if (past?.outcome === 'expired') throw new TokenwireError('tool_timeout');
-        if (past?.outcome === 'cancelled') throw new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
-        throw new TokenwireError('already_decided', 'This tool call already has its output.');
-      }
+      const { streamId, call } = calls.open(callId, authorize, REFUSALS);
       let taken = answer;
-      if (answer.ok && open.check) {
-        const checked = open.check(answer.output);
+      if (answer.ok && call.extra) {
+        const checked = call.extra(answer.output);
         if (!checked.ok) throw new TokenwireError('invalid_request', `The tool output does not match the tool's output schema: ${checked.message}.`);
         taken = { ok: true, output: checked.value };
       }
-      open.settle({ outcome: 'answered', answer: taken, by });
+      call.settle({ outcome: 'answered', answer: taken, by });
       return { streamId };
     },
-    streamOf: (callId) => pending.get(callId)?.streamId ?? settled.get(callId)?.streamId,
+    streamOf: (callId) => calls.streamOf(callId),
     get pending() {
-      return pending.size;
+      return calls.pending;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { canonicalSha256, type ClientOutputRecord } from './approval-record.js';
+import { outputSha256, type ClientOutputRecord } from './approval-record.js';
 import type { ClientOutputGate } from './client-outputs.js';
 import type { Stream } from '../streams/hub.js';
 import type { ClientTool } from '../tools/client-tool.js';
@@ -46,7 +46,7 @@ export async function awaitClientOutput(
   const { answer, by } = wait;
   const record: ClientOutputRecord = {
     // The output was checked to be canonical JSON at the boundary, so this hash cannot throw.
-    sha256: canonicalSha256(answer.ok ? answer.output : { error: answer.error }),
+    sha256: outputSha256(answer),
     ok: answer.ok,
     answeredAt: new Date().toISOString(),
     ...(by?.subject !== undefined ? { subject: by.subject } : {}),

@@ -1,27 +1,18 @@
-import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
+import { toTokenwireError, type TokenwireError } from '../../shared/errors.js';
 import type { ChatRequest, DoneReason, Usage } from '../../shared/protocol.js';
 import type { ChatSummary, ChatToolCall } from './chat-summary.js';
 import type { Logger } from '../observability/log.js';
-import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink, ModelToolCall, ModelToolSpec, ProviderData } from '../models/provider.js';
+import type { ModelMessage, ModelProvider, ModelRequest, ModelToolSpec } from '../models/provider.js';
 import { StreamAbort, type Stream } from '../streams/hub.js';
 import type { Tool } from '../tools/registry.js';
 import { toModelMessages } from './model-messages.js';
 import { handleToolCall, type ToolCallDeps } from './tool-call.js';
-import { createToolCallAssembler, type ToolCallAssembler } from './tool-call-assembler.js';
+import { TurnSink, type Turn } from './turn-sink.js';
 
 export interface EngineDeps extends ToolCallDeps {
   provider: ModelProvider;
   maxToolRounds: number;
   log: Logger;
-}
-
-interface Turn {
-  text: string;
-  toolCalls: ModelToolCall[];
-  finish: FinishReason;
-  usage?: Usage | undefined;
-  reasoning?: string;
-  providerData?: ProviderData;
 }
 
 const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined =>
@@ -33,69 +24,6 @@ const addUsage = (a: Usage | undefined, b: Usage | undefined): Usage | undefined
       ? { reasoningTokens: (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0) }
       : {}),
   };
-
-/** Tokens of a turn's text joined at a time (see `TurnSink.text`). */
-const TEXT_CHUNK = 256;
-
-/**
- * One model turn's sink: streams its text as token frames and assembles its tool calls from
- * deltas. A class: a stream parked before its first token holds this one object
- * (methods on the prototype), not a suspended turn function with its closures and promises.
- */
-class TurnSink implements ModelSink {
-  /** Text tokens pushed so far. */
-  tokens = 0;
-  // The turn's text, for the assistant message of a tool round. `text += token` kept a cons
-  // string per token alive for the whole turn (scavenge work): tokens wait in an
-  // array and are joined into one flat string every TEXT_CHUNK of them.
-  private joined = '';
-  private pending: string[] | undefined = undefined;
-  private calls: ToolCallAssembler | undefined = undefined;
-  private finish: Extract<ModelEvent, { type: 'finish' }> | undefined = undefined;
-  /** The turn's reasoning and provider data: they go back on the assistant message of a tool round. */
-  private reasoning: string[] | undefined = undefined;
-  private providerData: ProviderData | undefined = undefined;
-
-  constructor(private readonly stream: Stream) {}
-
-  text(token: string): void {
-    this.tokens++;
-    const pending = (this.pending ??= []);
-    if (pending.push(token) >= TEXT_CHUNK) {
-      this.joined += pending.join('');
-      pending.length = 0;
-    }
-    this.stream.appendToken(token);
-  }
-
-  event(event: Exclude<ModelEvent, { type: 'text' }>): void {
-    if (event.type === 'reasoning') {
-      this.stream.append({ type: 'reasoning', text: event.text });
-      (this.reasoning ??= []).push(event.text);
-    } else if (event.type === 'tool_call_delta') (this.calls ??= createToolCallAssembler()).add(event);
-    else if (event.type === 'provider_data') this.providerData = { ...this.providerData, ...event.data };
-    else this.finish = event;
-  }
-
-  /** The turn's text and reasoning so far: a turn cut short (an abort, a failure) still said them. */
-  said(): { text: string; reasoning: string | undefined } {
-    return { text: this.pending ? this.joined + this.pending.join('') : this.joined, reasoning: this.reasoning?.join('') };
-  }
-
-  /** The turn as it ended; a provider must say how the answer ended, one that did not is never reported as a stop. */
-  turn(): Turn {
-    if (!this.finish) throw new TokenwireError('upstream_error', 'The model ended its answer without saying why.');
-    const text = this.pending ? this.joined + this.pending.join('') : this.joined;
-    return {
-      text,
-      toolCalls: this.calls?.calls() ?? [],
-      finish: this.finish.reason,
-      usage: this.finish.usage,
-      ...(this.reasoning ? { reasoning: this.reasoning.join('') } : {}),
-      ...(this.providerData ? { providerData: this.providerData } : {}),
-    };
-  }
-}
 
 /**
  * The model request of a turn: the conversation so far, the tools offered and the chat's

@@ -1,7 +1,8 @@
+import { parseJson } from '../../shared/json.js';
 import { LIMITS } from '../../shared/protocol.js';
 import type { Tool, ToolCallInfo } from '../tools/registry.js';
 import { checkArguments } from '../tools/tool-schema.js';
-import { canonicalSha256 } from './approval-record.js';
+import { canonicalSha256Of } from './approval-record.js';
 import type { Edit } from './approvals.js';
 
 // A call's arguments and what the tool's own functions say about them, before anyone decides:
@@ -15,16 +16,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The audit's hash of validated arguments, or why RFC 8785 cannot write them. */
-function canonicalHashOf(args: unknown): string | Error {
-  try {
-    return canonicalSha256(args);
-  } catch (error) {
-    const surrogate = error instanceof Error && /surrogate/i.test(error.message);
-    return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
-  }
-}
-
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Validated, frozen arguments and their digest; `why` they cannot be (schema, not an object, not canonical JSON). */
@@ -34,7 +25,7 @@ export async function bind(tool: Tool, value: unknown): Promise<Edit | { why: st
   // Model APIs and the `tool_call` frame take an object of arguments.
   if (!isRecord(checked.value)) return { why: 'they are not an object' };
   const args = deepFreeze(checked.value);
-  const argsSha256 = canonicalHashOf(args);
+  const argsSha256 = canonicalSha256Of(args);
   return argsSha256 instanceof Error ? { why: argsSha256.message } : { args, argsSha256 };
 }
 
@@ -64,10 +55,4 @@ export async function displayOf(tool: Tool, args: unknown, info: ToolCallInfo): 
 }
 
 /** The model's argument text as JSON; an empty text is no arguments. */
-export function parseArguments(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text === '' ? '{}' : text) };
-  } catch {
-    return { ok: false };
-  }
-}
+export const parseArguments = (text: string): { ok: true; value: unknown } | { ok: false } => parseJson(text === '' ? '{}' : text);

@@ -1,4 +1,5 @@
 import { TokenwireError } from '../../shared/errors.js';
+import { parseJson } from '../../shared/json.js';
 import type { FinishReason, ModelEvent, ModelMessage, ModelProvider, ModelRequest, ModelSink } from './provider.js';
 import { answerLength, answerTokens } from './simulated-answers.js';
 import { thinkingTokens, wordTokens } from './simulated-text.js';
@@ -61,12 +62,8 @@ function afterTool(messages: ModelMessage[], result: Extract<ModelMessage, { rol
 }
 
 function safeJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const json = text === undefined ? undefined : parseJson(text);
+  return json?.ok ? json.value : undefined;
 }
 
 const countWords = (messages: ModelMessage[]): number =>

@@ -2,7 +2,7 @@ import { TokenwireError, toTokenwireError } from '../../shared/errors.js';
 import { parseWith } from '../../shared/frame-codec.js';
 import { LIMITS, ToolOutputRequest } from '../../shared/protocol.js';
 import { canControl, type StreamAccess } from '../access/stream-access.js';
-import { canonicalSha256 } from '../engine/approval-record.js';
+import { canonicalSha256Of } from '../engine/approval-record.js';
 import type { DecidedBy } from '../engine/approvals.js';
 import type { ClientOutput } from '../engine/client-outputs.js';
 import type { Logger } from '../observability/log.js';
@@ -19,9 +19,7 @@ export function checkToolOutput(body: { output?: unknown; error?: { code: string
   if (Buffer.byteLength(json) > LIMITS.toolOutputBytes) {
     return new TokenwireError('payload_too_large', `A tool output may be at most ${LIMITS.toolOutputBytes} bytes of JSON.`);
   }
-  try {
-    canonicalSha256(answer.ok ? answer.output : answer.error);
-  } catch {
+  if (canonicalSha256Of(answer.ok ? answer.output : answer.error) instanceof Error) {
     return new TokenwireError('invalid_request', 'The tool output cannot be written as canonical JSON (a string holds a lone surrogate?).');
   }
   return answer;

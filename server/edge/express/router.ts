@@ -4,6 +4,7 @@ import { parseWith } from '../../../shared/frame-codec.js';
 import { ChatRequest, HEADERS } from '../../../shared/protocol.js';
 import type { Authenticator } from '../../access/authenticator.js';
 import type { ApprovalAudit } from '../../engine/approval-audit.js';
+import type { DecidedBy } from '../../engine/approvals.js';
 import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ChatService } from '../../service/chat-service.js';
@@ -16,7 +17,7 @@ import { identify, identityOf } from './identify.js';
 import { nameInstanceOnEveryAnswer } from './instance-header.js';
 import type { Interop } from '../interop/interop.js';
 import { serveStreamSse, type SseViewConfig } from './sse-view.js';
-import { decideApproval, idempotencyKeyOf, startResumePoint } from '../../service/stream-requests.js';
+import { decideApproval, idempotencyKeyOf, startResumePoint, type StreamAccess } from '../../service/stream-requests.js';
 import { accessOf, addStreamRoutes } from './stream-routes.js';
 import { answerToolCall } from '../../service/tool-outputs.js';
 import { WS_PATH } from '../ws/ws-server.js';
@@ -36,6 +37,10 @@ export const TOKENWIRE_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/ag-ui': ['POST'],
 };
 const ROUTE_PATHS = Object.keys(TOKENWIRE_ROUTES);
+
+/** What a POST on a tool call does with its body: `decideApproval` or `answerToolCall`. */
+type CallAct = (deps: RouterDeps, callId: string, raw: unknown, access: StreamAccess, by: DecidedBy) => Promise<object | TokenwireError>;
+
 /** What the Express router uses: the two services, who asks, the audit, and a few settings. */
 export interface RouterDeps {
   chat: ChatService;
@@ -63,6 +68,16 @@ export function createRouter(deps: RouterDeps, basePath: string, interop: Intero
   const json = express.json({ limit: '1mb' });
   const sendError = (res: Response, error: TokenwireError) => sendHttpError(res, error, deps.metrics);
   const who = identify(deps, createAddressOf(config.TRUST_PROXY));
+  // A POST on one tool call (a decision, an output): JSON only, then `act` under the caller's access.
+  const callRoute = (act: CallAct) => async (req: Request<{ callId: string }>, res: Response) => {
+    if (!req.is('application/json')) {
+      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
+      return;
+    }
+    const done = await act(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
+    if (done instanceof TokenwireError) sendError(res, done);
+    else res.json(done);
+  };
 
   nameInstanceOnEveryAnswer(app, deps.instanceId);
 
@@ -101,27 +116,11 @@ export function createRouter(deps: RouterDeps, basePath: string, interop: Intero
   // SSE has no back channel, so its client decides tool calls here: its subject, or the stream
   // token from the `start` frame (`X-Stream-Token` or body `token`). Answers 200 with the
   // decision, or `{ error: { code, message } }` with the code's status.
-  api.post('/api/approvals/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
-    if (!req.is('application/json')) {
-      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
-      return;
-    }
-    const decided = await decideApproval(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
-    if (decided instanceof TokenwireError) sendError(res, decided);
-    else res.json(decided);
-  });
+  api.post('/api/approvals/:callId', json, callRoute(decideApproval));
 
   // A client tool's output, for a client without a WebSocket: the same access as a decision.
   // Answers 200 `{ callId, streamId }`, or `{ error: { code, message } }` with the code's status.
-  api.post('/api/tool-outputs/:callId', json, async (req: Request<{ callId: string }>, res: Response) => {
-    if (!req.is('application/json')) {
-      sendError(res, new TokenwireError('unsupported_media_type', 'Send the body as application/json.'));
-      return;
-    }
-    const answered = await answerToolCall(deps, req.params.callId, req.body, accessOf(deps, req, res), { subject: identityOf(res).subject, transport: 'http' });
-    if (answered instanceof TokenwireError) sendError(res, answered);
-    else res.json(answered);
-  });
+  api.post('/api/tool-outputs/:callId', json, callRoute(answerToolCall));
 
   addStreamRoutes(api as unknown as express.Express, deps);
   addAuditRoutes(api as unknown as express.Express, deps);

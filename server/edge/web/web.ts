@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ChatService } from '../../service/chat-service.js';
 import type { StreamControl } from '../../service/stream-control.js';
+import type { DecidedBy } from '../../engine/approvals.js';
 import type { Config } from '../../settings/config.js';
 import { errorResponse, jsonResponse as json } from '../http-errors.js';
 import { answerToolCall } from '../../service/tool-outputs.js';
@@ -141,26 +142,27 @@ export function createStreamHandlers(deps: WebDeps, options: WebHandlerOptions =
   };
 }
 
-/** `POST /api/tool-outputs/:callId` as a web handler: a client tool's output, under the same access as a decision. */
-export function createToolOutputHandler(deps: WebDeps, options: WebHandlerOptions = {}): (request: Request, callId: string) => Promise<Response> {
+/** What a POST on a tool call does with its body: `decideApproval` or `answerToolCall`. */
+type CallAct = (deps: WebDeps, callId: string, raw: unknown, access: StreamAccess, by: DecidedBy) => Promise<object | TokenwireError>;
+
+/** A POST on one tool call: the caller's access and the JSON body, then `act`; answers 200 with its result or the typed error. */
+function callHandler(deps: WebDeps, options: WebHandlerOptions, act: CallAct): (request: Request, callId: string) => Promise<Response> {
   return async (request, callId) => {
     const access = await accessOf(deps, request, options);
     if (access instanceof TokenwireError) return errorAnswer(deps, access);
     const raw = await jsonBody(request);
     if (!raw.ok) return errorAnswer(deps, raw.error);
-    const answered = await answerToolCall(deps, callId, raw.value, access, { subject: access.subject, transport: 'http' });
-    return answered instanceof TokenwireError ? errorAnswer(deps, answered) : json(200, answered);
+    const done = await act(deps, callId, raw.value, access, { subject: access.subject, transport: 'http' });
+    return done instanceof TokenwireError ? errorAnswer(deps, done) : json(200, done);
   };
+}
+
+/** `POST /api/tool-outputs/:callId` as a web handler: a client tool's output, under the same access as a decision. */
+export function createToolOutputHandler(deps: WebDeps, options: WebHandlerOptions = {}): (request: Request, callId: string) => Promise<Response> {
+  return callHandler(deps, options, answerToolCall);
 }
 
 /** `POST /api/approvals/:callId` as a web handler: the decision as the stream's subject or with its token, as on the Express route. */
 export function createApprovalHandler(deps: WebDeps, options: WebHandlerOptions = {}): (request: Request, callId: string) => Promise<Response> {
-  return async (request, callId) => {
-    const access = await accessOf(deps, request, options);
-    if (access instanceof TokenwireError) return errorAnswer(deps, access);
-    const raw = await jsonBody(request);
-    if (!raw.ok) return errorAnswer(deps, raw.error);
-    const decided = await decideApproval(deps, callId, raw.value, access, { subject: access.subject, transport: 'http' });
-    return decided instanceof TokenwireError ? errorAnswer(deps, decided) : json(200, decided);
-  };
+  return callHandler(deps, options, decideApproval);
 }

@@ -279,6 +279,14 @@ function createActiveSession(host: SessionHost): ActiveSession {
     void view(stream, -1, { format, threadId, runId });
   }
 
+  /** A refused decision or output: the error, naming the call's stream only to a socket that may know it. */
+  async function sendCallError(callId: string, thrown: unknown): Promise<void> {
+    const streamId = await control.streamOfCall(callId).catch(() => undefined);
+    const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
+    const known = stream && mayControl(stream) ? stream : undefined;
+    sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
+  }
+
   async function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): Promise<void> {
     try {
       await control.decide(frame.callId, {
@@ -290,11 +298,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
         by: { subject, transport: 'ws' },
       });
     } catch (thrown) {
-      const streamId = await control.streamOfCall(frame.callId).catch(() => undefined);
-      const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
-      // Name the stream only to a socket that may know it.
-      const known = stream && mayControl(stream) ? stream : undefined;
-      sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
+      await sendCallError(frame.callId, thrown);
     }
   }
 
@@ -309,11 +313,7 @@ function createActiveSession(host: SessionHost): ActiveSession {
         by: { subject, transport: 'ws' },
       });
     } catch (thrown) {
-      const streamId = await control.streamOfCall(frame.callId).catch(() => undefined);
-      const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
-      // Name the stream only to a socket that may know it.
-      const known = stream && mayControl(stream) ? stream : undefined;
-      sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
+      await sendCallError(frame.callId, thrown);
     }
   }
 

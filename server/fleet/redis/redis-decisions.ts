@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import { TokenwireError, toTokenwireError, type ErrorCode } from '../../../shared/errors.js';
+import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
 import { decideCall, type ApprovalGate, type ApprovalGateOptions } from '../../engine/approvals.js';
 import type { ClientOutputGate } from '../../engine/client-outputs.js';
 import type { DecideRequest, OutputRequest } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { StreamLog } from '../../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
+import { OUTPUT, refusal, stateAfter } from './call-states.js';
 import { CHANNELS, KEYS } from './keys.js';
 import type { Scripts } from './scripts.js';
 import { recovering, type StoreEpoch } from './store-epoch.js';
@@ -21,33 +22,6 @@ export interface RedisDecisions {
   apply(message: Extract<ControlMessage, { op: 'decide' | 'output' }>): ControlAnswer | Promise<ControlAnswer>;
   /** Writes back the records of the calls pending here that Redis lost (it restarted without persistence). */
   restore(): void;
-}
-
-/**
- * A call's state in Redis after the gate refused a decision (or an output) with this code;
- * undefined: leave it. A decider the tool's rule refused, an edit its schema refused, or an
- * output its schema refused leaves the call pending.
- */
-const stateAfter = (code: ErrorCode): string | undefined =>
-  code === 'approval_expired' || code === 'tool_timeout'
-    ? 'expired'
-    : code === 'unknown_call'
-      ? 'cancelled'
-      : code === 'forbidden' || code === 'invalid_arguments' || code === 'invalid_request'
-        ? 'pending'
-        : undefined;
-
-/** The state a client tool's output records: one of a call's possible states, like `approve`. */
-const OUTPUT = 'output';
-
-/** A decision's (or an output's) verdict from the record scripts, as the gates' typed errors. */
-function refusal(verdict: string, callId: string, kind: 'decision' | 'output' = 'decision'): TokenwireError {
-  if (verdict === 'unknown') return new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
-  if (verdict === 'expired') return new TokenwireError(kind === 'output' ? 'tool_timeout' : 'approval_expired');
-  if (kind === 'output' && verdict === OUTPUT) return new TokenwireError('already_decided', 'This tool call already has its output.');
-  if (verdict === 'cancelled') return new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);
-  if (verdict === 'owner_lost') return new TokenwireError('owner_lost', 'The instance running this stream stopped answering; the decision was not recorded.');
-  return new TokenwireError('already_decided');
 }
 
 /**
@@ -99,6 +73,29 @@ export function createRedisDecisions(deps: {
       await decideCall(gate, callId, decision, { owns: () => owns, reason, code, args, by });
     } catch (error) {
       throw unrecord(callId, decision, error);
+    }
+  }
+
+  /** Applies a recorded output to the output gate here; one the gate refuses is un-recorded. */
+  function deliverHere(callId: string, answer: Parameters<ClientOutputGate['deliver']>[1], by: OutputRequest['by']): void {
+    const outputs = deps.outputs();
+    if (!outputs) throw unrecord(callId, OUTPUT, new TokenwireError('unknown_call', `No tool call ${callId} is known.`));
+    try {
+      outputs.deliver(callId, answer, { authorize: () => true, by });
+    } catch (error) {
+      throw unrecord(callId, OUTPUT, error);
+    }
+  }
+
+  /** The owner's answer to another instance's recorded decision or output: applied, or the gate's refusal. */
+  async function appliedAnswer(callId: string, what: string, applyHere: () => void | Promise<void>): Promise<ControlAnswer> {
+    try {
+      await applyHere();
+      return { ok: true };
+    } catch (error) {
+      const refused = toTokenwireError(error);
+      log.warn({ callId, code: refused.code }, `a recorded ${what} found its call no longer waiting`);
+      return { ok: false, code: refused.code, message: refused.message };
     }
   }
 
@@ -216,34 +213,12 @@ export function createRedisDecisions(deps: {
       return { streamId };
     },
     async apply(message) {
+      const by = { subject: message.subject, transport: message.transport };
       if (message.op === 'output') {
-        try {
-          const outputs = deps.outputs();
-          if (!outputs) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);
-          outputs.deliver(message.callId, message.answer as Parameters<ClientOutputGate['deliver']>[1], { authorize: () => true, by: { subject: message.subject, transport: message.transport } });
-          return { ok: true };
-        } catch (error) {
-          const refused = unrecord(message.callId, OUTPUT, error);
-          log.warn({ callId: message.callId, code: refused.code }, 'a recorded tool output found its call no longer waiting');
-          return { ok: false, code: refused.code, message: refused.message };
-        }
+        return appliedAnswer(message.callId, 'tool output', () => deliverHere(message.callId, message.answer as Parameters<ClientOutputGate['deliver']>[1], by));
       }
-      const gate = deps.gate();
-      try {
-        if (!gate) throw new TokenwireError('unknown_call', `No tool call ${message.callId} is known.`);
-        await decideCall(gate, message.callId, message.decision, {
-          owns: () => message.owns ?? true,
-          reason: message.reason,
-          code: message.code,
-          args: message.args,
-          by: { subject: message.subject, transport: message.transport },
-        });
-        return { ok: true };
-      } catch (error) {
-        const refused = unrecord(message.callId, message.decision, error);
-        log.warn({ callId: message.callId, code: refused.code }, 'a recorded decision found its call no longer waiting');
-        return { ok: false, code: refused.code, message: refused.message };
-      }
+      const { callId, decision, reason, code, args } = message;
+      return appliedAnswer(callId, 'decision', () => decideHere(callId, message.owns ?? true, { decision, reason, code, args, by }));
     },
     restore() {
       for (const [callId, call] of pending) restoreOne(callId, call).catch(() => {});

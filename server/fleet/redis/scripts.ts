@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: every Lua script the fleet runs atomically, each with its KEYS and ARGV, beside the one table that registers them.
 import type { Redis } from 'ioredis';
 
 // The few steps that must be atomic across instances, as Lua run by Redis (EVALSHA, loaded once

@@ -5,18 +5,11 @@ import type {
   LanguageModelV4ToolResultOutput,
   LanguageModelV4ToolResultPart,
 } from '@ai-sdk/provider';
+import { parseJson } from '../../../shared/json.js';
 import type { ModelMessage, ModelToolSpec } from '../provider.js';
 import { readTurnMetadata } from './provider-data.js';
 
 type AssistantPart = Extract<LanguageModelV4Message, { role: 'assistant' }>['content'][number];
-
-const parsed = (text: string): { ok: true; value: unknown } | { ok: false } => {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
-};
 
 /**
  * A tool call's input as the prompt types it (a JSON value). Arguments that are not JSON (the
@@ -24,7 +17,7 @@ const parsed = (text: string): { ok: true; value: unknown } | { ok: false } => {
  * input is not an object, and the tool result already tells the model what was wrong.
  */
 const inputOf = (text: string): unknown => {
-  const json = parsed(text);
+  const json = parseJson(text);
   return json.ok ? json.value : {};
 };
 
@@ -34,7 +27,7 @@ const inputOf = (text: string): unknown => {
  * `is_error`) do; text that is not JSON (a client's own tool message) goes as text.
  */
 function outputOf(content: string): LanguageModelV4ToolResultOutput {
-  const json = parsed(content);
+  const json = parseJson(content);
   if (!json.ok || json.value === null || json.value === undefined) return { type: 'text', value: content };
   const failed = typeof json.value === 'object' && (json.value as { ok?: unknown }).ok === false;
   return { type: failed ? 'error-json' : 'json', value: json.value as never };

@@ -3,6 +3,7 @@ import { RunAgentInputSchema } from '@ag-ui/core/schemas';
 import { z } from 'zod';
 import { fitText } from '../../../shared/fit-text.js';
 import { parseWith, type Decoded } from '../../../shared/frame-codec.js';
+import { parseJson } from '../../../shared/json.js';
 import { ChatOptions, ChatRequest, LIMITS, type ChatMessage } from '../../../shared/protocol.js';
 import type { ApprovalResponse } from './ai-sdk-request.js';
 
@@ -81,11 +82,8 @@ export function toolOutputs(input: RunAgentInput): { callId: string; body: { out
 }
 
 function jsonOrText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  const json = parseJson(text);
+  return json.ok ? json.value : text;
 }
 
 /**
