@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { answerTokens } from '../../server/models/simulated-answers.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -109,4 +110,14 @@ export async function waitForStreaming(page: Page, suffix = '', timeout = 10_000
     { timeout },
   );
   return (await handle.jsonValue()) as string;
+}
+
+/** The simulated model's first `n` tokens for a prompt: what a stream with nothing lost or repeated shows. */
+export function expectedAnswer(prompt: string, n: number): string {
+  const out: string[] = [];
+  for (const token of answerTokens(prompt)) {
+    if (out.length === n) break;
+    out.push(token);
+  }
+  return out.join('');
 }

@@ -1,8 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTokens } from '../../server/models/simulated-answers.js';
 import type { TestServer } from '../helpers/server.js';
-import { openPage, startDemoInChromium, waitForStreaming, waitForText, writeFigures } from './browser.js';
+import { expectedAnswer, openPage, startDemoInChromium, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
 // The network going away for longer than any fixed retry count would cover, in a real browser:
 // Chromium's own offline emulation (DevTools protocol), then the network back.
@@ -21,14 +20,7 @@ afterAll(async () => {
   writeFigures('network-offline-figures', figures);
 });
 
-const expected = (prompt: string, n: number) => {
-  const out: string[] = [];
-  for (const token of answerTokens(prompt)) {
-    if (out.length === n) break;
-    out.push(token);
-  }
-  return out.join('');
-};
+const expected = expectedAnswer;
 
 describe('offline for 20 s, then online (Chromium)', () => {
   it('over SSE and WebSocket at once: each pane resumes within 1 s of the network returning and shows the whole answer, nothing lost or repeated', async () => {

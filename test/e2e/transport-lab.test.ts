@@ -1,9 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PaneProbe } from '../../client/demo/pane.js';
-import { answerTokens, answerText } from '../../server/models/simulated-answers.js';
+import { answerText } from '../../server/models/simulated-answers.js';
 import type { TestServer } from '../helpers/server.js';
-import { openPage, startDemoInChromium, screenshot, waitForStreaming, waitForText, writeFigures } from './browser.js';
+import { expectedAnswer, openPage, startDemoInChromium, screenshot, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
 // the demo as a transport lab, tried in Chromium as a person would.
 let server: TestServer;
@@ -75,15 +75,7 @@ afterEach(async () => {
 
 const probe = (name = 'main'): Promise<PaneProbe> => page.evaluate((n) => window.__tokenwire!.panes[n]!, name);
 const words = async (testId = 'output') => ((await page.getByTestId(testId).textContent()) ?? '').split(' ');
-/** The simulated model's first `n` tokens for a prompt: what a stream with nothing lost shows. */
-const expected = (prompt: string, n: number) => {
-  const out: string[] = [];
-  for (const token of answerTokens(prompt)) {
-    if (out.length === n) break;
-    out.push(token);
-  }
-  return out.join('');
-};
+const expected = expectedAnswer;
 
 /** Waits until a pane's stream ended, then checks it ended `done`: a failure shows the status line it ended with. */
 async function expectDone(testId: string, timeout = 15_000): Promise<void> {
