@@ -46,8 +46,8 @@ export interface ClientOutputGateOptions {
   now?: () => number;
   /** A call waits (with a fleet: its record in Redis, so every instance can name its stream). */
   onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
-  /** A call's wait ended without an output. */
-  onSettled?: (callId: string, outcome: 'expired' | 'cancelled') => void;
+  /** A call's wait ended: answered, `expired`, or `cancelled` (its stream aborted). */
+  onSettled?: (callId: string, outcome: 'answered' | 'expired' | 'cancelled') => void;
 }
 
 /** What the output gate refuses with: its codes and messages. */
@@ -59,13 +59,8 @@ const REFUSALS: Refusals = {
 };
 
 export function createClientOutputGate(options: ClientOutputGateOptions = {}): ClientOutputGate {
-  const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>({
-    ...options,
-    // An answered call needs nothing more: only a wait that ended without an output is reported.
-    onSettled: (callId, outcome) => {
-      if (outcome !== 'answered') options.onSettled?.(callId, outcome);
-    },
-  });
+  // Every settle is reported, an answered one too: a fleet forgets the call as waiting here.
+  const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>(options);
   return {
     wait({ callId, streamId, expiresAt, signal, check }) {
       return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt }));

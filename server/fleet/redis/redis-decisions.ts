@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
-import { decideCall, type ApprovalGate, type ApprovalGateOptions } from '../../engine/approvals.js';
+import { decideCall, type ApprovalGate } from '../../engine/approvals.js';
 import type { ClientOutputGate } from '../../engine/client-outputs.js';
-import type { DecideRequest, OutputRequest } from '../fleet.js';
+import type { DecideRequest, GateHooks, OutputRequest } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { StreamLog } from '../../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
@@ -13,7 +13,7 @@ import { recovering, type StoreEpoch } from './store-epoch.js';
 import type { StoreHealth } from './store-health.js';
 
 export interface RedisDecisions {
-  readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
+  readonly gateHooks: GateHooks;
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /** A client tool's output, recorded and applied as a decision is (state `output`). */
   deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
@@ -166,6 +166,7 @@ export function createRedisDecisions(deps: {
         redis.pexpire(key, recordTtl(expiresAt)).catch(() => {});
       },
       onSettled(callId, outcome) {
+        // Any settle, an answered client tool's call too: it no longer waits here (nor is restored).
         pending.delete(callId);
         // Decisions are recorded before they reach the gate; only what the gate decided alone is written here.
         if (outcome === 'expired' || outcome === 'cancelled') scripts.recordDecision(KEYS.call(callId), [outcome, Date.now(), '0']).catch(() => {});
