@@ -45,7 +45,7 @@ export interface ClientOutputGateOptions {
   remember?: number;
   now?: () => number;
   /** A call waits (with a fleet: its record in Redis, so every instance can name its stream). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; kind: 'output' }) => void;
   /** A call's wait ended: answered, `expired`, or `cancelled` (its stream aborted). */
   onSettled?: (callId: string, outcome: 'answered' | 'expired' | 'cancelled') => void;
 }
@@ -63,7 +63,7 @@ export function createClientOutputGate(options: ClientOutputGateOptions = {}): C
   const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>(options);
   return {
     wait({ callId, streamId, expiresAt, signal, check }) {
-      return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt }));
+      return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt, kind: 'output' }));
     },
     deliver(callId, answer, { authorize, by }) {
       const { streamId, call } = calls.open(callId, authorize, REFUSALS);

@@ -6,7 +6,7 @@ import { redisStore } from '../../server/fleet/redis/index.js';
 import { KEYS } from '../../server/fleet/redis/keys.js';
 import type { ServerFrameOf } from '../../shared/protocol.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { openChat, startToolApp, type Chat, type ToolApp } from '../helpers/tool-app.js';
+import { decide, openChat, startToolApp, type Chat, type ToolApp } from '../helpers/tool-app.js';
 
 // Client tools on a fleet of two instances on one real redis-server: a call's record says what
 // it waits for, so a stray answer of the other kind is refused as one process refuses it.
@@ -56,6 +56,42 @@ async function answer(app: ToolApp, callId: string, token: string, body: Record<
   if (response.ok) return 'accepted';
   return ((await response.json()) as { error: { code: string } }).error.code;
 }
+
+describe('client tools on a fleet: a stray answer of the wrong kind', () => {
+  it('a tool_output for a call waiting for its approval is refused unknown_call, and the approval and output that follow run it', async () => {
+    const { owner, other } = await fleet();
+    const { chat, token } = await chatOn(owner, 'locate');
+    const call = await chat.call();
+    expect(await answer(other, call.callId, token, { output: 'early' })).toBe('unknown_call');
+    expect(await client.hget(KEYS.call(call.callId), 'state')).toBe('pending');
+    expect(await decide(other, 'sse', 'clerk', call.callId, { decision: 'approve' }, chat)).toBe('accepted');
+    await chat.waitFor((f) => f.type === 'tool_run');
+    expect(await answer(other, call.callId, token, { output: { city: 'Paris' } })).toBe('accepted');
+    expect(await chat.result()).toMatchObject({ ok: true, result: { city: 'Paris' } });
+  });
+
+  it('an approve for a call waiting only for its output is refused unknown_call, and the output that follows is taken', async () => {
+    const { owner, other } = await fleet();
+    const { chat, token } = await chatOn(owner, 'clock');
+    const run = (await chat.waitFor((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await decide(other, 'sse', 'clerk', run.callId, { decision: 'approve' }, chat)).toBe('unknown_call');
+    expect(await client.hget(KEYS.call(run.callId), 'state')).toBe('pending');
+    expect(await answer(other, run.callId, token, { output: '12:00' })).toBe('accepted');
+    expect(await chat.result()).toMatchObject({ ok: true, result: '12:00' });
+  });
+
+  it('a repeated approve for an approved call now waiting for its output is refused already_decided, and the output is taken', async () => {
+    const { owner, other } = await fleet();
+    const { chat, token } = await chatOn(owner, 'locate');
+    const call = await chat.call();
+    expect(await decide(owner, 'sse', 'clerk', call.callId, { decision: 'approve' }, chat)).toBe('accepted');
+    await chat.waitFor((f) => f.type === 'tool_run');
+    expect(await decide(other, 'sse', 'clerk', call.callId, { decision: 'approve' }, chat)).toBe('already_decided');
+    expect(await decide(owner, 'sse', 'clerk', call.callId, { decision: 'deny' }, chat)).toBe('already_decided');
+    expect(await answer(other, call.callId, token, { output: 'here' })).toBe('accepted');
+    expect(await chat.result()).toMatchObject({ ok: true, result: 'here' });
+  });
+});
 
 describe('client tools on a fleet after Redis restarted without persistence', () => {
   it('an answered call is not written back as pending; a call still waiting is', async () => {
