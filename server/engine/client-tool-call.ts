@@ -48,6 +48,7 @@ export async function awaitClientOutput(
     // The output was checked to be canonical JSON at the boundary, so this hash cannot throw.
     sha256: outputSha256(answer),
     ok: answer.ok,
+    ...(answer.ok ? {} : { code: answer.error.code }),
     answeredAt: new Date().toISOString(),
     ...(by?.subject !== undefined ? { subject: by.subject } : {}),
     ...(by ? { transport: by.transport } : {}),

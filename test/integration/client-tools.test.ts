@@ -144,9 +144,9 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(record).toMatchObject({ tool: 'get_local_time', decision: 'not_required', outcome: 'ok', clientOutput: { ok: true, sha256: canonicalSha256(output), transport: transport === 'ws' ? 'ws' : 'http' } });
   });
 
-  it('asks for the approval first, then runs the client tool; a handler that throws sends its error to the model', async () => {
+  it('asks for the approval first, then runs the client tool; a handler that throws sends its error to the model, audited as client_error', async () => {
     const provider = callsThenEchoes('get_location', { precise: true });
-    const { url } = await serve(provider);
+    const { url, core } = await serve(provider);
     const order: string[] = [];
     client = createChatClient({
       baseUrl: url,
@@ -172,6 +172,20 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(toldModel(provider)).toEqual({ ok: false, error });
     expect(stream.toolResults[0]).toMatchObject({ ok: false, error });
     expect(result.reason).toBe('stop');
+    const [record] = await core.audit.forStream(result.streamId as string);
+    expect(record).toMatchObject({ decision: 'approved', outcome: 'client_error', clientOutput: { ok: false, code: 'permission_denied' } });
+  });
+
+  it("audits a client's error as client_error whatever code the client wrote, keeping its code in clientOutput", async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'get_local_time');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { error: { code: 'ok', message: 'Pretends to have run.' } })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    const [record] = await core.audit.forStream(chat.start.streamId);
+    expect(record).toMatchObject({ decision: 'not_required', outcome: 'client_error', clientOutput: { ok: false, code: 'ok' } });
   });
 
   it('runs a client tool with the arguments a person edited when approving, and the model is told so', async () => {
