@@ -100,10 +100,26 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   }
   if (!needed) {
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
+    if (!onClient) return show(await execute(args, info, false));
     const requestedAt = new Date().toISOString();
-    const ran = await execute(args, info, false);
-    // A client tool's output is audited even without an approval: what came back from the browser, by digest.
-    if (answered) deps.auditApproval?.({ streamId: stream.id, callId, tool: tool.name, argsSha256, decision: 'not_required', requestedAt, decidedAt: answered.answeredAt, outcome: outcomeOf(ran), clientOutput: answered });
+    let ran: Outcome | undefined;
+    try {
+      ran = await execute(args, info, false);
+    } finally {
+      // A client tool's call is audited even without an approval, answered or not: what came back
+      // from the browser by digest, else `tool_timeout`, or `cancelled` when the stream ended first.
+      deps.auditApproval?.({
+        streamId: stream.id,
+        callId,
+        tool: tool.name,
+        argsSha256,
+        decision: 'not_required',
+        requestedAt,
+        decidedAt: answered?.answeredAt ?? new Date().toISOString(),
+        outcome: ran === undefined ? 'cancelled' : outcomeOf(ran),
+        ...(answered ? { clientOutput: answered } : {}),
+      });
+    }
     return show(ran);
   }
 

@@ -236,9 +236,9 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
   });
 
-  it('tells the model tool_timeout when no client answers in time, and refuses a late output as tool_timeout', async () => {
+  it('tells the model tool_timeout when no client answers in time, audits it, and refuses a late output as tool_timeout', async () => {
     const provider = callsThenEchoes('hurried', {});
-    const { url } = await serve(provider);
+    const { url, core } = await serve(provider);
     const chat = await openRaw(transport, url, 'hurried');
     raw = chat;
     const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
@@ -247,6 +247,22 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(result).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
     expect(toldModel(provider)).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
     expect(await chat.answer(run.callId, { output: 'late' })).toBe(transport === 'sse' ? '410 tool_timeout' : 'tool_timeout');
+    const records = await core.audit.forStream(chat.start.streamId);
+    expect(records).toEqual([expect.objectContaining({ callId: run.callId, decision: 'not_required', outcome: 'tool_timeout' })]);
+    expect(records[0]).not.toHaveProperty('clientOutput');
+  });
+
+  it('audits a client tool call cancelled while it waits for its output as cancelled', async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'get_local_time');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    const cancelled = await fetch(`${url}/api/streams/${chat.start.streamId}`, { method: 'DELETE', headers: { 'x-stream-token': chat.start.streamToken as string } });
+    expect(cancelled.ok).toBe(true);
+    await chat.waitForFrame((f) => f.type === 'done');
+    const records = await core.audit.forStream(chat.start.streamId);
+    expect(records).toEqual([expect.objectContaining({ callId: run.callId, decision: 'not_required', outcome: 'cancelled' })]);
   });
 
   it('is answered by a client that resumes the stream after the first one left without answering', async () => {
