@@ -70,7 +70,3 @@ export function canonicalSha256Of(value: unknown): string | Error {
     return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
   }
 }
-
-/** The audit's digest of a client tool's answer: its output, or `{ error }` when the client sent an error. */
-export const outputSha256 = (answer: { ok: true; output: unknown } | { ok: false; error: unknown }): string =>
-  canonicalSha256(answer.ok ? answer.output : { error: answer.error });

@@ -22,6 +22,8 @@ import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 const localTime = defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 10_000 });
 const locate = defineClientTool({ name: 'get_location', description: 'Where the user is.', parameters: z.strictObject({ precise: z.boolean() }), needsApproval: true });
 const typed = defineClientTool({ name: 'typed', description: 'Checked output.', parameters: z.strictObject({}), outputSchema: z.strictObject({ time: z.string() }) });
+const loose = defineClientTool({ name: 'loose', description: 'Strips keys.', parameters: z.strictObject({}), outputSchema: z.object({ time: z.string() }) });
+const big = defineClientTool({ name: 'big', description: 'A schema that makes a BigInt.', parameters: z.strictObject({}), outputSchema: z.object({ n: z.number() }).transform((v) => BigInt(v.n)) });
 const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
 
 /** A model that calls `name` with `args`, then says exactly what the tool message told it. */
@@ -48,7 +50,7 @@ afterEach(async () => {
 });
 
 async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
-  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed]) });
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed, loose, big]) });
   return server;
 }
 
@@ -234,6 +236,32 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(await chat.answer(run.callId, { output: { time: 'noon' } })).toBeUndefined();
     await chat.waitForFrame((f) => f.type === 'done');
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+  });
+
+  it("audits the digest of the output as the client sent it, before the outputSchema stripped a key", async () => {
+    const provider = callsThenEchoes('loose', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'loose');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    const sent = { time: 'noon', secret: 'kept out of the model' };
+    expect(await chat.answer(run.callId, { output: sent })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+    const [record] = await core.audit.forStream(chat.start.streamId);
+    expect(record?.clientOutput?.sha256).toBe(canonicalSha256(sent));
+  });
+
+  it('refuses as invalid_request an output its outputSchema turns into something that is not JSON, and the stream goes on', async () => {
+    const provider = callsThenEchoes('big', {});
+    const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'big');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { output: { n: 1 } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_request');
+    expect(await chat.answer(run.callId, { error: { code: 'gave_up', message: 'no' } })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: false, error: { code: 'gave_up', message: 'no' } });
   });
 
   it('tells the model tool_timeout when no client answers in time, audits it, and refuses a late output as tool_timeout', async () => {
