@@ -33,7 +33,10 @@ export interface ApprovalRecord {
   /** ISO 8601 times: when the call was shown for approval, and when it was decided. */
   requestedAt: string;
   decidedAt: string;
-  /** `ok`, the tool's error code, `cancelled` (the stream ended during the run), or `not_run`. */
+  /**
+   * `ok`, the tool's error code, `cancelled` (the stream ended during the run), `not_run`, or for
+   * a client tool: `client_error` (the client sent an error; its own code is `clientOutput.code`) or `tool_timeout`.
+   */
   outcome: string;
   /** For a client tool the client answered: what it sent, by its digest. */
   clientOutput?: ClientOutputRecord;
@@ -45,6 +48,8 @@ export interface ClientOutputRecord {
   sha256: string;
   /** Whether the client sent an output (true) or an error (false). */
   ok: boolean;
+  /** The client's own error code, when it sent an error: the client's word, never an audit outcome. */
+  code?: string;
   /** The authenticated subject that answered; absent for anonymous use. */
   subject?: string;
   transport?: DecisionTransport;
@@ -65,7 +70,3 @@ export function canonicalSha256Of(value: unknown): string | Error {
     return new Error(surrogate ? 'a string holds a lone surrogate, which is not Unicode text' : 'they cannot be written as canonical JSON');
   }
 }
-
-/** The audit's digest of a client tool's answer: its output, or `{ error }` when the client sent an error. */
-export const outputSha256 = (answer: { ok: true; output: unknown } | { ok: false; error: unknown }): string =>
-  canonicalSha256(answer.ok ? answer.output : { error: answer.error });

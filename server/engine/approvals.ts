@@ -84,7 +84,7 @@ export interface ApprovalGateOptions {
   remember?: number;
   now?: () => number;
   /** A call is pending (the Redis ledger records it before the call is shown). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule?: boolean }) => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; hasOwnRule?: boolean; kind?: 'approval' | 'output' }) => void;
   /** A call's wait ended, decided or not. */
   onSettled?: (callId: string, outcome: Outcome) => void;
 }
@@ -100,7 +100,7 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
   const calls = createWaitingCalls<Decision, CallRules | undefined>(options);
   return {
     wait({ callId, streamId, expiresAt, signal, rules }) {
-      return calls.wait({ callId, streamId, expiresAt, signal, extra: rules }, () => options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined }));
+      return calls.wait({ callId, streamId, expiresAt, signal, extra: rules }, () => options.onPending?.({ callId, streamId, expiresAt, hasOwnRule: rules?.authorize !== undefined, kind: 'approval' }));
     },
     async review(callId, { owns, by, args }) {
       const open = calls.pendingCall(callId);

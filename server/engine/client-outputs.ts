@@ -1,12 +1,16 @@
 import { TokenwireError } from '../../shared/errors.js';
+import { canonicalSha256Of } from './approval-record.js';
 import type { DecidedBy } from './approvals.js';
 import { createWaitingCalls, type Refusals } from './waiting-calls.js';
 
 /** What a client tool answered: its output, or its own error. */
 export type ClientOutput = { ok: true; output: unknown } | { ok: false; error: { code: string; message: string } };
 
-/** How a wait for a client's output ended. */
-export type OutputWait = { outcome: 'answered'; answer: ClientOutput; by?: DecidedBy | undefined } | { outcome: 'expired' };
+/**
+ * How a wait for a client's output ended. `answer` is what the call uses (the output as the
+ * tool's `outputSchema` parsed it); `sha256` names the answer as the client sent it (RFC 8785).
+ */
+export type OutputWait = { outcome: 'answered'; answer: ClientOutput; sha256: string; by?: DecidedBy | undefined } | { outcome: 'expired' };
 
 export interface DeliverOptions {
   /** Whether the caller may answer for this stream (the one access rule, `canControl`). */
@@ -45,9 +49,9 @@ export interface ClientOutputGateOptions {
   remember?: number;
   now?: () => number;
   /** A call waits (with a fleet: its record in Redis, so every instance can name its stream). */
-  onPending?: (call: { callId: string; streamId: string; expiresAt: number }) => void;
-  /** A call's wait ended without an output. */
-  onSettled?: (callId: string, outcome: 'expired' | 'cancelled') => void;
+  onPending?: (call: { callId: string; streamId: string; expiresAt: number; kind: 'output' }) => void;
+  /** A call's wait ended: answered, `expired`, or `cancelled` (its stream aborted). */
+  onSettled?: (callId: string, outcome: 'answered' | 'expired' | 'cancelled') => void;
 }
 
 /** What the output gate refuses with: its codes and messages. */
@@ -59,26 +63,26 @@ const REFUSALS: Refusals = {
 };
 
 export function createClientOutputGate(options: ClientOutputGateOptions = {}): ClientOutputGate {
-  const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>({
-    ...options,
-    // An answered call needs nothing more: only a wait that ended without an output is reported.
-    onSettled: (callId, outcome) => {
-      if (outcome !== 'answered') options.onSettled?.(callId, outcome);
-    },
-  });
+  // Every settle is reported, an answered one too: a fleet forgets the call as waiting here.
+  const calls = createWaitingCalls<OutputWait, OutputCheck | undefined>(options);
   return {
     wait({ callId, streamId, expiresAt, signal, check }) {
-      return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt }));
+      return calls.wait({ callId, streamId, expiresAt, signal, extra: check }, () => options.onPending?.({ callId, streamId, expiresAt, kind: 'output' }));
     },
     deliver(callId, answer, { authorize, by }) {
       const { streamId, call } = calls.open(callId, authorize, REFUSALS);
+      // The audit names what the client sent, before a schema strips or transforms it.
+      const sha256 = canonicalSha256Of(answer.ok ? answer.output : { error: answer.error });
+      if (sha256 instanceof Error) throw new TokenwireError('invalid_request', `The tool output cannot be taken: ${sha256.message}.`);
       let taken = answer;
       if (answer.ok && call.extra) {
         const checked = call.extra(answer.output);
         if (!checked.ok) throw new TokenwireError('invalid_request', `The tool output does not match the tool's output schema: ${checked.message}.`);
+        // A transform may return what no frame can carry (a BigInt, a cycle): refused, never thrown later.
+        if (canonicalSha256Of(checked.value) instanceof Error) throw new TokenwireError('invalid_request', "The tool's output schema made the output something that is not JSON.");
         taken = { ok: true, output: checked.value };
       }
-      call.settle({ outcome: 'answered', answer: taken, by });
+      call.settle({ outcome: 'answered', answer: taken, sha256, by });
       return { streamId };
     },
     streamOf: (callId) => calls.streamOf(callId),

@@ -1,12 +1,18 @@
 import type { z } from 'zod';
-import { outputSha256, type ClientOutputRecord } from './approval-record.js';
+import type { ClientOutputRecord } from './approval-record.js';
 import type { ClientOutputGate } from './client-outputs.js';
 import type { Stream } from '../streams/hub.js';
 import type { ClientTool } from '../tools/client-tool.js';
 
 /** An output against the tool's `outputSchema`: the parsed value, or the first issue. */
 function checkOutput(schema: z.ZodType, output: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
-  const parsed = schema.safeParse(output);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = schema.safeParse(output);
+  } catch {
+    // A refinement or transform of the app's that throws refuses the output; it must not end the stream.
+    return { ok: false, message: 'the schema threw' };
+  }
   if (parsed.success) return { ok: true, value: parsed.data };
   const issue = parsed.error.issues[0];
   return { ok: false, message: issue ? `${issue.message}${issue.path.length ? ` at ${issue.path.join('.')}` : ''}` : 'invalid' };
@@ -43,11 +49,12 @@ export async function awaitClientOutput(
   if (wait.outcome === 'expired') {
     return { outcome: { ok: false, error: { code: 'tool_timeout', message: `The client did not answer within ${timeoutMs} ms.` } } };
   }
-  const { answer, by } = wait;
+  const { answer, sha256, by } = wait;
   const record: ClientOutputRecord = {
-    // The output was checked to be canonical JSON at the boundary, so this hash cannot throw.
-    sha256: outputSha256(answer),
+    // The digest of the answer as received, taken by the gate before the output schema's check.
+    sha256,
     ok: answer.ok,
+    ...(answer.ok ? {} : { code: answer.error.code }),
     answeredAt: new Date().toISOString(),
     ...(by?.subject !== undefined ? { subject: by.subject } : {}),
     ...(by ? { transport: by.transport } : {}),

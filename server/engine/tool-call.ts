@@ -80,6 +80,8 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   const onClient = isClientTool(tool) ? tool : undefined;
   const marked = { ...(hidden.length ? { hiddenCharacters: hidden } : {}), ...(onClient ? { runsOn: 'client' as const } : {}) };
   let answered: ApprovalRecord['clientOutput'];
+  // A client picks its own error code (it may write `ok` or `denied`): the audit says `client_error`.
+  const outcomeOf = (ran: Outcome): string => (ran.ok ? 'ok' : answered && !answered.ok ? 'client_error' : ran.error.code);
   const execute = async (runArgs: Record<string, unknown>, context: Omit<ToolRunContext, 'signal'>, edited: boolean): Promise<Outcome> => {
     if (!onClient) return runTool(tool, runArgs, stream, runTimeoutMs, context);
     const { outcome, record } = await awaitClientOutput(stream, callId, onClient, deps, edited ? runArgs : undefined);
@@ -98,10 +100,26 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
   }
   if (!needed) {
     stream.append({ type: 'tool_call', callId, name: tool.name, args, approval: 'not_required', ...marked });
+    if (!onClient) return show(await execute(args, info, false));
     const requestedAt = new Date().toISOString();
-    const ran = await execute(args, info, false);
-    // A client tool's output is audited even without an approval: what came back from the browser, by digest.
-    if (answered) deps.auditApproval?.({ streamId: stream.id, callId, tool: tool.name, argsSha256, decision: 'not_required', requestedAt, decidedAt: answered.answeredAt, outcome: ran.ok ? 'ok' : ran.error.code, clientOutput: answered });
+    let ran: Outcome | undefined;
+    try {
+      ran = await execute(args, info, false);
+    } finally {
+      // A client tool's call is audited even without an approval, answered or not: what came back
+      // from the browser by digest, else `tool_timeout`, or `cancelled` when the stream ended first.
+      deps.auditApproval?.({
+        streamId: stream.id,
+        callId,
+        tool: tool.name,
+        argsSha256,
+        decision: 'not_required',
+        requestedAt,
+        decidedAt: answered?.answeredAt ?? new Date().toISOString(),
+        outcome: ran === undefined ? 'cancelled' : outcomeOf(ran),
+        ...(answered ? { clientOutput: answered } : {}),
+      });
+    }
     return show(ran);
   }
 
@@ -164,7 +182,7 @@ export async function handleToolCall(stream: Stream, call: ModelToolCall, tools:
     ran = await execute(edit?.args ?? args, { ...info, approval }, edit !== undefined);
   } finally {
     // The record is written once the run's outcome is known; an abort mid-run is `cancelled`.
-    audit(ran === undefined ? 'cancelled' : ran.ok ? 'ok' : ran.error.code);
+    audit(ran === undefined ? 'cancelled' : outcomeOf(ran));
   }
   // The stream and the model see what ran, when it is not what was shown.
   return show(edit ? { ...ran, edited: true, args: edit.args } : ran);

@@ -1,5 +1,5 @@
 import type { ApprovalAudit } from '../engine/approval-audit.js';
-import type { ApprovalGate, ApprovalGateOptions, DecidedBy } from '../engine/approvals.js';
+import type { ApprovalGate, ApprovalGateOptions, DecidedBy, Outcome } from '../engine/approvals.js';
 import type { ClientOutput, ClientOutputGate } from '../engine/client-outputs.js';
 import type { Conversations } from './conversations.js';
 import type { SharedClientLimits } from '../access/client-limits.js';
@@ -37,6 +37,12 @@ export interface OutputRequest {
  * the limits and the audit trail they share, finds streams other instances run, and routes
  * control (cancel, decisions, viewers) to a stream's owner.
  */
+/** What both gates report of their calls: one waits, one's wait ended (any gate's outcome). */
+export interface GateHooks {
+  onPending: NonNullable<ApprovalGateOptions['onPending']>;
+  onSettled: (callId: string, outcome: Outcome | 'answered') => void;
+}
+
 export interface Fleet {
   /** This process's incarnation (instance#random): the owner named in what it shares. */
   readonly incarnation: string;
@@ -47,8 +53,8 @@ export interface Fleet {
   readonly startKeys: StartKeys;
   /** The AI SDK's and AG-UI's conversations (their ids → streams), shared so a resume or cancel on any instance finds them. */
   readonly conversations: Conversations;
-  /** Hooks the approval gate calls so every instance sees a call's state. */
-  readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
+  /** Hooks the approval gate and the client output gate call so every instance sees a call's state. */
+  readonly gateHooks: GateHooks;
   /** False while Redis is unreachable: new streams are refused with `store_unavailable`. */
   readonly available: boolean;
   /** Connects the hub and the gates once they exist: control messages reach them. */

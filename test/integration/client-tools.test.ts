@@ -22,6 +22,8 @@ import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 const localTime = defineClientTool({ name: 'get_local_time', description: 'The browser time.', parameters: z.strictObject({}), timeoutMs: 10_000 });
 const locate = defineClientTool({ name: 'get_location', description: 'Where the user is.', parameters: z.strictObject({ precise: z.boolean() }), needsApproval: true });
 const typed = defineClientTool({ name: 'typed', description: 'Checked output.', parameters: z.strictObject({}), outputSchema: z.strictObject({ time: z.string() }) });
+const loose = defineClientTool({ name: 'loose', description: 'Strips keys.', parameters: z.strictObject({}), outputSchema: z.object({ time: z.string() }) });
+const big = defineClientTool({ name: 'big', description: 'A schema that makes a BigInt.', parameters: z.strictObject({}), outputSchema: z.object({ n: z.number() }).transform((v) => BigInt(v.n)) });
 const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
 
 /** A model that calls `name` with `args`, then says exactly what the tool message told it. */
@@ -48,7 +50,7 @@ afterEach(async () => {
 });
 
 async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
-  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed]) });
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed, loose, big]) });
   return server;
 }
 
@@ -144,9 +146,9 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(record).toMatchObject({ tool: 'get_local_time', decision: 'not_required', outcome: 'ok', clientOutput: { ok: true, sha256: canonicalSha256(output), transport: transport === 'ws' ? 'ws' : 'http' } });
   });
 
-  it('asks for the approval first, then runs the client tool; a handler that throws sends its error to the model', async () => {
+  it('asks for the approval first, then runs the client tool; a handler that throws sends its error to the model, audited as client_error', async () => {
     const provider = callsThenEchoes('get_location', { precise: true });
-    const { url } = await serve(provider);
+    const { url, core } = await serve(provider);
     const order: string[] = [];
     client = createChatClient({
       baseUrl: url,
@@ -172,6 +174,20 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(toldModel(provider)).toEqual({ ok: false, error });
     expect(stream.toolResults[0]).toMatchObject({ ok: false, error });
     expect(result.reason).toBe('stop');
+    const [record] = await core.audit.forStream(result.streamId as string);
+    expect(record).toMatchObject({ decision: 'approved', outcome: 'client_error', clientOutput: { ok: false, code: 'permission_denied' } });
+  });
+
+  it("audits a client's error as client_error whatever code the client wrote, keeping its code in clientOutput", async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'get_local_time');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { error: { code: 'ok', message: 'Pretends to have run.' } })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    const [record] = await core.audit.forStream(chat.start.streamId);
+    expect(record).toMatchObject({ decision: 'not_required', outcome: 'client_error', clientOutput: { ok: false, code: 'ok' } });
   });
 
   it('runs a client tool with the arguments a person edited when approving, and the model is told so', async () => {
@@ -222,9 +238,35 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
   });
 
-  it('tells the model tool_timeout when no client answers in time, and refuses a late output as tool_timeout', async () => {
-    const provider = callsThenEchoes('hurried', {});
+  it("audits the digest of the output as the client sent it, before the outputSchema stripped a key", async () => {
+    const provider = callsThenEchoes('loose', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'loose');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    const sent = { time: 'noon', secret: 'kept out of the model' };
+    expect(await chat.answer(run.callId, { output: sent })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'noon' } });
+    const [record] = await core.audit.forStream(chat.start.streamId);
+    expect(record?.clientOutput?.sha256).toBe(canonicalSha256(sent));
+  });
+
+  it('refuses as invalid_request an output its outputSchema turns into something that is not JSON, and the stream goes on', async () => {
+    const provider = callsThenEchoes('big', {});
     const { url } = await serve(provider);
+    const chat = await openRaw(transport, url, 'big');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    expect(await chat.answer(run.callId, { output: { n: 1 } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_request');
+    expect(await chat.answer(run.callId, { error: { code: 'gave_up', message: 'no' } })).toBeUndefined();
+    await chat.waitForFrame((f) => f.type === 'done');
+    expect(toldModel(provider)).toEqual({ ok: false, error: { code: 'gave_up', message: 'no' } });
+  });
+
+  it('tells the model tool_timeout when no client answers in time, audits it, and refuses a late output as tool_timeout', async () => {
+    const provider = callsThenEchoes('hurried', {});
+    const { url, core } = await serve(provider);
     const chat = await openRaw(transport, url, 'hurried');
     raw = chat;
     const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
@@ -233,6 +275,22 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(result).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
     expect(toldModel(provider)).toMatchObject({ ok: false, error: { code: 'tool_timeout' } });
     expect(await chat.answer(run.callId, { output: 'late' })).toBe(transport === 'sse' ? '410 tool_timeout' : 'tool_timeout');
+    const records = await core.audit.forStream(chat.start.streamId);
+    expect(records).toEqual([expect.objectContaining({ callId: run.callId, decision: 'not_required', outcome: 'tool_timeout' })]);
+    expect(records[0]).not.toHaveProperty('clientOutput');
+  });
+
+  it('audits a client tool call cancelled while it waits for its output as cancelled', async () => {
+    const provider = callsThenEchoes('get_local_time', {});
+    const { url, core } = await serve(provider);
+    const chat = await openRaw(transport, url, 'get_local_time');
+    raw = chat;
+    const run = (await chat.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
+    const cancelled = await fetch(`${url}/api/streams/${chat.start.streamId}`, { method: 'DELETE', headers: { 'x-stream-token': chat.start.streamToken as string } });
+    expect(cancelled.ok).toBe(true);
+    await chat.waitForFrame((f) => f.type === 'done');
+    const records = await core.audit.forStream(chat.start.streamId);
+    expect(records).toEqual([expect.objectContaining({ callId: run.callId, decision: 'not_required', outcome: 'cancelled' })]);
   });
 
   it('is answered by a client that resumes the stream after the first one left without answering', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TokenwireError } from '../../shared/errors.js';
 import { createClientOutputGate } from '../../server/engine/client-outputs.js';
+import { canonicalSha256 } from '../../server/engine/approval-record.js';
 import { defineClientTool, isClientTool } from '../../server/tools/client-tool.js';
 import { defineTool } from '../../server/tools/registry.js';
 
@@ -46,7 +47,7 @@ describe('client output gate', () => {
     const waiting = wait(gate, Date.now() + 60_000);
     expect(gate.pending).toBe(1);
     expect(gate.deliver('call_1', { ok: true, output: 42 }, { ...mine, by: { transport: 'ws' } })).toEqual({ streamId: 's1' });
-    expect(await waiting).toEqual({ outcome: 'answered', answer: { ok: true, output: 42 }, by: { transport: 'ws' } });
+    expect(await waiting).toEqual({ outcome: 'answered', answer: { ok: true, output: 42 }, sha256: canonicalSha256(42), by: { transport: 'ws' } });
     expect(codeOf(() => gate.deliver('call_1', { ok: true, output: 43 }, mine))).toBe('already_decided');
     expect(gate.pending).toBe(0);
   });

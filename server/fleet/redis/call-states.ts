@@ -23,6 +23,8 @@ export const OUTPUT = 'output';
 /** A decision's (or an output's) verdict from the record scripts, as the gates' typed errors. */
 export function refusal(verdict: string, callId: string, kind: 'decision' | 'output' = 'decision'): TokenwireError {
   if (verdict === 'unknown') return new TokenwireError('unknown_call', `No tool call ${callId} is known.`);
+  // An answer the call does not wait for: what one process's gate says of a call it does not hold.
+  if (verdict === 'wrong_kind') return new TokenwireError('unknown_call', kind === 'output' ? `No tool call ${callId} waits for a client's output.` : `No tool call ${callId} is known.`);
   if (verdict === 'expired') return new TokenwireError(kind === 'output' ? 'tool_timeout' : 'approval_expired');
   if (kind === 'output' && verdict === OUTPUT) return new TokenwireError('already_decided', 'This tool call already has its output.');
   if (verdict === 'cancelled') return new TokenwireError('unknown_call', `Tool call ${callId} is no longer pending: its stream ended.`);

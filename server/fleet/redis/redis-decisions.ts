@@ -1,19 +1,19 @@
 import type { Redis } from 'ioredis';
 import { TokenwireError, toTokenwireError } from '../../../shared/errors.js';
-import { decideCall, type ApprovalGate, type ApprovalGateOptions } from '../../engine/approvals.js';
+import { decideCall, type ApprovalGate } from '../../engine/approvals.js';
 import type { ClientOutputGate } from '../../engine/client-outputs.js';
-import type { DecideRequest, OutputRequest } from '../fleet.js';
+import type { DecideRequest, GateHooks, OutputRequest } from '../fleet.js';
 import type { Logger } from '../../observability/log.js';
 import type { StreamLog } from '../../streams/hub.js';
 import type { Control, ControlAnswer, ControlMessage } from './control.js';
 import { OUTPUT, refusal, stateAfter } from './call-states.js';
 import { CHANNELS, KEYS } from './keys.js';
-import type { Scripts } from './scripts.js';
+import type { CallKind, Scripts } from './scripts.js';
 import { recovering, type StoreEpoch } from './store-epoch.js';
 import type { StoreHealth } from './store-health.js';
 
 export interface RedisDecisions {
-  readonly gateHooks: Pick<ApprovalGateOptions, 'onPending' | 'onSettled'>;
+  readonly gateHooks: GateHooks;
   decide(callId: string, request: DecideRequest): Promise<{ streamId: string }>;
   /** A client tool's output, recorded and applied as a decision is (state `output`). */
   deliverOutput(callId: string, request: OutputRequest): Promise<{ streamId: string }>;
@@ -50,17 +50,17 @@ export function createRedisDecisions(deps: {
 }): RedisDecisions {
   const { redis, scripts, health, incarnation, log } = deps;
   /** Calls waiting here, to write back after a Redis restart. */
-  const pending = new Map<string, { streamId: string; expiresAt: number }>();
+  const pending = new Map<string, { streamId: string; expiresAt: number; kind: CallKind }>();
   const recordTtl = (expiresAt: number) => Math.max(1, expiresAt - Date.now()) + deps.ttlMs;
-  const restoreOne = (callId: string, call: { streamId: string; expiresAt: number }) =>
-    scripts.restoreCall(KEYS.call(callId), [call.streamId, incarnation, call.expiresAt, recordTtl(call.expiresAt)]);
+  const restoreOne = (callId: string, call: { streamId: string; expiresAt: number; kind: CallKind }) =>
+    scripts.restoreCall(KEYS.call(callId), [call.streamId, incarnation, call.expiresAt, recordTtl(call.expiresAt), call.kind]);
 
   /** The gate refused a recorded decision: the record says what happened instead, and the caller gets the gate's error. */
   function unrecord(callId: string, decision: string, error: unknown): TokenwireError {
     const refused = toTokenwireError(error);
-    // A call still waiting here (an approved client tool's call, now waiting for its output)
-    // goes back to pending, so a late repeat of its approval cannot block the output.
-    const state = refused.code === 'already_decided' && pending.has(callId) ? 'pending' : stateAfter(refused.code);
+    // A call still waiting here (e.g. for the other kind of answer) goes back to pending, so a
+    // stray answer cannot block the one it waits for.
+    const state = pending.has(callId) ? 'pending' : stateAfter(refused.code);
     if (state) scripts.swapState(KEYS.call(callId), decision, state).catch(() => {});
     return refused;
   }
@@ -123,7 +123,7 @@ export function createRedisDecisions(deps: {
     const kind = state === OUTPUT ? 'output' : 'decision';
     // (`decision` is the state recorded: `approve`, `deny`, or `output`.)
     const result = await deps.control.request(owner, message, (json) =>
-      scripts.decideRemote([KEYS.call(callId), KEYS.lease(owner), KEYS.controlQueue(owner)], [decision, Date.now(), json, CHANNELS.control(owner), 600_000]),
+      scripts.decideRemote([KEYS.call(callId), KEYS.lease(owner), KEYS.controlQueue(owner)], [decision, Date.now(), json, CHANNELS.control(owner), 600_000, kind === 'output' ? 'output' : 'approval']),
     );
     // A caller only the tool's rule could admit learns nothing of a call that is not pending.
     if (result.status === 'refused' && !owns) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
@@ -158,15 +158,19 @@ export function createRedisDecisions(deps: {
 
   return {
     gateHooks: {
-      onPending({ callId, streamId, expiresAt, hasOwnRule }) {
-        pending.set(callId, { streamId, expiresAt });
+      onPending({ callId, streamId, expiresAt, hasOwnRule, kind = 'approval' }) {
+        pending.set(callId, { streamId, expiresAt, kind });
         const key = KEYS.call(callId);
         // `rule`: the tool decides who may decide, so another instance forwards a caller the default rule refuses.
-        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending', ...(hasOwnRule ? { rule: '1' } : {}) }).catch(() => {});
+        // `kind`: what the call waits for now, so an answer of the other kind is refused before it is recorded.
+        redis.hset(key, { streamId, owner: incarnation, expiresAt: String(expiresAt), state: 'pending', kind, ...(hasOwnRule ? { rule: '1' } : {}) }).catch(() => {});
         redis.pexpire(key, recordTtl(expiresAt)).catch(() => {});
       },
       onSettled(callId, outcome) {
+        // Any settle, an answered client tool's call too: it no longer waits here (nor is restored).
         pending.delete(callId);
+        // An approved client tool's call waits for its output next: a repeated decision is then `already_decided`.
+        if (outcome === 'approved') redis.hset(KEYS.call(callId), 'approved', '1').catch(() => {});
         // Decisions are recorded before they reach the gate; only what the gate decided alone is written here.
         if (outcome === 'expired' || outcome === 'cancelled') scripts.recordDecision(KEYS.call(callId), [outcome, Date.now(), '0']).catch(() => {});
       },
@@ -181,7 +185,7 @@ export function createRedisDecisions(deps: {
         await sendRecorded(callId, owner, OUTPUT, message);
         return { streamId };
       }
-      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [OUTPUT, Date.now(), '1']));
+      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [OUTPUT, Date.now(), '1', 'output']));
       if (recorded !== 'ok') throw refusal(recorded, callId, 'output');
       try {
         deps.outputs()?.deliver(callId, answer, { authorize: () => true, by });
@@ -207,7 +211,7 @@ export function createRedisDecisions(deps: {
       const gate = deps.gate();
       const review = gate && pending.has(callId) ? await gate.review(callId, { owns, by: request.by, args: request.decision === 'approve' ? request.args : undefined }) : { allowed: owns };
       if (!review.allowed) throw new TokenwireError('forbidden', 'This connection may not decide that tool call.');
-      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [request.decision, Date.now(), '1']));
+      const recorded = await health.guard(() => scripts.recordDecision(KEYS.call(callId), [request.decision, Date.now(), '1', 'approval']));
       if (recorded !== 'ok') throw refusal(recorded, callId);
       await decideHere(callId, owns, request);
       return { streamId };

@@ -30,12 +30,19 @@ return 1
 
 /**
  * Records a tool call's outcome once (recorded before it is applied). Returns `ok`,
- * `unknown`, `expired` (the window closed, now recorded) or the state already recorded.
- * KEYS: call. ARGV: state, now ms, whether the expiry applies ('1').
+ * `unknown`, `expired` (the window closed, now recorded) or the state already recorded; with
+ * ARGV[4], the kind of answer (`approval` or `output`), an answer the call does not wait for is
+ * `wrong_kind` (or `approve` for a decision on an approved call now waiting for its output),
+ * recording nothing. KEYS: call. ARGV: state, now ms, whether the expiry applies ('1'), kind or ''.
  */
 const RECORD_DECISION = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'unknown' end
+local kind = redis.call('HGET', KEYS[1], 'kind')
+if ARGV[4] and ARGV[4] ~= '' and kind and kind ~= ARGV[4] then
+  if redis.call('HGET', KEYS[1], 'approved') == '1' then return 'approve' end
+  return 'wrong_kind'
+end
 if state ~= 'pending' then return state end
 if ARGV[3] == '1' and tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[1], 'state', 'expired')
@@ -97,11 +104,17 @@ return 'ok'
  * Records a decision for a call another instance runs and queues it for that owner, in one
  * step: nothing is recorded when the owner's lease is gone (`owner_lost`), so a retry is not
  * refused as decided. Otherwise the answers of RECORD_DECISION.
- * KEYS: call, owner's lease, owner's queue. ARGV: decision, now ms, message JSON, owner's channel, queue ttl ms.
+ * KEYS: call, owner's lease, owner's queue. ARGV: decision, now ms, message JSON, owner's channel,
+ * queue ttl ms, kind of answer (as RECORD_DECISION's ARGV[4]).
  */
 const DECIDE_REMOTE = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'unknown' end
+local kind = redis.call('HGET', KEYS[1], 'kind')
+if ARGV[6] and ARGV[6] ~= '' and kind and kind ~= ARGV[6] then
+  if redis.call('HGET', KEYS[1], 'approved') == '1' then return 'approve' end
+  return 'wrong_kind'
+end
 if state ~= 'pending' then return state end
 if tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[1], 'state', 'expired')
@@ -153,11 +166,11 @@ return 1
 
 /**
  * Writes a pending call's record back when Redis no longer has it (restarted without
- * persistence); an existing record is left alone. KEYS: call. ARGV: stream id, owner, expiresAt, ttl ms.
+ * persistence); an existing record is left alone. KEYS: call. ARGV: stream id, owner, expiresAt, ttl ms, kind.
  */
 const RESTORE_CALL = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'streamId', ARGV[1], 'owner', ARGV[2], 'expiresAt', ARGV[3], 'state', 'pending')
+redis.call('HSET', KEYS[1], 'streamId', ARGV[1], 'owner', ARGV[2], 'expiresAt', ARGV[3], 'state', 'pending', 'kind', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
@@ -245,18 +258,21 @@ return 1
 
 type Arg = string | number;
 
+/** What a call waits for now, in its record (`kind`): a person's decision, or a client tool's output. */
+export type CallKind = 'approval' | 'output';
+
 /** The scripts as functions of one connection. */
 export interface Scripts {
   takeover(keys: [string, string, string], args: [string, string, number, string]): Promise<number>;
-  recordDecision(key: string, args: [string, number, '0' | '1']): Promise<string>;
+  recordDecision(key: string, args: [string, number, '0' | '1'] | [string, number, '0' | '1', CallKind]): Promise<string>;
   admit(keys: [string, string], args: [number, number, number, number, string, string]): Promise<[number, number]>;
   release(key: string, incarnation: string): Promise<number>;
   enqueue(keys: [lease: string, queue: string], args: [message: string, channel: string, ttlMs: number]): Promise<string>;
-  decideRemote(keys: [call: string, lease: string, queue: string], args: [decision: string, now: number, message: string, channel: string, ttlMs: number]): Promise<string>;
+  decideRemote(keys: [call: string, lease: string, queue: string], args: [decision: string, now: number, message: string, channel: string, ttlMs: number, kind: CallKind]): Promise<string>;
   takeControl(queue: string, args: [batch: number, ackPrefix: string, ackTtlMs: number]): Promise<string[]>;
   withdraw(keys: [queue: string, ack: string], message: string): Promise<string>;
   swapState(call: string, from: string, to: string): Promise<number>;
-  restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number]): Promise<number>;
+  restoreCall(call: string, args: [streamId: string, owner: string, expiresAt: number, ttlMs: number, kind: CallKind]): Promise<number>;
   markRefused(meta: string, seq: number): Promise<number>;
   meetEpoch(keys: [epoch: string, recovering: string], args: [fresh: string, known: string, windowMs: number]): Promise<string>;
   setConversation(key: string, ttlMs: number, fields: Record<string, string>): Promise<number>;
