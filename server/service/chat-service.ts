@@ -94,7 +94,7 @@ export interface ChatServiceDeps {
  * key, on any instance) and the launch of the engine. `idle(deadlineMs)` resolves once every
  * engine it launched has ended and its lifecycle hooks ran, or at the deadline.
  */
-export function createChatService(deps: ChatServiceDeps): ChatService & { idle(deadlineMs: number): Promise<void> } {
+export function createChatService(deps: ChatServiceDeps): ChatService & { idle(deadlineMs: number): Promise<void>; stopStarts(): void } {
   const { config, log, metrics, hub, tools, approvals, provider, limits, startKeys, pacer, releases, auditApproval, clientOutputs, storeAvailable } = deps;
   /** Engines (runChat) still running, and what shutdown waits on until none is. */
   const engines: { running: number; idle?: Promise<void>; markIdle?: () => void } = { running: 0 };
@@ -123,10 +123,14 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
     log,
   });
   /** The chat as the server decides it; a client that left while an async hook ran gets no stream. */
+  // An app's hook that never settles must not hold its request past a stop: the stop answers it.
+  let stopStarts!: () => void;
+  const stopped = new Promise<never>((_, reject) => (stopStarts = () => reject(new TokenwireError('server_shutdown'))));
+  stopped.catch(() => {});
   const decide = (request: ChatRequest, { transport, identity, gone }: StartOptions): PreparedChat | Promise<PreparedChat> => {
     const decided = prepare(request, { transport, subject: identity?.subject });
     if (!(decided instanceof Promise)) return decided;
-    return decided.then((chat) => {
+    return Promise.race([decided, stopped]).then((chat) => {
       if (gone?.()) throw new TokenwireError('connection_lost', 'The client left before its stream started.');
       return chat;
     });
@@ -255,6 +259,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService & { idle(d
       started.then(forget, forget);
       return started;
     },
+    stopStarts: () => stopStarts(),
     async idle(deadlineMs) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -156,7 +156,7 @@ export function createCore(config: Config, parts: CoreParts): Core {
     draining: () => control?.draining ?? false,
     hooks: parts.hooks ?? {},
   });
-  control = createStreamControl({ hub, approvals, clientOutputs, fleet, enginesIdle: chat.idle });
+  control = createStreamControl({ hub, approvals, clientOutputs, fleet, enginesIdle: chat.idle, onDrain: chat.stopStarts });
 
   return {
     config,

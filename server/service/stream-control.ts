@@ -50,6 +50,8 @@ export function createStreamControl(deps: {
   clientOutputs: ClientOutputGate;
   fleet: Fleet | undefined;
   enginesIdle: (deadlineMs: number) => Promise<void>;
+  /** Drain began: starts still being decided (an app's slow prepareRequest) are answered server_shutdown. */
+  onDrain?: () => void;
 }): StreamControl {
   const { hub, approvals, clientOutputs, fleet } = deps;
   let draining = false;
@@ -108,9 +110,11 @@ export function createStreamControl(deps: {
     },
     drain() {
       draining = true;
+      deps.onDrain?.();
     },
     async shutdown(deadlineMs) {
       draining = true;
+      deps.onDrain?.();
       const until = Date.now() + deadlineMs;
       // A deploy should not cut answers: let them finish, keeping time to end the rest cleanly
       // (their server_shutdown and done written to the store and every view).

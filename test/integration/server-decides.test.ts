@@ -331,6 +331,20 @@ describe('onFinish and onError', () => {
     expect(target.records.filter((r) => r.msg === 'onError failed')).toHaveLength(1);
   });
 
+  it.each(['sse', 'ws'] as const)('a prepareRequest that never settles: close() answers the waiting start server_shutdown (%s)', async (via) => {
+    const entered = deferred();
+    const target = await serve({
+      prepareRequest: () => {
+        entered.resolve();
+        return new Promise(() => {});
+      },
+    });
+    const answer = chat(via, target, { messages: hi });
+    await entered.promise;
+    await target.tw.close({ deadlineMs: 1_000 });
+    expect(await answer).toMatchObject({ code: 'server_shutdown', frames: [] });
+  });
+
   it('close() waits for a slow onFinish before it resolves', async () => {
     const order: string[] = [];
     const entered = deferred();
