@@ -1,5 +1,6 @@
 import type { HiddenCharacters } from '../shared/hidden-characters.js';
-import type { ServerFrameOf } from '../shared/protocol.js';
+import { TokenwireError } from '../shared/errors.js';
+import { ApproveFrame, DenyFrame, type ServerFrameOf } from '../shared/protocol.js';
 import type { ApproveOptions, DecisionOptions, DenyOptions, ToolCall, ToolCallStatus, ToolResult } from './types.js';
 
 /** Sends a person's decision on a call; the stream supplies it. */
@@ -45,12 +46,26 @@ export class ToolCallHandle implements ToolCall {
   }
 
   approve(options?: ApproveOptions): Promise<void> {
-    return this.decide(this, 'approve', options && { ...(options.args ? { args: options.args } : {}), ...(options.reason ? { reason: options.reason } : {}) });
+    const sent = options && { ...(options.args ? { args: options.args } : {}), ...(options.reason ? { reason: options.reason } : {}) };
+    return this.checked(ApproveFrame.safeParse({ type: 'approve', callId: this.callId, ...sent })) ?? this.decide(this, 'approve', sent);
   }
 
   deny(reason?: string | DenyOptions): Promise<void> {
     const options = typeof reason === 'string' ? { reason } : reason;
-    return this.decide(this, 'deny', options && { ...(options.reason ? { reason: options.reason } : {}), ...(options.code ? { code: options.code } : {}) });
+    const sent = options && { ...(options.reason ? { reason: options.reason } : {}), ...(options.code ? { code: options.code } : {}) };
+    return this.checked(DenyFrame.safeParse({ type: 'deny', callId: this.callId, ...sent })) ?? this.decide(this, 'deny', sent);
+  }
+
+  /**
+   * A decision the protocol refuses (a bad deny code, a reason too long) is refused here, before
+   * anything is sent and with the call still pending: over the WebSocket the server's answer to a
+   * malformed frame names no stream, so the call would wait for a decision that never counted.
+   */
+  private checked(parsed: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }): Promise<void> | undefined {
+    if (parsed.success) return undefined;
+    const issue = parsed.error?.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
+    return Promise.reject(new TokenwireError('invalid_request', `The decision is not valid: ${issue?.message ?? 'invalid'}${where}.`));
   }
 
   /**

@@ -53,6 +53,17 @@ describe.each(['sse', 'ws'] as const)('tool decisions from the client over %s', 
     expect(stream.toolResults).toMatchObject([{ ok: true, result: { refunded: 80 }, edited: true, args: { orderId: 'o1', amount: 80 } }]);
   });
 
+  it('refuses a deny with a code the protocol does not allow before sending it: the call stays pending, and a good deny then counts', async () => {
+    const stream = (await client(transport)).chat(ask({ orderId: 'o3', amount: 800 }));
+    const call = await nextToolCall(stream);
+    const refused = await call.deny({ code: 'Over Limit' }).catch((error: unknown) => error);
+    expect(isTokenwireError(refused) && refused.code).toBe('invalid_request');
+    expect(call.status).toBe('pending');
+    await call.deny({ code: 'over_limit' });
+    await stream.result;
+    expect(stream.toolResults).toMatchObject([{ ok: false, error: { code: 'denied' }, denial: { code: 'over_limit' } }]);
+  });
+
   it('denies with a code and a reason that reach the tool result', async () => {
     const stream = (await client(transport)).chat(ask({ orderId: 'o2', amount: 800 }));
     const call = await nextToolCall(stream);
