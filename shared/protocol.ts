@@ -1,6 +1,7 @@
 // Over 300 lines on purpose: the whole wire, one zod schema per frame and direction, read together.
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
+import { withinDepth } from './json.js';
 
 /**
  * Wire protocol version; sent in every `start` frame. Bump on a breaking change.
@@ -56,6 +57,8 @@ export const LIMITS = {
   toolOutputBytes: 65_536,
   /** A client tool's own error code (`tool_output`'s `error.code`). */
   toolErrorCodeChars: 64,
+  /** How deep a client's free-form JSON (a tool output, edited arguments, `providerData`) may nest. */
+  jsonDepth: 64,
 } as const;
 
 const Id = z.string().min(1).max(LIMITS.idChars);
@@ -64,7 +67,9 @@ export const DENY_CODE = /^[a-z][a-z0-9_]{0,63}$/;
 const DenyCode = z.string().regex(DENY_CODE, 'a lowercase identifier: a-z, then a-z, 0-9 or _, at most 64');
 const Reason = z.string().max(LIMITS.reasonChars);
 /** Arguments a person edited: an object, validated by the tool's schema again on the server. */
-const EditedArgs = z.record(z.string(), z.unknown());
+const EditedArgs = z.record(z.string(), z.unknown()).refine((args) => withinDepth(args, LIMITS.jsonDepth), `nested at most ${LIMITS.jsonDepth} levels deep`);
+/** Any JSON a client sends as its own (a tool output), bounded in depth. */
+const ClientJson = z.unknown().refine((value) => withinDepth(value, LIMITS.jsonDepth), `nested at most ${LIMITS.jsonDepth} levels deep`);
 const Seq = z.number().int().nonnegative();
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ export const AssistantMessage = z.strictObject({
   reasoning: z.string().max(LIMITS.reasoningChars).optional(),
   providerData: z
     .record(z.string().max(64), z.unknown())
-    .refine((data) => jsonChars(data) <= LIMITS.providerDataChars, `at most ${LIMITS.providerDataChars} characters of JSON`)
+    .refine((data) => withinDepth(data, LIMITS.jsonDepth) && jsonChars(data) <= LIMITS.providerDataChars, `at most ${LIMITS.providerDataChars} characters of JSON, nested at most ${LIMITS.jsonDepth} levels deep`)
     .optional(),
 });
 
@@ -508,7 +513,7 @@ const oneOfMessage = { message: 'give exactly one of output and error' };
  * `tool_timeout` (too late), `unknown_call`, `forbidden`, `invalid_request`, `payload_too_large`.
  */
 export const ToolOutputFrame = z
-  .strictObject({ type: z.literal('tool_output'), callId: Id, output: z.unknown().optional(), error: ToolOutputError.optional() })
+  .strictObject({ type: z.literal('tool_output'), callId: Id, output: ClientJson.optional(), error: ToolOutputError.optional() })
   .refine(oneOfOutputOrError, oneOfMessage);
 
 /** Every client → server WebSocket message, told apart by `type`; one that does not parse is answered `invalid_frame`. */
@@ -560,7 +565,7 @@ export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;
  * `error`, as in the `tool_output` frame; the stream token may come as `token` or `X-Stream-Token`.
  */
 export const ToolOutputRequest = z
-  .strictObject({ output: z.unknown().optional(), error: ToolOutputError.optional(), token: z.string().min(1).max(128).optional() })
+  .strictObject({ output: ClientJson.optional(), error: ToolOutputError.optional(), token: z.string().min(1).max(128).optional() })
   .refine(oneOfOutputOrError, oneOfMessage);
 /** A tool output's body, as the `ToolOutputRequest` schema parses it. */
 export type ToolOutputRequest = z.infer<typeof ToolOutputRequest>;

@@ -63,8 +63,11 @@ const toldModel = (provider: ReturnType<typeof scriptedProvider>) => JSON.parse(
 /** A raw view of a chat on one transport, for the frames and the wire-level refusals. */
 interface RawChat {
   waitForFrame(match: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
-  /** Sends a tool output as this transport's client would; resolves with the refusal's code, or undefined when taken. */
-  answer(callId: string, body: Record<string, unknown>, options?: { token?: string | null }): Promise<string | undefined>;
+  /**
+   * Sends a tool output as this transport's client would (a string: the output's JSON text as
+   * is); resolves with the refusal's code, or undefined when taken.
+   */
+  answer(callId: string, body: Record<string, unknown> | string, options?: { token?: string | null }): Promise<string | undefined>;
   start: ServerFrameOf<'start'>;
   close(): void;
 }
@@ -81,7 +84,7 @@ async function openRaw(transport: TransportName, url: string, tool: string): Pro
         const response = await fetch(`${url}/api/tool-outputs/${callId}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token ? { 'x-stream-token': token } : {}) },
-          body: JSON.stringify(body),
+          body: typeof body === 'string' ? `{"output":${body}}` : JSON.stringify(body),
         });
         if (response.ok) return undefined;
         const { error } = (await response.json()) as { error: { code: string } };
@@ -101,7 +104,8 @@ async function openRaw(transport: TransportName, url: string, tool: string): Pro
       const isResult = (f: ServerFrame) => f.type === 'tool_result' && f.callId === callId;
       const errors = socket.frames.filter(isError).length;
       const results = socket.frames.filter(isResult).length;
-      socket.send({ type: 'tool_output', callId, ...body });
+      if (typeof body === 'string') socket.ws.send(`{"type":"tool_output","callId":${JSON.stringify(callId)},"output":${body}}`);
+      else socket.send({ type: 'tool_output', callId, ...body });
       // A refusal is an error frame; a taken output is followed by the call's tool_result.
       const next = await Promise.race([
         socket.waitForCount(isError, errors + 1).then((all) => all.at(-1) as ServerFrameOf<'error'>),
@@ -215,6 +219,9 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(await chat.answer(run.callId, { output: 1, error: { code: 'x', message: 'y' } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_frame');
     expect(await chat.answer(run.callId, { error: { code: 'has spaces', message: 'y' } })).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_frame');
     expect(await chat.answer(run.callId, { output: '\ud800' })).toBe(status('invalid_request', 400));
+    // Thousands of levels deep (about 30 KB): refused for its depth, never an internal error.
+    const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+    expect(await chat.answer(run.callId, deep)).toBe(transport === 'sse' ? '400 invalid_request' : 'invalid_frame');
     expect(await chat.answer('call_unknown', { output: 1 })).toBe(status('unknown_call', 404));
     if (transport === 'sse') expect(await chat.answer(run.callId, { output: 1 }, { token: null })).toBe('403 forbidden');
 

@@ -281,10 +281,13 @@ function createActiveSession(host: SessionHost): ActiveSession {
 
   /** A refused decision or output: the error, naming the call's stream only to a socket that may know it. */
   async function sendCallError(callId: string, thrown: unknown): Promise<void> {
+    const error = toTokenwireError(thrown);
+    // What is not the caller's fault is ours to find: logged with its cause, as on the HTTP routes.
+    if (error.code === 'internal') log.error({ err: thrown, callId }, 'a tool call decision or output failed');
     const streamId = await control.streamOfCall(callId).catch(() => undefined);
     const stream = streamId === undefined ? undefined : await control.findStream(streamId).catch(() => undefined);
     const known = stream && mayControl(stream) ? stream : undefined;
-    sendError(toTokenwireError(thrown), known?.id, known?.lastSeq);
+    sendError(error, known?.id, known?.lastSeq);
   }
 
   async function decide(frame: ClientFrameOf<'approve'> | ClientFrameOf<'deny'>): Promise<void> {
