@@ -5,6 +5,13 @@ import type { ClientToolHandler } from './types.js';
 /** What goes back for a client tool's call: its output, or its error. */
 export type ToolOutputBody = { output: unknown } | { error: { code: string; message: string } };
 
+/** A call the server asked this client to run: its tool and the arguments to run it with. */
+export interface ClientToolRun {
+  callId: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
 /** Sends an answer over the stream's transport as it is now. */
 export type SendToolOutput = (callId: string, body: ToolOutputBody) => Promise<void>;
 
@@ -52,7 +59,7 @@ export function createClientToolRunner(handlers: Readonly<Record<string, ClientT
     /** Whether this client has a handler for the tool. */
     handles: (name: string) => handlers !== undefined && Object.hasOwn(handlers, name),
     /** Runs a call the server asked this client to run (its `tool_run`), once. `send` gives the transport of the moment. */
-    run(call: { callId: string; name: string; args: Record<string, unknown> }, send: () => SendToolOutput): void {
+    run(call: ClientToolRun, send: () => SendToolOutput): void {
       const handler = handlers && Object.hasOwn(handlers, call.name) ? handlers[call.name] : undefined;
       if (!handler || started.has(call.callId)) return;
       started.add(call.callId);

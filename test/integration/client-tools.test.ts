@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createChatClient, type ChatClient, type TransportName } from '../../client/index.js';
+import { createChatClient, type ChatClient, type StreamRef, type TransportName } from '../../client/index.js';
 import { LIMITS, type ServerFrame, type ServerFrameOf } from '../../shared/protocol.js';
 import { canonicalSha256 } from '../../server/engine/approval-record.js';
 import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
@@ -8,7 +8,8 @@ import { defineClientTool } from '../../server/tools/client-tool.js';
 import { createDemoToolList } from '../../server/tools/index.js';
 import { createToolRegistry } from '../../server/tools/registry.js';
 import { NodeWebSocket } from '../client/fixtures.js';
-import { scriptedProvider } from '../helpers/scripted-provider.js';
+import { waitFor } from '../helpers/events.js';
+import { gate, scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
 import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
@@ -235,6 +236,37 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(await chat.answer(run.callId, { output: 'late' })).toBe(transport === 'sse' ? '410 tool_timeout' : 'tool_timeout');
   });
 
+  it("does not run a client tool again for a client that resumes from before the call, when the replay brings the call's tool_result", async () => {
+    // The model's second turn waits for the test, so the stream is still live when the second client views it.
+    const goOn = gate();
+    const call = async function* (): AsyncIterable<ModelEvent> {
+      yield { type: 'tool_call_delta', index: 0, id: 'call_1', name: 'get_local_time', argumentsDelta: '{}' };
+      yield { type: 'finish', reason: 'tool_calls' };
+    };
+    const slowEcho = async function* (request: ModelRequest): AsyncIterable<ModelEvent> {
+      yield { type: 'text', text: request.messages.at(-1)?.content ?? '' };
+      await goOn.promise;
+      yield { type: 'finish', reason: 'stop' };
+    };
+    const { url } = await serve(scriptedProvider([call, slowEcho]));
+    const ran: string[] = [];
+    const answering = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (ran.push('A'), { time: 'A' }) } });
+    raw = answering;
+    const first = answering.chat(ask('get_local_time'));
+    await waitFor(() => first.toolResults.length === 1 && first.text.length > 0, "A's answer and the model's next turn");
+
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (ran.push('B'), { time: 'B' }) } });
+    const again = client.resume({ ...(first.ref as StreamRef), lastSeq: -1 });
+    // A `change` after the replayed tool_result is the replay's release: whatever it held has run by then.
+    await new Promise<void>((resolve) => again.on('change', () => again.toolResults.length === 1 && again.text.length > 0 && resolve()));
+    expect(again.recentFrames().map((f) => f.type)).toContain('tool_run');
+    expect(ran).toEqual(['A']);
+    goOn.open();
+    expect((await again.result).reason).toBe('stop');
+    expect(again.toolResults).toEqual([{ callId: first.toolCalls[0]?.callId, ok: true, result: { time: 'A' } }]);
+    expect(ran).toEqual(['A']);
+  });
+
   it('is answered by a client that resumes the stream after the first one left without answering', async () => {
     const provider = callsThenEchoes('get_local_time', {});
     const { url } = await serve(provider);
@@ -242,10 +274,13 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     const run = (await first.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
     first.close();
 
-    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => ({ time: 'after resume' }) } });
+    let runs = 0;
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (runs++, { time: 'after resume' }) } });
     const stream = client.resume({ streamId: first.start.streamId, token: first.start.streamToken, lastSeq: -1, transport });
     const result = await stream.result;
     expect(result.reason).toBe('stop');
+    // The replay brought the call's tool_run and no tool_result: this client runs it, once.
+    expect(runs).toBe(1);
     expect(stream.toolResults).toEqual([{ callId: run.callId, ok: true, result: { time: 'after resume' } }]);
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'after resume' } });
   });
