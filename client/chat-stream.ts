@@ -18,7 +18,7 @@ export interface StreamController {
   decide(callId: string, decision: 'approve' | 'deny', options?: DecisionOptions): Promise<void>;
   /** Cuts the connection as a network failure would; the transport then resumes as after any drop. */
   drop(): void;
-  /** Sends a client tool's answer (protocol minor 8); resolves when the server took it. */
+  /** Sends a client tool's answer (protocol minor 8); resolves when the server took it (a resend: only over HTTP). */
   answer: SendToolOutput;
 }
 
@@ -367,6 +367,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     attached() {
       if (ended || !disconnected) return;
       disconnected = false;
+      clientTools.resend(answerVia);
       status = liveStatus();
       changed();
     },

@@ -231,9 +231,10 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
         if (send(frame)) return;
         return options.decideOverHttp(callId, decision, route.sink.token, decided);
       },
-      async answer(callId, body) {
+      async answer(callId, body, sent) {
         // The socket carries it when open (the server answers a refusal with an error frame); else HTTP.
-        if (send({ type: 'tool_output', callId, ...body })) return;
+        // A resend goes over HTTP: its expected refusal (`already_decided`) then comes back to it, not to the stream.
+        if (!sent?.resend && send({ type: 'tool_output', callId, ...body })) return;
         return options.answerOverHttp(callId, body, route.sink.token);
       },
       drop() {

@@ -11,6 +11,7 @@ import { NodeWebSocket } from '../client/fixtures.js';
 import { waitFor } from '../helpers/events.js';
 import { gate, scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startTcpValve, type TcpValve } from '../helpers/tcp-valve.js';
 import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
 import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 
@@ -24,6 +25,8 @@ const localTime = defineClientTool({ name: 'get_local_time', description: 'The b
 const locate = defineClientTool({ name: 'get_location', description: 'Where the user is.', parameters: z.strictObject({ precise: z.boolean() }), needsApproval: true });
 const typed = defineClientTool({ name: 'typed', description: 'Checked output.', parameters: z.strictObject({}), outputSchema: z.strictObject({ time: z.string() }) });
 const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
+// Long enough for a reconnect, short enough that a lost answer fails the test as tool_timeout.
+const patient = defineClientTool({ name: 'patient', description: 'Waits a few seconds.', parameters: z.strictObject({}), timeoutMs: 5_000 });
 
 /** A model that calls `name` with `args`, then says exactly what the tool message told it. */
 function callsThenEchoes(name: string, args: Record<string, unknown>) {
@@ -41,15 +44,17 @@ function callsThenEchoes(name: string, args: Record<string, unknown>) {
 let server: TestServer | undefined;
 let client: ChatClient | undefined;
 let raw: { close(): void } | undefined;
+let valve: TcpValve | undefined;
 afterEach(async () => {
   client?.close();
   raw?.close();
+  await valve?.close();
   await server?.close();
-  server = client = raw = undefined;
+  server = client = raw = valve = undefined;
 });
 
 async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
-  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed]) });
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed, patient]) });
   return server;
 }
 
@@ -283,6 +288,84 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(runs).toBe(1);
     expect(stream.toolResults).toEqual([{ callId: run.callId, ok: true, result: { time: 'after resume' } }]);
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'after resume' } });
+  });
+});
+
+describe('a client tool answer lost with its WebSocket', () => {
+  it('is sent again when the stream is re-attached, and reaches the model', async () => {
+    const provider = callsThenEchoes('patient', {});
+    const { url } = await serve(provider);
+    const through = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(url).port) });
+    valve = through;
+    const output = { time: 'sent on a dead path' };
+    let runs = 0;
+    client = createChatClient({
+      baseUrl: `http://127.0.0.1:${through.port}`,
+      transport: 'ws',
+      WebSocket: NodeWebSocket,
+      // Silence for 400 ms gives the socket up: the dead path is noticed well before the tool's 5 s.
+      heartbeatTimeoutMs: 400,
+      clientTools: {
+        patient: () => {
+          runs++;
+          // The path dies as the answer goes: the socket is still open, its bytes never arrive.
+          through.freezeOpen();
+          return output;
+        },
+      },
+    });
+    const stream = client.chat(ask('patient'));
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    expect(through.accepted).toBeGreaterThan(1);
+    expect(runs).toBe(1);
+    expect(stream.toolResults).toEqual([{ callId: stream.toolCalls[0]?.callId, ok: true, result: output }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: output });
+    expect(stream.error).toBeUndefined();
+  });
+
+  it('sends it again after a drop that came before its tool_result, and the refusal of the repeat is quiet', async () => {
+    const provider = callsThenEchoes('patient', {});
+    const { url } = await serve(provider);
+    const through = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(url).port) });
+    valve = through;
+    const output = { time: 'taken before the drop' };
+    // The statuses of the tool-output POSTs (the resend goes over HTTP), each once its body is in memory.
+    const posts: number[] = [];
+    client = createChatClient({
+      baseUrl: `http://127.0.0.1:${through.port}`,
+      transport: 'ws',
+      WebSocket: NodeWebSocket,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (!String(input).includes('/api/tool-outputs/')) return response;
+        const copy = new Response(await response.text(), { status: response.status, headers: response.headers });
+        posts.push(response.status);
+        return copy;
+      },
+      clientTools: {
+        patient: () => {
+          // The answer reaches the server; nothing the server sends back reaches this client.
+          through.freezeOpenFromTarget();
+          return output;
+        },
+      },
+    });
+    const stream = client.chat(ask('patient'));
+    const errors: string[] = [];
+    stream.on('error', (error) => errors.push(error.code));
+    // The server took the answer (the model's next turn asks): the connection drops before its tool_result arrives.
+    await waitFor(() => provider.requests.length === 2, 'the answer taken');
+    through.cut();
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    await waitFor(() => posts.length === 1, 'the resend answered');
+    // The client reads the in-memory body in microtasks: a macrotask later its refusal is handled.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(posts).toEqual([409]);
+    expect(errors).toEqual([]);
+    expect(stream.toolResults).toEqual([{ callId: stream.toolCalls[0]?.callId, ok: true, result: output }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: output });
   });
 });
 
