@@ -6,7 +6,7 @@ import { createFrameLog } from './frame-log.js';
 import { createRenderBatcher } from './render-batcher.js';
 import { createStreamClock } from './stream-stats.js';
 import { ToolCallHandle } from './tool-call-handle.js';
-import { createClientToolRunner, type SendToolOutput } from './client-tool-runner.js';
+import { createClientToolRunner, type ClientToolRun, type SendToolOutput } from './client-tool-runner.js';
 import { createTurnRecorder } from './turn-messages.js';
 import type { ClientToolHandler, ChatResult, ChatStream, ChatStreamEvents, ChatStreamStatus, DecisionOptions, Fallback, StreamRef, ToolResult, TransportName } from './types.js';
 import { utf8Length } from './utf8.js';
@@ -18,7 +18,7 @@ export interface StreamController {
   decide(callId: string, decision: 'approve' | 'deny', options?: DecisionOptions): Promise<void>;
   /** Cuts the connection as a network failure would; the transport then resumes as after any drop. */
   drop(): void;
-  /** Sends a client tool's answer (protocol minor 8); resolves when the server took it. */
+  /** Sends a client tool's answer (protocol minor 8); resolves when the server took it (a resend: only over HTTP). */
   answer: SendToolOutput;
 }
 
@@ -76,7 +76,8 @@ const REPLAY_FRAMES_PER_MS = 1;
  * result, batches tokens for rendering, and drops frames a resume replays (seq ≤ last seen).
  * After every reconnect it reconciles with what the server replays: `change` is held for one
  * batch interval from the first frame after the drop, so a replay of thousands of frames
- * reaches a UI in one commit; a tool call the server closed meanwhile is no longer pending.
+ * reaches a UI in one commit; a tool call the server closed meanwhile is no longer pending, and
+ * a client tool's `tool_run` in the replay runs when it is released, unless its `tool_result` came too.
  */
 export function createChatStream(init: ChatStreamInit): { stream: ChatStream; sink: StreamSink } {
   const now = init.now ?? (() => performance.now());
@@ -110,6 +111,12 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
   const toolResults: ToolResult[] = [];
   // A refused answer is shown like an error frame, without ending the stream: its tool_result follows.
   const clientTools = createClientToolRunner(init.clientTools, (refused) => events.emit('error', refused));
+  const answerVia = () => (controller as StreamController).answer;
+  /**
+   * `tool_run`s that came while a replay is held, by call id: a replay may bring the call's
+   * `tool_result` too (another client answered it), and then the handler must not run again.
+   */
+  const heldRuns = new Map<string, ClientToolRun>();
   /** Every frame's part of the conversation, unbatched: `messages` is the whole turn at any time. */
   const turn = createTurnRecorder();
   let resolveResult!: (result: ChatResult) => void;
@@ -165,6 +172,10 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     if (!ended) flush();
     clearTimeout(holding);
     holding = undefined;
+    // What the replay left waiting is this client's to run now; an ended stream runs nothing.
+    const runs = [...heldRuns.values()];
+    heldRuns.clear();
+    if (!ended) for (const run of runs) clientTools.run(run, answerVia);
     if (!heldChange) return;
     heldChange = false;
     events.emit('change', stream);
@@ -244,13 +255,17 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
       case 'tool_run': {
         // The server waits for this client's answer; a call this stream never saw is not run (no name, no args).
         const call = toolCalls.find((c) => c.callId === frame.callId);
+        if (call?.runsOn !== 'client') return;
         // A person may have edited the arguments before approving: those are the ones to run.
-        if (call?.runsOn === 'client') clientTools.run(frame.args ? { callId: call.callId, name: call.name, args: frame.args } : call, () => (controller as StreamController).answer);
+        const run: ClientToolRun = { callId: call.callId, name: call.name, args: frame.args ?? call.args };
+        if (holding !== undefined) heldRuns.set(run.callId, run);
+        else clientTools.run(run, answerVia);
         return;
       }
       case 'tool_result': {
         flush();
         const { callId, ok } = frame;
+        heldRuns.delete(callId);
         clientTools.settle(callId);
         const shown: ToolResult = { callId, ok };
         if (frame.result !== undefined) shown.result = frame.result;
@@ -352,6 +367,7 @@ export function createChatStream(init: ChatStreamInit): { stream: ChatStream; si
     attached() {
       if (ended || !disconnected) return;
       disconnected = false;
+      clientTools.resend(answerVia);
       status = liveStatus();
       changed();
     },

@@ -383,7 +383,7 @@ export interface ChatStream {
    * (`{"ok":true,"result":…}` or `{"ok":false,"error":…}`, as the server told the model).
    * A call without a result, or a result without a shown call, is left out; a text over its
    * `LIMITS` is cut to fit. Send `[...sent, ...messages, nextUserMessage]` as the next chat's
-   * messages (needs a server of protocol minor 5 when tools were called). A stream resumed from
+   * messages (needs a server of protocol minor 9 when tools were called). A stream resumed from
    * a `lastSeq` other than -1 holds only what came after it.
    */
   readonly messages: ChatMessage[];

@@ -63,6 +63,8 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
   let failure = '';
   let closed = false;
   let reconnecting = false;
+  /** Ends the running reconnect's backoff wait (its timer and its wake-ups listener) when the client closes. */
+  let stopReconnect: AbortController | undefined;
   const routes = createWsRoutes();
 
   const send = (frame: ClientFrame): boolean => {
@@ -157,10 +159,11 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     if (reconnecting) return;
     reconnecting = true;
     const schedule = retrySchedule(options.reconnect);
-    const stop = new AbortController();
+    const stop = (stopReconnect = new AbortController());
     try {
       for (let ms = schedule.next(); ms !== undefined && !closed && routes.size > 0; ms = schedule.next()) {
         await wait(ms, stop.signal, options.reconnect.wakeups);
+        if (closed) return;
         failedAt = -Infinity;
         try {
           await ready();
@@ -189,6 +192,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
       routes.clear();
     } finally {
       reconnecting = false;
+      if (stopReconnect === stop) stopReconnect = undefined;
     }
   }
 
@@ -227,9 +231,10 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
         if (send(frame)) return;
         return options.decideOverHttp(callId, decision, route.sink.token, decided);
       },
-      async answer(callId, body) {
+      async answer(callId, body, sent) {
         // The socket carries it when open (the server answers a refusal with an error frame); else HTTP.
-        if (send({ type: 'tool_output', callId, ...body })) return;
+        // A resend goes over HTTP: its expected refusal (`already_decided`) then comes back to it, not to the stream.
+        if (!sent?.resend && send({ type: 'tool_output', callId, ...body })) return;
         return options.answerOverHttp(callId, body, route.sink.token);
       },
       drop() {
@@ -263,6 +268,7 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     },
     close() {
       closed = true;
+      stopReconnect?.abort();
       dog?.stop();
       offWake?.();
       routes.clear();

@@ -25,7 +25,8 @@ export const PROTOCOL_VERSION = 2;
  *    approve (edited arguments) with `args`/`edited` on its `tool_result`; `code` on a deny with
  *    `denial` on its `tool_result`; `reason` on an approve.
  * 8: client tools: `runsOn: 'client'` on the `tool_call` frame, the `tool_run` frame (the client
- *    runs the call now), the client's `tool_output` WebSocket frame and `POST /api/tool-outputs/:callId`.
+ *    runs the call now), the client's `tool_output` WebSocket frame, `POST /api/tool-outputs/:callId`,
+ *    and the error code `tool_timeout` (an output after the `tool_run`'s `expiresAt`).
  * 9: conversations with tool turns: an `assistant` message may carry `toolCalls`, `reasoning`
  *    and `providerData`, and a `tool` message (`toolCallId`, `content`) answers one of its calls.
  */
@@ -550,9 +551,9 @@ export const ApprovalDecisionRequest = z
     decision: z.enum(['approve', 'deny']),
     token: z.string().min(1).max(128).optional(),
     reason: Reason.optional(),
-    /** With `approve`: edited arguments, as on the `approve` frame (protocol minor 5). */
+    /** With `approve`: edited arguments, as on the `approve` frame (protocol minor 7). */
     args: EditedArgs.optional(),
-    /** With `deny`: a code, as on the `deny` frame (protocol minor 5). */
+    /** With `deny`: a code, as on the `deny` frame (protocol minor 7). */
     code: DenyCode.optional(),
   })
   .refine((b) => b.decision === 'approve' || b.args === undefined, { message: 'args go with approve only', path: ['args'] })

@@ -7,7 +7,7 @@ import { startTcpValve, type TcpValve } from '../helpers/tcp-valve.js';
 import { ask } from './fixtures.js';
 
 /** Wake-ups a test fires by hand, as the page's `online` event would. */
-function manualWakeups(): Wakeups & { fire(): void } {
+function manualWakeups(): Wakeups & { fire(): void; readonly listeners: number } {
   const listeners = new Set<() => void>();
   return {
     on(listener) {
@@ -15,6 +15,9 @@ function manualWakeups(): Wakeups & { fire(): void } {
       return () => listeners.delete(listener);
     },
     fire: () => [...listeners].forEach((listener) => listener()),
+    get listeners() {
+      return listeners.size;
+    },
   };
 }
 
@@ -88,6 +91,28 @@ describe('a client that does not give up early', () => {
     valve = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(to.url).port) });
     return `http://127.0.0.1:${valve.port}`;
   };
+
+  it('over ws: close() during a reconnect backoff ends the wait: no listener left, no further connection attempt', async () => {
+    const wakeups = manualWakeups();
+    const client = createChatClient({ baseUrl: await open(), transport: 'ws', wakeups });
+    const stream = client.chat(ask('a long answer', { options: { simulate: { tokens: 300 } } }));
+    await waitFor(() => stream.stats().tokens >= 20, 'the first tokens');
+    valve.refusing = true;
+    valve.cut();
+    // Attempts go at 0, then after 125-250 ms and 250-500 ms: the third refusal leaves the client in a backoff.
+    await waitFor(() => valve.refused >= 3 && wakeups.listeners > 0, 'a reconnect waiting in its backoff', 10_000);
+    client.close();
+    expect(wakeups.listeners).toBe(0);
+    // close() cancels the open stream, over HTTP while the socket is down: one more connection, expected.
+    const closedAt = valve.refused;
+    await waitFor(() => valve.refused === closedAt + 1, 'the cancel over HTTP');
+    const [accepted, refused] = [valve.accepted, valve.refused];
+    wakeups.fire();
+    // The scenario: longer than the next backoff (at most 1 s), in which a live loop would try again.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect([valve.accepted, valve.refused]).toEqual([accepted, refused]);
+    expect(wakeups.listeners).toBe(0);
+  });
 
   for (const transport of ['sse', 'ws'] as const) {
     it(`over ${transport}: keeps re-attaching while the network refuses for longer than three tries, and gets every token once`, async () => {

@@ -18,6 +18,8 @@ export interface TcpValve {
   cut(): void;
   /** Holds the bytes of the connections open now, for good (a dead path TCP has not reported); new ones flow. */
   freezeOpen(): void;
+  /** As `freezeOpen`, one way: what the target sends on the connections open now is held for good; what the client sends still arrives. */
+  freezeOpenFromTarget(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startTcpValve(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   const held: (() => void)[] = [];
   const stuck = new Set<Socket>();
+  const upstreams = new Set<Socket>();
   let frozen = false;
   const valve = {
     port: 0,
@@ -37,6 +40,9 @@ export async function startTcpValve(target: { host: string; port: number }): Pro
     },
     freezeOpen() {
       for (const socket of open) stuck.add(socket);
+    },
+    freezeOpenFromTarget() {
+      for (const socket of upstreams) stuck.add(socket);
     },
     freeze: () => void (frozen = true),
     thaw() {
@@ -63,6 +69,7 @@ export async function startTcpValve(target: { host: string; port: number }): Pro
     valve.accepted++;
     const upstream = connect(target.port, target.host);
     open.add(client).add(upstream);
+    upstreams.add(upstream);
     pipe(client, upstream);
     pipe(upstream, client);
     const end = () => {
@@ -70,6 +77,7 @@ export async function startTcpValve(target: { host: string; port: number }): Pro
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
+      upstreams.delete(upstream);
     };
     client.on('close', end).on('error', () => {});
     upstream.on('close', end).on('error', () => {});

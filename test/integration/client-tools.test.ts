@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createChatClient, type ChatClient, type TransportName } from '../../client/index.js';
+import { createChatClient, type ChatClient, type StreamRef, type TransportName } from '../../client/index.js';
 import { LIMITS, type ServerFrame, type ServerFrameOf } from '../../shared/protocol.js';
 import { canonicalSha256 } from '../../server/engine/approval-record.js';
 import type { ModelEvent, ModelRequest } from '../../server/models/provider.js';
@@ -8,8 +8,10 @@ import { defineClientTool } from '../../server/tools/client-tool.js';
 import { createDemoToolList } from '../../server/tools/index.js';
 import { createToolRegistry } from '../../server/tools/registry.js';
 import { NodeWebSocket } from '../client/fixtures.js';
-import { scriptedProvider } from '../helpers/scripted-provider.js';
+import { waitFor } from '../helpers/events.js';
+import { gate, scriptedProvider } from '../helpers/scripted-provider.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startTcpValve, type TcpValve } from '../helpers/tcp-valve.js';
 import { getSse, postSse, type SseSession } from '../helpers/sse-client.js';
 import { connectWs, type WsTestClient } from '../helpers/ws-client.js';
 
@@ -25,6 +27,8 @@ const typed = defineClientTool({ name: 'typed', description: 'Checked output.', 
 const loose = defineClientTool({ name: 'loose', description: 'Strips keys.', parameters: z.strictObject({}), outputSchema: z.object({ time: z.string() }) });
 const big = defineClientTool({ name: 'big', description: 'A schema that makes a BigInt.', parameters: z.strictObject({}), outputSchema: z.object({ n: z.number() }).transform((v) => BigInt(v.n)) });
 const hurried = defineClientTool({ name: 'hurried', description: 'Must answer fast.', parameters: z.strictObject({}), timeoutMs: 300 });
+// Long enough for a reconnect, short enough that a lost answer fails the test as tool_timeout.
+const patient = defineClientTool({ name: 'patient', description: 'Waits a few seconds.', parameters: z.strictObject({}), timeoutMs: 5_000 });
 
 /** A model that calls `name` with `args`, then says exactly what the tool message told it. */
 function callsThenEchoes(name: string, args: Record<string, unknown>) {
@@ -42,15 +46,17 @@ function callsThenEchoes(name: string, args: Record<string, unknown>) {
 let server: TestServer | undefined;
 let client: ChatClient | undefined;
 let raw: { close(): void } | undefined;
+let valve: TcpValve | undefined;
 afterEach(async () => {
   client?.close();
   raw?.close();
+  await valve?.close();
   await server?.close();
-  server = client = raw = undefined;
+  server = client = raw = valve = undefined;
 });
 
 async function serve(provider: ReturnType<typeof scriptedProvider>, env: Record<string, string> = {}): Promise<TestServer> {
-  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed, loose, big]) });
+  server = await startServer(env, { provider, tools: createToolRegistry([...createDemoToolList().filter((t) => t.name !== 'get_local_time'), localTime, locate, hurried, typed, loose, big, patient]) });
   return server;
 }
 
@@ -300,6 +306,37 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     expect(records).toEqual([expect.objectContaining({ callId: run.callId, decision: 'not_required', outcome: 'cancelled' })]);
   });
 
+  it("does not run a client tool again for a client that resumes from before the call, when the replay brings the call's tool_result", async () => {
+    // The model's second turn waits for the test, so the stream is still live when the second client views it.
+    const goOn = gate();
+    const call = async function* (): AsyncIterable<ModelEvent> {
+      yield { type: 'tool_call_delta', index: 0, id: 'call_1', name: 'get_local_time', argumentsDelta: '{}' };
+      yield { type: 'finish', reason: 'tool_calls' };
+    };
+    const slowEcho = async function* (request: ModelRequest): AsyncIterable<ModelEvent> {
+      yield { type: 'text', text: request.messages.at(-1)?.content ?? '' };
+      await goOn.promise;
+      yield { type: 'finish', reason: 'stop' };
+    };
+    const { url } = await serve(scriptedProvider([call, slowEcho]));
+    const ran: string[] = [];
+    const answering = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (ran.push('A'), { time: 'A' }) } });
+    raw = answering;
+    const first = answering.chat(ask('get_local_time'));
+    await waitFor(() => first.toolResults.length === 1 && first.text.length > 0, "A's answer and the model's next turn");
+
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (ran.push('B'), { time: 'B' }) } });
+    const again = client.resume({ ...(first.ref as StreamRef), lastSeq: -1 });
+    // A `change` after the replayed tool_result is the replay's release: whatever it held has run by then.
+    await new Promise<void>((resolve) => again.on('change', () => again.toolResults.length === 1 && again.text.length > 0 && resolve()));
+    expect(again.recentFrames().map((f) => f.type)).toContain('tool_run');
+    expect(ran).toEqual(['A']);
+    goOn.open();
+    expect((await again.result).reason).toBe('stop');
+    expect(again.toolResults).toEqual([{ callId: first.toolCalls[0]?.callId, ok: true, result: { time: 'A' } }]);
+    expect(ran).toEqual(['A']);
+  });
+
   it('is answered by a client that resumes the stream after the first one left without answering', async () => {
     const provider = callsThenEchoes('get_local_time', {});
     const { url } = await serve(provider);
@@ -307,12 +344,93 @@ describe.each<TransportName>(['sse', 'ws'])('client tools over %s', (transport) 
     const run = (await first.waitForFrame((f) => f.type === 'tool_run')) as ServerFrameOf<'tool_run'>;
     first.close();
 
-    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => ({ time: 'after resume' }) } });
+    let runs = 0;
+    client = createChatClient({ baseUrl: url, transport, WebSocket: NodeWebSocket, clientTools: { get_local_time: () => (runs++, { time: 'after resume' }) } });
     const stream = client.resume({ streamId: first.start.streamId, token: first.start.streamToken, lastSeq: -1, transport });
     const result = await stream.result;
     expect(result.reason).toBe('stop');
+    // The replay brought the call's tool_run and no tool_result: this client runs it, once.
+    expect(runs).toBe(1);
     expect(stream.toolResults).toEqual([{ callId: run.callId, ok: true, result: { time: 'after resume' } }]);
     expect(toldModel(provider)).toEqual({ ok: true, result: { time: 'after resume' } });
+  });
+});
+
+describe('a client tool answer lost with its WebSocket', () => {
+  it('is sent again when the stream is re-attached, and reaches the model', async () => {
+    const provider = callsThenEchoes('patient', {});
+    const { url } = await serve(provider);
+    const through = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(url).port) });
+    valve = through;
+    const output = { time: 'sent on a dead path' };
+    let runs = 0;
+    client = createChatClient({
+      baseUrl: `http://127.0.0.1:${through.port}`,
+      transport: 'ws',
+      WebSocket: NodeWebSocket,
+      // Silence for 400 ms gives the socket up: the dead path is noticed well before the tool's 5 s.
+      heartbeatTimeoutMs: 400,
+      clientTools: {
+        patient: () => {
+          runs++;
+          // The path dies as the answer goes: the socket is still open, its bytes never arrive.
+          through.freezeOpen();
+          return output;
+        },
+      },
+    });
+    const stream = client.chat(ask('patient'));
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    expect(through.accepted).toBeGreaterThan(1);
+    expect(runs).toBe(1);
+    expect(stream.toolResults).toEqual([{ callId: stream.toolCalls[0]?.callId, ok: true, result: output }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: output });
+    expect(stream.error).toBeUndefined();
+  });
+
+  it('sends it again after a drop that came before its tool_result, and the refusal of the repeat is quiet', async () => {
+    const provider = callsThenEchoes('patient', {});
+    const { url } = await serve(provider);
+    const through = await startTcpValve({ host: '127.0.0.1', port: Number(new URL(url).port) });
+    valve = through;
+    const output = { time: 'taken before the drop' };
+    // The statuses of the tool-output POSTs (the resend goes over HTTP), each once its body is in memory.
+    const posts: number[] = [];
+    client = createChatClient({
+      baseUrl: `http://127.0.0.1:${through.port}`,
+      transport: 'ws',
+      WebSocket: NodeWebSocket,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (!String(input).includes('/api/tool-outputs/')) return response;
+        const copy = new Response(await response.text(), { status: response.status, headers: response.headers });
+        posts.push(response.status);
+        return copy;
+      },
+      clientTools: {
+        patient: () => {
+          // The answer reaches the server; nothing the server sends back reaches this client.
+          through.freezeOpenFromTarget();
+          return output;
+        },
+      },
+    });
+    const stream = client.chat(ask('patient'));
+    const errors: string[] = [];
+    stream.on('error', (error) => errors.push(error.code));
+    // The server took the answer (the model's next turn asks): the connection drops before its tool_result arrives.
+    await waitFor(() => provider.requests.length === 2, 'the answer taken');
+    through.cut();
+    const result = await stream.result;
+    expect(result.reason).toBe('stop');
+    await waitFor(() => posts.length === 1, 'the resend answered');
+    // The client reads the in-memory body in microtasks: a macrotask later its refusal is handled.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(posts).toEqual([409]);
+    expect(errors).toEqual([]);
+    expect(stream.toolResults).toEqual([{ callId: stream.toolCalls[0]?.callId, ok: true, result: output }]);
+    expect(toldModel(provider)).toEqual({ ok: true, result: output });
   });
 });
 

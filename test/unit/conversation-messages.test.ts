@@ -13,7 +13,7 @@ const toolTurn: ChatMessage[] = [
   { role: 'user', content: 'And tomorrow?' },
 ];
 
-describe('ChatMessage with tool turns (protocol minor 8)', () => {
+describe('ChatMessage with tool turns (protocol minor 9)', () => {
   it('accepts plain { role, content } messages unchanged', () => {
     const parsed = parseWith(ChatRequest, { messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] });
     expect(parsed).toEqual({ ok: true, value: { messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] } });
