@@ -5,7 +5,7 @@ import { createChatStream, type StreamSink } from './chat-stream.js';
 import { checkBaseUrl, toWebSocketUrl } from './base-url.js';
 import { deleteStream, postDecision, postToolOutput, type HttpDeps } from './http.js';
 import { DEFAULT_BATCH_MS } from './render-batcher.js';
-import { pageWakeups, type ReconnectOptions } from './reconnect.js';
+import { pageWakeups, retrySchedule, wait, type ReconnectOptions } from './reconnect.js';
 import { runSseStream } from './sse-transport.js';
 import type { ChatClient, ChatClientOptions, ChatInput, ChatStream, StreamRef, TransportName, WebSocketCtor } from './types.js';
 import { createWsConnection, type WsConnection } from './ws-connection.js';
@@ -78,17 +78,27 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
   };
 
   async function startWs(request: ChatRequest, sink: StreamSink, auto: boolean): Promise<void> {
-    try {
-      const connection = ws();
-      await connection.ready();
-      if (sink.ended) return;
-      connection.start(request, sink);
-    } catch (error) {
-      if (sink.ended) return;
-      const reason = error instanceof Error ? error.message : String(error);
-      if (!auto) return sink.fail(new TokenwireError('connection_lost', `The WebSocket could not connect: ${reason}.`, { cause: error }));
-      sink.fallback({ from: 'ws', to: 'sse', reason });
-      runSseStream(sse, request, sink);
+    const schedule = retrySchedule(reconnect);
+    for (let retry = false; ; retry = true) {
+      try {
+        const connection = ws();
+        await connection.ready({ retry });
+        if (sink.ended) return;
+        return connection.start(request, sink);
+      } catch (error) {
+        if (sink.ended) return;
+        const reason = error instanceof Error ? error.message : String(error);
+        if (auto) {
+          sink.fallback({ from: 'ws', to: 'sse', reason });
+          return runSseStream(sse, request, sink);
+        }
+        // Nothing was sent yet: a connect that failed (a blip, a proxy's cut) is tried again
+        // within the resume window, as a drop is, before the chat fails.
+        const ms = schedule.next();
+        if (ms === undefined || closed) return sink.fail(new TokenwireError('connection_lost', `The WebSocket could not connect: ${reason}.`, { cause: error }));
+        await wait(ms, new AbortController().signal, reconnect.wakeups);
+        if (sink.ended) return;
+      }
     }
   }
 

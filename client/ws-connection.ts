@@ -27,7 +27,7 @@ export interface WsConnectionOptions extends WsSocketOptions {
 /** The one WebSocket a client shares between all its streams. */
 export interface WsConnection {
   /** Opens the socket if it is not open; rejects with the reason when it cannot. */
-  ready(): Promise<void>;
+  ready(options?: { retry?: boolean }): Promise<void>;
   /** Starts a chat on the socket (which must be ready) and routes its frames to `sink`. */
   start(request: ChatRequest, sink: StreamSink): void;
   /** Views a stream the server already named, from `ref.lastSeq` (the socket must be ready). */
@@ -196,8 +196,10 @@ export function createWsConnection(options: WsConnectionOptions): WsConnection {
     }
   }
 
-  function ready(): Promise<void> {
+  /** `retry`: a deliberate new attempt, not held back by the cooldown of a failed one. */
+  function ready(readyOptions: { retry?: boolean } = {}): Promise<void> {
     if (closed) return Promise.reject(new Error('the client is closed'));
+    if (readyOptions.retry) failedAt = -Infinity;
     if (socket && socket.readyState === OPEN) return Promise.resolve();
     if (performance.now() - failedAt < FAILED_CONNECT_COOLDOWN_MS) return Promise.reject(new Error(failure));
     opening ??= openWebSocket(options, { message: socketOnMessage, close: socketOnClose })

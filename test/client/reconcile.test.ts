@@ -162,7 +162,8 @@ describe('WebSocket auth token (AUTH=jwt)', () => {
     try {
       const token = await signJwt({ sub: 'ada' });
       const ok = createChatClient({ baseUrl: secured.url, transport: 'ws', WebSocket: NodeWebSocket, wsAuthToken: () => token });
-      const without = createChatClient({ baseUrl: secured.url, transport: 'ws', WebSocket: NodeWebSocket });
+      // A browser cannot tell a refused upgrade from a network failure: without a window it gives up at once.
+      const without = createChatClient({ baseUrl: secured.url, transport: 'ws', WebSocket: NodeWebSocket, reconnectWindowMs: 0 });
       clients.push(ok, without);
       const result = await ok.chat(ask('Explain streaming in one paragraph.', { options: { simulate: { tokens: 5 } } })).result;
       expect(result).toMatchObject({ reason: 'stop', transport: 'ws' });

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ClientFrame, ServerFrame } from '../../shared/protocol.js';
-import { createChatClient, type ChatClient, type Fallback } from '../../client/index.js';
+import { createChatClient, type ChatClient, type Fallback, type WebSocketCtor } from '../../client/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { NodeWebSocket, ask, firstToken, nextToolCall, trackingWebSocket, unreachableWebSocket } from './fixtures.js';
 import { loggedFrames } from '../helpers/hub.js';
@@ -57,8 +57,22 @@ describe('WebSocket transport', () => {
     expect(result.text).toContain('Paris');
   });
 
-  it('an explicit ws transport does not fall back: the chat ends with an error', async () => {
-    const client = make({ baseUrl: server.url, transport: 'ws', WebSocket: unreachableWebSocket(), connectTimeoutMs: 2_000 });
+  it('an explicit ws transport whose first connect fails tries again within the window, and the chat completes', async () => {
+    let made = 0;
+    // The first socket dials a closed port (a blip); every later one reaches the server.
+    class FlakyOnce extends globalThis.WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(made++ === 0 ? 'ws://127.0.0.1:1/ws' : url, protocols);
+      }
+    }
+    const client = make({ baseUrl: server.url, transport: 'ws', WebSocket: FlakyOnce as unknown as WebSocketCtor });
+    const result = await client.chat(ask('hello')).result;
+    expect(made).toBeGreaterThanOrEqual(2);
+    expect([result.transport, result.reason]).toEqual(['ws', 'stop']);
+  });
+
+  it('an explicit ws transport does not fall back: once its reconnect window is spent, the chat ends with an error', async () => {
+    const client = make({ baseUrl: server.url, transport: 'ws', WebSocket: unreachableWebSocket(), connectTimeoutMs: 2_000, reconnectWindowMs: 0 });
     const stream = client.chat(ask('hello'));
     let fellBack = false;
     stream.on('fallback', () => (fellBack = true));
