@@ -20,7 +20,7 @@ function App() {
   // A patient client: it keeps trying to resume for about 12 s, so a dropped connection shows resume, not an error.
   // The page's folder, not its origin: the server serves the demo beside its routes, under its prefix if it has one.
   // The page runs the server's browser tools (get_local_time) itself.
-  const client = useMemo(() => createChatClient({ baseUrl: new URL('.', window.location.href).href, maxReconnects: 6, clientTools: DEMO_CLIENT_TOOLS }), []);
+  const client = useMemo(() => createChatClient({ baseUrl: new URL('.', window.location.href).href, clientTools: DEMO_CLIENT_TOOLS }), []);
   const [prompt, setPrompt] = useState(PRESETS[0]?.prompt ?? '');
   const [transport, setTransport] = useState<TransportChoice>(PRESETS[0]?.transport ?? 'auto');
   const [tools, setTools] = useState(PRESETS[0]?.tools ?? false);

@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/server.js';
+import { startTcpValve } from '../helpers/tcp-valve.js';
 import { expectedAnswer, openPage, startDemoInChromium, waitForStreaming, waitForText, writeFigures } from './browser.js';
 
 // The network going away for longer than any fixed retry count would cover, in a real browser:
@@ -9,7 +10,29 @@ let server: TestServer;
 let browser: Browser;
 let stop: (() => Promise<void>) | undefined;
 const figures: Record<string, unknown> = {};
-const OFFLINE_MS = 20_000;
+/** Re-attach tries the page makes while offline before the network returns: twice the old fixed cap of three. */
+const TRIES_OFFLINE = 6;
+
+/**
+ * Runs before the page's scripts: counts the client's re-attach tries (a resume GET, a new
+ * WebSocket) made while the browser is offline, so the test waits for them, not for a clock.
+ */
+const COUNT_OFFLINE_TRIES = () => {
+  const counter = { tries: 0 };
+  (window as unknown as { __offline: typeof counter }).__offline = counter;
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    if (!navigator.onLine && String(input instanceof Request ? input.url : input).includes('/api/streams/')) counter.tries++;
+    return realFetch(input, init);
+  };
+  const Real = window.WebSocket;
+  window.WebSocket = class extends Real {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      if (!navigator.onLine) counter.tries++;
+      super(url, protocols);
+    }
+  } as typeof WebSocket;
+};
 
 beforeAll(async () => {
   ({ server, browser, close: stop } = await startDemoInChromium({ SIM_TOKENS_PER_SECOND: '100', SIM_FIRST_TOKEN_MS: '0' }));
@@ -22,13 +45,17 @@ afterAll(async () => {
 
 const expected = expectedAnswer;
 
-describe('offline for 20 s, then online (Chromium)', () => {
+describe('offline for six re-attach tries, then online (Chromium)', () => {
   it('over SSE and WebSocket at once: each pane resumes within 1 s of the network returning and shows the whole answer, nothing lost or repeated', async () => {
     const prompt = 'Explain streaming in one paragraph.';
     // 3,000 tokens at 100 a second: the server is still generating when the network returns.
     const tokens = 3_000;
     const run = async (transport: 'sse' | 'ws') => {
-      const { page, close } = await openPage(browser, server.url);
+      // Through a TCP proxy, so going offline can also cut the connections, as a network change does
+      // (Chromium's offline emulation alone only stalls them, and they carry on when it ends).
+      const valve = await startTcpValve({ host: '127.0.0.1', port: server.port });
+      const { page, close: closePage } = await openPage(browser, `http://127.0.0.1:${valve.port}`, { initScript: COUNT_OFFLINE_TRIES });
+      const close = async () => (await closePage(), await valve.close());
       try {
         await page.getByTestId('transport').selectOption(transport);
         await page.getByTestId('prompt').fill(prompt);
@@ -36,9 +63,17 @@ describe('offline for 20 s, then online (Chromium)', () => {
         await page.getByTestId('send').click();
         const streamId = await waitForStreaming(page);
         const context = page.context();
+        // The network changes: the connections die (the page must see that before offline
+        // emulation would hold the news back), and then the browser is offline.
+        valve.refusing = true;
+        valve.cut();
+        await waitForText(page, 'status', 'reconnecting');
         await context.setOffline(true);
-        // The scenario's length, not a stand-in for an event: the network is away this long.
-        await new Promise((resolve) => setTimeout(resolve, OFFLINE_MS));
+        valve.refusing = false;
+        const offlineAt = Date.now();
+        // Away until the client has tried more often than a fixed count of three would allow.
+        await page.waitForFunction((n) => (window as unknown as { __offline: { tries: number } }).__offline.tries >= n, TRIES_OFFLINE, { timeout: 40_000 });
+        const offlineMs = Date.now() - offlineAt;
         const shown = ((await page.getByTestId('output').textContent()) ?? '').length;
         const online = Date.now();
         await context.setOffline(false);
@@ -50,14 +85,16 @@ describe('offline for 20 s, then online (Chromium)', () => {
         const backMs = Date.now() - online;
         await waitForText(page, 'status', 'done', 60_000);
         const text = await page.getByTestId('output').textContent();
-        figures[transport] = { offlineMs: OFFLINE_MS, backMs, streamId, generatedWhileAway: server.core.hub.get(streamId)?.done };
-        return { transport, backMs, text };
+        const { reconnects } = await page.evaluate(() => window.__tokenwire!.panes['main']!);
+        expect(reconnects, transport).toBeGreaterThanOrEqual(1);
+        figures[transport] = { offlineMs, tries: TRIES_OFFLINE, backMs, streamId, generatedWhileAway: server.core.hub.get(streamId)?.done };
+        return { transport, backMs, offlineMs, text };
       } finally {
         await close();
       }
     };
     const results = await Promise.all([run('sse'), run('ws')]);
-    console.log(`[network-offline] ${results.map((r) => `${r.transport}: first new text ${r.backMs} ms after online`).join('; ')}`);
+    console.log(`[network-offline] ${results.map((r) => `${r.transport}: offline ${r.offlineMs} ms (${TRIES_OFFLINE} tries), first new text ${r.backMs} ms after online`).join('; ')}`);
     for (const result of results) {
       expect(result.text, result.transport).toBe(expected(prompt, tokens));
       expect(result.backMs, result.transport).toBeLessThan(1_000);
