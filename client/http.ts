@@ -29,12 +29,7 @@ export async function postDecision(
   token: string | undefined,
   options: DecisionOptions = {},
 ): Promise<void> {
-  const response = await deps.fetch(joinUrl(deps.baseUrl, `/api/approvals/${encodeURIComponent(callId)}`), {
-    method: 'POST',
-    headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
-    body: JSON.stringify({ decision, ...options }),
-  });
-  if (!response.ok) throw await errorFromResponse(response);
+  await postJson(deps, `/api/approvals/${encodeURIComponent(callId)}`, { decision, ...options }, token, 'the decision was not sent');
 }
 
 /**
@@ -42,12 +37,7 @@ export async function postDecision(
  * with the stream's token in `X-Stream-Token`: for SSE, and for a WebSocket that is not open.
  */
 export async function postToolOutput(deps: HttpDeps, callId: string, body: ToolOutputBody, token: string | undefined): Promise<void> {
-  const response = await deps.fetch(joinUrl(deps.baseUrl, `/api/tool-outputs/${encodeURIComponent(callId)}`), {
-    method: 'POST',
-    headers: await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) }),
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw await errorFromResponse(response);
+  await postJson(deps, `/api/tool-outputs/${encodeURIComponent(callId)}`, body, token, "the tool's output was not sent");
 }
 
 /**
@@ -58,8 +48,27 @@ export async function deleteStream(deps: HttpDeps, streamId: string, token: stri
   // The token goes in the query, as on resume, so an app's own Authorization header stays its own.
   const url = joinUrl(deps.baseUrl, `/api/streams/${encodeURIComponent(streamId)}`);
   if (token) url.searchParams.set('token', token);
-  const response = await deps.fetch(url, { method: 'DELETE', headers: await requestHeaders(deps, {}) });
+  await send(deps, url, { method: 'DELETE', headers: await requestHeaders(deps, {}) }, 'the cancel was not sent');
+}
+
+/**
+ * One request of the back channel: resolves on a 2xx; a refusal is its TokenwireError, and a
+ * request that never got an answer (the network is down) is `connection_lost`, retryable.
+ */
+async function send(deps: HttpDeps, url: URL, init: RequestInit, what: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await deps.fetch(url, init);
+  } catch (error) {
+    throw connectionLost(what, error);
+  }
   if (!response.ok) throw await errorFromResponse(response);
+}
+
+/** POSTs `body` as JSON under `baseUrl`, with the stream's token in `X-Stream-Token`. */
+async function postJson(deps: HttpDeps, path: string, body: unknown, token: string | undefined, what: string): Promise<void> {
+  const headers = await requestHeaders(deps, { 'content-type': 'application/json', ...(token ? { [HEADERS.streamToken]: token } : {}) });
+  await send(deps, joinUrl(deps.baseUrl, path), { method: 'POST', headers, body: JSON.stringify(body) }, what);
 }
 
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createChatClient, pageWakeups, type Wakeups } from '../../client/index.js';
+import { createChatClient, isTokenwireError, pageWakeups, type Wakeups } from '../../client/index.js';
 import { backoffMs, retrySchedule, wait } from '../../client/reconnect.js';
 import { waitFor } from '../helpers/events.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -159,6 +159,24 @@ describe('a client that does not give up early', () => {
       await waitFor(() => seen.includes('reconnecting') && stream.status === 'awaiting_approval', 're-attached and awaiting approval again');
       expect(seen.slice(seen.indexOf('reconnecting'))).toEqual(['reconnecting', 'awaiting_approval']);
       await stream.pendingApproval!.approve();
+      expect((await stream.result).reason).toBe('stop');
+      client.close();
+    });
+
+    it(`over ${transport}: an approval sent while the network is down rejects with a typed connection_lost, the call stays pending, and approving again later works`, async () => {
+      const client = createChatClient({ baseUrl: await open(), transport, wakeups: manualWakeups() });
+      const stream = client.chat(ask("What's the weather in Paris?", { tools: ['get_weather'] }));
+      await new Promise<void>((resolve) => stream.on('tool_call', () => resolve()));
+      const call = stream.pendingApproval!;
+      valve.refusing = true;
+      valve.cut();
+      await waitFor(() => stream.status === 'reconnecting', 'the drop noticed');
+      const refused = await call.approve().catch((error: unknown) => error);
+      expect(isTokenwireError(refused) && [refused.code, refused.retryable]).toEqual(['connection_lost', true]);
+      expect(call.status).toBe('pending');
+      valve.refusing = false;
+      await waitFor(() => stream.status === 'awaiting_approval', 're-attached');
+      await call.approve();
       expect((await stream.result).reason).toBe('stop');
       client.close();
     });
