@@ -34,10 +34,11 @@ describe('the retry schedule', () => {
     }
   });
 
-  it('gives up once the next attempt would start after the window, and starts a new window after progress', () => {
+  it('makes its last try at the end of the window, then gives up, and starts a new window after progress', () => {
     const schedule = retrySchedule({ windowMs: 1_000, maxAttempts: undefined, wakeups: manualWakeups(), random: () => 1 });
-    // 0 + 250 + 500 = 750 ms of waits fit in 1 s; the next (1 s more) does not.
-    expect([schedule.next(), schedule.next(), schedule.next(), schedule.next()]).toEqual([0, 250, 500, undefined]);
+    // 0 + 250 + 500 = 750 ms of waits fit in 1 s; the next (1 s) is cut to the 250 ms left, a last
+    // try at the window's end; then the window is spent.
+    expect([schedule.next(), schedule.next(), schedule.next(), schedule.next(), schedule.next()]).toEqual([0, 250, 500, 250, undefined]);
     schedule.progressed();
     expect(schedule.next()).toBe(0);
   });
